@@ -1,0 +1,1 @@
+"""The edge: Starlette app, GraphQL schema, authentication and the `crm` command line."""

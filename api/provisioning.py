@@ -1,0 +1,30 @@
+"""Create a tenant with its enterprise organization and default policies."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.organizations import Organization, OrganizationKind, child_path
+from domain.base import new_id
+from domain.tenants import Tenant
+from permissions.engine import seed_default_policies
+
+
+async def create_tenant(session: AsyncSession, slug: str, name: str) -> tuple[Tenant, Organization]:
+    """A new tenant, its root (enterprise) organization and the default policy set, in one transaction."""
+    tenant = Tenant(id=new_id(), slug=slug, name=name, policy_version=1)
+    session.add(tenant)
+    await session.flush()
+    org_id = new_id()
+    enterprise = Organization(
+        tenant_id=tenant.id, id=org_id, name=name, kind=OrganizationKind.ENTERPRISE, path=child_path(None, org_id)
+    )
+    session.add(enterprise)
+    await seed_default_policies(session, tenant.id)
+    await session.flush()
+    return tenant, enterprise
+
+
+async def find_tenant(session: AsyncSession, slug: str) -> Tenant | None:
+    return (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()

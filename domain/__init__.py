@@ -1,0 +1,4 @@
+"""The business of channel-crm: models, rules, use cases and typed errors.
+
+Nothing here knows about HTTP, GraphQL or Casbin.
+"""

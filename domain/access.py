@@ -1,0 +1,76 @@
+"""What a use case knows about the actor and about which rows it may touch.
+
+The permissions layer builds these from Casbin policies; the domain only asks them questions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import ColumnElement
+
+
+class Resource(StrEnum):
+    """Kinds of records (and field groups) that policies speak of."""
+
+    ORGANIZATION = "organization"
+    TERRITORY = "territory"
+    USER = "user"
+    ACCOUNT = "account"
+    CONTACT = "contact"
+    OPPORTUNITY = "opportunity"
+    OPPORTUNITY_INTERNAL = "opportunity_internal"  # margin, internal notes
+    ACTIVITY = "activity"
+    AUDIT_EVENT = "audit_event"
+    POLICY = "policy"
+
+
+class Action(StrEnum):
+    READ = "read"
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class ActorKind(StrEnum):
+    USER = "user"
+    MACHINE = "machine"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The verified principal a request acts as."""
+
+    tenant_id: uuid.UUID
+    kind: ActorKind
+    roles: frozenset[str]
+    user_id: uuid.UUID | None = None
+    client_id: str | None = None
+    organization_id: uuid.UUID | None = None
+    organization_path: str | None = None
+    territory_id: uuid.UUID | None = None
+    territory_path: str | None = None
+    is_partner: bool = False
+    email: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def audit_name(self) -> str:
+        return self.email or self.client_id or str(self.user_id)
+
+
+class Access(Protocol):
+    """Answers the two access questions a use case has: may it, and which rows."""
+
+    actor: Actor
+
+    def can(self, resource: Resource, action: Action) -> bool:
+        """Whether any policy grants the action on the resource type."""
+        ...
+
+    def rows(self, resource: Resource, action: Action = Action.READ) -> ColumnElement[bool]:
+        """A SQL predicate over the resource's table matching the rows the actor may act on."""
+        ...

@@ -1,0 +1,102 @@
+"""Typed domain errors: every expected failure carries a code and, when it is about input, a field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Codes the API hands to clients in payload `errors` and `extensions.code`."""
+
+    NOT_FOUND = "NOT_FOUND"
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    DUPLICATE = "DUPLICATE"
+    FORBIDDEN = "FORBIDDEN"
+    CONFLICT = "CONFLICT"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one input field."""
+
+    field: str | None
+    code: ErrorCode
+    message: str
+
+
+class DomainError(Exception):
+    """A failure the caller can understand and usually fix."""
+
+    code: ErrorCode = ErrorCode.INVALID
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    @property
+    def errors(self) -> list[FieldError]:
+        return [FieldError(self.field, self.code, self.message)]
+
+
+class NotFound(DomainError):
+    """The record does not exist or the actor may not see it (the two are indistinguishable)."""
+
+    code = ErrorCode.NOT_FOUND
+
+
+class Forbidden(DomainError):
+    """The actor may see the record but may not do this to it."""
+
+    code = ErrorCode.FORBIDDEN
+
+
+class Conflict(DomainError):
+    """The change clashes with the current state."""
+
+    code = ErrorCode.CONFLICT
+
+
+class ValidationFailed(DomainError):
+    """One or more input fields are wrong; nothing was changed."""
+
+    def __init__(self, field_errors: list[FieldError]) -> None:
+        self.field_errors = list(field_errors)
+        first = self.field_errors[0]
+        super().__init__(first.message, field=first.field)
+
+    @property
+    def errors(self) -> list[FieldError]:
+        return list(self.field_errors)
+
+
+class Validator:
+    """Collects field errors so a use case can report every bad field at once."""
+
+    def __init__(self) -> None:
+        self.field_errors: list[FieldError] = []
+
+    def fail(self, field: str, code: ErrorCode, message: str) -> None:
+        self.field_errors.append(FieldError(field, code, message))
+
+    def require_text(self, field: str, value: str | None, *, max_length: int, required: bool = True) -> str | None:
+        """Strip a text value and check presence and length."""
+        if value is None:
+            if required:
+                self.fail(field, ErrorCode.REQUIRED, f"{field} is required.")
+            return None
+        stripped = value.strip()
+        if not stripped and required:
+            self.fail(field, ErrorCode.REQUIRED, f"{field} must not be blank.")
+        elif len(stripped) > max_length:
+            self.fail(field, ErrorCode.TOO_LONG, f"{field} must be at most {max_length} characters.")
+        return stripped or None
+
+    def raise_if_any(self) -> None:
+        if self.field_errors:
+            raise ValidationFailed(self.field_errors)

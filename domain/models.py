@@ -1,0 +1,31 @@
+"""Every mapped model, imported in one place so metadata is complete (Alembic, tests)."""
+
+from domain.accounts import Account, Contact
+from domain.activities import Activity
+from domain.audit import AuditEvent
+from domain.base import Base
+from domain.credentials import OAuthClient, SigningKey
+from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
+from domain.organizations import Organization
+from domain.policy_rules import PolicyRule
+from domain.tenants import Tenant
+from domain.territories import Territory
+from domain.users import User
+
+__all__ = [
+    "Account",
+    "Activity",
+    "AuditEvent",
+    "Base",
+    "Contact",
+    "OAuthClient",
+    "Opportunity",
+    "OpportunityPartner",
+    "OpportunityTeamMember",
+    "Organization",
+    "PolicyRule",
+    "SigningKey",
+    "Tenant",
+    "Territory",
+    "User",
+]

@@ -1,0 +1,24 @@
+"""Tenants: one enterprise each; nothing crosses between them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String, Uuid, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.base import Base, new_id
+
+
+class Tenant(Base):
+    """An enterprise using the CRM, with its channel."""
+
+    __tablename__ = "tenant"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Bumped on every policy change so cached enforcers know to reload.
+    policy_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,1 @@
+"""Access engine: Casbin answers role questions, SQL predicates answer row questions."""

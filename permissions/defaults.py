@@ -1,0 +1,99 @@
+"""The policy set every new tenant starts with: roles, their inheritance and their grants."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from domain.access import Action, Resource
+
+
+class Scope(StrEnum):
+    """Which rows a grant covers, from narrowest to widest."""
+
+    OWN = "own"
+    TEAM = "team"
+    ORG = "org"
+    ORG_TREE = "org_tree"
+    TERRITORY = "territory"
+    TENANT = "tenant"
+
+
+R, A, S = Resource, Action, Scope
+READ, CREATE, UPDATE = A.READ, A.CREATE, A.UPDATE
+SALES_RECORDS = (R.ACCOUNT, R.CONTACT, R.OPPORTUNITY, R.ACTIVITY)
+
+# (child role, parent role): the child has every grant of the parent.
+ROLE_INHERITANCE: list[tuple[str, str]] = [
+    ("sales_director", "sales_manager"),
+    ("sales_manager", "account_manager"),
+    ("account_manager", "internal_staff"),
+    ("solution_specialist", "sales_specialist"),
+    ("industry_specialist", "sales_specialist"),
+    ("product_specialist", "sales_specialist"),
+    ("negotiator", "sales_specialist"),
+    ("sales_specialist", "internal_staff"),
+    ("channel_manager", "account_manager"),
+    ("finance", "internal_staff"),
+    ("service_agent", "internal_staff"),
+    ("partner_admin", "partner_manager"),
+    ("partner_manager", "partner_sales"),
+]
+
+Grant = tuple[str, Resource, Action, Scope]
+
+
+def _grants(role: str, resources: tuple[Resource, ...], actions: tuple[Action, ...], *scopes: Scope) -> list[Grant]:
+    return [(role, r, a, s) for r in resources for a in actions for s in scopes]
+
+
+GRANTS: list[Grant] = [
+    # Everyone internal sees the organization chart, the people, the territories and internal fields.
+    *_grants("internal_staff", (R.ORGANIZATION, R.USER, R.TERRITORY), (READ,), S.TENANT),
+    *_grants("internal_staff", (R.OPPORTUNITY_INTERNAL,), (READ,), S.TENANT),
+    *_grants("internal_staff", (R.AUDIT_EVENT,), (READ,), S.TENANT),
+    # Specialists work the deals whose team they are on.
+    *_grants("sales_specialist", SALES_RECORDS, (READ,), S.TEAM),
+    *_grants("sales_specialist", (R.OPPORTUNITY, R.ACTIVITY, R.CONTACT), (UPDATE,), S.TEAM),
+    *_grants("sales_specialist", (R.ACTIVITY, R.CONTACT), (CREATE,), S.TEAM),
+    *_grants("sales_specialist", (R.OPPORTUNITY_INTERNAL,), (UPDATE,), S.TEAM),
+    # Account managers: their own and their teams' business.
+    *_grants("account_manager", SALES_RECORDS, (READ, UPDATE), S.OWN, S.TEAM),
+    *_grants("account_manager", SALES_RECORDS, (CREATE,), S.OWN),
+    *_grants("account_manager", (R.OPPORTUNITY_INTERNAL,), (UPDATE,), S.OWN, S.TEAM),
+    # Sales managers: their territory's.
+    *_grants("sales_manager", SALES_RECORDS, (READ, UPDATE), S.TERRITORY),
+    *_grants("sales_manager", (R.OPPORTUNITY_INTERNAL,), (UPDATE,), S.TERRITORY),
+    # Directors: the whole tenant.
+    *_grants("sales_director", SALES_RECORDS, (READ, UPDATE), S.TENANT),
+    *_grants("sales_director", (R.OPPORTUNITY_INTERNAL,), (UPDATE,), S.TENANT),
+    # Finance and service read everything they work from, change nothing of sales.
+    *_grants("finance", SALES_RECORDS, (READ,), S.TENANT),
+    *_grants("service_agent", (R.ACCOUNT, R.CONTACT), (READ,), S.TENANT),
+    *_grants("service_agent", (R.ACTIVITY,), (READ, CREATE, UPDATE), S.OWN),
+    *_grants("service_agent", (R.ACTIVITY,), (READ,), S.TENANT),
+    # Admin: everything in the tenant, policies included.
+    *_grants(
+        "admin",
+        (*SALES_RECORDS, R.ORGANIZATION, R.USER, R.TERRITORY, R.OPPORTUNITY_INTERNAL, R.AUDIT_EVENT, R.POLICY),
+        (READ, CREATE, UPDATE),
+        S.TENANT,
+    ),
+    # Partner sales: their organization's business and deals they are on.
+    *_grants("partner_sales", SALES_RECORDS, (READ,), S.ORG, S.OWN, S.TEAM),
+    *_grants("partner_sales", SALES_RECORDS, (UPDATE,), S.OWN, S.TEAM),
+    *_grants("partner_sales", SALES_RECORDS, (CREATE,), S.OWN),
+    *_grants("partner_sales", (R.ORGANIZATION, R.USER), (READ,), S.ORG),
+    # Partner managers and admins: their organization and every one below it.
+    *_grants("partner_manager", SALES_RECORDS, (READ, UPDATE), S.ORG_TREE),
+    *_grants("partner_manager", (R.ORGANIZATION, R.USER), (READ,), S.ORG_TREE),
+    *_grants("partner_admin", (R.USER,), (CREATE, UPDATE), S.ORG_TREE),
+    # ERP jobs read accounts and opportunities across the tenant.
+    *_grants("erp_integration", (R.ACCOUNT, R.CONTACT, R.OPPORTUNITY, R.ORGANIZATION), (READ,), S.TENANT),
+]
+
+
+def default_policy_lines(tenant: str) -> list[list[str]]:
+    """Casbin lines for one tenant: `["p", role, tenant, resource, action, scope]` and `["g", …]`."""
+    lines = [["p", role, tenant, str(res), str(act), str(scope)] for role, res, act, scope in GRANTS]
+    lines += [["g", child, parent, tenant] for child, parent in ROLE_INHERITANCE]
+    return lines

@@ -1,0 +1,205 @@
+"""Compile a grant's scope into a SQL predicate over one resource's table.
+
+Each predicate is a plain SQLAlchemy expression, so lists, counts, aggregates, loaders and
+writes all carry the same rule. Subtrees are matched by materialized path prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+
+from domain.access import Action, Actor, Resource
+from domain.accounts import Account, Contact
+from domain.activities import Activity
+from domain.audit import AuditEvent
+from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember, TeamAccess
+from domain.organizations import Organization
+from domain.territories import Territory
+from domain.users import User
+from permissions.defaults import Scope
+
+
+def _org_subtree_ids(actor: Actor):  # type: ignore[no-untyped-def]
+    """Ids of the actor's organization and every organization below it."""
+    if actor.organization_path is None:
+        return None
+    return select(Organization.id).where(
+        Organization.tenant_id == actor.tenant_id,
+        Organization.path.startswith(actor.organization_path, autoescape=True),
+    )
+
+
+def _territory_subtree_ids(actor: Actor):  # type: ignore[no-untyped-def]
+    if actor.territory_path is None:
+        return None
+    return select(Territory.id).where(
+        Territory.tenant_id == actor.tenant_id,
+        Territory.path.startswith(actor.territory_path, autoescape=True),
+    )
+
+
+def _team_opportunity_ids(actor: Actor, action: Action):  # type: ignore[no-untyped-def]
+    """Opportunities the actor is on the team of; writes need EDIT access."""
+    stmt = select(OpportunityTeamMember.opportunity_id).where(
+        OpportunityTeamMember.tenant_id == actor.tenant_id,
+        OpportunityTeamMember.user_id == actor.user_id,
+    )
+    if action is not Action.READ:
+        stmt = stmt.where(OpportunityTeamMember.access == TeamAccess.EDIT)
+    return stmt
+
+
+def _partner_opportunity_ids(actor: Actor, subtree: bool):  # type: ignore[no-untyped-def]
+    """Opportunities linked to the actor's organization (or, with subtree, any below it)."""
+    stmt = select(OpportunityPartner.opportunity_id).where(OpportunityPartner.tenant_id == actor.tenant_id)
+    if subtree:
+        return stmt.where(OpportunityPartner.organization_id.in_(_org_subtree_ids(actor)))
+    return stmt.where(OpportunityPartner.organization_id == actor.organization_id)
+
+
+def opportunity_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    o = Opportunity
+    match scope:
+        case Scope.TENANT:
+            return true()
+        case Scope.OWN:
+            return o.owner_id == actor.user_id if actor.user_id else false()
+        case Scope.TEAM:
+            return o.id.in_(_team_opportunity_ids(actor, action)) if actor.user_id else false()
+        case Scope.ORG:
+            return o.id.in_(_partner_opportunity_ids(actor, False)) if actor.organization_id else false()
+        case Scope.ORG_TREE:
+            return o.id.in_(_partner_opportunity_ids(actor, True)) if actor.organization_path else false()
+        case Scope.TERRITORY:
+            ids = _territory_subtree_ids(actor)
+            return o.territory_id.in_(ids) if ids is not None else false()
+
+
+def _accounts_of(opportunity_ids) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+    return Account.id.in_(select(Opportunity.account_id).where(Opportunity.id.in_(opportunity_ids)))
+
+
+def account_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    """An account is in scope by its own fields or through an opportunity in the same scope."""
+    a = Account
+    match scope:
+        case Scope.TENANT:
+            return true()
+        case Scope.OWN:
+            return a.owner_id == actor.user_id if actor.user_id else false()
+        case Scope.TEAM:
+            return _accounts_of(_team_opportunity_ids(actor, action)) if actor.user_id else false()
+        case Scope.ORG:
+            if actor.organization_id is None:
+                return false()
+            return or_(
+                a.managing_partner_id == actor.organization_id,
+                _accounts_of(_partner_opportunity_ids(actor, False)),
+            )
+        case Scope.ORG_TREE:
+            if actor.organization_path is None:
+                return false()
+            return or_(
+                a.managing_partner_id.in_(_org_subtree_ids(actor)),
+                _accounts_of(_partner_opportunity_ids(actor, True)),
+            )
+        case Scope.TERRITORY:
+            ids = _territory_subtree_ids(actor)
+            return a.territory_id.in_(ids) if ids is not None else false()
+
+
+def contact_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    """A contact is in scope when its account is."""
+    if scope is Scope.TENANT:
+        return true()
+    return Contact.account_id.in_(
+        select(Account.id).where(Account.tenant_id == actor.tenant_id, account_predicate(scope, actor, action))
+    )
+
+
+def activity_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    """An activity is in scope when its opportunity is, or (with none) its account; own means its owner."""
+    if scope is Scope.TENANT:
+        return true()
+    if scope is Scope.OWN:
+        return Activity.owner_id == actor.user_id if actor.user_id else false()
+    visible_opportunities = select(Opportunity.id).where(
+        Opportunity.tenant_id == actor.tenant_id, opportunity_predicate(scope, actor, action)
+    )
+    visible_accounts = select(Account.id).where(
+        Account.tenant_id == actor.tenant_id, account_predicate(scope, actor, action)
+    )
+    return or_(
+        Activity.opportunity_id.in_(visible_opportunities),
+        and_(Activity.opportunity_id.is_(None), Activity.account_id.in_(visible_accounts)),
+    )
+
+
+def organization_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    match scope:
+        case Scope.TENANT:
+            return true()
+        case Scope.ORG_TREE if actor.organization_path:
+            return Organization.path.startswith(actor.organization_path, autoescape=True)
+        case Scope.ORG | Scope.OWN | Scope.TEAM if actor.organization_id:
+            return Organization.id == actor.organization_id
+        case _:
+            return false()
+
+
+def user_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    match scope:
+        case Scope.TENANT:
+            return true()
+        case Scope.OWN if actor.user_id:
+            return User.id == actor.user_id
+        case Scope.TEAM if actor.user_id:
+            return or_(User.id == actor.user_id, User.manager_id == actor.user_id)
+        case Scope.ORG if actor.organization_id:
+            return User.organization_id == actor.organization_id
+        case Scope.ORG_TREE if actor.organization_path:
+            return User.organization_id.in_(_org_subtree_ids(actor))
+        case Scope.TERRITORY if actor.territory_path:
+            return User.territory_id.in_(_territory_subtree_ids(actor))
+        case _:
+            return false()
+
+
+def territory_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    if scope is Scope.TENANT:
+        return true()
+    if scope is Scope.TERRITORY and actor.territory_path:
+        return Territory.path.startswith(actor.territory_path, autoescape=True)
+    return false()
+
+
+def tenant_only_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    """Resources whose rows are further narrowed by the record they belong to (audit events)."""
+    return true() if scope is Scope.TENANT else false()
+
+
+Predicate = Callable[[Scope, Actor, Action], ColumnElement[bool]]
+
+PREDICATES: dict[Resource, tuple[type, Predicate]] = {
+    Resource.OPPORTUNITY: (Opportunity, opportunity_predicate),
+    Resource.ACCOUNT: (Account, account_predicate),
+    Resource.CONTACT: (Contact, contact_predicate),
+    Resource.ACTIVITY: (Activity, activity_predicate),
+    Resource.ORGANIZATION: (Organization, organization_predicate),
+    Resource.USER: (User, user_predicate),
+    Resource.TERRITORY: (Territory, territory_predicate),
+    Resource.AUDIT_EVENT: (AuditEvent, tenant_only_predicate),
+}
+
+
+def rows_predicate(resource: Resource, scopes: frozenset[Scope], actor: Actor, action: Action) -> ColumnElement[bool]:
+    """The rows of `resource` the actor may act on: the tenant, and any granted scope."""
+    model, predicate = PREDICATES[resource]
+    if not scopes:
+        return false()
+    tenant_match = model.tenant_id == actor.tenant_id  # type: ignore[attr-defined]
+    if Scope.TENANT in scopes:
+        return tenant_match
+    return and_(tenant_match, or_(*(predicate(s, actor, action) for s in sorted(scopes))))
