@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.organizations import Organization, OrganizationKind, child_path
 from domain.base import new_id
+from domain.organizations import Organization, OrganizationKind, child_path
 from domain.tenants import Tenant
 from permissions.engine import seed_default_policies
 

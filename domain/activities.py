@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKeyConstraint, Index, String, Text, Uuid
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKeyConstraint, Index, Select, String, Text, Uuid, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.base import Base, Timestamped, TenantScoped
+from domain import audit_log
+from domain.access import Access, Action, Resource
+from domain.accounts import Account
+from domain.base import Base, TenantScoped, Timestamped, utcnow
+from domain.errors import ErrorCode, Forbidden, Validator
+from domain.opportunities import Opportunity
+from domain.visibility import get_or_raise
 
 
 class ActivityKind(StrEnum):
@@ -43,3 +51,75 @@ class Activity(TenantScoped, Timestamped, Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     done: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+
+
+# --- Use cases -------------------------------------------------------------------------------
+
+
+@dataclass
+class NewActivity:
+    """What happened (or is to happen), and on which account or opportunity."""
+
+    kind: ActivityKind
+    subject: str
+    opportunity_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None
+    notes: str | None = None
+    occurred_at: datetime | None = None
+    due_at: datetime | None = None
+    done: bool | None = None
+
+
+def activities_query(
+    access: Access, *, opportunity_id: uuid.UUID | None = None, account_id: uuid.UUID | None = None
+) -> Select[tuple[Activity]]:
+    """Visible activities, optionally of one opportunity or account."""
+    stmt = select(Activity).where(access.rows(Resource.ACTIVITY))
+    if opportunity_id is not None:
+        stmt = stmt.where(Activity.opportunity_id == opportunity_id)
+    if account_id is not None:
+        stmt = stmt.where(Activity.account_id == account_id)
+    return stmt
+
+
+async def log_activity(session: AsyncSession, access: Access, cmd: NewActivity) -> Activity:
+    """Record a call, meeting, visit, e-mail or task on a visible opportunity or account."""
+    actor = access.actor
+    if not access.can(Resource.ACTIVITY, Action.CREATE):
+        raise Forbidden("Your role may not log activities.")
+    if actor.user_id is None:
+        raise Forbidden("Only a person can log an activity.")
+    v = Validator()
+    subject = v.require_text("subject", cmd.subject, max_length=300)
+    notes = v.require_text("notes", cmd.notes, max_length=20_000, required=False)
+    if (cmd.opportunity_id is None) == (cmd.account_id is None):
+        v.fail("opportunityId", ErrorCode.INVALID, "Give exactly one of opportunityId or accountId.")
+    if cmd.occurred_at is not None and cmd.occurred_at.tzinfo is None:
+        v.fail("occurredAt", ErrorCode.INVALID, "occurredAt must carry a time zone offset.")
+    if cmd.due_at is not None and cmd.due_at.tzinfo is None:
+        v.fail("dueAt", ErrorCode.INVALID, "dueAt must carry a time zone offset.")
+    if cmd.kind is ActivityKind.TASK and cmd.due_at is None:
+        v.fail("dueAt", ErrorCode.REQUIRED, "A task needs a dueAt.")
+    v.raise_if_any()
+    if cmd.opportunity_id is not None:
+        opportunity = await get_or_raise(
+            session, access, Opportunity, Resource.OPPORTUNITY, cmd.opportunity_id, field="opportunityId"
+        )
+        account_id, opportunity_id = opportunity.account_id, opportunity.id
+    else:
+        account = await get_or_raise(session, access, Account, Resource.ACCOUNT, cmd.account_id, field="accountId")
+        account_id, opportunity_id = account.id, None
+    done = cmd.done if cmd.done is not None else cmd.kind is not ActivityKind.TASK
+    activity = Activity(
+        tenant_id=actor.tenant_id, id=uuid.uuid4(), kind=cmd.kind, subject=subject, notes=notes,
+        account_id=account_id, opportunity_id=opportunity_id, owner_id=actor.user_id,
+        occurred_at=cmd.occurred_at or utcnow(), due_at=cmd.due_at, done=done,
+    )  # fmt: skip
+    session.add(activity)
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="activity", record_id=activity.id, action="created",
+        changes=audit_log.created_changes({"kind": cmd.kind, "subject": subject, "opportunity_id": opportunity_id,
+                                           "account_id": account_id, "due_at": cmd.due_at}),
+    )  # fmt: skip
+    return activity

@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, ForeignKeyConstraint, Index, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.base import Base, TenantScoped
+from domain.base import Base, TenantScoped, utcnow
 
 
 class AuditEvent(TenantScoped, Base):
@@ -22,7 +22,7 @@ class AuditEvent(TenantScoped, Base):
         Index("ix_audit_record", "tenant_id", "record_type", "record_id", "occurred_at"),
     )
 
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), default=utcnow)
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     actor_name: Mapped[str] = mapped_column(String(320))
     record_type: Mapped[str] = mapped_column(String(60))

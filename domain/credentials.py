@@ -8,7 +8,7 @@ from sqlalchemy import ARRAY, Boolean, DateTime, ForeignKeyConstraint, String, T
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.base import Base, Timestamped, TenantScoped
+from domain.base import Base, TenantScoped, Timestamped
 
 
 class OAuthClient(TenantScoped, Timestamped, Base):
@@ -33,5 +33,3 @@ class SigningKey(Base):
     private_jwk: Mapped[dict[str, str]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-

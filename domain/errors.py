@@ -100,3 +100,8 @@ class Validator:
     def raise_if_any(self) -> None:
         if self.field_errors:
             raise ValidationFailed(self.field_errors)
+
+
+def required(field: str) -> ValidationFailed:
+    """The error for a missing required input field."""
+    return ValidationFailed([FieldError(field, ErrorCode.REQUIRED, f"{field} is required.")])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     CHAR,
@@ -15,14 +17,27 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Select,
     String,
     Text,
     UniqueConstraint,
     Uuid,
+    delete,
+    select,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.base import Base, Timestamped, TenantScoped
+from domain import audit_log
+from domain.access import Access, Action, Resource
+from domain.accounts import Account
+from domain.base import Base, TenantScoped, Timestamped
+from domain.commands import UNSET, Patch, is_set
+from domain.errors import Conflict, ErrorCode, Forbidden, NotFound, Validator, required
+from domain.money import check_amount, check_currency
+from domain.organizations import Organization
+from domain.users import User
+from domain.visibility import get_or_raise
 
 
 class Stage(StrEnum):
@@ -102,7 +117,7 @@ class Opportunity(TenantScoped, Timestamped, Base):
     stage: Mapped[Stage] = mapped_column(Enum(Stage, name="opportunity_stage"), default=Stage.PROSPECTING)
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     currency: Mapped[str] = mapped_column(CHAR(3))
-    close_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    close_date: Mapped[date] = mapped_column(Date)
     probability: Mapped[int] = mapped_column(Integer)
     forecast_category: Mapped[ForecastCategory] = mapped_column(Enum(ForecastCategory, name="forecast_category"))
     margin: Mapped[Decimal | None] = mapped_column(Numeric(7, 4), nullable=True)
@@ -144,3 +159,421 @@ class OpportunityPartner(TenantScoped, Timestamped, Base):
     opportunity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     organization_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     role: Mapped[PartnerRole] = mapped_column(Enum(PartnerRole, name="partner_role"))
+
+
+# --- Use cases -------------------------------------------------------------------------------
+
+INTERNAL_FIELDS = ("margin", "internal_notes")
+MARGIN_PLACES = Decimal("0.0001")
+INTERNAL_FIELD_NAMES = {"margin": "margin", "internal_notes": "internalNotes"}
+
+
+@dataclass
+class OpportunityFilter:
+    """Narrowing of an opportunity list; every field optional."""
+
+    search: str | None = None
+    stages: list[Stage] | None = None
+    owner_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None
+    partner_organization_id: uuid.UUID | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    close_date_from: date | None = None
+    close_date_to: date | None = None
+
+
+@dataclass
+class OpportunityChanges:
+    """Fields to set on an opportunity; UNSET leaves a field as it is."""
+
+    name: Patch[str] = UNSET
+    amount: Patch[Decimal] = UNSET
+    currency: Patch[str] = UNSET
+    close_date: Patch[date] = UNSET
+    probability: Patch[int] = UNSET
+    forecast_category: Patch[ForecastCategory] = UNSET
+    margin: Patch[Decimal | None] = UNSET
+    internal_notes: Patch[str | None] = UNSET
+
+
+def opportunities_query(access: Access, flt: OpportunityFilter | None = None) -> Select[tuple[Opportunity]]:
+    """Visible opportunities, filtered."""
+    stmt = select(Opportunity).where(access.rows(Resource.OPPORTUNITY))
+    if flt is None:
+        return stmt
+    if flt.search:
+        stmt = stmt.where(Opportunity.name.icontains(flt.search.strip(), autoescape=True))
+    if flt.stages:
+        stmt = stmt.where(Opportunity.stage.in_(flt.stages))
+    if flt.owner_id:
+        stmt = stmt.where(Opportunity.owner_id == flt.owner_id)
+    if flt.account_id:
+        stmt = stmt.where(Opportunity.account_id == flt.account_id)
+    if flt.partner_organization_id:
+        stmt = stmt.where(
+            Opportunity.id.in_(
+                select(OpportunityPartner.opportunity_id).where(
+                    OpportunityPartner.tenant_id == access.actor.tenant_id,
+                    OpportunityPartner.organization_id == flt.partner_organization_id,
+                )
+            )
+        )
+    if flt.amount_min is not None:
+        stmt = stmt.where(Opportunity.amount >= flt.amount_min)
+    if flt.amount_max is not None:
+        stmt = stmt.where(Opportunity.amount <= flt.amount_max)
+    if flt.close_date_from is not None:
+        stmt = stmt.where(Opportunity.close_date >= flt.close_date_from)
+    if flt.close_date_to is not None:
+        stmt = stmt.where(Opportunity.close_date <= flt.close_date_to)
+    return stmt
+
+
+def _validated(changes: OpportunityChanges, *, creating: bool) -> dict[str, Any]:
+    v = Validator()
+    values: dict[str, Any] = {}
+    if is_set(changes.name) or creating:
+        name = v.require_text("name", changes.name if is_set(changes.name) else None, max_length=200)
+        if name:
+            values["name"] = name
+    if is_set(changes.amount) or creating:
+        amount = check_amount(v, "amount", changes.amount if is_set(changes.amount) else None)
+        if amount is not None:
+            values["amount"] = amount
+    if is_set(changes.currency) or creating:
+        currency = check_currency(v, "currency", changes.currency if is_set(changes.currency) else None)
+        if currency:
+            values["currency"] = currency
+    if is_set(changes.close_date) or creating:
+        if not is_set(changes.close_date) or changes.close_date is None:
+            v.fail("closeDate", ErrorCode.REQUIRED, "closeDate is required.")
+        else:
+            values["close_date"] = changes.close_date
+    if is_set(changes.probability):
+        if changes.probability is None or not 0 <= changes.probability <= 100:
+            v.fail("probability", ErrorCode.OUT_OF_RANGE, "probability must be between 0 and 100.")
+        else:
+            values["probability"] = changes.probability
+    if is_set(changes.forecast_category):
+        if changes.forecast_category is None:
+            v.fail("forecastCategory", ErrorCode.REQUIRED, "forecastCategory must not be null.")
+        else:
+            values["forecast_category"] = changes.forecast_category
+    if is_set(changes.margin):
+        margin = changes.margin
+        if margin is not None and not (margin.is_finite() and Decimal("-1") <= margin <= Decimal("1")):
+            v.fail("margin", ErrorCode.OUT_OF_RANGE, "margin is a fraction between -1 and 1 (0.25 is 25%).")
+        elif margin is not None and margin != margin.quantize(MARGIN_PLACES):
+            v.fail("margin", ErrorCode.INVALID, "margin must have at most four decimal places.")
+        else:
+            values["margin"] = None if margin is None else margin.quantize(MARGIN_PLACES)
+    if is_set(changes.internal_notes):
+        values["internal_notes"] = v.require_text(
+            "internalNotes", changes.internal_notes, max_length=20_000, required=False
+        )
+    v.raise_if_any()
+    return values
+
+
+def _require_internal_field_rights(access: Access, values: dict[str, Any]) -> None:
+    touched = [INTERNAL_FIELD_NAMES[f] for f in INTERNAL_FIELDS if f in values]
+    if touched and not access.can(Resource.OPPORTUNITY_INTERNAL, Action.UPDATE):
+        raise Forbidden(f"Your role may not set internal-only fields: {', '.join(touched)}.", field=touched[0])
+
+
+async def _active_visible_user(session: AsyncSession, access: Access, user_id: uuid.UUID, field: str) -> User:
+    user = await get_or_raise(session, access, User, Resource.USER, user_id, field=field)
+    if not user.is_active:
+        v = Validator()
+        v.fail(field, ErrorCode.INVALID, "That user is deactivated.")
+        v.raise_if_any()
+    return user
+
+
+async def create_opportunity(
+    session: AsyncSession,
+    access: Access,
+    account_id: uuid.UUID,
+    changes: OpportunityChanges,
+    *,
+    owner_id: uuid.UUID | None = None,
+    stage: Stage = Stage.PROSPECTING,
+) -> Opportunity:
+    """Open an opportunity on a visible account; a partner's own deals are linked to its organization as sourcing."""
+    actor = access.actor
+    if not access.can(Resource.OPPORTUNITY, Action.CREATE):
+        raise Forbidden("Your role may not create opportunities.")
+    values = _validated(changes, creating=True)
+    _require_internal_field_rights(access, values)
+    account = await get_or_raise(session, access, Account, Resource.ACCOUNT, account_id, field="accountId")
+    owner_id = owner_id or actor.user_id
+    if owner_id is None:
+        raise required("ownerId")
+    await _active_visible_user(session, access, owner_id, "ownerId")
+    probability, forecast = STAGE_DEFAULTS[stage]
+    values.setdefault("probability", probability)
+    values.setdefault("forecast_category", forecast)
+    opportunity = Opportunity(
+        tenant_id=actor.tenant_id,
+        id=uuid.uuid4(),
+        account_id=account.id,
+        owner_id=owner_id,
+        territory_id=account.territory_id,
+        stage=stage,
+        **values,
+    )
+    session.add(opportunity)
+    await session.flush()
+    audit_log.record(
+        session,
+        access,
+        record_type="opportunity",
+        record_id=opportunity.id,
+        action="created",
+        changes=audit_log.created_changes({"account_id": account.id, "owner_id": owner_id, "stage": stage, **values}),
+    )
+    if actor.is_partner and actor.organization_id is not None:
+        session.add(
+            OpportunityPartner(
+                tenant_id=actor.tenant_id,
+                opportunity_id=opportunity.id,
+                organization_id=actor.organization_id,
+                role=PartnerRole.SOURCING,
+            )
+        )
+        audit_log.record(
+            session,
+            access,
+            record_type="opportunity",
+            record_id=opportunity.id,
+            action="partner_linked",
+            changes={
+                "partner": {"old": None, "new": {"organization_id": str(actor.organization_id), "role": "sourcing"}}
+            },
+        )
+    await session.flush()
+    return opportunity
+
+
+async def editable_opportunity_or_raise(
+    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, field: str = "id"
+) -> Opportunity:
+    """The opportunity, locked for change, if the actor may edit it."""
+    return await get_or_raise(
+        session, access, Opportunity, Resource.OPPORTUNITY, opportunity_id, action=Action.UPDATE, field=field,
+        for_update=True,
+    )  # fmt: skip
+
+
+async def update_opportunity(
+    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, changes: OpportunityChanges
+) -> Opportunity:
+    """Change an opportunity the actor may edit; internal-only fields need their own grant."""
+    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
+    values = _validated(changes, creating=False)
+    _require_internal_field_rights(access, values)
+    before = {k: getattr(opportunity, k) for k in values}
+    for key, value in values.items():
+        setattr(opportunity, key, value)
+    await session.flush()
+    changed = audit_log.diff(before, values)
+    if changed:
+        audit_log.record(
+            session, access, record_type="opportunity", record_id=opportunity.id, action="updated", changes=changed
+        )
+    return opportunity
+
+
+async def move_stage(
+    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, stage: Stage, reason: str | None = None
+) -> Opportunity:
+    """Move an opportunity to a stage, taking that stage's probability and forecast category."""
+    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
+    v = Validator()
+    reason = v.require_text("reason", reason, max_length=2000, required=False)
+    if opportunity.stage == stage:
+        v.fail("stage", ErrorCode.INVALID, f"The opportunity is already in stage {stage.name}.")
+    if opportunity.stage.is_closed and not reason:
+        v.fail("reason", ErrorCode.REQUIRED, "Reopening a closed opportunity needs a reason.")
+    v.raise_if_any()
+    probability, forecast = STAGE_DEFAULTS[stage]
+    before = {"stage": opportunity.stage, "probability": opportunity.probability,
+              "forecast_category": opportunity.forecast_category}  # fmt: skip
+    after = {"stage": stage, "probability": probability, "forecast_category": forecast}
+    for key, value in after.items():
+        setattr(opportunity, key, value)
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="opportunity", record_id=opportunity.id, action="stage_moved",
+        changes=audit_log.diff(before, after), reason=reason,
+    )  # fmt: skip
+    return opportunity
+
+
+async def transfer_ownership(
+    session: AsyncSession,
+    access: Access,
+    opportunity_id: uuid.UUID,
+    new_owner_id: uuid.UUID,
+    reason: str | None,
+    *,
+    keep_previous_owner_on_team: bool = False,
+) -> Opportunity:
+    """Hand an opportunity to another owner, with a reason; the previous owner may stay on the team read-only."""
+    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
+    v = Validator()
+    reason = v.require_text("reason", reason, max_length=2000)
+    if new_owner_id == opportunity.owner_id:
+        v.fail("newOwnerId", ErrorCode.INVALID, "That user already owns the opportunity.")
+    v.raise_if_any()
+    await _active_visible_user(session, access, new_owner_id, "newOwnerId")
+    previous = opportunity.owner_id
+    opportunity.owner_id = new_owner_id
+    # The new owner needs no team row of their own: ownership already grants their access.
+    await session.execute(
+        delete(OpportunityTeamMember).where(
+            OpportunityTeamMember.tenant_id == opportunity.tenant_id,
+            OpportunityTeamMember.opportunity_id == opportunity.id,
+            OpportunityTeamMember.user_id == new_owner_id,
+        )
+    )
+    if keep_previous_owner_on_team:
+        session.add(
+            OpportunityTeamMember(
+                tenant_id=opportunity.tenant_id, opportunity_id=opportunity.id, user_id=previous,
+                sales_role=SalesRole.ACCOUNT_MANAGER, access=TeamAccess.READ,
+            )
+        )  # fmt: skip
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="opportunity", record_id=opportunity.id, action="ownership_transferred",
+        changes={"owner_id": {"old": str(previous), "new": str(new_owner_id)}}, reason=reason,
+    )  # fmt: skip
+    return opportunity
+
+
+async def add_team_member(
+    session: AsyncSession,
+    access: Access,
+    opportunity_id: uuid.UUID,
+    user_id: uuid.UUID,
+    sales_role: SalesRole,
+    team_access: TeamAccess,
+) -> OpportunityTeamMember:
+    """Put a user on an opportunity's team in a sales role."""
+    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
+    await _active_visible_user(session, access, user_id, "userId")
+    if user_id == opportunity.owner_id:
+        raise Conflict("The owner is not added to the team: ownership already gives full access.", field="userId")
+    existing = (
+        await session.execute(
+            select(OpportunityTeamMember.id).where(
+                OpportunityTeamMember.tenant_id == opportunity.tenant_id,
+                OpportunityTeamMember.opportunity_id == opportunity.id,
+                OpportunityTeamMember.user_id == user_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict("That user is already on the team.", field="userId")
+    member = OpportunityTeamMember(
+        tenant_id=opportunity.tenant_id, id=uuid.uuid4(), opportunity_id=opportunity.id, user_id=user_id,
+        sales_role=sales_role, access=team_access,
+    )  # fmt: skip
+    session.add(member)
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="opportunity", record_id=opportunity.id, action="team_member_added",
+        changes={"team_member": {"old": None, "new": {"user_id": str(user_id), "sales_role": sales_role.value,
+                                                      "access": team_access.value}}},
+    )  # fmt: skip
+    return member
+
+
+async def remove_team_member(
+    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, user_id: uuid.UUID, reason: str | None = None
+) -> Opportunity:
+    """Take a user off an opportunity's team."""
+    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
+    member = (
+        await session.execute(
+            select(OpportunityTeamMember).where(
+                OpportunityTeamMember.tenant_id == opportunity.tenant_id,
+                OpportunityTeamMember.opportunity_id == opportunity.id,
+                OpportunityTeamMember.user_id == user_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if member is None:
+        raise NotFound("That user is not on the team.", field="userId")
+    await session.delete(member)
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="opportunity", record_id=opportunity.id, action="team_member_removed",
+        changes={"team_member": {"old": {"user_id": str(user_id), "sales_role": member.sales_role.value,
+                                         "access": member.access.value}, "new": None}},
+        reason=reason,
+    )  # fmt: skip
+    return opportunity
+
+
+async def link_partner(
+    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, organization_id: uuid.UUID, role: PartnerRole
+) -> OpportunityPartner:
+    """Link a partner organization the actor can see to an opportunity in a channel role."""
+    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
+    organization = await get_or_raise(
+        session, access, Organization, Resource.ORGANIZATION, organization_id, field="organizationId"
+    )
+    if not organization.is_partner:
+        v = Validator()
+        v.fail("organizationId", ErrorCode.INVALID, "Only partner organizations can be linked to an opportunity.")
+        v.raise_if_any()
+    existing = (
+        await session.execute(
+            select(OpportunityPartner.id).where(
+                OpportunityPartner.tenant_id == opportunity.tenant_id,
+                OpportunityPartner.opportunity_id == opportunity.id,
+                OpportunityPartner.organization_id == organization.id,
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict("That organization is already linked to the opportunity.", field="organizationId")
+    link = OpportunityPartner(
+        tenant_id=opportunity.tenant_id, id=uuid.uuid4(), opportunity_id=opportunity.id,
+        organization_id=organization.id, role=role,
+    )  # fmt: skip
+    session.add(link)
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="opportunity", record_id=opportunity.id, action="partner_linked",
+        changes={"partner": {"old": None, "new": {"organization_id": str(organization.id), "role": role.value}}},
+    )  # fmt: skip
+    return link
+
+
+async def unlink_partner(
+    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, organization_id: uuid.UUID
+) -> Opportunity:
+    """Remove a partner organization's link to an opportunity."""
+    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
+    link = (
+        await session.execute(
+            select(OpportunityPartner).where(
+                OpportunityPartner.tenant_id == opportunity.tenant_id,
+                OpportunityPartner.opportunity_id == opportunity.id,
+                OpportunityPartner.organization_id == organization_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if link is None:
+        raise NotFound("That organization is not linked to the opportunity.", field="organizationId")
+    await session.delete(link)
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="opportunity", record_id=opportunity.id, action="partner_unlinked",
+        changes={"partner": {"old": {"organization_id": str(organization_id), "role": link.role.value}, "new": None}},
+    )  # fmt: skip
+    return opportunity

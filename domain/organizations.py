@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Enum, ForeignKeyConstraint, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.base import Base, Timestamped, TenantScoped
+from domain.base import Base, TenantScoped, Timestamped
 
 
 class OrganizationKind(StrEnum):

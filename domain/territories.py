@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import ForeignKeyConstraint, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.base import Base, Timestamped, TenantScoped
+from domain.base import Base, TenantScoped, Timestamped
 
 
 class Territory(TenantScoped, Timestamped, Base):

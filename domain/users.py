@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import ARRAY, Boolean, ForeignKeyConstraint, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.base import Base, Timestamped, TenantScoped
+from domain.base import Base, TenantScoped, Timestamped
 
 INTERNAL_ROLES = frozenset(
     {

@@ -66,9 +66,11 @@ class EnforcerCache:
             if cached and cached.version == version:
                 return cached.enforcer
             rows = (
-                await session.execute(select(PolicyRule).where(PolicyRule.tenant_id == tenant_id).order_by(PolicyRule.id))
+                await session.execute(
+                    select(PolicyRule).where(PolicyRule.tenant_id == tenant_id).order_by(PolicyRule.id)
+                )
             ).scalars()
-            lines = [[r.ptype, r.v0, r.v1, *([r.v2, r.v3, r.v4] if r.ptype == "p" else [])] for r in rows]
+            lines = [[r.ptype, r.v0, r.v1, r.v2, *([r.v3, r.v4] if r.ptype == "p" else [])] for r in rows]
             enforcer = _new_enforcer(lines)
             self._by_tenant[tenant_id] = _Cached(version, enforcer)
             return enforcer
@@ -123,5 +125,9 @@ async def seed_default_policies(session: AsyncSession, tenant_id: uuid.UUID) -> 
     await session.execute(delete(PolicyRule).where(PolicyRule.tenant_id == tenant_id))
     for ptype, *values in default_policy_lines(str(tenant_id)):
         padded = [*values, "", "", "", ""][:5]
-        session.add(PolicyRule(tenant_id=tenant_id, ptype=ptype, v0=padded[0], v1=padded[1], v2=padded[2], v3=padded[3], v4=padded[4]))
+        session.add(
+            PolicyRule(
+                tenant_id=tenant_id, ptype=ptype, v0=padded[0], v1=padded[1], v2=padded[2], v3=padded[3], v4=padded[4]
+            )
+        )
     await session.execute(update(Tenant).where(Tenant.id == tenant_id).values(policy_version=Tenant.policy_version + 1))

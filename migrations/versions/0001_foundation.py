@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 12:15:23.833186
+Create Date: 2026-11-24 12:26:30.733464
 """
 
 from collections.abc import Sequence
@@ -176,7 +176,7 @@ def upgrade() -> None:
     sa.Column('stage', sa.Enum('PROSPECTING', 'QUALIFICATION', 'SOLUTION', 'PROPOSAL', 'NEGOTIATION', 'CLOSED_WON', 'CLOSED_LOST', name='opportunity_stage'), nullable=False),
     sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
     sa.Column('currency', sa.CHAR(length=3), nullable=False),
-    sa.Column('close_date', sa.Date(), nullable=True),
+    sa.Column('close_date', sa.Date(), nullable=False),
     sa.Column('probability', sa.Integer(), nullable=False),
     sa.Column('forecast_category', sa.Enum('PIPELINE', 'BEST_CASE', 'COMMIT', 'CLOSED', 'OMITTED', name='forecast_category'), nullable=False),
     sa.Column('margin', sa.Numeric(precision=7, scale=4), nullable=True),

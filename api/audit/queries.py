@@ -1,0 +1,41 @@
+"""Queries over the audit trail."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from api.audit.types import AuditEventType
+from api.graphql.context import NODE_MODELS
+from api.graphql.errors import BadInput, query_value
+from api.graphql.relay import Connection, parse_global_id
+from api.graphql.resolving import ctx, list_connection, load
+from domain.audit import AuditEvent
+from domain.audit_log import events_for_record_query
+from domain.errors import ErrorCode, FieldError, NotFound, ValidationFailed
+from domain.pagination import SortDirection
+
+
+def _record_ref(record_id: str) -> tuple[str, object]:
+    parsed = parse_global_id(record_id)
+    if parsed is None:
+        raise ValidationFailed([FieldError("recordId", ErrorCode.INVALID, "recordId is not a valid ID.")])
+    if parsed[0] not in NODE_MODELS:
+        raise NotFound("No record with that recordId.", field="recordId")
+    return parsed
+
+
+@strawberry.type
+class AuditQueries:
+    @strawberry.field(description="The audit trail of one record the viewer can see, newest first.")
+    async def audit_events(
+        self, info: Info, record_id: strawberry.ID, first: int = 20, after: str | None = None
+    ) -> Connection[AuditEventType]:
+        type_name, uuid_ = query_value(lambda: _record_ref(record_id))
+        if await load(info, type_name, uuid_) is None:  # type: ignore[arg-type]
+            raise BadInput(NotFound("No record with that recordId.", field="recordId"))
+        query = query_value(lambda: events_for_record_query(ctx(info).access, uuid_))  # type: ignore[arg-type]
+        return await list_connection(
+            info, query=query, sort_column=AuditEvent.occurred_at, id_column=AuditEvent.id,
+            direction=SortDirection.DESC, first=first, after=after, to_node=AuditEventType.from_row,
+        )  # fmt: skip

@@ -1,0 +1,100 @@
+"""Authentication middleware: every request but the open endpoints needs a valid bearer token."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth.keys import key_ring
+from api.auth.tokens import TokenInvalid, verify
+from domain.principals import load_client_actor, load_user_actor
+
+log = logging.getLogger("crm.auth")
+
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/oauth/token", "/.well-known/jwks.json"})
+OPEN_PREFIXES = ("/webhooks/",)
+
+
+def unauthenticated(message: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="channel-crm"'},
+    )
+
+
+class AuthenticationMiddleware:
+    """Sets `request.state.actor`, `policy_version` and `request_id`, or answers 401."""
+
+    def __init__(
+        self, app: ASGIApp, sessions: Callable[[], async_sessionmaker[AsyncSession]], *, graphiql_open: bool
+    ) -> None:
+        self.app = app
+        self.sessions = sessions
+        self.graphiql_open = graphiql_open
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+
+        async def send_with_request_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+            await send(message)
+
+        path: str = scope["path"]
+        headers = Headers(scope=scope)
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or self._is_graphiql_page(scope, headers):
+            await self.app(scope, receive, send_with_request_id)
+            return
+        response = await self._authenticate(headers, state)
+        if response is not None:
+            await response(scope, receive, send_with_request_id)
+            return
+        await self.app(scope, receive, send_with_request_id)
+
+    def _is_graphiql_page(self, scope: Scope, headers: Headers) -> bool:
+        """The GraphiQL page holds no data; its queries are POSTs that need the token."""
+        return (
+            self.graphiql_open
+            and scope["method"] == "GET"
+            and scope["path"].rstrip("/") == "/graphql"
+            and "text/html" in headers.get("accept", "")
+        )
+
+    async def _authenticate(self, headers: Headers, state: dict[str, object]) -> JSONResponse | None:
+        authorization = headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if not authorization:
+            return unauthenticated("Authentication required: send 'Authorization: Bearer <token>'.")
+        if scheme.lower() != "bearer" or not token.strip():
+            return unauthenticated("The Authorization header must be 'Bearer <token>'.")
+        sessions = self.sessions()
+        try:
+            claims = verify(await key_ring(sessions), token.strip())
+        except TokenInvalid as exc:
+            return unauthenticated(str(exc))
+        async with sessions() as session:
+            if claims.kind == "user":
+                try:
+                    user_id = uuid.UUID(claims.subject)
+                except ValueError:
+                    return unauthenticated("The token's subject is not a user.")
+                loaded = await load_user_actor(session, claims.tenant_id, user_id)
+            else:
+                loaded = await load_client_actor(session, claims.tenant_id, claims.subject)
+        if loaded is None:
+            return unauthenticated("This account is deactivated, or its organization no longer has access.")
+        state["actor"] = loaded.actor
+        state["policy_version"] = loaded.policy_version
+        return None

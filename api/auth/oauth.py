@@ -1,0 +1,157 @@
+"""POST /oauth/token: the OAuth2 client-credentials grant, served by authlib's authorization server.
+
+authlib's server is synchronous and has no Starlette binding, so the endpoint reads the form and
+the client row asynchronously first, then hands authlib a request and a client it can use as is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections import defaultdict
+from typing import Any
+from urllib.parse import unquote
+
+from authlib.oauth2 import AuthorizationServer, OAuth2Request
+from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, grants
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from api.auth.keys import KeyRing, key_ring
+from api.auth.tokens import _claims, _sign
+from domain.credentials import OAuthClient
+from domain.machine_clients import find_client, secret_matches
+
+AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+
+class MachineClient(ClientMixin):  # type: ignore[misc]
+    """An OAuthClient row as authlib sees it: confidential, client-credentials only."""
+
+    def __init__(self, row: OAuthClient) -> None:
+        self.row = row
+
+    def get_client_id(self) -> str:
+        return self.row.client_id
+
+    def get_default_redirect_uri(self) -> None:
+        return None
+
+    def get_allowed_scope(self, scope: str) -> str:
+        return ""
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return False
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return secret_matches(self.row, client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        return endpoint == "token" and method in AUTH_METHODS
+
+    def check_response_type(self, response_type: str) -> bool:
+        return False
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type == "client_credentials"
+
+
+class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+
+
+class FormPayload(OAuth2Payload):  # type: ignore[misc]
+    def __init__(self, form: dict[str, str]) -> None:
+        self._form = form
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._form
+
+    @property
+    def datalist(self) -> defaultdict[str, list[str]]:
+        values: defaultdict[str, list[str]] = defaultdict(list)
+        for key, value in self._form.items():
+            values[key].append(value)
+        return values
+
+
+class FormRequest(OAuth2Request):  # type: ignore[misc]
+    def __init__(self, uri: str, headers: Headers, form: dict[str, str]) -> None:
+        super().__init__("POST", uri, headers=headers)
+        self.payload = FormPayload(form)
+        self._form = form
+
+    @property
+    def args(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+class TokenServer(AuthorizationServer):  # type: ignore[misc]
+    """Issues our signed JWTs for one already-looked-up client; tokens are self-contained, nothing is stored."""
+
+    def __init__(self, client: MachineClient | None, ring: KeyRing, ttl: int) -> None:
+        super().__init__()
+        self.client = client
+        self.register_grant(ClientCredentials)
+        self.register_token_generator("default", self._generate)
+        self.ring = ring
+        self.ttl = ttl
+
+    def _generate(self, grant_type: str, client: MachineClient, **_: Any) -> dict[str, Any]:
+        claims = _claims(client.row.client_id, client.row.tenant_id, "machine", list(client.row.roles), self.ttl)
+        return {"access_token": _sign(self.ring, claims), "token_type": "Bearer", "expires_in": self.ttl}
+
+    def query_client(self, client_id: str) -> MachineClient | None:
+        return self.client if self.client and self.client.get_client_id() == client_id else None
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        return None
+
+    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> tuple[int, Any, Any]:
+        return status, body, headers
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _presented_client_id(headers: Headers, form: dict[str, str]) -> str | None:
+    authorization = headers.get("authorization", "")
+    if authorization.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(authorization[6:].strip()).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return unquote(decoded.partition(":")[0])
+    return form.get("client_id")
+
+
+async def token_endpoint(request: Request) -> JSONResponse:
+    """Exchange client credentials for a bearer token of the client's tenant and roles."""
+    sessions = request.app.state.sessions
+    settings = request.app.state.settings
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    headers = request.headers  # case-insensitive, as authlib expects to read "Authorization"
+    client_id = _presented_client_id(headers, form)
+    row = None
+    if client_id:
+        async with sessions() as session:
+            row = await find_client(session, client_id)
+    server = TokenServer(MachineClient(row) if row else None, await key_ring(sessions), settings.token_ttl_seconds)
+    # Behind a TLS-terminating proxy the scheme arrives as a forwarded header; outside production plain HTTP is fine.
+    scheme = "https" if not settings.production else request.url.scheme
+    uri = str(request.url.replace(scheme=scheme))
+    # Argon2 verification is deliberately slow: keep it off the event loop.
+    status, body, response_headers = await asyncio.to_thread(
+        server.create_token_response, FormRequest(uri, headers, form)
+    )
+    return JSONResponse(body, status_code=status, headers=dict(response_headers))

@@ -1,0 +1,204 @@
+"""The `crm` command line: run the service, migrate, load the demo, issue tokens, export the schema."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.embedded_postgres import resolve_database_url
+from api.settings import Settings
+from domain import migrations
+from domain.db import create_engine, session_factory
+
+T = TypeVar("T")
+SCHEMA_FILE = Path("schema.graphql")
+
+
+def _database_url() -> str:
+    try:
+        return resolve_database_url(Settings.from_env())
+    except Exception as exc:  # noqa: BLE001 - report any start-up failure as one clear line
+        raise click.ClickException(f"Cannot reach or start the database: {exc}") from exc
+
+
+def _with_sessions(url: str, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(url, pool_size=2)
+        try:
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@click.group()
+def main() -> None:
+    """channel-crm: a GraphQL channel CRM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema to the newest migration."""
+    url = _database_url()
+    migrations.upgrade(url)
+    click.echo(f"Database at revision {migrations.head_revision(url)}.")
+
+
+def _load_demo(url: str):  # type: ignore[no-untyped-def]
+    from api.demo import load_demo
+
+    return _with_sessions(url, load_demo)
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo tenant (does nothing if it is there already)."""
+    url = _database_url()
+    migrations.upgrade(url)
+    summary = _load_demo(url)
+    click.echo(("Loaded" if summary.created else "Already loaded:") + f" demo tenant '{summary.tenant_slug}'.")
+    for name, count in summary.counts.items():
+        click.echo(f"  {name}: {count}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option("--no-demo", is_flag=True, help="Do not load the demo tenant.")
+def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
+    """Run the API (migrating first, and loading the demo tenant unless --no-demo)."""
+    import uvicorn
+
+    url = _database_url()
+    migrations.upgrade(url)
+    # Workers are separate processes: they find the database through the environment.
+    os.environ["DATABASE_URL"] = url
+    if not no_demo:
+        summary = _load_demo(url)
+        click.echo(f"Demo tenant '{summary.tenant_slug}' is ready. Some users to try:")
+        for role, email in summary.sample_users:
+            click.echo(f"  {role:<22} {email}")
+    click.echo(f"\nGraphiQL:  http://{host}:{port}/graphql")
+    click.echo("Token:     crm token EMAIL   (then send 'Authorization: Bearer <token>')\n")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
+
+
+@main.command()
+@click.argument("email")
+@click.option("--tenant", "tenant_slug", default=None, help="Tenant slug, when the e-mail exists in several.")
+def token(email: str, tenant_slug: str | None) -> None:
+    """Print a bearer token for the user with this e-mail."""
+    from api.auth.tokens import issue_user_token
+    from domain.tenants import Tenant
+    from domain.users import User
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> str:
+        async with sessions() as session:
+            stmt = (
+                select(User.id, User.tenant_id, Tenant.slug)
+                .join(Tenant, Tenant.id == User.tenant_id)
+                .where(User.email == email.strip().lower(), User.is_active)
+            )
+            if tenant_slug:
+                stmt = stmt.where(Tenant.slug == tenant_slug)
+            rows = (await session.execute(stmt)).all()
+        if not rows:
+            raise click.ClickException(
+                f"No active user with e-mail {email}" + (f" in tenant {tenant_slug}." if tenant_slug else ".")
+            )
+        if len(rows) > 1:
+            slugs = ", ".join(sorted(r.slug for r in rows))
+            raise click.ClickException(f"{email} exists in several tenants ({slugs}); pass --tenant.")
+        return await issue_user_token(sessions, rows[0].tenant_id, rows[0].id)
+
+    click.echo(_with_sessions(_database_url(), work))
+
+
+@main.group()
+def tenant() -> None:
+    """Manage tenants."""
+
+
+@tenant.command("create")
+@click.argument("slug")
+@click.argument("name")
+def tenant_create(slug: str, name: str) -> None:
+    """Create a tenant with its enterprise organization and default policies."""
+    from api.provisioning import create_tenant, find_tenant
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> str:
+        async with sessions() as session, session.begin():
+            if await find_tenant(session, slug):
+                raise click.ClickException(f"Tenant {slug} already exists.")
+            created, _ = await create_tenant(session, slug, name)
+            return str(created.id)
+
+    url = _database_url()
+    migrations.upgrade(url)
+    click.echo(f"Created tenant {slug} ({_with_sessions(url, work)}).")
+
+
+@main.group()
+def client() -> None:
+    """Manage machine clients (OAuth2 client credentials)."""
+
+
+@client.command("create")
+@click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
+@click.option("--name", required=True, help="What the client is, e.g. 'ERP sync'.")
+@click.option("--role", "roles", multiple=True, default=["erp_integration"], show_default=True)
+def client_create(tenant_slug: str, name: str, roles: tuple[str, ...]) -> None:
+    """Register a machine client and print its id and secret (the secret is shown only now)."""
+    from api.provisioning import find_tenant
+    from domain.errors import DomainError
+    from domain.machine_clients import register_client
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, str]:
+        async with sessions() as session, session.begin():
+            found = await find_tenant(session, tenant_slug)
+            if found is None:
+                raise click.ClickException(f"No tenant {tenant_slug}.")
+            try:
+                registered, secret = await register_client(session, found.id, name, list(roles))
+            except DomainError as exc:
+                raise click.ClickException(exc.message) from exc
+            return registered.client_id, secret
+
+    client_id, secret = _with_sessions(_database_url(), work)
+    click.echo(f"client_id:     {client_id}\nclient_secret: {secret}")
+
+
+@main.group()
+def schema() -> None:
+    """The GraphQL schema."""
+
+
+@schema.command("export")
+@click.option("--output", type=click.Path(path_type=Path), default=SCHEMA_FILE, show_default=True)
+@click.option("--check", is_flag=True, help="Exit 1 if the file differs from the code instead of writing it.")
+def schema_export(output: Path, check: bool) -> None:
+    """Write the schema's SDL (what front-end teams read)."""
+    from api.graphql.schema import schema as graphql_schema
+
+    sdl = str(graphql_schema) + "\n"
+    if check:
+        if not output.exists() or output.read_text() != sdl:
+            click.echo(f"{output} is stale: run `crm schema export`.", err=True)
+            sys.exit(1)
+        click.echo(f"{output} is up to date.")
+        return
+    output.write_text(sdl)
+    click.echo(f"Wrote {output}.")

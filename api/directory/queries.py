@@ -1,0 +1,90 @@
+"""Queries over the organization chart: me, organizations, users, territories."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy import or_, select
+from strawberry.types import Info
+
+from api.directory.types import OrganizationKindType, OrganizationType, TerritoryType, UserType
+from api.graphql.errors import query_value
+from api.graphql.relay import Connection, OrderDirection, optional_id_of
+from api.graphql.resolving import ctx, list_connection, load
+from domain.access import Resource
+from domain.organizations import Organization
+from domain.pagination import SortDirection
+from domain.territories import Territory
+from domain.users import User
+
+
+@strawberry.input(description="Narrow the organization list.")
+class OrganizationFilter:
+    kind: OrganizationKindType | None = strawberry.field(default=None, description="Only this kind.")  # type: ignore[valid-type]
+    search: str | None = strawberry.field(default=None, description="Name contains this text (any case).")
+
+
+@strawberry.input(description="Narrow the user list.")
+class UserFilter:
+    search: str | None = strawberry.field(default=None, description="Name or e-mail contains this text (any case).")
+    organization_id: strawberry.ID | None = strawberry.field(default=None, description="Home organization.")
+    role: str | None = strawberry.field(default=None, description="Holds this role.")
+
+
+@strawberry.type
+class DirectoryQueries:
+    @strawberry.field(description="The signed-in user; null for a machine client.")
+    async def me(self, info: Info) -> UserType | None:
+        row = await load(info, "User", ctx(info).actor.user_id)
+        return UserType.from_row(row) if row else None
+
+    @strawberry.field(description="Organizations the viewer may see, by name.")
+    async def organizations(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        filter: OrganizationFilter | None = None,
+        direction: OrderDirection = SortDirection.ASC,  # type: ignore[valid-type]
+    ) -> Connection[OrganizationType]:
+        stmt = select(Organization).where(ctx(info).access.rows(Resource.ORGANIZATION))
+        if filter and filter.kind:
+            stmt = stmt.where(Organization.kind == filter.kind)
+        if filter and filter.search:
+            stmt = stmt.where(Organization.name.icontains(filter.search.strip(), autoescape=True))
+        return await list_connection(
+            info, query=stmt, sort_column=Organization.name, id_column=Organization.id, direction=direction,
+            first=first, after=after, to_node=OrganizationType.from_row,
+        )  # fmt: skip
+
+    @strawberry.field(description="Users the viewer may see, by name.")
+    async def users(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        filter: UserFilter | None = None,
+        direction: OrderDirection = SortDirection.ASC,  # type: ignore[valid-type]
+    ) -> Connection[UserType]:
+        stmt = select(User).where(ctx(info).access.rows(Resource.USER))
+        if filter and filter.search:
+            text = filter.search.strip()
+            stmt = stmt.where(
+                or_(User.name.icontains(text, autoescape=True), User.email.icontains(text, autoescape=True))
+            )
+        if filter and filter.organization_id:
+            org_id = query_value(lambda: optional_id_of(filter.organization_id, "Organization", "organizationId"))
+            stmt = stmt.where(User.organization_id == org_id)
+        if filter and filter.role:
+            stmt = stmt.where(User.roles.any(filter.role))
+        return await list_connection(
+            info, query=stmt, sort_column=User.name, id_column=User.id, direction=direction,
+            first=first, after=after, to_node=UserType.from_row,
+        )  # fmt: skip
+
+    @strawberry.field(description="Territories the viewer may see, by name.")
+    async def territories(self, info: Info, first: int = 50, after: str | None = None) -> Connection[TerritoryType]:
+        stmt = select(Territory).where(ctx(info).access.rows(Resource.TERRITORY))
+        return await list_connection(
+            info, query=stmt, sort_column=Territory.name, id_column=Territory.id, direction=SortDirection.ASC,
+            first=first, after=after, to_node=TerritoryType.from_row,
+        )  # fmt: skip

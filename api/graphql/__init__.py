@@ -1,0 +1,1 @@
+"""GraphQL plumbing shared by every concept: context, Relay helpers, loaders, errors, limits."""

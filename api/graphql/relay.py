@@ -1,0 +1,100 @@
+"""Relay conventions: global ids, the Node interface, page info and connection building."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from domain.errors import ErrorCode, FieldError, NotFound, ValidationFailed
+from domain.pagination import Page, SortDirection
+
+
+def to_global_id(type_name: str, record_id: uuid.UUID) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{record_id}".encode()).decode().rstrip("="))
+
+
+def parse_global_id(value: str) -> tuple[str, uuid.UUID] | None:
+    """(type name, uuid) for a well-formed global id, else None."""
+    try:
+        raw = base64.urlsafe_b64decode((value + "=" * (-len(value) % 4)).encode()).decode()
+        type_name, _, record = raw.partition(":")
+        return type_name, uuid.UUID(record)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def id_of(value: str | None, expected_type: str, field: str) -> uuid.UUID:
+    """The uuid inside a global id of the expected type; a field error otherwise."""
+    if value is None:
+        raise ValidationFailed([FieldError(field, ErrorCode.REQUIRED, f"{field} is required.")])
+    parsed = parse_global_id(value)
+    if parsed is None:
+        raise ValidationFailed([FieldError(field, ErrorCode.INVALID, f"{field} is not a valid ID.")])
+    type_name, record_id = parsed
+    if type_name != expected_type:
+        raise NotFound(f"No {expected_type} with that {field}.", field=field)
+    return record_id
+
+
+def optional_id_of(value: str | None, expected_type: str, field: str) -> uuid.UUID | None:
+    return None if value is None else id_of(value, expected_type, field)
+
+
+@strawberry.interface(description="An object with a globally unique ID, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Globally unique, opaque ID.")
+
+
+@strawberry.type(description="Where a page sits in its connection.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="Whether more rows follow this page.")
+    has_previous_page: bool = strawberry.field(description="Whether this page was requested with an `after` cursor.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first row of this page.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last row; pass it as `after` for the next page."
+    )
+
+
+def page_info(page: Page[Any]) -> PageInfo:
+    return PageInfo(
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+        start_cursor=page.cursors[0] if page.cursors else None,
+        end_cursor=page.cursors[-1] if page.cursors else None,
+    )
+
+
+OrderDirection = strawberry.enum(SortDirection, name="OrderDirection", description="Sort direction.")
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="A row of a connection with its cursor.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Opaque keyset cursor of this row.")
+    node: T = strawberry.field(description="The row.")
+
+
+@strawberry.type(description="A page of rows, keyset-paginated.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]] = strawberry.field(description="The rows of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits.")
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many rows match in all, by the same visibility rule as the rows themselves.")
+    async def total_count(self) -> int:
+        return await self._count()
+
+
+def connection(page: Page[Any], to_node: Callable[[Any], T], count: Callable[[], Awaitable[int]]) -> Connection[T]:
+    """Wrap a domain page into a connection; `count` runs only if totalCount is asked for."""
+    return Connection(
+        edges=[Edge(cursor=c, node=to_node(row)) for c, row in zip(page.cursors, page.items, strict=True)],
+        page_info=page_info(page),
+        _count=count,
+    )

@@ -1,0 +1,90 @@
+"""Small pieces every resolver uses: the typed context and loading a visible record by id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from strawberry.types import Info
+
+from api.graphql.context import Context
+
+
+def ctx(info: Info) -> Context:
+    return info.context  # type: ignore[no-any-return]
+
+
+async def load(info: Info, type_name: str, record_id: uuid.UUID | None) -> Any:
+    """The visible record of that type, or None (invisible and missing look the same)."""
+    if record_id is None:
+        return None
+    return await ctx(info).loaders.by_type[type_name].load(record_id)
+
+
+async def child_connection(
+    info: Info,
+    *,
+    parent_id: uuid.UUID,
+    first: int,
+    after: str | None,
+    page_loader: Any,
+    count_loader: Any,
+    query: Any,
+    sort_column: Any,
+    id_column: Any,
+    to_node: Any,
+) -> Any:
+    """A nested connection: the first page comes batched from a loader, later pages from one query each."""
+    from api.graphql.context import ChildPageKey
+    from api.graphql.errors import BadInput
+    from api.graphql.relay import connection
+    from domain.errors import DomainError
+    from domain.pagination import Page, PageRequest, SortDirection, encode_cursor, paginate
+
+    context = ctx(info)
+    try:
+        request = PageRequest(first=first, after=after).validated()
+    except DomainError as exc:
+        raise BadInput(exc) from exc
+
+    async def count() -> int:
+        return int(await count_loader.load(parent_id))
+
+    if request.after is None:
+        child = await page_loader.load(ChildPageKey(parent_id, request.first))
+        cursors = [encode_cursor(getattr(r, sort_column.key), r.id) for r in child.rows]
+        page = Page(child.rows, cursors, child.has_next_page, False)
+    else:
+        async with context.sessions() as session:
+            page = await paginate(session, query, sort_column, id_column, SortDirection.DESC, request)
+    return connection(page, to_node, count)
+
+
+async def list_connection(
+    info: Info,
+    *,
+    query: Any,
+    sort_column: Any,
+    id_column: Any,
+    direction: Any,
+    first: int,
+    after: str | None,
+    to_node: Any,
+) -> Any:
+    """A top-level connection: one statement for the page, one more only if totalCount is asked for."""
+    from api.graphql.errors import run_query
+    from api.graphql.relay import connection
+    from domain.pagination import PageRequest, count, paginate
+
+    context = ctx(info)
+
+    async def fetch() -> Any:
+        async with context.sessions() as session:
+            return await paginate(session, query, sort_column, id_column, direction, PageRequest(first, after))
+
+    async def total() -> int:
+        async with context.sessions() as session:
+            return await count(session, query)
+
+    page = await run_query(fetch)
+    return connection(page, to_node, total)

@@ -1,0 +1,218 @@
+"""Mutations on opportunities: create, change, stage moves, team, ownership and partner links."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from api.graphql.errors import UserError, run_mutation
+from api.graphql.inputs import patch
+from api.graphql.relay import id_of
+from api.graphql.resolving import ctx
+from api.opportunities.types import (
+    ForecastCategoryType,
+    OpportunityType,
+    PartnerRoleType,
+    SalesRoleType,
+    StageType,
+    TeamAccessType,
+)
+from domain import opportunities as uc
+from domain.db import transaction
+from domain.opportunities import Opportunity, OpportunityChanges, Stage
+
+U = strawberry.UNSET
+
+
+@strawberry.input(description="A new opportunity on an account the caller can see.")
+class CreateOpportunityInput:
+    account_id: strawberry.ID = strawberry.field(description="The account.")
+    name: str = strawberry.field(description="Deal name (1–200 characters).")
+    amount: Decimal = strawberry.field(description="Expected value, not negative, at most two decimals.")
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. USD.")
+    close_date: datetime.date = strawberry.field(description="Expected close date.")
+    stage: StageType = strawberry.field(default=Stage.PROSPECTING, description="Starting stage.")  # type: ignore[valid-type]
+    owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owner; defaults to the caller.")
+    margin: Decimal | None = strawberry.field(default=None, description="Expected margin fraction (internal-only).")
+    internal_notes: str | None = strawberry.field(default=None, description="Internal notes (internal-only).")
+
+
+@strawberry.input(description="Changes to an opportunity; fields left out stay as they are.")
+class UpdateOpportunityInput:
+    id: strawberry.ID = strawberry.field(description="The opportunity.")
+    name: str | None = strawberry.field(default=U, description="Deal name.")
+    amount: Decimal | None = strawberry.field(default=U, description="Expected value.")
+    currency: str | None = strawberry.field(default=U, description="ISO 4217 code.")
+    close_date: datetime.date | None = strawberry.field(default=U, description="Expected close date.")
+    probability: int | None = strawberry.field(default=U, description="Win probability, 0–100.")
+    forecast_category: ForecastCategoryType | None = strawberry.field(default=U, description="Forecast bucket.")  # type: ignore[valid-type]
+    margin: Decimal | None = strawberry.field(default=U, description="Margin fraction (internal-only).")
+    internal_notes: str | None = strawberry.field(default=U, description="Internal notes (internal-only).")
+
+
+@strawberry.input(description="Move an opportunity to another stage.")
+class MoveOpportunityStageInput:
+    id: strawberry.ID = strawberry.field(description="The opportunity.")
+    stage: StageType = strawberry.field(description="The new stage.")  # type: ignore[valid-type]
+    reason: str | None = strawberry.field(default=None, description="Why; required to reopen a closed deal.")
+
+
+@strawberry.input(description="Put a user on an opportunity's team.")
+class AddTeamMemberInput:
+    opportunity_id: strawberry.ID = strawberry.field(description="The opportunity.")
+    user_id: strawberry.ID = strawberry.field(description="The user to add.")
+    sales_role: SalesRoleType = strawberry.field(description="Their part in the sale.")  # type: ignore[valid-type]
+    access: TeamAccessType = strawberry.field(description="READ or EDIT.")  # type: ignore[valid-type]
+
+
+@strawberry.input(description="Take a user off an opportunity's team.")
+class RemoveTeamMemberInput:
+    opportunity_id: strawberry.ID = strawberry.field(description="The opportunity.")
+    user_id: strawberry.ID = strawberry.field(description="The user to remove.")
+    reason: str | None = strawberry.field(default=None, description="Why (kept in the audit trail).")
+
+
+@strawberry.input(description="Hand an opportunity to another owner.")
+class TransferOwnershipInput:
+    id: strawberry.ID = strawberry.field(description="The opportunity.")
+    new_owner_id: strawberry.ID = strawberry.field(description="The new owner.")
+    reason: str = strawberry.field(description="Why (required, kept in the audit trail).")
+    keep_previous_owner_on_team: bool = strawberry.field(
+        default=False, description="Keep the previous owner on the team with READ access."
+    )
+
+
+@strawberry.input(description="Link a partner organization to an opportunity.")
+class LinkPartnerInput:
+    opportunity_id: strawberry.ID = strawberry.field(description="The opportunity.")
+    organization_id: strawberry.ID = strawberry.field(description="The partner organization.")
+    role: PartnerRoleType = strawberry.field(description="Sourcing, fulfilling or influencing.")  # type: ignore[valid-type]
+
+
+@strawberry.input(description="Remove a partner organization's link to an opportunity.")
+class UnlinkPartnerInput:
+    opportunity_id: strawberry.ID = strawberry.field(description="The opportunity.")
+    organization_id: strawberry.ID = strawberry.field(description="The partner organization.")
+
+
+@strawberry.type(description="The result of an opportunity mutation.")
+class OpportunityPayload:
+    opportunity: OpportunityType | None = strawberry.field(
+        description="The opportunity as it now is; null when errors."
+    )
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+def _failed(errors: list[UserError]) -> OpportunityPayload:
+    return OpportunityPayload(opportunity=None, errors=errors)
+
+
+async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[Opportunity]]) -> OpportunityPayload:
+    """Run one use case in its own transaction and answer with the opportunity or the errors."""
+
+    async def perform() -> OpportunityPayload:
+        async with transaction(ctx(info).sessions) as session:
+            row = await change(session)
+        return OpportunityPayload(opportunity=OpportunityType.from_row(row), errors=[])
+
+    return await run_mutation(perform, _failed)
+
+
+@strawberry.type
+class OpportunityMutations:
+    @strawberry.mutation(description="Open an opportunity. A partner user's deals are linked to their organization.")
+    async def create_opportunity(self, info: Info, input: CreateOpportunityInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            changes = OpportunityChanges(
+                name=input.name, amount=input.amount, currency=input.currency, close_date=input.close_date,
+                **({"margin": input.margin} if input.margin is not None else {}),
+                **({"internal_notes": input.internal_notes} if input.internal_notes is not None else {}),
+            )  # fmt: skip
+            return await uc.create_opportunity(
+                session, ctx(info).access, id_of(input.account_id, "Account", "accountId"), changes,
+                owner_id=id_of(input.owner_id, "User", "ownerId") if input.owner_id else None, stage=input.stage,
+            )  # fmt: skip
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Change an opportunity the caller may edit.")
+    async def update_opportunity(self, info: Info, input: UpdateOpportunityInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            changes = OpportunityChanges(
+                name=patch(input.name), amount=patch(input.amount), currency=patch(input.currency),
+                close_date=patch(input.close_date), probability=patch(input.probability),
+                forecast_category=patch(input.forecast_category), margin=patch(input.margin),
+                internal_notes=patch(input.internal_notes),
+            )  # fmt: skip
+            return await uc.update_opportunity(session, ctx(info).access, id_of(input.id, "Opportunity", "id"), changes)
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Move an opportunity to another stage; probability and forecast follow the stage.")
+    async def move_opportunity_stage(self, info: Info, input: MoveOpportunityStageInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            return await uc.move_stage(
+                session, ctx(info).access, id_of(input.id, "Opportunity", "id"), input.stage, input.reason
+            )
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Put a user on an opportunity's team.")
+    async def add_opportunity_team_member(self, info: Info, input: AddTeamMemberInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            opportunity_id = id_of(input.opportunity_id, "Opportunity", "opportunityId")
+            await uc.add_team_member(
+                session, ctx(info).access, opportunity_id, id_of(input.user_id, "User", "userId"),
+                input.sales_role, input.access,
+            )  # fmt: skip
+            return await uc.editable_opportunity_or_raise(session, ctx(info).access, opportunity_id)
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Take a user off an opportunity's team.")
+    async def remove_opportunity_team_member(self, info: Info, input: RemoveTeamMemberInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            return await uc.remove_team_member(
+                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                id_of(input.user_id, "User", "userId"), input.reason,
+            )  # fmt: skip
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Hand an opportunity to another owner, with a reason.")
+    async def transfer_opportunity_ownership(self, info: Info, input: TransferOwnershipInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            return await uc.transfer_ownership(
+                session, ctx(info).access, id_of(input.id, "Opportunity", "id"),
+                id_of(input.new_owner_id, "User", "newOwnerId"), input.reason,
+                keep_previous_owner_on_team=input.keep_previous_owner_on_team,
+            )  # fmt: skip
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Link a partner organization to an opportunity.")
+    async def link_opportunity_partner(self, info: Info, input: LinkPartnerInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            opportunity_id = id_of(input.opportunity_id, "Opportunity", "opportunityId")
+            await uc.link_partner(
+                session, ctx(info).access, opportunity_id,
+                id_of(input.organization_id, "Organization", "organizationId"), input.role,
+            )  # fmt: skip
+            return await uc.editable_opportunity_or_raise(session, ctx(info).access, opportunity_id)
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Remove a partner organization's link to an opportunity.")
+    async def unlink_opportunity_partner(self, info: Info, input: UnlinkPartnerInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            return await uc.unlink_partner(
+                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                id_of(input.organization_id, "Organization", "organizationId"),
+            )  # fmt: skip
+
+        return await _run(info, change)

@@ -1,0 +1,81 @@
+"""Queries over opportunities."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.errors import query_value
+from api.graphql.relay import Connection, OrderDirection, optional_id_of
+from api.graphql.resolving import ctx, list_connection
+from api.opportunities.types import OpportunityType, StageType
+from domain.opportunities import Opportunity, OpportunityFilter, opportunities_query
+from domain.pagination import SortDirection
+
+
+@strawberry.enum(description="What to sort opportunities by.")
+class OpportunityOrderField(Enum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    NAME = "name"
+    AMOUNT = "amount"
+    CLOSE_DATE = "close_date"
+
+
+@strawberry.input(description="Sort order for opportunities.")
+class OpportunityOrder:
+    field: OpportunityOrderField = strawberry.field(description="Sort key; ties are broken by id.")
+    direction: OrderDirection = strawberry.field(default=SortDirection.DESC, description="ASC or DESC.")  # type: ignore[valid-type]
+
+
+@strawberry.input(description="Narrow the opportunity list; every field optional, all given fields must match.")
+class OpportunityFilterInput:
+    search: str | None = strawberry.field(default=None, description="Name contains this text (any case).")
+    stages: list[StageType] | None = strawberry.field(default=None, description="In one of these stages.")  # type: ignore[valid-type]
+    owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owned by this user.")
+    account_id: strawberry.ID | None = strawberry.field(default=None, description="On this account.")
+    partner_organization_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Linked to this partner organization."
+    )
+    amount_min: Decimal | None = strawberry.field(default=None, description="Amount at least this.")
+    amount_max: Decimal | None = strawberry.field(default=None, description="Amount at most this.")
+    close_date_from: datetime.date | None = strawberry.field(default=None, description="Closing on or after.")
+    close_date_to: datetime.date | None = strawberry.field(default=None, description="Closing on or before.")
+
+
+def to_domain_filter(flt: OpportunityFilterInput) -> OpportunityFilter:
+    return OpportunityFilter(
+        search=flt.search,
+        stages=list(flt.stages) if flt.stages else None,
+        owner_id=optional_id_of(flt.owner_id, "User", "ownerId"),
+        account_id=optional_id_of(flt.account_id, "Account", "accountId"),
+        partner_organization_id=optional_id_of(flt.partner_organization_id, "Organization", "partnerOrganizationId"),
+        amount_min=flt.amount_min,
+        amount_max=flt.amount_max,
+        close_date_from=flt.close_date_from,
+        close_date_to=flt.close_date_to,
+    )
+
+
+@strawberry.type
+class OpportunityQueries:
+    @strawberry.field(description="Opportunities the viewer may see; newest first unless orderBy says otherwise.")
+    async def opportunities(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        filter: OpportunityFilterInput | None = None,
+        order_by: OpportunityOrder | None = None,
+    ) -> Connection[OpportunityType]:
+        flt = query_value(lambda: to_domain_filter(filter)) if filter else None
+        order = order_by or OpportunityOrder(field=OpportunityOrderField.CREATED_AT)
+        return await list_connection(
+            info, query=opportunities_query(ctx(info).access, flt),
+            sort_column=getattr(Opportunity, order.field.value), id_column=Opportunity.id,
+            direction=order.direction, first=first, after=after, to_node=OpportunityType.from_row,
+        )  # fmt: skip

@@ -1,0 +1,184 @@
+"""GraphQL types for opportunities, their teams and their partner links."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from api.accounts.types import AccountType
+from api.directory.types import OrganizationType, TerritoryType, UserType
+from api.graphql.errors import AccessDenied
+from api.graphql.relay import Connection, Node, to_global_id
+from api.graphql.resolving import child_connection, ctx, load
+from domain.access import Action, Resource
+from domain.activities import Activity, activities_query
+from domain.opportunities import (
+    ForecastCategory,
+    Opportunity,
+    OpportunityPartner,
+    OpportunityTeamMember,
+    PartnerRole,
+    SalesRole,
+    Stage,
+    TeamAccess,
+)
+
+if TYPE_CHECKING:
+    from api.activities.types import ActivityType
+
+ActivityRef = Annotated["ActivityType", strawberry.lazy("api.activities.types")]
+
+StageType = strawberry.enum(
+    Stage, name="OpportunityStage", description="Sales stage, in order; the last two are closed."
+)
+ForecastCategoryType = strawberry.enum(ForecastCategory, name="ForecastCategory", description="Forecast bucket.")
+SalesRoleType = strawberry.enum(SalesRole, name="SalesRole", description="The part a team member plays in the sale.")
+TeamAccessType = strawberry.enum(TeamAccess, name="TeamAccess", description="What a team member may do to the deal.")
+PartnerRoleType = strawberry.enum(PartnerRole, name="PartnerRole", description="A partner's part in a deal.")
+
+
+@strawberry.type(description="An amount of money in one currency.")
+class Money:
+    amount: Decimal = strawberry.field(description="Decimal amount, two places.")
+    currency: str = strawberry.field(description="ISO 4217 code, e.g. USD.")
+
+
+def _require_internal_read(info: Info, field: str) -> None:
+    if not ctx(info).access.can(Resource.OPPORTUNITY_INTERNAL, Action.READ):
+        raise AccessDenied(f"{field} is internal-only and your role may not read it.")
+
+
+@strawberry.type(name="Opportunity", description="A potential sale to an account, owned by one user, worked by a team.")
+class OpportunityType(Node):
+    row: strawberry.Private[Opportunity]
+
+    @classmethod
+    def from_row(cls, row: Opportunity) -> OpportunityType:
+        return cls(id=to_global_id("Opportunity", row.id), row=row)
+
+    @strawberry.field(description="Short name of the deal.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Current sales stage.")
+    def stage(self) -> StageType:  # type: ignore[valid-type]
+        return self.row.stage
+
+    @strawberry.field(description="Expected deal value.")
+    def amount(self) -> Money:
+        return Money(amount=self.row.amount, currency=self.row.currency)
+
+    @strawberry.field(description="Expected close date.")
+    def close_date(self) -> date | None:
+        return self.row.close_date
+
+    @strawberry.field(description="Win probability in percent (0–100).")
+    def probability(self) -> int:
+        return self.row.probability
+
+    @strawberry.field(description="Forecast bucket.")
+    def forecast_category(self) -> ForecastCategoryType:  # type: ignore[valid-type]
+        return self.row.forecast_category
+
+    @strawberry.field(description="Whether the deal is closed (won or lost).")
+    def is_closed(self) -> bool:
+        return self.row.stage.is_closed
+
+    @strawberry.field(description="When the opportunity was created (UTC).")
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(description="When the opportunity last changed (UTC).")
+    def updated_at(self) -> datetime:
+        return self.row.updated_at
+
+    @strawberry.field(
+        description="Expected margin as a fraction (0.25 = 25%). Internal-only: partner roles get a FORBIDDEN error."
+    )
+    def margin(self, info: Info) -> Decimal | None:
+        _require_internal_read(info, "margin")
+        return self.row.margin
+
+    @strawberry.field(description="Internal notes. Internal-only: partner roles get a FORBIDDEN error.")
+    def internal_notes(self, info: Info) -> str | None:
+        _require_internal_read(info, "internalNotes")
+        return self.row.internal_notes
+
+    @strawberry.field(description="The account, when the viewer may see it.")
+    async def account(self, info: Info) -> AccountType | None:
+        row = await load(info, "Account", self.row.account_id)
+        return AccountType.from_row(row) if row else None
+
+    @strawberry.field(description="The owner, when the viewer may see them (partners do not see internal users).")
+    async def owner(self, info: Info) -> UserType | None:
+        row = await load(info, "User", self.row.owner_id)
+        return UserType.from_row(row) if row else None
+
+    @strawberry.field(description="The territory, when the viewer may see it.")
+    async def territory(self, info: Info) -> TerritoryType | None:
+        row = await load(info, "Territory", self.row.territory_id)
+        return TerritoryType.from_row(row) if row else None
+
+    @strawberry.field(description="People working the deal besides the owner, in the order they joined.")
+    async def team(self, info: Info) -> list[TeamMemberType]:
+        rows = await ctx(info).loaders.team_by_opportunity.load(self.row.id)
+        return [TeamMemberType(row=r) for r in rows]
+
+    @strawberry.field(description="Partner organizations linked to the deal that the viewer may see.")
+    async def partners(self, info: Info) -> list[OpportunityPartnerType]:
+        rows = await ctx(info).loaders.partners_by_opportunity.load(self.row.id)
+        linked = [OpportunityPartnerType(row=r) for r in rows]
+        organizations = await ctx(info).loaders.by_type["Organization"].load_many([r.organization_id for r in rows])
+        return [link for link, org in zip(linked, organizations, strict=True) if org is not None]
+
+    @strawberry.field(description="The deal's timeline: activities the viewer may see, most recent first.")
+    async def activities(self, info: Info, first: int = 20, after: str | None = None) -> Connection[ActivityRef]:
+        from api.activities.types import ActivityType
+
+        loaders = ctx(info).loaders
+        return await child_connection(
+            info, parent_id=self.row.id, first=first, after=after,
+            page_loader=loaders.activities_by_opportunity, count_loader=loaders.count_activities_by_opportunity,
+            query=activities_query(ctx(info).access, opportunity_id=self.row.id),
+            sort_column=Activity.occurred_at, id_column=Activity.id, to_node=ActivityType.from_row,
+        )  # fmt: skip
+
+
+@strawberry.type(name="OpportunityTeamMember", description="A user on an opportunity's team.")
+class TeamMemberType:
+    row: strawberry.Private[OpportunityTeamMember]
+
+    @strawberry.field(description="Their sales role on this deal.")
+    def sales_role(self) -> SalesRoleType:  # type: ignore[valid-type]
+        return self.row.sales_role
+
+    @strawberry.field(description="READ or EDIT.")
+    def access(self) -> TeamAccessType:  # type: ignore[valid-type]
+        return self.row.access
+
+    @strawberry.field(description="When they joined the team (UTC).")
+    def joined_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(description="The user, when the viewer may see them.")
+    async def user(self, info: Info) -> UserType | None:
+        row = await load(info, "User", self.row.user_id)
+        return UserType.from_row(row) if row else None
+
+
+@strawberry.type(name="OpportunityPartner", description="A partner organization's link to an opportunity.")
+class OpportunityPartnerType:
+    row: strawberry.Private[OpportunityPartner]
+
+    @strawberry.field(description="Sourcing, fulfilling or influencing.")
+    def role(self) -> PartnerRoleType:  # type: ignore[valid-type]
+        return self.row.role
+
+    @strawberry.field(description="The partner organization.")
+    async def organization(self, info: Info) -> OrganizationType:
+        row = await load(info, "Organization", self.row.organization_id)
+        return OrganizationType.from_row(row)

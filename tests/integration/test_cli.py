@@ -1,0 +1,61 @@
+"""The `crm` command line against the test database."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+from tests.integration.world import build_world
+
+
+@pytest.fixture
+def runner(database_url, monkeypatch) -> CliRunner:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return CliRunner()
+
+
+def test_schema_export_check_passes_for_the_checked_in_file(runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(main, ["schema", "export", "--check"])
+    assert result.exit_code == 0, result.output
+
+
+def test_schema_export_check_fails_for_a_stale_file(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stale = tmp_path / "schema.graphql"
+    stale.write_text("type Query { old: Int }\n")
+    result = runner.invoke(main, ["schema", "export", "--check", "--output", str(stale)])
+    assert result.exit_code == 1
+
+
+def test_migrate_is_idempotent(runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(main, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output
+
+
+async def test_token_for_a_user_works_against_the_api(runner, sessions, client) -> None:  # type: ignore[no-untyped-def]
+    world = await build_world(sessions)
+    # The command runs its own event loop, so it runs in a thread beside the test's loop
+    result = await asyncio.to_thread(runner.invoke, main, ["token", world.users["d1_admin"].email])
+    assert result.exit_code == 0, result.output
+    response = await client.post(
+        "/graphql", json={"query": "{ me { email } }"}, headers={"Authorization": f"Bearer {result.output.strip()}"}
+    )
+    assert response.json() == {"data": {"me": {"email": world.users["d1_admin"].email}}}
+
+
+def test_token_for_an_unknown_user_is_a_clear_error(runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(main, ["token", "nobody@nowhere.example"])
+    assert result.exit_code == 1
+    assert "No active user with e-mail nobody@nowhere.example" in result.output
+
+
+def test_client_create_rejects_internal_roles(runner) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(main, ["tenant", "create", "cli-tenant", "CLI Tenant"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["client", "create", "--tenant", "cli-tenant", "--name", "Bad", "--role", "admin"])
+    assert result.exit_code == 1 and "Machine clients take roles" in result.output
+    result = runner.invoke(main, ["client", "create", "--tenant", "cli-tenant", "--name", "ERP"])
+    assert result.exit_code == 0 and "client_secret:" in result.output
