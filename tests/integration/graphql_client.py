@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from api.auth.tokens import issue_user_token
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.auth.tokens import issue_user_token
 from api.graphql.relay import to_global_id
 
 
