@@ -58,3 +58,14 @@ async def test_unexpected_errors_are_masked_and_logged_with_a_request_id(admin, 
     assert request_id
     assert "hunter2" not in str(body)
     assert any(request_id in r.getMessage() and "hunter2" in (r.exc_text or "") for r in caplog.records)
+
+
+async def test_field_suggestions_only_outside_production() -> None:
+    from api.graphql.schema import build_schema
+
+    typo = "{ opportunitys { totalCount } }"
+    development = await build_schema(production=False).execute(typo)
+    production = await build_schema(production=True).execute(typo)
+    assert "Did you mean" in development.errors[0].message
+    assert "Did you mean" not in production.errors[0].message
+    assert "opportunitys" in production.errors[0].message
