@@ -268,18 +268,5 @@ async def update_account(
         for_update=True,
     )
     values = await _validated_values(session, access, changes, creating=False)
-    before = {k: getattr(account, k) for k in values}
-    for key, value in values.items():
-        setattr(account, key, value)
-    await session.flush()
-    changed = audit_log.diff(before, values)
-    if changed:
-        audit_log.record(
-            session,
-            access,
-            record_type="account",
-            record_id=account.id,
-            action="updated",
-            changes=changed,
-        )
+    await audit_log.apply_and_record(session, access, account, "account", values)
     return account

@@ -70,3 +70,16 @@ def events_for_record_query(access: Access, record_id: uuid.UUID) -> Select[tupl
     if not access.can(Resource.AUDIT_EVENT, Action.READ):
         raise Forbidden("Your role may not read the audit trail.", field="recordId")
     return select(AuditEvent).where(access.rows(Resource.AUDIT_EVENT), AuditEvent.record_id == record_id)
+
+
+async def apply_and_record(
+    session: AsyncSession, access: Access, row: Any, record_type: str, values: dict[str, Any]
+) -> None:
+    """Set `values` on a loaded row and audit whichever of them really changed (old and new)."""
+    before = {key: getattr(row, key) for key in values}
+    for key, value in values.items():
+        setattr(row, key, value)
+    await session.flush()
+    changed = diff(before, values)
+    if changed:
+        record(session, access, record_type=record_type, record_id=row.id, action="updated", changes=changed)

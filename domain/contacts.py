@@ -106,13 +106,5 @@ async def update_contact(
         session, access, Contact, Resource.CONTACT, contact_id, action=Action.UPDATE, for_update=True
     )
     values = _validated(changes, creating=False)
-    before = {k: getattr(contact, k) for k in values}
-    for key, value in values.items():
-        setattr(contact, key, value)
-    await session.flush()
-    changed = audit_log.diff(before, values)
-    if changed:
-        audit_log.record(
-            session, access, record_type="contact", record_id=contact.id, action="updated", changes=changed
-        )
+    await audit_log.apply_and_record(session, access, contact, "contact", values)
     return contact

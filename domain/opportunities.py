@@ -356,6 +356,30 @@ async def create_opportunity(
     return opportunity
 
 
+async def _team_member(
+    session: AsyncSession, opportunity: Opportunity, user_id: uuid.UUID
+) -> OpportunityTeamMember | None:
+    """The user's row on the opportunity's team, if they are on it."""
+    stmt = select(OpportunityTeamMember).where(
+        OpportunityTeamMember.tenant_id == opportunity.tenant_id,
+        OpportunityTeamMember.opportunity_id == opportunity.id,
+        OpportunityTeamMember.user_id == user_id,
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def _partner_link(
+    session: AsyncSession, opportunity: Opportunity, organization_id: uuid.UUID
+) -> OpportunityPartner | None:
+    """The organization's link to the opportunity, if it has one."""
+    stmt = select(OpportunityPartner).where(
+        OpportunityPartner.tenant_id == opportunity.tenant_id,
+        OpportunityPartner.opportunity_id == opportunity.id,
+        OpportunityPartner.organization_id == organization_id,
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def editable_opportunity_or_raise(
     session: AsyncSession, access: Access, opportunity_id: uuid.UUID, field: str = "id"
 ) -> Opportunity:
@@ -373,15 +397,7 @@ async def update_opportunity(
     opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
     values = _validated(changes, creating=False)
     _require_internal_field_rights(access, values)
-    before = {k: getattr(opportunity, k) for k in values}
-    for key, value in values.items():
-        setattr(opportunity, key, value)
-    await session.flush()
-    changed = audit_log.diff(before, values)
-    if changed:
-        audit_log.record(
-            session, access, record_type="opportunity", record_id=opportunity.id, action="updated", changes=changed
-        )
+    await audit_log.apply_and_record(session, access, opportunity, "opportunity", values)
     return opportunity
 
 
@@ -466,15 +482,7 @@ async def add_team_member(
     await _active_visible_user(session, access, user_id, "userId")
     if user_id == opportunity.owner_id:
         raise Conflict("The owner is not added to the team: ownership already gives full access.", field="userId")
-    existing = (
-        await session.execute(
-            select(OpportunityTeamMember.id).where(
-                OpportunityTeamMember.tenant_id == opportunity.tenant_id,
-                OpportunityTeamMember.opportunity_id == opportunity.id,
-                OpportunityTeamMember.user_id == user_id,
-            )
-        )
-    ).scalar_one_or_none()
+    existing = await _team_member(session, opportunity, user_id)
     if existing is not None:
         raise Conflict("That user is already on the team.", field="userId")
     member = OpportunityTeamMember(
@@ -496,15 +504,7 @@ async def remove_team_member(
 ) -> Opportunity:
     """Take a user off an opportunity's team."""
     opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
-    member = (
-        await session.execute(
-            select(OpportunityTeamMember).where(
-                OpportunityTeamMember.tenant_id == opportunity.tenant_id,
-                OpportunityTeamMember.opportunity_id == opportunity.id,
-                OpportunityTeamMember.user_id == user_id,
-            )
-        )
-    ).scalar_one_or_none()
+    member = await _team_member(session, opportunity, user_id)
     if member is None:
         raise NotFound("That user is not on the team.", field="userId")
     await session.delete(member)
@@ -530,15 +530,7 @@ async def link_partner(
         v = Validator()
         v.fail("organizationId", ErrorCode.INVALID, "Only partner organizations can be linked to an opportunity.")
         v.raise_if_any()
-    existing = (
-        await session.execute(
-            select(OpportunityPartner.id).where(
-                OpportunityPartner.tenant_id == opportunity.tenant_id,
-                OpportunityPartner.opportunity_id == opportunity.id,
-                OpportunityPartner.organization_id == organization.id,
-            )
-        )
-    ).scalar_one_or_none()
+    existing = await _partner_link(session, opportunity, organization.id)
     if existing is not None:
         raise Conflict("That organization is already linked to the opportunity.", field="organizationId")
     link = OpportunityPartner(
@@ -559,15 +551,7 @@ async def unlink_partner(
 ) -> Opportunity:
     """Remove a partner organization's link to an opportunity."""
     opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
-    link = (
-        await session.execute(
-            select(OpportunityPartner).where(
-                OpportunityPartner.tenant_id == opportunity.tenant_id,
-                OpportunityPartner.opportunity_id == opportunity.id,
-                OpportunityPartner.organization_id == organization_id,
-            )
-        )
-    ).scalar_one_or_none()
+    link = await _partner_link(session, opportunity, organization_id)
     if link is None:
         raise NotFound("That organization is not linked to the opportunity.", field="organizationId")
     await session.delete(link)
