@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKeyConstraint, Index, String, Uuid
+from sqlalchemy import ARRAY, Enum, ForeignKeyConstraint, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.base import Base, TenantScoped, Timestamped
@@ -50,6 +50,9 @@ class Organization(TenantScoped, Timestamped, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
         ForeignKeyConstraint(["tenant_id", "parent_id"], ["organization.tenant_id", "organization.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "channel_manager_id"], ["app_user.tenant_id", "app_user.id"], use_alter=True
+        ),
         Index("ix_organization_path", "tenant_id", "path", postgresql_ops={"path": "text_pattern_ops"}),
     )
 
@@ -61,6 +64,12 @@ class Organization(TenantScoped, Timestamped, Base):
     status: Mapped[OrganizationStatus] = mapped_column(
         Enum(OrganizationStatus, name="organization_status"), default=OrganizationStatus.ACTIVE
     )
+    # Product lines and industries the partner is qualified for.
+    specializations: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list, server_default="{}")
+    # Territories the partner serves.
+    region_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid), default=list, server_default="{}")
+    # The internal user who owns the relationship with this partner.
+    channel_manager_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
     @property
     def is_partner(self) -> bool:

@@ -78,6 +78,8 @@ GRANTS: list[Grant] = [
         (READ, CREATE, UPDATE),
         S.TENANT,
     ),
+    # Channel managers run the partner programme: onboarding, tiers, status, moves.
+    *_grants("channel_manager", (R.ORGANIZATION,), (CREATE, UPDATE), S.TENANT),
     # Partner sales: their organization's business and deals they are on.
     *_grants("partner_sales", SALES_RECORDS, (READ,), S.ORG, S.OWN, S.TEAM),
     *_grants("partner_sales", SALES_RECORDS, (UPDATE,), S.OWN, S.TEAM),
@@ -86,7 +88,7 @@ GRANTS: list[Grant] = [
     # Partner managers and admins: their organization and every one below it.
     *_grants("partner_manager", SALES_RECORDS, (READ, UPDATE), S.ORG_TREE),
     *_grants("partner_manager", (R.ORGANIZATION, R.USER), (READ,), S.ORG_TREE),
-    *_grants("partner_admin", (R.USER,), (CREATE, UPDATE), S.ORG_TREE),
+    *_grants("partner_admin", (R.USER, R.ORGANIZATION), (CREATE, UPDATE), S.ORG_TREE),
     # ERP jobs read accounts and opportunities across the tenant.
     *_grants("erp_integration", (R.ACCOUNT, R.CONTACT, R.OPPORTUNITY, R.ORGANIZATION), (READ,), S.TENANT),
 ]

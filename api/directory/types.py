@@ -50,6 +50,20 @@ class OrganizationType(Node):
     def is_partner(self) -> bool:
         return self.row.is_partner
 
+    @strawberry.field(description="Product lines and industries the partner is qualified for.")
+    def specializations(self) -> list[str]:
+        return list(self.row.specializations or [])
+
+    @strawberry.field(description="Territories the partner serves, those the viewer may see.")
+    async def regions(self, info: Info) -> list[TerritoryType]:
+        rows = await ctx(info).loaders.by_type["Territory"].load_many(list(self.row.region_ids or []))
+        return [TerritoryType.from_row(r) for r in rows if r is not None]
+
+    @strawberry.field(description="The internal user who owns the relationship, when the viewer may see them.")
+    async def channel_manager(self, info: Info) -> Annotated[UserType, strawberry.lazy("api.directory.types")] | None:
+        row = await load(info, "User", self.row.channel_manager_id)
+        return UserType.from_row(row) if row else None
+
     @strawberry.field(description="The organization above this one, when the viewer may see it.")
     async def parent(self, info: Info) -> OrganizationType | None:
         row = await load(info, "Organization", self.row.parent_id)

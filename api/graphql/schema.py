@@ -15,6 +15,7 @@ from api.accounts.types import AccountType, ContactType
 from api.activities.mutations import ActivityMutations
 from api.activities.types import ActivityType
 from api.audit.queries import AuditQueries
+from api.directory.mutations import DirectoryMutations
 from api.directory.queries import DirectoryQueries
 from api.directory.types import OrganizationType, TerritoryType, UserType
 from api.graphql.context import NODE_MODELS
@@ -54,7 +55,7 @@ class NodeQueries:
 
 
 Query = merge_types("Query", (NodeQueries, DirectoryQueries, AccountQueries, OpportunityQueries, AuditQueries))
-Mutation = merge_types("Mutation", (AccountMutations, OpportunityMutations, ActivityMutations))
+Mutation = merge_types("Mutation", (AccountMutations, OpportunityMutations, ActivityMutations, DirectoryMutations))
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:

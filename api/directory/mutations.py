@@ -1,0 +1,176 @@
+"""Mutations on the partner network and its users."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from api.directory.types import (
+    OrganizationKindType,
+    OrganizationStatusType,
+    OrganizationType,
+    PartnerTierType,
+    UserType,
+)
+from api.graphql.errors import UserError, run_mutation
+from api.graphql.inputs import patch
+from api.graphql.relay import id_of, optional_id_of
+from api.graphql.resolving import ctx
+from domain.commands import UNSET
+from domain.db import transaction
+from domain.partners import PartnerChanges, move_organization, onboard_partner, update_partner
+from domain.user_accounts import invite_user, set_user_active
+
+U = strawberry.UNSET
+
+
+@strawberry.input(description="A new partner under the enterprise or under a distributor.")
+class OnboardPartnerInput:
+    name: str = strawberry.field(description="Legal or trading name (1–200 characters).")
+    kind: OrganizationKindType = strawberry.field(
+        description="DISTRIBUTOR (under the enterprise), DEALER, RESELLER or AGENT."
+    )  # type: ignore[valid-type]
+    parent_id: strawberry.ID = strawberry.field(description="The enterprise or a distributor.")
+    tier: PartnerTierType | None = strawberry.field(default=None, description="Programme tier; REGISTERED if left out.")  # type: ignore[valid-type]
+    status: OrganizationStatusType | None = strawberry.field(
+        default=None, description="ACTIVE when the enterprise onboards, PROSPECT when a partner does."
+    )  # type: ignore[valid-type]
+    specializations: list[str] | None = strawberry.field(default=None, description="Product lines and industries.")
+    region_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Territories served.")
+    channel_manager_id: strawberry.ID | None = strawberry.field(default=None, description="Relationship owner.")
+
+
+@strawberry.input(description="Changes to a partner; fields left out stay as they are.")
+class UpdatePartnerInput:
+    id: strawberry.ID = strawberry.field(description="The partner organization.")
+    name: str | None = strawberry.field(default=U, description="Name.")
+    tier: PartnerTierType | None = strawberry.field(default=U, description="Tier (internal roles only).")  # type: ignore[valid-type]
+    status: OrganizationStatusType | None = strawberry.field(
+        default=U, description="Status (internal roles only); SUSPENDED or TERMINATED cuts its users off at once."
+    )  # type: ignore[valid-type]
+    specializations: list[str] | None = strawberry.field(default=U, description="Replaces the specializations.")
+    region_ids: list[strawberry.ID] | None = strawberry.field(default=U, description="Replaces the regions served.")
+    channel_manager_id: strawberry.ID | None = strawberry.field(default=U, description="Relationship owner.")
+
+
+@strawberry.input(description="Move a partner, with everything below it, under another parent.")
+class MoveOrganizationInput:
+    id: strawberry.ID = strawberry.field(description="The partner to move.")
+    new_parent_id: strawberry.ID = strawberry.field(description="Its new parent: the enterprise or a distributor.")
+    reason: str = strawberry.field(description="Why (kept in the audit trail).")
+
+
+@strawberry.type(description="The result of an organization mutation.")
+class OrganizationPayload:
+    organization: OrganizationType | None = strawberry.field(description="The organization; null when errors.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+@strawberry.input(description="A new user of an organization the caller manages.")
+class InviteUserInput:
+    email: str = strawberry.field(description="Sign-in e-mail, unique in the tenant.")
+    name: str = strawberry.field(description="Full name.")
+    organization_id: strawberry.ID = strawberry.field(description="Home organization.")
+    roles: list[str] = strawberry.field(description="Roles; partner organizations take partner roles only.")
+
+
+@strawberry.input(description="Deactivate or reactivate a user.")
+class SetUserActiveInput:
+    id: strawberry.ID = strawberry.field(description="The user.")
+    active: bool = strawberry.field(description="false cuts the user off at once; true lets them back in.")
+    reason: str | None = strawberry.field(default=None, description="Why; required to deactivate.")
+
+
+@strawberry.type(description="The result of a user mutation.")
+class UserPayload:
+    user: UserType | None = strawberry.field(description="The user; null when errors.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+def _organization_failed(errors: list[UserError]) -> OrganizationPayload:
+    return OrganizationPayload(organization=None, errors=errors)
+
+
+def _user_failed(errors: list[UserError]) -> UserPayload:
+    return UserPayload(user=None, errors=errors)
+
+
+def _region_ids(values: list[strawberry.ID] | None):  # type: ignore[no-untyped-def]
+    return [id_of(v, "Territory", "regionIds") for v in values or []]
+
+
+@strawberry.type
+class DirectoryMutations:
+    @strawberry.mutation(description="Onboard a partner under the enterprise or a distributor the caller manages.")
+    async def onboard_partner(self, info: Info, input: OnboardPartnerInput) -> OrganizationPayload:
+        async def perform() -> OrganizationPayload:
+            changes = PartnerChanges(
+                name=input.name,
+                tier=UNSET if input.tier is None else input.tier,
+                status=UNSET if input.status is None else input.status,
+                specializations=UNSET if input.specializations is None else input.specializations,
+                region_ids=UNSET if input.region_ids is None else _region_ids(input.region_ids),
+                channel_manager_id=UNSET if input.channel_manager_id is None
+                else id_of(input.channel_manager_id, "User", "channelManagerId"),
+            )  # fmt: skip
+            parent_id = id_of(input.parent_id, "Organization", "parentId")
+            async with transaction(ctx(info).sessions) as session:
+                row = await onboard_partner(session, ctx(info).access, input.kind, parent_id, changes)
+            return OrganizationPayload(organization=OrganizationType.from_row(row), errors=[])
+
+        return await run_mutation(perform, _organization_failed)
+
+    @strawberry.mutation(
+        description="Change a partner's details; tier, status and channel manager are the enterprise's."
+    )
+    async def update_partner(self, info: Info, input: UpdatePartnerInput) -> OrganizationPayload:
+        async def perform() -> OrganizationPayload:
+            regions = patch(input.region_ids)
+            manager = patch(input.channel_manager_id)
+            changes = PartnerChanges(
+                name=patch(input.name), tier=patch(input.tier), status=patch(input.status),
+                specializations=patch(input.specializations),
+                region_ids=regions if regions is UNSET else _region_ids(regions),
+                channel_manager_id=manager if manager is UNSET
+                else optional_id_of(manager, "User", "channelManagerId"),
+            )  # fmt: skip
+            organization_id = id_of(input.id, "Organization", "id")
+            async with transaction(ctx(info).sessions) as session:
+                row = await update_partner(session, ctx(info).access, organization_id, changes)
+            return OrganizationPayload(organization=OrganizationType.from_row(row), errors=[])
+
+        return await run_mutation(perform, _organization_failed)
+
+    @strawberry.mutation(description="Move a partner and its sub-partners under another parent; visibility follows.")
+    async def move_organization(self, info: Info, input: MoveOrganizationInput) -> OrganizationPayload:
+        async def perform() -> OrganizationPayload:
+            organization_id = id_of(input.id, "Organization", "id")
+            new_parent_id = id_of(input.new_parent_id, "Organization", "newParentId")
+            async with transaction(ctx(info).sessions) as session:
+                row = await move_organization(session, ctx(info).access, organization_id, new_parent_id, input.reason)
+            return OrganizationPayload(organization=OrganizationType.from_row(row), errors=[])
+
+        return await run_mutation(perform, _organization_failed)
+
+    @strawberry.mutation(description="Add a user to an organization the caller manages.")
+    async def invite_user(self, info: Info, input: InviteUserInput) -> UserPayload:
+        async def perform() -> UserPayload:
+            organization_id = id_of(input.organization_id, "Organization", "organizationId")
+            async with transaction(ctx(info).sessions) as session:
+                row = await invite_user(
+                    session, ctx(info).access, email=input.email, name=input.name,
+                    organization_id=organization_id, roles=list(input.roles),
+                )  # fmt: skip
+            return UserPayload(user=UserType.from_row(row), errors=[])
+
+        return await run_mutation(perform, _user_failed)
+
+    @strawberry.mutation(description="Deactivate or reactivate a user the caller manages.")
+    async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
+        async def perform() -> UserPayload:
+            user_id = id_of(input.id, "User", "id")
+            async with transaction(ctx(info).sessions) as session:
+                row = await set_user_active(session, ctx(info).access, user_id, input.active, input.reason)
+            return UserPayload(user=UserType.from_row(row), errors=[])
+
+        return await run_mutation(perform, _user_failed)

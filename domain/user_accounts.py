@@ -1,0 +1,93 @@
+"""Inviting and deactivating users: partner admins manage their own subtree's users, with partner roles only."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import audit_log
+from domain.access import Access, Action, Resource
+from domain.errors import Conflict, ErrorCode, Forbidden, Validator
+from domain.organizations import Organization
+from domain.users import INTERNAL_ROLES, PARTNER_ROLES, User
+from domain.visibility import get_or_raise
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+async def invite_user(
+    session: AsyncSession,
+    access: Access,
+    *,
+    email: str,
+    name: str,
+    organization_id: uuid.UUID,
+    roles: list[str],
+) -> User:
+    """Add a user to an organization the actor manages; partner organizations take partner roles only."""
+    actor = access.actor
+    if not access.can(Resource.USER, Action.CREATE):
+        raise Forbidden("Your role may not add users.")
+    v = Validator()
+    clean_email = (v.require_text("email", email, max_length=320) or "").lower()
+    if clean_email and not EMAIL_RE.match(clean_email):
+        v.fail("email", ErrorCode.INVALID, "email must be an e-mail address such as name@example.com.")
+    clean_name = v.require_text("name", name, max_length=200)
+    if not roles:
+        v.fail("roles", ErrorCode.REQUIRED, "Give at least one role.")
+    v.raise_if_any()
+    organization = await get_or_raise(
+        session, access, Organization, Resource.ORGANIZATION, organization_id, field="organizationId"
+    )
+    if actor.is_partner and not organization.path.startswith(actor.organization_path or "\0"):
+        raise Forbidden("Partner admins add users to their own organization and those below it only.")
+    allowed = PARTNER_ROLES if organization.is_partner else INTERNAL_ROLES
+    unknown = sorted(set(roles) - allowed)
+    if unknown:
+        kind = "partner" if organization.is_partner else "internal"
+        v.fail(
+            "roles", ErrorCode.INVALID, f"Users of this organization take {kind} roles only; not {', '.join(unknown)}."
+        )
+        v.raise_if_any()
+    taken = (
+        await session.execute(select(User.id).where(User.tenant_id == actor.tenant_id, User.email == clean_email))
+    ).scalar_one_or_none()
+    if taken is not None:
+        raise Conflict("A user with that email already exists.", field="email")
+    user = User(
+        tenant_id=actor.tenant_id, id=uuid.uuid4(), email=clean_email, name=clean_name,
+        organization_id=organization.id, roles=sorted(set(roles)), is_active=True,
+    )  # fmt: skip
+    session.add(user)
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="user", record_id=user.id, action="invited",
+        changes=audit_log.created_changes({"email": clean_email, "organization_id": organization.id,
+                                           "roles": ", ".join(user.roles)}),
+    )  # fmt: skip
+    return user
+
+
+async def set_user_active(
+    session: AsyncSession, access: Access, user_id: uuid.UUID, active: bool, reason: str | None
+) -> User:
+    """Deactivate (or reactivate) a user the actor manages; a deactivated user's tokens stop working at once."""
+    v = Validator()
+    reason = v.require_text("reason", reason, max_length=2000, required=not active)
+    if user_id == access.actor.user_id:
+        v.fail("id", ErrorCode.INVALID, "You cannot change your own access.")
+    v.raise_if_any()
+    user = await get_or_raise(session, access, User, Resource.USER, user_id, action=Action.UPDATE, for_update=True)
+    if user.is_active == active:
+        v.fail("id", ErrorCode.INVALID, f"The user is already {'active' if active else 'deactivated'}.")
+        v.raise_if_any()
+    user.is_active = active
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="user", record_id=user.id, action="reactivated" if active else "deactivated",
+        changes={"is_active": {"old": not active, "new": active}}, reason=reason,
+    )  # fmt: skip
+    return user
