@@ -202,3 +202,27 @@ def schema_export(output: Path, check: bool) -> None:
         return
     output.write_text(sdl)
     click.echo(f"Wrote {output}.")
+
+
+@main.command()
+@click.option("--interval", default=60, show_default=True, type=int, help="Seconds between runs of the jobs.")
+@click.option("--once", is_flag=True, help="Run the jobs once and exit.")
+def worker(interval: int, once: bool) -> None:
+    """Run the scheduled jobs: expire deal registrations whose protection ran out (several workers may run)."""
+    from domain.db import transaction
+    from domain.deal_registrations import expire_due
+
+    log = logging.getLogger("crm.worker")
+
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> None:
+        while True:
+            async with transaction(sessions) as session:
+                expired = await expire_due(session)
+            log.info("expired %d deal registrations", expired)
+            if once:
+                return
+            await asyncio.sleep(interval)
+
+    url = _database_url()
+    migrations.upgrade(url)
+    _with_sessions(url, run)

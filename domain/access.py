@@ -26,6 +26,7 @@ class Resource(StrEnum):
     ACTIVITY = "activity"
     AUDIT_EVENT = "audit_event"
     POLICY = "policy"
+    DEAL_REGISTRATION = "deal_registration"
 
 
 class Action(StrEnum):
@@ -33,6 +34,7 @@ class Action(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
+    APPROVE = "approve"
 
 
 class ActorKind(StrEnum):

@@ -119,9 +119,28 @@ def validate_tax_id(value: str, country: str | None = None) -> str:
     return compact
 
 
+WORD_FLOOR = 85.0
+
+
+def _word_scores(a: list[str], b: list[str]) -> list[float]:
+    """For each word of `a`, how close the nearest word of `b` is."""
+    return [max(fuzz.ratio(x, y) for y in b) for x in a]
+
+
 def _name_similarity(a: str, b: str) -> float:
+    """Similarity of two normalized names, 0–100."""
+    if a.replace(" ", "") == b.replace(" ", ""):
+        return 100.0  # "north star" and "northstar"
     # token_sort_ratio ignores word order; plain ratio serves names written without spaces (Chinese, Japanese).
-    return max(fuzz.token_sort_ratio(a, b), fuzz.ratio(a, b))
+    overall = max(fuzz.token_sort_ratio(a, b), fuzz.ratio(a, b))
+    words_a, words_b = a.split(), b.split()
+    if len(words_a) > 1 or len(words_b) > 1:
+        # Every word must find a close partner: "east industries" and "west industries" are two companies,
+        # however alike their letters, while "foods" and "food" are one.
+        scores = _word_scores(words_a, words_b) + _word_scores(words_b, words_a)
+        weakest = min(scores)
+        overall = min(overall, weakest if weakest < WORD_FLOOR else sum(scores) / len(scores))
+    return overall
 
 
 def match(a: CompanyIdentity, b: CompanyIdentity, *, name_threshold: float = 90.0) -> list[Match]:

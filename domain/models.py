@@ -5,6 +5,7 @@ from domain.activities import Activity
 from domain.audit import AuditEvent
 from domain.base import Base
 from domain.credentials import OAuthClient, SigningKey
+from domain.deal_registrations import DealRegistration
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
 from domain.organizations import Organization
 from domain.policy_rules import PolicyRule
@@ -18,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Contact",
+    "DealRegistration",
     "OAuthClient",
     "Opportunity",
     "OpportunityPartner",

@@ -21,4 +21,6 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200))
     # Bumped on every policy change so cached enforcers know to reload.
     policy_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # How long an approved deal registration protects its partner, in days.
+    deal_protection_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -19,7 +19,7 @@ class Scope(StrEnum):
 
 
 R, A, S = Resource, Action, Scope
-READ, CREATE, UPDATE = A.READ, A.CREATE, A.UPDATE
+READ, CREATE, UPDATE, APPROVE = A.READ, A.CREATE, A.UPDATE, A.APPROVE
 SALES_RECORDS = (R.ACCOUNT, R.CONTACT, R.OPPORTUNITY, R.ACTIVITY)
 
 # (child role, parent role): the child has every grant of the parent.
@@ -74,20 +74,34 @@ GRANTS: list[Grant] = [
     # Admin: everything in the tenant, policies included.
     *_grants(
         "admin",
-        (*SALES_RECORDS, R.ORGANIZATION, R.USER, R.TERRITORY, R.OPPORTUNITY_INTERNAL, R.AUDIT_EVENT, R.POLICY),
-        (READ, CREATE, UPDATE),
+        (
+            *SALES_RECORDS,
+            R.ORGANIZATION,
+            R.USER,
+            R.TERRITORY,
+            R.OPPORTUNITY_INTERNAL,
+            R.AUDIT_EVENT,
+            R.POLICY,
+            R.DEAL_REGISTRATION,
+        ),
+        (READ, CREATE, UPDATE, APPROVE),
         S.TENANT,
     ),
-    # Channel managers run the partner programme: onboarding, tiers, status, moves.
+    # Channel managers run the partner programme: onboarding, tiers, status, moves, deal registrations.
     *_grants("channel_manager", (R.ORGANIZATION,), (CREATE, UPDATE), S.TENANT),
+    *_grants("channel_manager", (R.DEAL_REGISTRATION,), (READ, APPROVE), S.TENANT),
+    *_grants("sales_director", (R.DEAL_REGISTRATION,), (READ,), S.TENANT),
     # Partner sales: their organization's business and deals they are on.
     *_grants("partner_sales", SALES_RECORDS, (READ,), S.ORG, S.OWN, S.TEAM),
     *_grants("partner_sales", SALES_RECORDS, (UPDATE,), S.OWN, S.TEAM),
     *_grants("partner_sales", SALES_RECORDS, (CREATE,), S.OWN),
     *_grants("partner_sales", (R.ORGANIZATION, R.USER), (READ,), S.ORG),
+    *_grants("partner_sales", (R.DEAL_REGISTRATION,), (READ,), S.ORG, S.OWN),
+    *_grants("partner_sales", (R.DEAL_REGISTRATION,), (CREATE, UPDATE), S.OWN),
     # Partner managers and admins: their organization and every one below it.
     *_grants("partner_manager", SALES_RECORDS, (READ, UPDATE), S.ORG_TREE),
     *_grants("partner_manager", (R.ORGANIZATION, R.USER), (READ,), S.ORG_TREE),
+    *_grants("partner_manager", (R.DEAL_REGISTRATION,), (READ, UPDATE), S.ORG_TREE),
     *_grants("partner_admin", (R.USER, R.ORGANIZATION), (CREATE, UPDATE), S.ORG_TREE),
     # ERP jobs read accounts and opportunities across the tenant.
     *_grants("erp_integration", (R.ACCOUNT, R.CONTACT, R.OPPORTUNITY, R.ORGANIZATION), (READ,), S.TENANT),

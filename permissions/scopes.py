@@ -14,6 +14,7 @@ from domain.access import Action, Actor, Resource
 from domain.accounts import Account, Contact
 from domain.activities import Activity
 from domain.audit import AuditEvent
+from domain.deal_registrations import DealRegistration
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember, TeamAccess
 from domain.organizations import Organization
 from domain.territories import Territory
@@ -175,6 +176,22 @@ def territory_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnEle
     return false()
 
 
+def deal_registration_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    """A registration belongs to the partner organization that submitted it, and to its submitter."""
+    r = DealRegistration
+    match scope:
+        case Scope.TENANT:
+            return true()
+        case Scope.OWN if actor.user_id:
+            return r.submitted_by_id == actor.user_id
+        case Scope.ORG if actor.organization_id:
+            return r.partner_organization_id == actor.organization_id
+        case Scope.ORG_TREE if actor.organization_path:
+            return r.partner_organization_id.in_(_org_subtree_ids(actor))
+        case _:
+            return false()
+
+
 def tenant_only_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
     """Resources whose rows are further narrowed by the record they belong to (audit events)."""
     return true() if scope is Scope.TENANT else false()
@@ -191,6 +208,7 @@ PREDICATES: dict[Resource, tuple[type, Predicate]] = {
     Resource.USER: (User, user_predicate),
     Resource.TERRITORY: (Territory, territory_predicate),
     Resource.AUDIT_EVENT: (AuditEvent, tenant_only_predicate),
+    Resource.DEAL_REGISTRATION: (DealRegistration, deal_registration_predicate),
 }
 
 

@@ -21,6 +21,7 @@ from strawberry.dataloader import DataLoader
 from domain.access import Actor, Resource
 from domain.accounts import Account, Contact
 from domain.activities import Activity
+from domain.deal_registrations import DealRegistration
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
 from domain.organizations import Organization
 from domain.territories import Territory
@@ -36,6 +37,7 @@ NODE_MODELS: dict[str, tuple[type, Resource]] = {
     "Organization": (Organization, Resource.ORGANIZATION),
     "User": (User, Resource.USER),
     "Territory": (Territory, Resource.TERRITORY),
+    "DealRegistration": (DealRegistration, Resource.DEAL_REGISTRATION),
 }
 
 

@@ -15,6 +15,9 @@ from api.accounts.types import AccountType, ContactType
 from api.activities.mutations import ActivityMutations
 from api.activities.types import ActivityType
 from api.audit.queries import AuditQueries
+from api.deal_registrations.mutations import DealRegistrationMutations
+from api.deal_registrations.queries import DealRegistrationQueries
+from api.deal_registrations.types import DealRegistrationType
 from api.directory.mutations import DirectoryMutations
 from api.directory.queries import DirectoryQueries
 from api.directory.types import OrganizationType, TerritoryType, UserType
@@ -34,6 +37,7 @@ NODE_TYPES: dict[str, type] = {
     "Organization": OrganizationType,
     "User": UserType,
     "Territory": TerritoryType,
+    "DealRegistration": DealRegistrationType,
 }
 assert NODE_TYPES.keys() == NODE_MODELS.keys()
 
@@ -54,8 +58,14 @@ class NodeQueries:
         return [await NodeQueries.node(self, info, i) for i in ids[:100]]  # type: ignore[call-arg]
 
 
-Query = merge_types("Query", (NodeQueries, DirectoryQueries, AccountQueries, OpportunityQueries, AuditQueries))
-Mutation = merge_types("Mutation", (AccountMutations, OpportunityMutations, ActivityMutations, DirectoryMutations))
+Query = merge_types(
+    "Query",
+    (NodeQueries, DirectoryQueries, AccountQueries, OpportunityQueries, DealRegistrationQueries, AuditQueries),
+)
+Mutation = merge_types(
+    "Mutation",
+    (AccountMutations, OpportunityMutations, ActivityMutations, DirectoryMutations, DealRegistrationMutations),
+)
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:

@@ -60,3 +60,33 @@ def test_client_create_rejects_internal_roles(runner) -> None:  # type: ignore[n
     assert result.exit_code == 1 and "Machine clients take roles" in result.output
     result = runner.invoke(main, ["client", "create", "--tenant", "cli-tenant", "--name", "ERP"])
     assert result.exit_code == 0 and "client_secret:" in result.output
+
+
+async def test_worker_expires_registrations_whose_protection_ran_out(runner, sessions) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+    from datetime import UTC, date, datetime, timedelta
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from domain.deal_registrations import DealRegistration, RegistrationStatus
+
+    world = await build_world(sessions)
+    registration_id = uuid.uuid4()
+    async with sessions() as session, session.begin():
+        session.add(
+            DealRegistration(
+                tenant_id=world.tenant_id, id=registration_id, partner_organization_id=world.orgs["R1a"].id,
+                submitted_by_id=world.users["r1a_sales"].id, customer_name="Lapsed", customer_normalized_name="lapsed",
+                products=["Drives"], amount=Decimal("1.00"), currency="USD", expected_close_date=date(2027, 1, 1),
+                status=RegistrationStatus.APPROVED, conflicts=[],
+                protection_expires_at=datetime.now(UTC) - timedelta(hours=1),
+            )
+        )  # fmt: skip
+    result = await asyncio.to_thread(runner.invoke, main, ["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    async with sessions() as session:
+        status = (
+            await session.execute(select(DealRegistration.status).where(DealRegistration.id == registration_id))
+        ).scalar_one()
+    assert status is RegistrationStatus.EXPIRED

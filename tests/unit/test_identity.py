@@ -92,3 +92,13 @@ def test_a_company_matches_itself(name: str, domain: str | None) -> None:
 def test_identity_normalization_is_idempotent(name: str, domain: str | None) -> None:
     once = identity_of(name, web_domain=domain)
     assert identity_of(once.name, web_domain=once.web_domain) == once
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "similar"),
+    [("Acme Robotics", "Acme Robotic", True), ("Blue River Foods", "Blue River Food", True),
+     ("North Star Logistics", "Northstar Logistics", True), ("East Industries", "West Industries", False),
+     ("Apex Steel", "Apex Steam", False), ("星辰科技", "星晨科技", False), ("上海华信国际贸易", "上海华信国际贸", True)],
+)  # fmt: skip
+def test_name_similarity_weighs_every_word(a: str, b: str, similar: bool) -> None:
+    assert bool(reasons(identity_of(a), identity_of(b)) & {MatchReason.SIMILAR_NAME, MatchReason.EXACT_NAME}) is similar
