@@ -17,6 +17,7 @@ from api.auth.keys import key_ring
 from api.auth.middleware import AuthenticationMiddleware
 from api.auth.oauth import token_endpoint
 from api.graphql.app import make_graphql_app
+from api.leads.public_forms import form_submission, form_token
 from api.settings import Settings
 from domain import migrations
 from domain.db import create_engine, session_factory
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/readyz", readyz),
             Route("/.well-known/jwks.json", jwks),
             Route("/oauth/token", token_endpoint, methods=["POST"]),
+            Route("/forms/{key}/token", form_token, methods=["GET", "OPTIONS"]),
+            Route("/forms/{key}/leads", form_submission, methods=["POST", "OPTIONS"]),
             Route("/graphql", make_graphql_app(sessions, settings), methods=["GET", "POST"]),
         ],
         middleware=[

@@ -27,6 +27,8 @@ class Resource(StrEnum):
     AUDIT_EVENT = "audit_event"
     POLICY = "policy"
     DEAL_REGISTRATION = "deal_registration"
+    LEAD = "lead"
+    ROUTING_RULE = "routing_rule"
 
 
 class Action(StrEnum):

@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     CONFLICT = "CONFLICT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,16 @@ class Forbidden(DomainError):
     """The actor may see the record but may not do this to it."""
 
     code = ErrorCode.FORBIDDEN
+
+
+class RateLimited(DomainError):
+    """Too many requests from one source; try again after `retry_after` seconds."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Conflict(DomainError):

@@ -6,12 +6,15 @@ from domain.audit import AuditEvent
 from domain.base import Base
 from domain.credentials import OAuthClient, SigningKey
 from domain.deal_registrations import DealRegistration
+from domain.lead_routing import RoutingDecision, RoutingRule
+from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
 from domain.organizations import Organization
 from domain.policy_rules import PolicyRule
 from domain.tenants import Tenant
 from domain.territories import Territory
 from domain.users import User
+from domain.web_forms import WebForm, WebFormSubmission
 
 __all__ = [
     "Account",
@@ -20,14 +23,19 @@ __all__ = [
     "Base",
     "Contact",
     "DealRegistration",
+    "Lead",
     "OAuthClient",
     "Opportunity",
     "OpportunityPartner",
     "OpportunityTeamMember",
     "Organization",
     "PolicyRule",
+    "RoutingDecision",
+    "RoutingRule",
     "SigningKey",
     "Tenant",
     "Territory",
     "User",
+    "WebForm",
+    "WebFormSubmission",
 ]

@@ -122,6 +122,8 @@ class Opportunity(TenantScoped, Timestamped, Base):
     forecast_category: Mapped[ForecastCategory] = mapped_column(Enum(ForecastCategory, name="forecast_category"))
     margin: Mapped[Decimal | None] = mapped_column(Numeric(7, 4), nullable=True)
     internal_notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Where the deal came from, e.g. "lead:web_form:spring-campaign".
+    source: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class OpportunityTeamMember(TenantScoped, Timestamped, Base):

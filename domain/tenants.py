@@ -23,4 +23,6 @@ class Tenant(Base):
     policy_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # How long an approved deal registration protects its partner, in days.
     deal_protection_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    # How long a partner has to accept or decline an offered lead, in hours.
+    partner_lead_sla_hours: Mapped[int] = mapped_column(Integer, default=48, server_default="48")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

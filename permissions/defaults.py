@@ -83,6 +83,8 @@ GRANTS: list[Grant] = [
             R.AUDIT_EVENT,
             R.POLICY,
             R.DEAL_REGISTRATION,
+            R.LEAD,
+            R.ROUTING_RULE,
         ),
         (READ, CREATE, UPDATE, APPROVE),
         S.TENANT,
@@ -91,6 +93,13 @@ GRANTS: list[Grant] = [
     *_grants("channel_manager", (R.ORGANIZATION,), (CREATE, UPDATE), S.TENANT),
     *_grants("channel_manager", (R.DEAL_REGISTRATION,), (READ, APPROVE), S.TENANT),
     *_grants("sales_director", (R.DEAL_REGISTRATION,), (READ,), S.TENANT),
+    *_grants("channel_manager", (R.LEAD,), (READ, APPROVE), S.TENANT),
+    # Leads: owners work their own, managers their territory's, directors all; managers assign by hand.
+    *_grants("account_manager", (R.LEAD,), (READ, UPDATE), S.OWN),
+    *_grants("account_manager", (R.LEAD,), (CREATE,), S.OWN),
+    *_grants("sales_manager", (R.LEAD,), (READ, UPDATE, APPROVE), S.TERRITORY),
+    *_grants("sales_director", (R.LEAD,), (READ, UPDATE, APPROVE), S.TENANT),
+    *_grants("sales_director", (R.ROUTING_RULE,), (READ,), S.TENANT),
     # Partner sales: their organization's business and deals they are on.
     *_grants("partner_sales", SALES_RECORDS, (READ,), S.ORG, S.OWN, S.TEAM),
     *_grants("partner_sales", SALES_RECORDS, (UPDATE,), S.OWN, S.TEAM),
@@ -98,10 +107,13 @@ GRANTS: list[Grant] = [
     *_grants("partner_sales", (R.ORGANIZATION, R.USER), (READ,), S.ORG),
     *_grants("partner_sales", (R.DEAL_REGISTRATION,), (READ,), S.ORG, S.OWN),
     *_grants("partner_sales", (R.DEAL_REGISTRATION,), (CREATE, UPDATE), S.OWN),
+    *_grants("partner_sales", (R.LEAD,), (READ, UPDATE), S.ORG, S.OWN),
+    *_grants("partner_sales", (R.LEAD,), (CREATE,), S.OWN),
     # Partner managers and admins: their organization and every one below it.
     *_grants("partner_manager", SALES_RECORDS, (READ, UPDATE), S.ORG_TREE),
     *_grants("partner_manager", (R.ORGANIZATION, R.USER), (READ,), S.ORG_TREE),
     *_grants("partner_manager", (R.DEAL_REGISTRATION,), (READ, UPDATE), S.ORG_TREE),
+    *_grants("partner_manager", (R.LEAD,), (READ, UPDATE), S.ORG_TREE),
     *_grants("partner_admin", (R.USER, R.ORGANIZATION), (CREATE, UPDATE), S.ORG_TREE),
     # ERP jobs read accounts and opportunities across the tenant.
     *_grants("erp_integration", (R.ACCOUNT, R.CONTACT, R.OPPORTUNITY, R.ORGANIZATION), (READ,), S.TENANT),

@@ -15,6 +15,8 @@ from domain.accounts import Account, Contact
 from domain.activities import Activity
 from domain.audit import AuditEvent
 from domain.deal_registrations import DealRegistration
+from domain.lead_routing import RoutingRule
+from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember, TeamAccess
 from domain.organizations import Organization
 from domain.territories import Territory
@@ -192,6 +194,23 @@ def deal_registration_predicate(scope: Scope, actor: Actor, action: Action) -> C
             return false()
 
 
+def lead_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    """A lead belongs to its owner and creator, its territory, and the partner it was offered to or found it."""
+    match scope:
+        case Scope.TENANT:
+            return true()
+        case Scope.OWN if actor.user_id:
+            return or_(Lead.owner_id == actor.user_id, Lead.created_by_id == actor.user_id)
+        case Scope.ORG if actor.organization_id:
+            return Lead.partner_organization_id == actor.organization_id
+        case Scope.ORG_TREE if actor.organization_path:
+            return Lead.partner_organization_id.in_(_org_subtree_ids(actor))
+        case Scope.TERRITORY if actor.territory_path:
+            return Lead.territory_id.in_(_territory_subtree_ids(actor))
+        case _:
+            return false()
+
+
 def tenant_only_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
     """Resources whose rows are further narrowed by the record they belong to (audit events)."""
     return true() if scope is Scope.TENANT else false()
@@ -209,6 +228,8 @@ PREDICATES: dict[Resource, tuple[type, Predicate]] = {
     Resource.TERRITORY: (Territory, territory_predicate),
     Resource.AUDIT_EVENT: (AuditEvent, tenant_only_predicate),
     Resource.DEAL_REGISTRATION: (DealRegistration, deal_registration_predicate),
+    Resource.LEAD: (Lead, lead_predicate),
+    Resource.ROUTING_RULE: (RoutingRule, tenant_only_predicate),
 }
 
 

@@ -18,7 +18,7 @@ from domain.principals import load_client_actor, load_user_actor
 log = logging.getLogger("crm.auth")
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/oauth/token", "/.well-known/jwks.json"})
-OPEN_PREFIXES = ("/webhooks/",)
+OPEN_PREFIXES = ("/webhooks/", "/forms/")
 
 
 def unauthenticated(message: str) -> JSONResponse:

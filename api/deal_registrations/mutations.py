@@ -13,7 +13,7 @@ from strawberry.types import Info
 from api.deal_registrations.types import DealRegistrationType
 from api.graphql.errors import UserError, run_mutation
 from api.graphql.relay import id_of
-from api.graphql.resolving import ctx
+from api.graphql.resolving import ctx, still_visible
 from domain import deal_registrations as uc
 from domain.db import transaction
 from domain.deal_registrations import ApprovalChanges, DealRegistration, NewRegistration
@@ -73,7 +73,10 @@ async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[DealRegist
     async def perform() -> DealRegistrationPayload:
         async with transaction(ctx(info).sessions) as session:
             row = await change(session)
-        return DealRegistrationPayload(deal_registration=DealRegistrationType.from_row(row), errors=[])
+        visible = await still_visible(info, "DealRegistration", row)
+        return DealRegistrationPayload(
+            deal_registration=DealRegistrationType.from_row(visible) if visible else None, errors=[]
+        )
 
     return await run_mutation(perform, _failed)
 

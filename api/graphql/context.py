@@ -22,6 +22,7 @@ from domain.access import Actor, Resource
 from domain.accounts import Account, Contact
 from domain.activities import Activity
 from domain.deal_registrations import DealRegistration
+from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
 from domain.organizations import Organization
 from domain.territories import Territory
@@ -38,6 +39,7 @@ NODE_MODELS: dict[str, tuple[type, Resource]] = {
     "User": (User, Resource.USER),
     "Territory": (Territory, Resource.TERRITORY),
     "DealRegistration": (DealRegistration, Resource.DEAL_REGISTRATION),
+    "Lead": (Lead, Resource.LEAD),
 }
 
 

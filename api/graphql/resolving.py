@@ -88,3 +88,13 @@ async def list_connection(
 
     page = await run_query(fetch)
     return connection(page, to_node, total)
+
+
+async def still_visible(info: Info, type_name: str, row: Any) -> Any:
+    """The row as the caller may see it after their own change, or None when the change took it out of their sight.
+
+    A mutation can move a record beyond its author's reach (a hand-over, a declined lead going to another
+    partner); the payload then shows nothing of it, as any other read would.
+    """
+    fresh = await ctx(info).loaders.by_type[type_name].load(row.id)
+    return fresh

@@ -25,6 +25,8 @@ from api.graphql.context import NODE_MODELS
 from api.graphql.limits import extensions
 from api.graphql.relay import Node, parse_global_id
 from api.graphql.resolving import load
+from api.leads.graphql import LeadMutations, LeadQueries
+from api.leads.types import LeadType
 from api.opportunities.mutations import OpportunityMutations
 from api.opportunities.queries import OpportunityQueries
 from api.opportunities.types import OpportunityType
@@ -38,6 +40,7 @@ NODE_TYPES: dict[str, type] = {
     "User": UserType,
     "Territory": TerritoryType,
     "DealRegistration": DealRegistrationType,
+    "Lead": LeadType,
 }
 assert NODE_TYPES.keys() == NODE_MODELS.keys()
 
@@ -60,11 +63,26 @@ class NodeQueries:
 
 Query = merge_types(
     "Query",
-    (NodeQueries, DirectoryQueries, AccountQueries, OpportunityQueries, DealRegistrationQueries, AuditQueries),
+    (
+        NodeQueries,
+        DirectoryQueries,
+        AccountQueries,
+        OpportunityQueries,
+        DealRegistrationQueries,
+        LeadQueries,
+        AuditQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (AccountMutations, OpportunityMutations, ActivityMutations, DirectoryMutations, DealRegistrationMutations),
+    (
+        AccountMutations,
+        OpportunityMutations,
+        ActivityMutations,
+        DirectoryMutations,
+        DealRegistrationMutations,
+        LeadMutations,
+    ),
 )
 
 

@@ -13,7 +13,7 @@ from strawberry.types import Info
 from api.graphql.errors import UserError, run_mutation
 from api.graphql.inputs import patch
 from api.graphql.relay import id_of
-from api.graphql.resolving import ctx
+from api.graphql.resolving import ctx, still_visible
 from api.opportunities.types import (
     ForecastCategoryType,
     OpportunityType,
@@ -118,7 +118,8 @@ async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[Opportunit
     async def perform() -> OpportunityPayload:
         async with transaction(ctx(info).sessions) as session:
             row = await change(session)
-        return OpportunityPayload(opportunity=OpportunityType.from_row(row), errors=[])
+        visible = await still_visible(info, "Opportunity", row)
+        return OpportunityPayload(opportunity=OpportunityType.from_row(visible) if visible else None, errors=[])
 
     return await run_mutation(perform, _failed)
 

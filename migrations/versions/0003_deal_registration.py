@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+from migrations.policy_grants import grant_to_existing_tenants
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0003'
@@ -55,7 +57,7 @@ def upgrade() -> None:
     op.create_index('ix_deal_registration_partner', 'deal_registration', ['tenant_id', 'partner_organization_id'], unique=False)
     op.create_index('ix_deal_registration_status', 'deal_registration', ['tenant_id', 'status', 'protection_expires_at'], unique=False)
     op.add_column('tenant', sa.Column('deal_protection_days', sa.Integer(), server_default='90', nullable=False))
-    _grant_to_existing_tenants()
+    grant_to_existing_tenants(NEW_GRANTS)
     # ### end Alembic commands ###
 
 
@@ -80,22 +82,6 @@ NEW_GRANTS = [
     ("partner_manager", "deal_registration", "read", "org_tree"),
     ("partner_manager", "deal_registration", "update", "org_tree"),
 ]
-
-
-def _grant_to_existing_tenants() -> None:
-    values = ", ".join(f"('{r}', '{res}', '{a}', '{sc}')" for r, res, a, sc in NEW_GRANTS)
-    op.execute(
-        f"""
-        INSERT INTO policy_rule (tenant_id, ptype, v0, v1, v2, v3, v4)
-        SELECT t.id, 'p', g.role, t.id::text, g.resource, g.action, g.scope
-        FROM tenant t CROSS JOIN (VALUES {values}) AS g(role, resource, action, scope)
-        WHERE NOT EXISTS (
-            SELECT 1 FROM policy_rule p WHERE p.tenant_id = t.id AND p.ptype = 'p' AND p.v0 = g.role
-              AND p.v2 = g.resource AND p.v3 = g.action AND p.v4 = g.scope
-        )
-        """
-    )
-    op.execute("UPDATE tenant SET policy_version = policy_version + 1")
 
 
 def downgrade() -> None:

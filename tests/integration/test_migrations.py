@@ -45,13 +45,17 @@ async def test_existing_tenants_get_the_grants_added_by_later_migrations(pg_serv
     # Given a tenant created at revision 0002 with the policy set of that time
     url = create_database(pg_server_url, f"crm_mig_{uuid.uuid4().hex[:8]}")
     await asyncio.to_thread(migrations.upgrade, url, "0002")
-    spec = importlib.util.spec_from_file_location(
-        "m0003", Path(migrations.__file__).parents[1] / "migrations" / "versions" / "0003_deal_registration.py"
-    )
-    m0003 = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(m0003)  # type: ignore[union-attr]
     tenant_id = uuid.uuid4()
-    added_later = {("p", role, str(tenant_id), res, act, scope) for role, res, act, scope in m0003.NEW_GRANTS}
+    added_later = set()
+    for path in sorted((Path(migrations.__file__).parents[1] / "migrations" / "versions").glob("*.py")):
+        if path.name < "0003":
+            continue
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        added_later |= {
+            ("p", role, str(tenant_id), res, act, sc) for role, res, act, sc in getattr(module, "NEW_GRANTS", [])
+        }
     current = {tuple(line) for line in default_policy_lines(str(tenant_id))}
     engine = create_engine(url, pool_size=1)
     try:
@@ -89,6 +93,10 @@ async def test_existing_tenants_get_the_grants_added_by_later_migrations(pg_serv
             ).scalar_one()
         stored = {(r[0], r[1], r[2], *([r[3], r[4], r[5]] if r[0] == "p" else [r[3]])) for r in rows}
         assert stored == current
-        assert version == 2
+        assert version == 1 + sum(
+            1
+            for p in (Path(migrations.__file__).parents[1] / "migrations" / "versions").glob("*.py")
+            if p.name >= "0003" and "grant_to_existing_tenants(" in p.read_text()
+        )
     finally:
         await engine.dispose()

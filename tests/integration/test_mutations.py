@@ -210,6 +210,18 @@ async def test_opportunity_journey_through_every_mutation(world, as_) -> None:  
     assert events[6]["changes"]["amount"] == {"old": "250000.00", "new": "275000.50"}
 
 
+async def test_handing_over_without_keeping_access_leaves_nothing_in_the_payload(world, as_) -> None:  # type: ignore[no-untyped-def]
+    # Given the east account manager's own deal O1
+    am = await as_("am_east")
+    data = await am.data(TRANSFER, input={"id": gid("Opportunity", world.opportunities["O1"].id),
+                                          "newOwnerId": gid("User", world.users["am_west"].id), "reason": "Leaving"})  # fmt: skip
+    # Then the hand-over succeeds and, no longer theirs, it is out of their sight
+    assert data["transferOpportunityOwnership"] == {"opportunity": None, "errors": []}
+    node = "query($id: ID!) { node(id: $id) { id } }"
+    assert (await am.data(node, id=gid("Opportunity", world.opportunities["O1"].id)))["node"] is None
+    assert (await (await as_("am_west")).data(node, id=gid("Opportunity", world.opportunities["O1"].id)))["node"]
+
+
 async def test_partner_created_deal_is_linked_to_its_organization(world, as_) -> None:  # type: ignore[no-untyped-def]
     # Given a dealer's sales user who can see A_east through O3
     dealer = await as_("r1a_sales")

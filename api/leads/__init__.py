@@ -1,0 +1,1 @@
+"""GraphQL and public endpoints for leads, routing and web forms."""
