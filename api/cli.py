@@ -208,9 +208,13 @@ def schema_export(output: Path, check: bool) -> None:
 @click.option("--interval", default=60, show_default=True, type=int, help="Seconds between runs of the jobs.")
 @click.option("--once", is_flag=True, help="Run the jobs once and exit.")
 def worker(interval: int, once: bool) -> None:
-    """Run the scheduled jobs: expire deal registrations whose protection ran out (several workers may run)."""
+    """Run the scheduled jobs: expire lapsed deal registrations, re-route leads whose partner let the SLA pass.
+
+    Several workers may run: lapsed offers are claimed with SKIP LOCKED, expiry is one idempotent UPDATE.
+    """
     from domain.db import transaction
     from domain.deal_registrations import expire_due
+    from domain.lead_routing import expire_offers
 
     log = logging.getLogger("crm.worker")
 
@@ -218,7 +222,9 @@ def worker(interval: int, once: bool) -> None:
         while True:
             async with transaction(sessions) as session:
                 expired = await expire_due(session)
-            log.info("expired %d deal registrations", expired)
+            async with transaction(sessions) as session:
+                rerouted = await expire_offers(session)
+            log.info("expired %d deal registrations, re-routed %d leads past their SLA", expired, rerouted)
             if once:
                 return
             await asyncio.sleep(interval)

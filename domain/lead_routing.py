@@ -355,3 +355,20 @@ async def create_rule(session: AsyncSession, access: Access, cmd: NewRule) -> Ro
     created = audit_log.created_changes({"name": name, "kind": cmd.kind, "position": cmd.position})
     audit_log.record(session, access, record_type="routing_rule", record_id=rule.id, action="created", changes=created)
     return rule
+
+
+async def set_partner_sla_hours(session: AsyncSession, access: Access, hours: int) -> int:
+    """Change how long partners have to answer an offered lead (tenant setting, admins)."""
+    if not access.can(Resource.ROUTING_RULE, Action.UPDATE):
+        raise Forbidden("Only admins change the partner SLA.")
+    if not 1 <= hours <= 24 * 30:
+        v = Validator()
+        v.fail("hours", ErrorCode.OUT_OF_RANGE, "hours must be between 1 and 720.")
+        v.raise_if_any()
+    tenant = await session.get(Tenant, access.actor.tenant_id, with_for_update=True)
+    assert tenant is not None
+    before, tenant.partner_lead_sla_hours = tenant.partner_lead_sla_hours, hours
+    await session.flush()
+    audit_log.record(session, access, record_type="tenant", record_id=tenant.id, action="settings_changed",
+                     changes={"partner_lead_sla_hours": {"old": before, "new": hours}})  # fmt: skip
+    return hours

@@ -100,6 +100,12 @@ class RoutingRulePayload:
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
 
 
+@strawberry.type(description="The result of changing the partner SLA.")
+class PartnerSlaPayload:
+    hours: int | None = strawberry.field(description="Hours a partner has to answer an offered lead.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
 @strawberry.type(description="The result of creating a web form.")
 class WebFormPayload:
     form: WebFormType | None = strawberry.field(description="The form; null when errors.")
@@ -202,6 +208,15 @@ class LeadMutations:
             return RoutingRulePayload(rule=RoutingRuleType(row=rule), errors=[])
 
         return await run_mutation(perform, lambda errors: RoutingRulePayload(rule=None, errors=errors))
+
+    @strawberry.mutation(description="Set how many hours a partner has to accept or decline an offered lead (admins).")
+    async def set_partner_lead_sla_hours(self, info: Info, hours: int) -> PartnerSlaPayload:
+        async def perform() -> PartnerSlaPayload:
+            async with transaction(ctx(info).sessions) as session:
+                value = await lead_routing.set_partner_sla_hours(session, ctx(info).access, hours)
+            return PartnerSlaPayload(hours=value, errors=[])
+
+        return await run_mutation(perform, lambda errors: PartnerSlaPayload(hours=None, errors=errors))
 
     @strawberry.mutation(description="Create a public lead form (admins).")
     async def create_web_form(self, info: Info, input: CreateWebFormInput) -> WebFormPayload:

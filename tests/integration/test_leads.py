@@ -307,3 +307,24 @@ async def test_web_form_defences(world, as_, client, sessions) -> None:  # type:
     response = await client.post(f"/forms/{key}/leads", json=_submission(form, companyName="Co 6"))
     assert response.status_code == 429 and response.headers["retry-after"] == "3600"
     assert await leads_now() == 5
+
+
+SLA = "mutation($hours: Int!) { setPartnerLeadSlaHours(hours: $hours) { hours errors { field code } } }"
+OFFER = "query($id: ID!) { node(id: $id) { ... on Lead { offerExpiresAt } } }"
+
+
+async def test_partner_sla_is_a_tenant_setting(world, as_) -> None:  # type: ignore[no-untyped-def]
+    await _partner_network(world, as_)
+    admin = await as_("admin")
+    assert (await (await as_("channel_mgr")).data(SLA, hours=4))["setPartnerLeadSlaHours"]["errors"] == [
+        {"field": None, "code": "FORBIDDEN"}
+    ]
+    assert (await admin.data(SLA, hours=0))["setPartnerLeadSlaHours"]["errors"] == [
+        {"field": "hours", "code": "OUT_OF_RANGE"}
+    ]
+    assert (await admin.data(SLA, hours=4))["setPartnerLeadSlaHours"] == {"hours": 4, "errors": []}
+    await admin.data(RULE, input={"name": "Partners", "kind": "PARTNER", "position": 1})
+    lead = await _create(admin, companyName="Sigma Robotics", interests=["robotics"],
+                         territoryId=gid("Territory", world.territories["East"].id))  # fmt: skip
+    due = datetime.fromisoformat((await admin.data(OFFER, id=lead["id"]))["node"]["offerExpiresAt"])
+    assert timedelta(hours=3, minutes=59) < due - datetime.now(UTC) <= timedelta(hours=4)
