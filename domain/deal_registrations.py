@@ -317,6 +317,8 @@ class ApprovalChanges:
     amount: Decimal | None = None
     expected_close_date: date | None = None
     products: list[str] | None = None
+    # An open opportunity the registration is for, instead of opening a new one.
+    opportunity_id: uuid.UUID | None = None
 
 
 async def _decidable(session: AsyncSession, access: Access, registration_id: uuid.UUID) -> DealRegistration:
@@ -359,8 +361,19 @@ async def approve(
         raise Conflict("Another partner's registration already protects this customer.", field="id")
     days = (await session.execute(select(Tenant.deal_protection_days).where(Tenant.id == actor.tenant_id))).scalar_one()
     now = utcnow()
-    account = await _account_for(session, registration, conflicts, actor.user_id)
-    opportunity = await _opportunity_for(session, registration, account, actor.user_id)
+    if changes.opportunity_id is not None:
+        opportunity = await get_or_raise(
+            session, access, Opportunity, Resource.OPPORTUNITY, changes.opportunity_id, action=Action.UPDATE,
+            field="opportunityId", for_update=True,
+        )  # fmt: skip
+        if opportunity.stage.is_closed:
+            raise Conflict("A closed opportunity cannot take a registration.", field="opportunityId")
+        account = await session.get(Account, (opportunity.tenant_id, opportunity.account_id))
+        assert account is not None
+        await _link_partner_team(session, registration, opportunity)
+    else:
+        account = await _account_for(session, registration, conflicts, actor.user_id)
+        opportunity = await _opportunity_for(session, registration, account, actor.user_id)
     registration.status = RegistrationStatus.APPROVED
     registration.conflicts = conflicts
     registration.decided_by_id, registration.decided_at, registration.decision_reason = actor.user_id, now, reason
@@ -426,13 +439,40 @@ async def _opportunity_for(
     )  # fmt: skip
     session.add(opportunity)
     await session.flush()
-    session.add(
-        OpportunityPartner(
-            tenant_id=registration.tenant_id, opportunity_id=opportunity.id,
-            organization_id=registration.partner_organization_id, role=PartnerRole.SOURCING,
+    await _link_partner_team(session, registration, opportunity)
+    return opportunity
+
+
+async def _link_partner_team(session: AsyncSession, registration: DealRegistration, opportunity: Opportunity) -> None:
+    """The registering partner as the deal's sourcing partner, and its submitter on the team (when not yet there)."""
+    linked = (
+        await session.execute(
+            select(OpportunityPartner).where(
+                OpportunityPartner.tenant_id == opportunity.tenant_id,
+                OpportunityPartner.opportunity_id == opportunity.id,
+                OpportunityPartner.organization_id == registration.partner_organization_id,
+            )
         )
-    )  # fmt: skip
-    if registration.submitted_by_id != opportunity.owner_id:
+    ).scalar_one_or_none()
+    if linked is None:
+        session.add(
+            OpportunityPartner(
+                tenant_id=registration.tenant_id, opportunity_id=opportunity.id,
+                organization_id=registration.partner_organization_id, role=PartnerRole.SOURCING,
+            )
+        )  # fmt: skip
+    else:
+        linked.role = PartnerRole.SOURCING
+    on_team = (
+        await session.execute(
+            select(OpportunityTeamMember.id).where(
+                OpportunityTeamMember.tenant_id == opportunity.tenant_id,
+                OpportunityTeamMember.opportunity_id == opportunity.id,
+                OpportunityTeamMember.user_id == registration.submitted_by_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if registration.submitted_by_id != opportunity.owner_id and on_team is None:
         session.add(
             OpportunityTeamMember(
                 tenant_id=registration.tenant_id, opportunity_id=opportunity.id, user_id=registration.submitted_by_id,
@@ -440,7 +480,6 @@ async def _opportunity_for(
             )
         )  # fmt: skip
     await session.flush()
-    return opportunity
 
 
 async def reject(

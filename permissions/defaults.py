@@ -15,6 +15,7 @@ class Scope(StrEnum):
     ORG = "org"
     ORG_TREE = "org_tree"
     TERRITORY = "territory"
+    MANAGED = "managed"  # the partners whose channel manager the user is, and everything below them
     TENANT = "tenant"
 
 
@@ -91,9 +92,10 @@ GRANTS: list[Grant] = [
     ),
     # Channel managers run the partner programme: onboarding, tiers, status, moves, deal registrations.
     *_grants("channel_manager", (R.ORGANIZATION,), (CREATE, UPDATE), S.TENANT),
-    *_grants("channel_manager", (R.DEAL_REGISTRATION,), (READ, APPROVE), S.TENANT),
+    *_grants("channel_manager", (R.DEAL_REGISTRATION,), (READ, APPROVE), S.MANAGED),
     *_grants("sales_director", (R.DEAL_REGISTRATION,), (READ,), S.TENANT),
-    *_grants("channel_manager", (R.LEAD,), (READ, APPROVE), S.TENANT),
+    *_grants("channel_manager", (R.LEAD,), (READ, APPROVE), S.MANAGED),
+    *_grants("channel_manager", SALES_RECORDS, (READ,), S.MANAGED),
     # Leads: owners work their own, managers their territory's, directors all; managers assign by hand.
     *_grants("account_manager", (R.LEAD,), (READ, UPDATE), S.OWN),
     *_grants("account_manager", (R.LEAD,), (CREATE,), S.OWN),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import aliased
 
 from domain.access import Action, Actor, Resource
 from domain.accounts import Account, Contact
@@ -31,6 +32,16 @@ def _org_subtree_ids(actor: Actor):  # type: ignore[no-untyped-def]
     return select(Organization.id).where(
         Organization.tenant_id == actor.tenant_id,
         Organization.path.startswith(actor.organization_path, autoescape=True),
+    )
+
+
+def _managed_partner_ids(actor: Actor):  # type: ignore[no-untyped-def]
+    """Partners the actor is channel manager of, and every organization below them."""
+    managed = aliased(Organization)
+    return (
+        select(Organization.id)
+        .join(managed, and_(managed.tenant_id == Organization.tenant_id, Organization.path.startswith(managed.path)))
+        .where(Organization.tenant_id == actor.tenant_id, managed.channel_manager_id == actor.user_id)
     )
 
 
@@ -78,6 +89,16 @@ def opportunity_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnE
         case Scope.TERRITORY:
             ids = _territory_subtree_ids(actor)
             return o.territory_id.in_(ids) if ids is not None else false()
+        case Scope.MANAGED:
+            return (
+                o.id.in_(_opportunities_of_partners(actor, _managed_partner_ids(actor))) if actor.user_id else false()
+            )
+
+
+def _opportunities_of_partners(actor: Actor, organization_ids):  # type: ignore[no-untyped-def]
+    return select(OpportunityPartner.opportunity_id).where(
+        OpportunityPartner.tenant_id == actor.tenant_id, OpportunityPartner.organization_id.in_(organization_ids)
+    )
 
 
 def _accounts_of(opportunity_ids) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
@@ -111,6 +132,11 @@ def account_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnEleme
         case Scope.TERRITORY:
             ids = _territory_subtree_ids(actor)
             return a.territory_id.in_(ids) if ids is not None else false()
+        case Scope.MANAGED:
+            if actor.user_id is None:
+                return false()
+            managed = _managed_partner_ids(actor)
+            return or_(a.managing_partner_id.in_(managed), _accounts_of(_opportunities_of_partners(actor, managed)))
 
 
 def contact_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
@@ -190,6 +216,8 @@ def deal_registration_predicate(scope: Scope, actor: Actor, action: Action) -> C
             return r.partner_organization_id == actor.organization_id
         case Scope.ORG_TREE if actor.organization_path:
             return r.partner_organization_id.in_(_org_subtree_ids(actor))
+        case Scope.MANAGED if actor.user_id:
+            return r.partner_organization_id.in_(_managed_partner_ids(actor))
         case _:
             return false()
 
@@ -207,6 +235,8 @@ def lead_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[
             return Lead.partner_organization_id.in_(_org_subtree_ids(actor))
         case Scope.TERRITORY if actor.territory_path:
             return Lead.territory_id.in_(_territory_subtree_ids(actor))
+        case Scope.MANAGED if actor.user_id:
+            return Lead.partner_organization_id.in_(_managed_partner_ids(actor))
         case _:
             return false()
 

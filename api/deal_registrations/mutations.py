@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from api.deal_registrations.types import DealRegistrationType
 from api.graphql.errors import UserError, run_mutation
-from api.graphql.relay import id_of
+from api.graphql.relay import id_of, optional_id_of
 from api.graphql.resolving import ctx, still_visible
 from domain import deal_registrations as uc
 from domain.db import transaction
@@ -37,6 +37,9 @@ class ApproveDealRegistrationInput:
     amount: Decimal | None = strawberry.field(default=None, description="Corrected amount.")
     expected_close_date: datetime.date | None = strawberry.field(default=None, description="Corrected close date.")
     products: list[str] | None = strawberry.field(default=None, description="Corrected products.")
+    opportunity_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An open opportunity this deal is, to link instead of opening a new one."
+    )
     reason: str | None = strawberry.field(default=None, description="A note for the partner.")
 
 
@@ -100,10 +103,14 @@ class DealRegistrationMutations:
     async def approve_deal_registration(
         self, info: Info, input: ApproveDealRegistrationInput
     ) -> DealRegistrationPayload:
-        changes = ApprovalChanges(
-            amount=input.amount, expected_close_date=input.expected_close_date, products=input.products
-        )
-        return await _run(info, lambda s: uc.approve(s, ctx(info).access, _id(input.id), changes, input.reason))
+        async def change(session: AsyncSession) -> DealRegistration:
+            changes = ApprovalChanges(
+                amount=input.amount, expected_close_date=input.expected_close_date, products=input.products,
+                opportunity_id=optional_id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+            )  # fmt: skip
+            return await uc.approve(session, ctx(info).access, _id(input.id), changes, input.reason)
+
+        return await _run(info, change)
 
     @strawberry.mutation(description="Reject a registration with a reason.")
     async def reject_deal_registration(self, info: Info, input: RegistrationReasonInput) -> DealRegistrationPayload:

@@ -84,6 +84,12 @@ class OpportunityType(Node):
     def forecast_category(self) -> ForecastCategoryType:  # type: ignore[valid-type]
         return self.row.forecast_category
 
+    @strawberry.field(
+        description='Where the deal came from, e.g. "lead:web_form:Spring fair"; null when entered directly.'
+    )
+    def source(self) -> str | None:
+        return self.row.source
+
     @strawberry.field(description="Whether the deal is closed (won or lost).")
     def is_closed(self) -> bool:
         return self.row.stage.is_closed

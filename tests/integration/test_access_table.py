@@ -22,7 +22,8 @@ VISIBLE_OPPORTUNITIES = {
     "am_east": {"O1", "O3", "O6"},  # own
     "am_west": {"O2", "O4", "O5"},
     "specialist": {"O1", "O2"},  # team
-    "channel_mgr": set(),
+    "channel_mgr": {"O3", "O4", "O6"},  # the partners they manage (D1 and below), read-only
+    "channel_mgr2": {"O5"},
     "d1_admin": {"O3", "O4", "O6"},  # D1 and its dealers, never D2's or direct business
     "d1_manager": {"O3", "O4", "O6"},
     "r1a_admin": {"O3"},  # own subtree only, never the sibling R1b
@@ -41,6 +42,7 @@ EDITABLE_OPPORTUNITIES = {
     "am_west": {"O2", "O4", "O5"},
     "specialist": {"O2"},  # EDIT access on O2, READ on O1
     "channel_mgr": set(),
+    "channel_mgr2": set(),
     "d1_admin": {"O3", "O4", "O6"},
     "d1_manager": {"O3", "O4", "O6"},
     "r1a_admin": {"O3"},
@@ -57,7 +59,8 @@ VISIBLE_ACCOUNTS = {
     "am_east": {"A_east"},
     "am_west": {"A_west", "A_r1a"},
     "specialist": {"A_east", "A_west"},
-    "channel_mgr": set(),
+    "channel_mgr": ALL_ACCOUNTS,  # through D1's deals and R1a's managed account
+    "channel_mgr2": {"A_west"},
     "d1_admin": ALL_ACCOUNTS,  # A_east via O3/O6, A_west via O4, A_r1a managed by its dealer
     "d1_manager": ALL_ACCOUNTS,
     "r1a_admin": {"A_east", "A_r1a"},
@@ -69,7 +72,7 @@ VISIBLE_ACCOUNTS = {
 ALL_ORGS = {"E", "D1", "D2", "R1a", "R1b", "R2a"}
 VISIBLE_ORGANIZATIONS = {
     **{k: ALL_ORGS for k in ("admin", "director", "finance", "manager_east", "am_east", "am_west", "specialist",
-                             "channel_mgr")},
+                             "channel_mgr", "channel_mgr2")},
     "d1_admin": {"D1", "R1a", "R1b"},
     "d1_manager": {"D1", "R1a", "R1b"},
     "r1a_admin": {"R1a"},

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from domain.deal_registrations import DealRegistration, expire_due
-from tests.integration.graphql_client import caller_for
+from tests.integration.graphql_client import caller_for, gid
 from tests.integration.world import build_world
 
 PRECHECK = """
@@ -111,7 +111,7 @@ async def test_submission_conflicts_are_shown_to_the_channel_manager_only(world,
 @pytest.mark.parametrize(
     ("role", "sees"),
     [("r1a_sales", True), ("d1_admin", True), ("r1b_sales", False), ("d2_admin", False), ("channel_mgr", True),
-     ("admin", True), ("am_east", False), ("director", True)],
+     ("channel_mgr2", False), ("admin", True), ("am_east", False), ("director", True)],
 )  # fmt: skip
 async def test_who_sees_a_registration(role, sees, world, as_) -> None:  # type: ignore[no-untyped-def]
     await _submit(await as_("r1a_sales"), "Visible Customer")
@@ -148,7 +148,7 @@ async def test_approval_protects_the_customer_and_opens_the_opportunity(world, a
 
 async def test_of_two_racing_approvals_exactly_one_wins(world, as_) -> None:  # type: ignore[no-untyped-def]
     first = await _submit(await as_("r1a_sales"), "Racing Corp")
-    second = await _submit(await as_("d2_admin"), "Racing Corporation")
+    second = await _submit(await as_("r1b_sales"), "Racing Corporation")
     assert first["status"] == second["status"] == "SUBMITTED"
     channel = await as_("channel_mgr")
     results = await asyncio.gather(
@@ -255,3 +255,27 @@ async def test_protection_window_is_a_tenant_setting(world, as_) -> None:  # typ
     ]["dealRegistration"]
     remaining = datetime.fromisoformat(approved["protectionExpiresAt"]) - datetime.now(UTC)
     assert timedelta(days=29) < remaining <= timedelta(days=30)
+
+
+async def test_approval_can_link_the_open_opportunity_it_is_about(world, as_) -> None:  # type: ignore[no-untyped-def]
+    # Given a dealer registering the deal that is already the open direct opportunity O1 on A_east
+    registration = await _submit(await as_("r1a_sales"), "A_east Industries")
+    opportunity = gid("Opportunity", world.opportunities["O1"].id)
+    # The channel manager of D1 cannot edit O1 (a direct deal), so linking it is refused...
+    payload = await (await as_("channel_mgr")).data(
+        APPROVE, input={"id": registration["id"], "opportunityId": opportunity}
+    )
+    assert payload["approveDealRegistration"]["errors"] == [
+        {"field": "opportunityId", "code": "NOT_FOUND", "message": "No opportunity with that id."}
+    ]
+    # ...while an admin links it: the dealer becomes its sourcing partner and its submitter joins the team
+    approved = (
+        await (await as_("admin")).data(APPROVE, input={"id": registration["id"], "opportunityId": opportunity})
+    )["approveDealRegistration"]["dealRegistration"]
+    assert approved["opportunity"]["id"] == opportunity
+    assert approved["opportunity"]["partners"] == [
+        {"role": "SOURCING", "organization": {"name": world.orgs["R1a"].name}}
+    ]
+    assert {"salesRole": "PARTNER_REP", "user": {"email": world.users["r1a_sales"].email}} in approved["opportunity"][
+        "team"
+    ]

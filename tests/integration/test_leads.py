@@ -48,7 +48,7 @@ CONVERT = """
 mutation($input: ConvertLeadInput!) {
   convertLead(input: $input) {
     lead { status convertedAccount { name managingPartner { name } contacts { totalCount } }
-           convertedOpportunity { id name amount { amount } partners { role organization { name } } } }
+           convertedOpportunity { id name source amount { amount } partners { role organization { name } } } }
     errors { field code message }
   }
 }
@@ -217,6 +217,7 @@ async def test_partner_lead_converts_keeping_partner_and_source(world, as_) -> N
     assert converted["convertedAccount"] == {"name": "Omega Plastics", "managingPartner": {"name": world.orgs["R1a"].name},
                                              "contacts": {"totalCount": 1}}  # fmt: skip
     opportunity = converted["convertedOpportunity"]
+    assert opportunity["source"] == "lead:partner"
     assert opportunity["partners"] == [{"role": "SOURCING", "organization": {"name": world.orgs["R1a"].name}}]
     # The distributor sees the new business; the source is kept on the opportunity
     source = "query($id: ID!) { node(id: $id) { ... on Opportunity { name } } }"

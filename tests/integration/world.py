@@ -53,7 +53,8 @@ USERS: dict[str, tuple[str, list[str], str | None, str | None]] = {
     "am_west": ("E", ["account_manager"], "West", None),
     "specialist": ("E", ["solution_specialist"], None, None),
     "finance": ("E", ["finance"], None, None),
-    "channel_mgr": ("E", ["channel_manager"], None, None),
+    "channel_mgr": ("E", ["channel_manager"], None, None),  # manages D1 and so its dealers
+    "channel_mgr2": ("E", ["channel_manager"], None, None),  # manages D2
     "d1_admin": ("D1", ["partner_admin"], None, None),
     "d1_manager": ("D1", ["partner_manager"], None, None),
     "r1a_admin": ("R1a", ["partner_admin"], None, None),
@@ -124,6 +125,8 @@ async def build_world(sessions: async_sessionmaker[AsyncSession]) -> World:
         for key, (_org, _roles, _territory, manager) in USERS.items():
             if manager:
                 w.users[key].manager_id = w.users[manager].id
+        w.orgs["D1"].channel_manager_id = w.users["channel_mgr"].id
+        w.orgs["D2"].channel_manager_id = w.users["channel_mgr2"].id
 
         for key, (owner, territory, partner) in ACCOUNTS.items():
             w.accounts[key] = Account(
