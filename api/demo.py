@@ -12,13 +12,18 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.provisioning import create_tenant, find_tenant
 from domain.accounts import Account, BuyingRole, Contact, LifecycleStage
 from domain.activities import Activity, ActivityKind
 from domain.company_names import normalize_company_name
+from domain.deal_registrations import ApprovalChanges, DealRegistration, NewRegistration
+from domain.deal_registrations import approve as approve_registration
+from domain.deal_registrations import submit as submit_registration
+from domain.lead_routing import RoutingRule, RuleKind, route
+from domain.leads import Lead, LeadSource, NewLead, create_lead
 from domain.opportunities import (
     STAGE_DEFAULTS,
     Opportunity,
@@ -30,8 +35,11 @@ from domain.opportunities import (
     TeamAccess,
 )
 from domain.organizations import Organization, OrganizationKind, PartnerTier, child_path
+from domain.principals import load_user_actor
 from domain.territories import Territory
 from domain.users import User
+from domain.web_forms import WebForm
+from permissions.engine import access_for
 
 SLUG = "acme"
 NAME = "Acme Industrial Systems"
@@ -68,6 +76,7 @@ PREFIX = ["Apex", "Blue River", "Crown", "Delta", "Eastern", "Golden", "Harbor",
 CORE = ["Steel", "Logistics", "Pharma", "Energy", "Foods", "Textiles", "Robotics", "Chemicals", "Motors", "Paper",
         "Electronics", "Glass", "Mining", "Water", "Packaging", "Semiconductors"]  # fmt: skip
 SUFFIX = ["Co., Ltd.", "Group", "Inc.", "Corp.", "Holdings", "Industries", "GmbH", "有限公司"]
+SPECIALIZATIONS = ["robotics", "drives", "plc", "scada", "mes"]
 INDUSTRIES = ["Manufacturing", "Logistics", "Healthcare", "Energy", "Retail", "Automotive", "Electronics", "Utilities"]
 DEAL_NAMES = ["Line automation", "SCADA upgrade", "Predictive maintenance", "Plant expansion",
               "Safety retrofit", "Drive replacement", "MES rollout", "Energy monitoring", "Spare parts contract",
@@ -90,6 +99,8 @@ class DemoSummary:
 
 COUNTED = {
     "organizations": Organization,
+    "leads": Lead,
+    "deal registrations": DealRegistration,
     "territories": Territory,
     "users": User,
     "accounts": Account,
@@ -156,13 +167,14 @@ async def _populate(session: AsyncSession, tenant_id: uuid.UUID, enterprise: Org
         did = uuid.uuid4()
         dpath = child_path(enterprise.path, did)
         b.add(Organization, id=did, name=dist_name, kind=OrganizationKind.DISTRIBUTOR, parent_id=enterprise.id,
-              path=dpath, tier=tier)  # fmt: skip
+              path=dpath, tier=tier, region_ids=[regions[_region]], specializations=SPECIALIZATIONS)  # fmt: skip
         partner_orgs.append((did, dist_domain, _region, OrganizationKind.DISTRIBUTOR, None))
         for i, (dealer_name, dealer_domain) in enumerate(dealers):
             rid = uuid.uuid4()
             dealer_tier = [PartnerTier.GOLD, PartnerTier.SILVER, PartnerTier.REGISTERED][i]
             b.add(Organization, id=rid, name=dealer_name, kind=OrganizationKind.DEALER, parent_id=did,
-                  path=child_path(dpath, rid), tier=dealer_tier)  # fmt: skip
+                  path=child_path(dpath, rid), tier=dealer_tier, region_ids=[regions[_region]],
+                  specializations=SPECIALIZATIONS[i::3] + SPECIALIZATIONS[:1])  # fmt: skip
             partner_orgs.append((rid, dealer_domain, _region, OrganizationKind.DEALER, did))
     await b.flush(session, Organization)
 
@@ -293,3 +305,60 @@ async def _populate(session: AsyncSession, tenant_id: uuid.UUID, enterprise: Org
                   occurred_at=when, due_at=when + timedelta(days=3) if kind is ActivityKind.TASK else None,
                   done=kind is not ActivityKind.TASK or rng.random() < 0.5)  # fmt: skip
     await b.flush(session, Opportunity, OpportunityTeamMember, OpportunityPartner, Activity)
+    distributors = [org_id for org_id, _d, _r, kind, _p in partner_orgs if kind is OrganizationKind.DISTRIBUTOR]
+    await _channel_programme(session, tenant_id, rng, distributors, channel_managers, regions, account_managers)
+
+
+async def _channel_programme(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    rng: random.Random,
+    distributors: list[uuid.UUID],
+    channel_managers: list[uuid.UUID],
+    regions: dict[str, uuid.UUID],
+    account_managers: list[tuple[uuid.UUID, str]],
+) -> None:
+    """Channel managers for the distributors, routing rules, a web form, routed leads and deal registrations."""
+    for distributor, manager in zip(distributors, channel_managers, strict=False):
+        await session.execute(
+            update(Organization).where(Organization.tenant_id == tenant_id, Organization.id == distributor)
+            .values(channel_manager_id=manager)
+        )  # fmt: skip
+    east_desk = [u for u, region in account_managers if region == "East"]
+    session.add_all([
+        RoutingRule(tenant_id=tenant_id, id=uuid.uuid4(), position=1, name="Partners by region and skill",
+                    kind=RuleKind.PARTNER),
+        RoutingRule(tenant_id=tenant_id, id=uuid.uuid4(), position=2, name="East inside sales", kind=RuleKind.INTERNAL,
+                    user_ids=east_desk, max_open_leads=25),
+    ])  # fmt: skip
+    session.add(WebForm(tenant_id=tenant_id, id=uuid.uuid4(), key="acme-contact-us", secret=uuid.uuid4().hex * 2,
+                        name="Contact us", campaign="Website"))  # fmt: skip
+    await session.flush()
+    for n in range(12):
+        region = list(regions)[n % 3]
+        lead = await create_lead(session, None, tenant_id, NewLead(
+            company_name=f"{rng.choice(PREFIX)} {rng.choice(CORE)} Prospect {n + 1}", last_name=rng.choice(LAST),
+            first_name=rng.choice(FIRST), email=f"buyer{n + 1}@prospect{n + 1}.example", source=LeadSource.EVENT,
+            source_detail="Hannover Messe", interests=[rng.choice(SPECIALIZATIONS)], territory_id=regions[region],
+        ))  # fmt: skip
+        await route(session, lead)
+    # Dealer registrations: two approved (protected), one awaiting the channel manager
+    dealer_sales = (
+        await session.execute(select(User).where(User.tenant_id == tenant_id, User.email == "sales@dealer-n1.example"))
+    ).scalar_one()
+    dealer_access = await _access(session, tenant_id, dealer_sales.id)
+    manager_access = await _access(session, tenant_id, channel_managers[0])
+    close = date.today() + timedelta(days=120)  # registrations must close in the future, whenever loaded
+    for n, name in enumerate(["Harbin Boiler Works", "Qiqihar Rail Systems", "Daqing Petrochem Services"]):
+        registration = await submit_registration(session, dealer_access, NewRegistration(
+            customer_name=name, amount=Decimal(150_000 + 50_000 * n), currency="CNY", expected_close_date=close,
+            products=[SPECIALIZATIONS[n], "service contract"], notes="Met at the Harbin trade fair.",
+        ))  # fmt: skip
+        if n < 2:
+            await approve_registration(session, manager_access, registration.id, ApprovalChanges(), "Welcome")
+
+
+async def _access(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    loaded = await load_user_actor(session, tenant_id, user_id)
+    assert loaded is not None
+    return await access_for(session, loaded.actor, loaded.policy_version)

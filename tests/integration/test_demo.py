@@ -19,8 +19,10 @@ async def demo(sessions):  # type: ignore[no-untyped-def]
 
 
 async def test_demo_has_the_promised_shape(demo, sessions) -> None:  # type: ignore[no-untyped-def]
-    assert demo.counts["accounts"] == 500
-    assert demo.counts["opportunities"] == 2000
+    # 500 accounts and 2,000 opportunities, plus those the two approved deal registrations opened
+    assert demo.counts["accounts"] == 502
+    assert demo.counts["opportunities"] == 2002
+    assert demo.counts["leads"] == 12 and demo.counts["deal registrations"] == 3
     async with sessions() as session:
         tenant_id = (await session.execute(select(Tenant.id).where(Tenant.slug == "acme"))).scalar_one()
         regions = (
