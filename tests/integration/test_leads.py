@@ -329,3 +329,53 @@ async def test_partner_sla_is_a_tenant_setting(world, as_) -> None:  # type: ign
                          territoryId=gid("Territory", world.territories["East"].id))  # fmt: skip
     due = datetime.fromisoformat((await admin.data(OFFER, id=lead["id"]))["node"]["offerExpiresAt"])
     assert timedelta(hours=3, minutes=59) < due - datetime.now(UTC) <= timedelta(hours=4)
+
+
+# Who sees which lead: L_r1b offered to dealer R1b (East), L_east assigned to am_east (East),
+# L_west assigned to am_west (West), L_r1a found by dealer R1a itself.
+VISIBLE_LEADS = {
+    "admin": {"L_r1b", "L_east", "L_west", "L_r1a"},
+    "director": {"L_r1b", "L_east", "L_west", "L_r1a"},
+    "manager_east": {"L_r1b", "L_east"},  # territory East
+    "am_east": {"L_east"},
+    "am_west": {"L_west"},
+    "channel_mgr": {"L_r1b", "L_r1a"},  # manages D1 and its dealers
+    "channel_mgr2": set(),
+    "d1_admin": {"L_r1b", "L_r1a"},
+    "r1a_sales": {"L_r1a"},
+    "r1b_sales": {"L_r1b"},
+    "d2_admin": set(),
+    "finance": set(),
+    "specialist": set(),
+}
+
+
+@pytest.fixture(scope="module")
+async def lead_world(sessions, client):  # type: ignore[no-untyped-def]
+    world = await build_world(sessions)
+
+    async def as_(key: str):  # type: ignore[no-untyped-def]
+        return await caller_for(client, sessions, world.tenant_id, world.users[key].id)
+
+    await _partner_network(world, as_)
+    admin = await as_("admin")
+    east, west = gid("Territory", world.territories["East"].id), gid("Territory", world.territories["West"].id)
+    await admin.data(RULE, input={"name": "East partners", "kind": "PARTNER", "position": 1, "territoryId": east,
+                                  "interest": "robotics"})  # fmt: skip
+    await admin.data(RULE, input={"name": "East desk", "kind": "INTERNAL", "position": 2, "territoryId": east,
+                                  "userIds": [gid("User", world.users["am_east"].id)]})  # fmt: skip
+    await admin.data(RULE, input={"name": "West desk", "kind": "INTERNAL", "position": 3, "territoryId": west,
+                                  "userIds": [gid("User", world.users["am_west"].id)]})  # fmt: skip
+    await _create(admin, companyName="L_r1b", interests=["robotics"], territoryId=east)
+    await _create(admin, companyName="L_east", territoryId=east)
+    await _create(admin, companyName="L_west", territoryId=west)
+    await _create(await as_("r1a_sales"), companyName="L_r1a")
+    return world
+
+
+@pytest.mark.parametrize("role", sorted(VISIBLE_LEADS))
+async def test_who_sees_which_lead(role, lead_world, client, sessions) -> None:  # type: ignore[no-untyped-def]
+    caller = await caller_for(client, sessions, lead_world.tenant_id, lead_world.users[role].id)
+    data = await caller.data(LIST)
+    assert {e["node"]["companyName"] for e in data["leads"]["edges"]} == VISIBLE_LEADS[role]
+    assert data["leads"]["totalCount"] == len(VISIBLE_LEADS[role])
