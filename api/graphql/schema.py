@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from api.access.queries import AccessQueries
 from api.accounts.mutations import AccountMutations
 from api.accounts.queries import AccountQueries
 from api.accounts.types import AccountType, ContactType
@@ -71,6 +72,7 @@ Query = merge_types(
         DealRegistrationQueries,
         LeadQueries,
         AuditQueries,
+        AccessQueries,
     ),
 )
 Mutation = merge_types(
