@@ -40,6 +40,8 @@ class Activity(TenantScoped, Timestamped, Base):
         ForeignKeyConstraint(["tenant_id", "owner_id"], ["app_user.tenant_id", "app_user.id"]),
         Index("ix_activity_opportunity", "tenant_id", "opportunity_id", "occurred_at"),
         Index("ix_activity_account", "tenant_id", "account_id", "occurred_at"),
+        ForeignKeyConstraint(["tenant_id", "assignee_id"], ["app_user.tenant_id", "app_user.id"]),
+        Index("ix_activity_open_tasks", "tenant_id", "assignee_id", "done", "due_at"),
     )
 
     kind: Mapped[ActivityKind] = mapped_column(Enum(ActivityKind, name="activity_kind"))
@@ -51,6 +53,8 @@ class Activity(TenantScoped, Timestamped, Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     done: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # Who must do a task; the person who logged it when nobody else is named.
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
 # --- Use cases -------------------------------------------------------------------------------
@@ -68,6 +72,7 @@ class NewActivity:
     occurred_at: datetime | None = None
     due_at: datetime | None = None
     done: bool | None = None
+    assignee_id: uuid.UUID | None = None
 
 
 def activities_query(
@@ -110,10 +115,15 @@ async def log_activity(session: AsyncSession, access: Access, cmd: NewActivity) 
         account = await get_or_raise(session, access, Account, Resource.ACCOUNT, cmd.account_id, field="accountId")
         account_id, opportunity_id = account.id, None
     done = cmd.done if cmd.done is not None else cmd.kind is not ActivityKind.TASK
+    assignee_id = None
+    if cmd.kind is ActivityKind.TASK:
+        assignee_id = cmd.assignee_id or actor.user_id
+        if cmd.assignee_id is not None:
+            await _active_user_or_raise(session, access, cmd.assignee_id)
     activity = Activity(
         tenant_id=actor.tenant_id, id=uuid.uuid4(), kind=cmd.kind, subject=subject, notes=notes,
         account_id=account_id, opportunity_id=opportunity_id, owner_id=actor.user_id,
-        occurred_at=cmd.occurred_at or utcnow(), due_at=cmd.due_at, done=done,
+        occurred_at=cmd.occurred_at or utcnow(), due_at=cmd.due_at, done=done, assignee_id=assignee_id,
     )  # fmt: skip
     session.add(activity)
     await session.flush()
@@ -122,4 +132,42 @@ async def log_activity(session: AsyncSession, access: Access, cmd: NewActivity) 
         changes=audit_log.created_changes({"kind": cmd.kind, "subject": subject, "opportunity_id": opportunity_id,
                                            "account_id": account_id, "due_at": cmd.due_at}),
     )  # fmt: skip
+    return activity
+
+
+async def _active_user_or_raise(session: AsyncSession, access: Access, user_id: uuid.UUID) -> None:
+    from domain.users import User
+
+    user = await get_or_raise(session, access, User, Resource.USER, user_id, field="assigneeId")
+    if not user.is_active:
+        v = Validator()
+        v.fail("assigneeId", ErrorCode.INVALID, "That user is deactivated.")
+        v.raise_if_any()
+
+
+def open_tasks_query(
+    access: Access, assignee_id: uuid.UUID, *, overdue_at: datetime | None = None
+) -> Select[tuple[Activity]]:
+    """Open tasks of one assignee that the viewer may see; with `overdue_at`, only those due before it."""
+    stmt = select(Activity).where(
+        access.rows(Resource.ACTIVITY), Activity.kind == ActivityKind.TASK, Activity.done.is_(False),
+        Activity.assignee_id == assignee_id,
+    )  # fmt: skip
+    if overdue_at is not None:
+        stmt = stmt.where(Activity.due_at < overdue_at)
+    return stmt
+
+
+async def complete_task(session: AsyncSession, access: Access, activity_id: uuid.UUID) -> Activity:
+    """Mark a task done; its assignee or anyone who may edit it can."""
+    activity = await get_or_raise(session, access, Activity, Resource.ACTIVITY, activity_id)
+    if activity.kind is not ActivityKind.TASK:
+        v = Validator()
+        v.fail("id", ErrorCode.INVALID, "Only tasks are completed.")
+        v.raise_if_any()
+    if activity.assignee_id != access.actor.user_id:
+        activity = await get_or_raise(
+            session, access, Activity, Resource.ACTIVITY, activity_id, action=Action.UPDATE, for_update=True
+        )
+    await audit_log.apply_and_record(session, access, activity, "activity", {"done": True})
     return activity

@@ -4,6 +4,7 @@ from domain.accounts import Account, Contact
 from domain.activities import Activity
 from domain.audit import AuditEvent
 from domain.base import Base
+from domain.buying_centre import OpportunityCompetitor, OpportunityContact
 from domain.credentials import OAuthClient, SigningKey
 from domain.deal_registrations import DealRegistration
 from domain.lead_routing import RoutingDecision, RoutingRule
@@ -26,6 +27,8 @@ __all__ = [
     "Lead",
     "OAuthClient",
     "Opportunity",
+    "OpportunityCompetitor",
+    "OpportunityContact",
     "OpportunityPartner",
     "OpportunityTeamMember",
     "Organization",

@@ -153,7 +153,9 @@ def activity_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElem
     if scope is Scope.TENANT:
         return true()
     if scope is Scope.OWN:
-        return Activity.owner_id == actor.user_id if actor.user_id else false()
+        if actor.user_id is None:
+            return false()
+        return or_(Activity.owner_id == actor.user_id, Activity.assignee_id == actor.user_id)
     visible_opportunities = select(Opportunity.id).where(
         Opportunity.tenant_id == actor.tenant_id, opportunity_predicate(scope, actor, action)
     )

@@ -8,11 +8,13 @@ import strawberry
 from strawberry.types import Info
 
 from api.activities.types import ActivityKindType, ActivityType
-from api.graphql.errors import UserError, run_mutation
-from api.graphql.relay import optional_id_of
-from api.graphql.resolving import ctx
-from domain.activities import NewActivity, log_activity
+from api.graphql.errors import AccessDenied, UserError, run_mutation
+from api.graphql.relay import Connection, id_of, optional_id_of
+from api.graphql.resolving import ctx, list_connection
+from domain.activities import Activity, NewActivity, complete_task, log_activity, open_tasks_query
+from domain.base import utcnow
 from domain.db import transaction
+from domain.pagination import SortDirection
 
 
 @strawberry.input(description="Something done or to do, on exactly one of an opportunity or an account.")
@@ -25,6 +27,9 @@ class LogActivityInput:
     occurred_at: datetime.datetime | None = strawberry.field(default=None, description="When; defaults to now.")
     due_at: datetime.datetime | None = strawberry.field(default=None, description="Due time; required for tasks.")
     done: bool | None = strawberry.field(default=None, description="Done already; tasks default to open.")
+    assignee_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Who must do a task; you if left out."
+    )
 
 
 @strawberry.type(description="The result of an activity mutation.")
@@ -33,8 +38,37 @@ class ActivityPayload:
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
 
 
+def _failed(errors: list[UserError]) -> ActivityPayload:
+    return ActivityPayload(activity=None, errors=errors)
+
+
+@strawberry.type
+class ActivityQueries:
+    @strawberry.field(description="Open tasks assigned to you that you can see, soonest due first.")
+    async def my_open_tasks(
+        self, info: Info, first: int = 20, after: str | None = None, overdue_only: bool = False
+    ) -> Connection[ActivityType]:
+        context = ctx(info)
+        if context.actor.user_id is None:
+            raise AccessDenied("Only a person has tasks.")
+        query = open_tasks_query(context.access, context.actor.user_id, overdue_at=utcnow() if overdue_only else None)
+        return await list_connection(
+            info, query=query, sort_column=Activity.due_at, id_column=Activity.id, direction=SortDirection.ASC,
+            first=first, after=after, to_node=ActivityType.from_row,
+        )  # fmt: skip
+
+
 @strawberry.type
 class ActivityMutations:
+    @strawberry.mutation(description="Mark a task done.")
+    async def complete_task(self, info: Info, id: strawberry.ID) -> ActivityPayload:
+        async def perform() -> ActivityPayload:
+            async with transaction(ctx(info).sessions) as session:
+                row = await complete_task(session, ctx(info).access, id_of(id, "Activity", "id"))
+            return ActivityPayload(activity=ActivityType.from_row(row), errors=[])
+
+        return await run_mutation(perform, _failed)
+
     @strawberry.mutation(description="Log an activity on an opportunity or account the caller can see.")
     async def log_activity(self, info: Info, input: LogActivityInput) -> ActivityPayload:
         async def perform() -> ActivityPayload:
@@ -43,6 +77,7 @@ class ActivityMutations:
                 due_at=input.due_at, done=input.done,
                 opportunity_id=optional_id_of(input.opportunity_id, "Opportunity", "opportunityId"),
                 account_id=optional_id_of(input.account_id, "Account", "accountId"),
+                assignee_id=optional_id_of(input.assignee_id, "User", "assigneeId"),
             )  # fmt: skip
             async with transaction(ctx(info).sessions) as session:
                 row = await log_activity(session, ctx(info).access, cmd)

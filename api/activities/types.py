@@ -13,6 +13,7 @@ from api.directory.types import UserType
 from api.graphql.relay import Node, to_global_id
 from api.graphql.resolving import load
 from domain.activities import Activity, ActivityKind
+from domain.base import utcnow
 
 if TYPE_CHECKING:
     from api.opportunities.types import OpportunityType
@@ -56,6 +57,15 @@ class ActivityType(Node):
     async def owner(self, info: Info) -> UserType | None:
         row = await load(info, "User", self.row.owner_id)
         return UserType.from_row(row) if row else None
+
+    @strawberry.field(description="Who must do a task, when the viewer may see them.")
+    async def assignee(self, info: Info) -> UserType | None:
+        row = await load(info, "User", self.row.assignee_id)
+        return UserType.from_row(row) if row else None
+
+    @strawberry.field(description="Whether a task is open past its due time.")
+    def is_overdue(self) -> bool:
+        return bool(self.row.due_at and not self.row.done and self.row.due_at < utcnow())
 
     @strawberry.field(description="The account it concerns, when the viewer may see it.")
     async def account(self, info: Info) -> AccountType | None:

@@ -21,6 +21,7 @@ from strawberry.dataloader import DataLoader
 from domain.access import Actor, Resource
 from domain.accounts import Account, Contact
 from domain.activities import Activity
+from domain.buying_centre import OpportunityCompetitor, OpportunityContact
 from domain.deal_registrations import DealRegistration
 from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
@@ -83,6 +84,18 @@ class Loaders:
                 OpportunityPartner.created_at,
             )
         )
+        self.buying_centre_by_opportunity = DataLoader(
+            self._all_by_parent(
+                OpportunityContact, OpportunityContact.opportunity_id, OpportunityContact.tenant_id == tenant,
+                OpportunityContact.created_at,
+            )
+        )  # fmt: skip
+        self.competitors_by_opportunity = DataLoader(
+            self._all_by_parent(
+                OpportunityCompetitor, OpportunityCompetitor.opportunity_id, OpportunityCompetitor.tenant_id == tenant,
+                OpportunityCompetitor.name,
+            )
+        )  # fmt: skip
         self.children_by_organization = DataLoader(
             self._all_by_parent(
                 Organization, Organization.parent_id, access.rows(Resource.ORGANIZATION), Organization.name

@@ -13,7 +13,7 @@ from api.access.queries import AccessQueries
 from api.accounts.mutations import AccountMutations
 from api.accounts.queries import AccountQueries
 from api.accounts.types import AccountType, ContactType
-from api.activities.mutations import ActivityMutations
+from api.activities.mutations import ActivityMutations, ActivityQueries
 from api.activities.types import ActivityType
 from api.audit.queries import AuditQueries
 from api.deal_registrations.mutations import DealRegistrationMutations
@@ -73,6 +73,7 @@ Query = merge_types(
         LeadQueries,
         AuditQueries,
         AccessQueries,
+        ActivityQueries,
     ),
 )
 Mutation = merge_types(

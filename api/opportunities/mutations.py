@@ -10,11 +10,14 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from api.accounts.types import BuyingRoleType
 from api.graphql.errors import UserError, run_mutation
 from api.graphql.inputs import patch
 from api.graphql.relay import id_of
 from api.graphql.resolving import ctx, still_visible
 from api.opportunities.types import (
+    AttitudeType,
+    CompetitorStatusType,
     ForecastCategoryType,
     OpportunityType,
     PartnerRoleType,
@@ -22,6 +25,7 @@ from api.opportunities.types import (
     StageType,
     TeamAccessType,
 )
+from domain import buying_centre
 from domain import opportunities as uc
 from domain.db import transaction
 from domain.opportunities import Opportunity, OpportunityChanges, Stage
@@ -98,6 +102,28 @@ class LinkPartnerInput:
 class UnlinkPartnerInput:
     opportunity_id: strawberry.ID = strawberry.field(description="The opportunity.")
     organization_id: strawberry.ID = strawberry.field(description="The partner organization.")
+
+
+@strawberry.input(description="Put a contact in the buying centre, or change their role and attitude.")
+class SetBuyingCentreContactInput:
+    opportunity_id: strawberry.ID = strawberry.field(description="The opportunity.")
+    contact_id: strawberry.ID = strawberry.field(description="A contact of the opportunity's account.")
+    role: BuyingRoleType = strawberry.field(description="Their part in the decision.")  # type: ignore[valid-type]
+    attitude: AttitudeType = strawberry.field(description="How they lean.")  # type: ignore[valid-type]
+
+
+@strawberry.input(description="Take a contact out of the buying centre.")
+class RemoveBuyingCentreContactInput:
+    opportunity_id: strawberry.ID = strawberry.field(description="The opportunity.")
+    contact_id: strawberry.ID = strawberry.field(description="The contact.")
+
+
+@strawberry.input(description="Record a competitor in the deal, or update it (internal roles only).")
+class SetCompetitorInput:
+    opportunity_id: strawberry.ID = strawberry.field(description="The opportunity.")
+    name: str = strawberry.field(description="The competitor's name (one entry per name).")
+    status: CompetitorStatusType = strawberry.field(description="Its standing.")  # type: ignore[valid-type]
+    notes: str | None = strawberry.field(default=None, description="What we know of their offer.")
 
 
 @strawberry.type(description="The result of an opportunity mutation.")
@@ -192,6 +218,38 @@ class OpportunityMutations:
                 session, ctx(info).access, id_of(input.id, "Opportunity", "id"),
                 id_of(input.new_owner_id, "User", "newOwnerId"), input.reason,
                 keep_previous_owner_on_team=input.keep_previous_owner_on_team,
+            )  # fmt: skip
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Put a contact in the opportunity's buying centre, or change their role.")
+    async def set_buying_centre_contact(self, info: Info, input: SetBuyingCentreContactInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            return await buying_centre.set_contact_role(
+                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                id_of(input.contact_id, "Contact", "contactId"), input.role, input.attitude,
+            )  # fmt: skip
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Take a contact out of the opportunity's buying centre.")
+    async def remove_buying_centre_contact(
+        self, info: Info, input: RemoveBuyingCentreContactInput
+    ) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            return await buying_centre.remove_contact(
+                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                id_of(input.contact_id, "Contact", "contactId"),
+            )  # fmt: skip
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Record or update a competitor in the deal (internal roles only).")
+    async def set_opportunity_competitor(self, info: Info, input: SetCompetitorInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            return await buying_centre.set_competitor(
+                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                input.name, input.status, input.notes,
             )  # fmt: skip
 
         return await _run(info, change)

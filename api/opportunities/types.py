@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from api.accounts.types import AccountType
+from api.accounts.types import AccountType, BuyingRoleType, ContactType
 from api.directory.types import OrganizationType, TerritoryType, UserType
 from api.graphql.errors import AccessDenied
 from api.graphql.relay import Connection, Node, to_global_id
 from api.graphql.resolving import child_connection, ctx, load
 from domain.access import Action, Resource
 from domain.activities import Activity, activities_query
+from domain.buying_centre import Attitude, CompetitorStatus, OpportunityCompetitor, OpportunityContact
 from domain.opportunities import (
     ForecastCategory,
     Opportunity,
@@ -134,6 +135,17 @@ class OpportunityType(Node):
         rows = await ctx(info).loaders.team_by_opportunity.load(self.row.id)
         return [TeamMemberType(row=r) for r in rows]
 
+    @strawberry.field(description="The buying centre: contacts with their role and attitude, in the order added.")
+    async def buying_centre(self, info: Info) -> list[BuyingCentreMember]:
+        rows = await ctx(info).loaders.buying_centre_by_opportunity.load(self.row.id)
+        return [BuyingCentreMember(row=r) for r in rows]
+
+    @strawberry.field(description="Competitors in the deal. Internal-only: partner roles get a FORBIDDEN error.")
+    async def competitors(self, info: Info) -> list[Competitor] | None:
+        _require_internal_read(info, "competitors")
+        rows = await ctx(info).loaders.competitors_by_opportunity.load(self.row.id)
+        return [Competitor(row=r) for r in rows]
+
     @strawberry.field(description="Partner organizations linked to the deal that the viewer may see.")
     async def partners(self, info: Info) -> list[OpportunityPartnerType]:
         rows = await ctx(info).loaders.partners_by_opportunity.load(self.row.id)
@@ -152,6 +164,47 @@ class OpportunityType(Node):
             query=activities_query(ctx(info).access, opportunity_id=self.row.id),
             sort_column=Activity.occurred_at, id_column=Activity.id, to_node=ActivityType.from_row,
         )  # fmt: skip
+
+
+AttitudeType = strawberry.enum(Attitude, name="BuyingAttitude", description="How a contact leans on the deal.")
+CompetitorStatusType = strawberry.enum(
+    CompetitorStatus, name="CompetitorStatus", description="A competitor's standing."
+)
+
+
+@strawberry.type(description="A contact in an opportunity's buying centre.")
+class BuyingCentreMember:
+    row: strawberry.Private[OpportunityContact]
+
+    @strawberry.field(description="Their part in the decision.")
+    def role(self) -> BuyingRoleType:  # type: ignore[valid-type]
+        return self.row.role
+
+    @strawberry.field(description="How they lean.")
+    def attitude(self) -> AttitudeType:  # type: ignore[valid-type]
+        return self.row.attitude
+
+    @strawberry.field(description="The contact, when the viewer may see them.")
+    async def contact(self, info: Info) -> ContactType | None:
+        row = await load(info, "Contact", self.row.contact_id)
+        return ContactType.from_row(row) if row else None
+
+
+@strawberry.type(description="A competitor in the deal (internal-only).")
+class Competitor:
+    row: strawberry.Private[OpportunityCompetitor]
+
+    @strawberry.field(description="The competitor's name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="Active, eliminated, or preferred by the customer.")
+    def status(self) -> CompetitorStatusType:  # type: ignore[valid-type]
+        return self.row.status
+
+    @strawberry.field(description="What we know of their offer.")
+    def notes(self) -> str | None:
+        return self.row.notes
 
 
 @strawberry.type(name="OpportunityTeamMember", description="A user on an opportunity's team.")

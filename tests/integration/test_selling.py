@@ -1,0 +1,144 @@
+"""Working a deal: tasks and their assignees, the buying centre, and competitors (internal-only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.integration.graphql_client import caller_for, gid
+from tests.integration.world import build_world
+
+LOG = """
+mutation($input: LogActivityInput!) {
+  logActivity(input: $input) { activity { id subject assignee { email } isOverdue done } errors { field code message } }
+}
+"""
+MY_TASKS = """
+query($overdue: Boolean!) {
+  myOpenTasks(first: 20, overdueOnly: $overdue) { totalCount edges { node { subject isOverdue opportunity { name } } } }
+}
+"""
+COMPLETE = "mutation($id: ID!) { completeTask(id: $id) { activity { done } errors { field code message } } }"
+CONTACT = """
+mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } errors { field code } } }
+"""
+SET_MEMBER = """
+mutation($input: SetBuyingCentreContactInput!) {
+  setBuyingCentreContact(input: $input) {
+    opportunity { buyingCentre { role attitude contact { lastName } } } errors { field code message }
+  }
+}
+"""
+REMOVE_MEMBER = """
+mutation($input: RemoveBuyingCentreContactInput!) {
+  removeBuyingCentreContact(input: $input) { opportunity { buyingCentre { role } } errors { field code } }
+}
+"""
+SET_COMPETITOR = """
+mutation($input: SetCompetitorInput!) {
+  setOpportunityCompetitor(input: $input) { opportunity { competitors { name status notes } } errors { field code } }
+}
+"""
+DEAL = "query($id: ID!) { node(id: $id) { ... on Opportunity { buyingCentre { role } competitors { name } } } }"
+
+
+@pytest.fixture
+async def world(sessions):  # type: ignore[no-untyped-def]
+    return await build_world(sessions)
+
+
+@pytest.fixture
+async def as_(client, sessions, world):  # type: ignore[no-untyped-def]
+    async def make(key: str):  # type: ignore[no-untyped-def]
+        return await caller_for(client, sessions, world.tenant_id, world.users[key].id)
+
+    return make
+
+
+def _at(hours: int) -> str:
+    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+
+async def test_tasks_with_assignees_open_and_overdue(world, as_) -> None:  # type: ignore[no-untyped-def]
+    am = await as_("am_east")
+    o1 = gid("Opportunity", world.opportunities["O1"].id)
+    specialist = gid("User", world.users["specialist"].id)
+    late = (await am.data(LOG, input={"kind": "TASK", "subject": "Send the sizing", "opportunityId": o1,
+                                      "dueAt": _at(-24), "assigneeId": specialist}))["logActivity"]["activity"]  # fmt: skip
+    await am.data(LOG, input={"kind": "TASK", "subject": "Book the demo", "opportunityId": o1, "dueAt": _at(48),
+                              "assigneeId": specialist})  # fmt: skip
+    mine = await am.data(LOG, input={"kind": "TASK", "subject": "Call the CFO", "opportunityId": o1, "dueAt": _at(2)})
+    assert mine["logActivity"]["activity"]["assignee"] == {"email": world.users["am_east"].email}
+    assert late["isOverdue"] is True and late["done"] is False
+    # The assignee's open tasks, soonest first, and the overdue ones
+    tasks = await as_("specialist")
+    data = (await tasks.data(MY_TASKS, overdue=False))["myOpenTasks"]
+    assert [e["node"]["subject"] for e in data["edges"]] == ["Send the sizing", "Book the demo"]
+    assert data["edges"][0]["node"]["opportunity"] == {"name": "O1"}
+    overdue = (await tasks.data(MY_TASKS, overdue=True))["myOpenTasks"]
+    assert [e["node"]["subject"] for e in overdue["edges"]] == ["Send the sizing"]
+    # Done tasks leave the list
+    assert (await tasks.data(COMPLETE, id=late["id"]))["completeTask"]["activity"] == {"done": True}
+    assert (await tasks.data(MY_TASKS, overdue=True))["myOpenTasks"]["totalCount"] == 0
+    # A task assigned to someone outside the deal reaches them, the deal stays hidden from them
+    await am.data(LOG, input={"kind": "TASK", "subject": "Check stock", "opportunityId": o1, "dueAt": _at(5),
+                              "assigneeId": gid("User", world.users["am_west"].id)})  # fmt: skip
+    west = (await (await as_("am_west")).data(MY_TASKS, overdue=False))["myOpenTasks"]["edges"]
+    assert [(e["node"]["subject"], e["node"]["opportunity"]) for e in west] == [("Check stock", None)]
+    # Only tasks are completed; a task needs a due time
+    meeting = await am.data(LOG, input={"kind": "MEETING", "subject": "Kick-off", "opportunityId": o1})
+    payload = (await am.data(COMPLETE, id=meeting["logActivity"]["activity"]["id"]))["completeTask"]
+    assert payload["errors"][0]["field"] == "id" and payload["errors"][0]["code"] == "INVALID"
+    payload = (await am.data(LOG, input={"kind": "TASK", "subject": "No date", "opportunityId": o1}))["logActivity"]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("dueAt", "REQUIRED")]
+
+
+async def test_buying_centre(world, as_) -> None:  # type: ignore[no-untyped-def]
+    am = await as_("am_east")
+    o1 = gid("Opportunity", world.opportunities["O1"].id)
+    contact = (await am.data(CONTACT, input={"accountId": gid("Account", world.accounts["A_east"].id),
+                                             "firstName": "Lin", "lastName": "Zhao"}))["createContact"]["contact"]["id"]  # fmt: skip
+    member = {"opportunityId": o1, "contactId": contact, "role": "DECISION_MAKER", "attitude": "SUPPORTER"}
+    data = (await am.data(SET_MEMBER, input=member))["setBuyingCentreContact"]
+    assert data["opportunity"]["buyingCentre"] == [
+        {"role": "DECISION_MAKER", "attitude": "SUPPORTER", "contact": {"lastName": "Zhao"}}
+    ]
+    data = (await am.data(SET_MEMBER, input=member | {"attitude": "SKEPTIC"}))["setBuyingCentreContact"]
+    assert data["opportunity"]["buyingCentre"][0]["attitude"] == "SKEPTIC"
+    # A contact of another account does not belong in this deal's buying centre
+    admin = await as_("admin")
+    other = (await admin.data(CONTACT, input={"accountId": gid("Account", world.accounts["A_west"].id),
+                                              "firstName": "X", "lastName": "Y"}))["createContact"]["contact"]["id"]  # fmt: skip
+    data = (await am.data(SET_MEMBER, input=member | {"contactId": other}))["setBuyingCentreContact"]
+    assert [(e["field"], e["code"]) for e in data["errors"]] in (
+        [("contactId", "INVALID")],
+        [("contactId", "NOT_FOUND")],
+    )
+    data = (await am.data(REMOVE_MEMBER, input={"opportunityId": o1, "contactId": contact}))[
+        "removeBuyingCentreContact"
+    ]
+    assert data["opportunity"]["buyingCentre"] == []
+    data = (await am.data(REMOVE_MEMBER, input={"opportunityId": o1, "contactId": contact}))[
+        "removeBuyingCentreContact"
+    ]
+    assert data["errors"] == [{"field": "contactId", "code": "NOT_FOUND"}]
+
+
+async def test_competitors_are_internal_only(world, as_) -> None:  # type: ignore[no-untyped-def]
+    am = await as_("am_east")
+    o3 = gid("Opportunity", world.opportunities["O3"].id)
+    competitor = {"opportunityId": o3, "name": "Rival Automation", "status": "ACTIVE", "notes": "Cheaper drives"}
+    data = (await am.data(SET_COMPETITOR, input=competitor))["setOpportunityCompetitor"]
+    assert data["opportunity"]["competitors"] == [
+        {"name": "Rival Automation", "status": "ACTIVE", "notes": "Cheaper drives"}
+    ]
+    data = (await am.data(SET_COMPETITOR, input=competitor | {"status": "ELIMINATED"}))["setOpportunityCompetitor"]
+    assert data["opportunity"]["competitors"][0]["status"] == "ELIMINATED"
+    # The distributor works O3 but never reads or writes its competitors
+    partner = await as_("d1_admin")
+    body = await partner(DEAL, id=o3)
+    assert body["data"]["node"] == {"buyingCentre": [], "competitors": None}
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN" and "Rival" not in str(body)
+    data = await partner.data(SET_COMPETITOR.replace(" competitors { name status notes } ", " id "), input=competitor)
+    assert data["setOpportunityCompetitor"]["errors"] == [{"field": None, "code": "FORBIDDEN"}]
