@@ -8,10 +8,10 @@ from strawberry.types import Info
 from api.directory.types import UserType
 from api.graphql.context import NODE_MODELS
 from api.graphql.errors import AccessDenied, BadInput, query_value
-from api.graphql.relay import optional_id_of, parse_global_id
+from api.graphql.relay import optional_id_of, record_ref
 from api.graphql.resolving import ctx, load
 from domain.access import Action, Resource
-from domain.errors import ErrorCode, FieldError, NotFound, ValidationFailed
+from domain.errors import NotFound
 from domain.principals import load_user_actor
 from permissions.engine import access_for
 from permissions.explain import explain
@@ -42,15 +42,6 @@ class AccessExplanation:
     summary: str = strawberry.field(description="One sentence.")
 
 
-def _record(record_id: str) -> tuple[str, object]:
-    parsed = parse_global_id(record_id)
-    if parsed is None:
-        raise ValidationFailed([FieldError("recordId", ErrorCode.INVALID, "recordId is not a valid ID.")])
-    if parsed[0] not in NODE_MODELS:
-        raise NotFound("No record with that recordId.", field="recordId")
-    return parsed
-
-
 @strawberry.type
 class AccessQueries:
     @strawberry.field(
@@ -61,7 +52,7 @@ class AccessQueries:
         self, info: Info, record_id: strawberry.ID, user_id: strawberry.ID | None = None
     ) -> AccessExplanation:
         context = ctx(info)
-        type_name, record_uuid = query_value(lambda: _record(record_id))
+        type_name, record_uuid = query_value(lambda: record_ref(record_id, NODE_MODELS))
         if await load(info, type_name, record_uuid) is None:  # type: ignore[arg-type]
             raise BadInput(NotFound("No record with that recordId.", field="recordId"))
         target_id = query_value(lambda: optional_id_of(user_id, "User", "userId")) or context.actor.user_id

@@ -8,21 +8,12 @@ from strawberry.types import Info
 from api.audit.types import AuditEventType
 from api.graphql.context import NODE_MODELS
 from api.graphql.errors import BadInput, query_value
-from api.graphql.relay import Connection, parse_global_id
+from api.graphql.relay import Connection, record_ref
 from api.graphql.resolving import ctx, list_connection, load
 from domain.audit import AuditEvent
 from domain.audit_log import events_for_record_query
-from domain.errors import ErrorCode, FieldError, NotFound, ValidationFailed
+from domain.errors import NotFound
 from domain.pagination import SortDirection
-
-
-def _record_ref(record_id: str) -> tuple[str, object]:
-    parsed = parse_global_id(record_id)
-    if parsed is None:
-        raise ValidationFailed([FieldError("recordId", ErrorCode.INVALID, "recordId is not a valid ID.")])
-    if parsed[0] not in NODE_MODELS:
-        raise NotFound("No record with that recordId.", field="recordId")
-    return parsed
 
 
 @strawberry.type
@@ -31,7 +22,7 @@ class AuditQueries:
     async def audit_events(
         self, info: Info, record_id: strawberry.ID, first: int = 20, after: str | None = None
     ) -> Connection[AuditEventType]:
-        type_name, uuid_ = query_value(lambda: _record_ref(record_id))
+        type_name, uuid_ = query_value(lambda: record_ref(record_id, NODE_MODELS))
         if await load(info, type_name, uuid_) is None:  # type: ignore[arg-type]
             raise BadInput(NotFound("No record with that recordId.", field="recordId"))
         query = query_value(lambda: events_for_record_query(ctx(info).access, uuid_))  # type: ignore[arg-type]

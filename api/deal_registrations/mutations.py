@@ -13,7 +13,7 @@ from strawberry.types import Info
 from api.deal_registrations.types import DealRegistrationType
 from api.graphql.errors import UserError, run_mutation
 from api.graphql.relay import id_of, optional_id_of
-from api.graphql.resolving import ctx, still_visible
+from api.graphql.resolving import ctx, mutate_visible
 from domain import deal_registrations as uc
 from domain.db import transaction
 from domain.deal_registrations import ApprovalChanges, DealRegistration, NewRegistration
@@ -73,15 +73,12 @@ def _failed(errors: list[UserError]) -> DealRegistrationPayload:
 
 
 async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[DealRegistration]]) -> DealRegistrationPayload:
-    async def perform() -> DealRegistrationPayload:
-        async with transaction(ctx(info).sessions) as session:
-            row = await change(session)
-        visible = await still_visible(info, "DealRegistration", row)
-        return DealRegistrationPayload(
-            deal_registration=DealRegistrationType.from_row(visible) if visible else None, errors=[]
-        )
-
-    return await run_mutation(perform, _failed)
+    return await mutate_visible(  # type: ignore[no-any-return]
+        info, change, "DealRegistration",
+        lambda row: DealRegistrationPayload(deal_registration=DealRegistrationType.from_row(row) if row else None,
+                                            errors=[]),
+        _failed,
+    )  # fmt: skip
 
 
 def _id(value: strawberry.ID):  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -98,3 +98,13 @@ def connection(page: Page[Any], to_node: Callable[[Any], T], count: Callable[[],
         page_info=page_info(page),
         _count=count,
     )
+
+
+def record_ref(value: str, node_types: Iterable[str], field: str = "recordId") -> tuple[str, uuid.UUID]:
+    """(type name, uuid) of a global id naming any record of `node_types`; a field error otherwise."""
+    parsed = parse_global_id(value)
+    if parsed is None:
+        raise ValidationFailed([FieldError(field, ErrorCode.INVALID, f"{field} is not a valid ID.")])
+    if parsed[0] not in set(node_types):
+        raise NotFound(f"No record with that {field}.", field=field)
+    return parsed

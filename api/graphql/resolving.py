@@ -98,3 +98,23 @@ async def still_visible(info: Info, type_name: str, row: Any) -> Any:
     """
     fresh = await ctx(info).loaders.by_type[type_name].load(row.id)
     return fresh
+
+
+async def mutate_visible(
+    info: Info,
+    change: Any,
+    type_name: str,
+    payload: Any,
+    failed: Any,
+) -> Any:
+    """Run one use case in its own transaction; answer with `payload(row)` of the row as the caller may now see it
+    (None when the change took it out of their sight), or `failed(errors)` for a domain failure."""
+    from api.graphql.errors import run_mutation
+    from domain.db import transaction
+
+    async def perform() -> Any:
+        async with transaction(ctx(info).sessions) as session:
+            row = await change(session)
+        return payload(await still_visible(info, type_name, row))
+
+    return await run_mutation(perform, failed)

@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from api.graphql.errors import UserError, run_mutation
 from api.graphql.relay import Connection, id_of, optional_id_of
-from api.graphql.resolving import ctx, list_connection, still_visible
+from api.graphql.resolving import ctx, list_connection, mutate_visible
 from api.leads.types import LeadStatusType, LeadType, RoutingRuleType, RuleKindType, WebFormType
 from domain import lead_routing, leads, web_forms
 from domain.access import Resource
@@ -113,13 +113,10 @@ class WebFormPayload:
 
 
 async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[Lead]]) -> LeadPayload:
-    async def perform() -> LeadPayload:
-        async with transaction(ctx(info).sessions) as session:
-            row = await change(session)
-        visible = await still_visible(info, "Lead", row)
-        return LeadPayload(lead=LeadType.from_row(visible) if visible else None, errors=[])
-
-    return await run_mutation(perform, lambda errors: LeadPayload(lead=None, errors=errors))
+    return await mutate_visible(  # type: ignore[no-any-return]
+        info, change, "Lead", lambda row: LeadPayload(lead=LeadType.from_row(row) if row else None, errors=[]),
+        lambda errors: LeadPayload(lead=None, errors=errors),
+    )  # fmt: skip
 
 
 def _lead_id(value: strawberry.ID, field: str = "id"):  # type: ignore[no-untyped-def]

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.accounts.types import BuyingRoleType
-from api.graphql.errors import UserError, run_mutation
+from api.graphql.errors import UserError
 from api.graphql.inputs import patch
 from api.graphql.relay import id_of
-from api.graphql.resolving import ctx, still_visible
+from api.graphql.resolving import ctx, mutate_visible
 from api.opportunities.types import (
     AttitudeType,
     CompetitorStatusType,
@@ -27,7 +27,6 @@ from api.opportunities.types import (
 )
 from domain import buying_centre
 from domain import opportunities as uc
-from domain.db import transaction
 from domain.opportunities import Opportunity, OpportunityChanges, Stage
 
 U = strawberry.UNSET
@@ -140,14 +139,10 @@ def _failed(errors: list[UserError]) -> OpportunityPayload:
 
 async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[Opportunity]]) -> OpportunityPayload:
     """Run one use case in its own transaction and answer with the opportunity or the errors."""
-
-    async def perform() -> OpportunityPayload:
-        async with transaction(ctx(info).sessions) as session:
-            row = await change(session)
-        visible = await still_visible(info, "Opportunity", row)
-        return OpportunityPayload(opportunity=OpportunityType.from_row(visible) if visible else None, errors=[])
-
-    return await run_mutation(perform, _failed)
+    return await mutate_visible(  # type: ignore[no-any-return]
+        info, change, "Opportunity",
+        lambda row: OpportunityPayload(opportunity=OpportunityType.from_row(row) if row else None, errors=[]), _failed,
+    )  # fmt: skip
 
 
 @strawberry.type

@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from domain.deal_registrations import DealRegistration, expire_due
-from tests.integration.graphql_client import caller_for, gid
-from tests.integration.world import build_world
+from tests.integration.graphql_client import gid
 
 PRECHECK = """
 query($name: String!, $taxId: String) {
@@ -56,19 +55,6 @@ mutation($input: RegistrationExtensionInput!) {
 LIST = "{ dealRegistrations(first: 50) { totalCount edges { node { customerName status } } } }"
 CONFLICTS = "query($id: ID!) { node(id: $id) { ... on DealRegistration { conflicts { kind name reasons } } } }"
 SET_DAYS = "mutation($days: Int!) { setDealProtectionDays(days: $days) { days errors { field code } } }"
-
-
-@pytest.fixture
-async def world(sessions):  # type: ignore[no-untyped-def]
-    return await build_world(sessions)
-
-
-@pytest.fixture
-async def as_(client, sessions, world):  # type: ignore[no-untyped-def]
-    async def make(key: str):  # type: ignore[no-untyped-def]
-        return await caller_for(client, sessions, world.tenant_id, world.users[key].id)
-
-    return make
 
 
 def _deal(name: str, **extra: object) -> dict[str, object]:

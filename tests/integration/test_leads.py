@@ -57,19 +57,6 @@ FORM = "mutation($input: CreateWebFormInput!) { createWebForm(input: $input) { f
 LIST = "{ leads(first: 50) { totalCount edges { node { companyName status source sourceDetail } } } }"
 
 
-@pytest.fixture
-async def world(sessions):  # type: ignore[no-untyped-def]
-    return await build_world(sessions)
-
-
-@pytest.fixture
-async def as_(client, sessions, world):  # type: ignore[no-untyped-def]
-    async def make(key: str):  # type: ignore[no-untyped-def]
-        return await caller_for(client, sessions, world.tenant_id, world.users[key].id)
-
-    return make
-
-
 async def _create(caller, **fields):  # type: ignore[no-untyped-def]
     payload = (await caller.data(CREATE, input={"lastName": "Buyer", **fields}))["createLead"]
     assert payload["errors"] == [], payload["errors"]

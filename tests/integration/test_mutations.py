@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from domain.audit import AuditEvent
-from tests.integration.graphql_client import caller_for, gid
-from tests.integration.world import build_world
+from tests.integration.graphql_client import gid
 
 CREATE_ACCOUNT = """
 mutation($input: CreateAccountInput!) {
@@ -96,19 +94,6 @@ query($id: ID!) {
   node(id: $id) { ... on Opportunity { activities(first: 5) { totalCount edges { node { subject } } } } }
 }
 """
-
-
-@pytest.fixture
-async def world(sessions):  # type: ignore[no-untyped-def]
-    return await build_world(sessions)
-
-
-@pytest.fixture
-async def as_(client, sessions, world):  # type: ignore[no-untyped-def]
-    async def make(key: str):  # type: ignore[no-untyped-def]
-        return await caller_for(client, sessions, world.tenant_id, world.users[key].id)
-
-    return make
 
 
 async def _audit_count(sessions) -> int:  # type: ignore[no-untyped-def]

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from api.auth.tokens import issue_user_token
 from tests.integration.graphql_client import caller_for, gid
-from tests.integration.world import build_world
 
 ONBOARD = """
 mutation($input: OnboardPartnerInput!) {
@@ -39,19 +36,6 @@ mutation($input: SetUserActiveInput!) {
 ORGS = "{ organizations(first: 100) { totalCount edges { node { name } } } }"
 OPPS = "{ opportunities(first: 100) { edges { node { name } } } }"
 AUDIT = "query($id: ID!) { auditEvents(recordId: $id) { edges { node { action reason changes } } } }"
-
-
-@pytest.fixture
-async def world(sessions):  # type: ignore[no-untyped-def]
-    return await build_world(sessions)
-
-
-@pytest.fixture
-async def as_(client, sessions, world):  # type: ignore[no-untyped-def]
-    async def make(key: str):  # type: ignore[no-untyped-def]
-        return await caller_for(client, sessions, world.tenant_id, world.users[key].id)
-
-    return make
 
 
 def _org(world, key: str) -> str:  # type: ignore[no-untyped-def]

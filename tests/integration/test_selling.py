@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from tests.integration.graphql_client import caller_for, gid
-from tests.integration.world import build_world
+from tests.integration.graphql_client import gid
 
 LOG = """
 mutation($input: LogActivityInput!) {
@@ -41,19 +38,6 @@ mutation($input: SetCompetitorInput!) {
 }
 """
 DEAL = "query($id: ID!) { node(id: $id) { ... on Opportunity { buyingCentre { role } competitors { name } } } }"
-
-
-@pytest.fixture
-async def world(sessions):  # type: ignore[no-untyped-def]
-    return await build_world(sessions)
-
-
-@pytest.fixture
-async def as_(client, sessions, world):  # type: ignore[no-untyped-def]
-    async def make(key: str):  # type: ignore[no-untyped-def]
-        return await caller_for(client, sessions, world.tenant_id, world.users[key].id)
-
-    return make
 
 
 def _at(hours: int) -> str:
