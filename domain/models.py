@@ -12,6 +12,7 @@ from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
 from domain.organizations import Organization
 from domain.policy_rules import PolicyRule
+from domain.stage_gates import StageApproval, StageGate
 from domain.tenants import Tenant
 from domain.territories import Territory
 from domain.users import User
@@ -36,6 +37,8 @@ __all__ = [
     "RoutingDecision",
     "RoutingRule",
     "SigningKey",
+    "StageApproval",
+    "StageGate",
     "Tenant",
     "Territory",
     "User",

@@ -54,6 +54,20 @@ class Stage(StrEnum):
         return self in (Stage.CLOSED_WON, Stage.CLOSED_LOST)
 
 
+class CloseReason(StrEnum):
+    """Why a deal was won or lost."""
+
+    PRICE = "price"
+    PRODUCT_FIT = "product_fit"
+    RELATIONSHIP = "relationship"
+    PARTNER = "partner"
+    COMPETITOR = "competitor"
+    NO_DECISION = "no_decision"
+    BUDGET = "budget"
+    TIMING = "timing"
+    OTHER = "other"
+
+
 class ForecastCategory(StrEnum):
     PIPELINE = "pipeline"
     BEST_CASE = "best_case"
@@ -124,6 +138,11 @@ class Opportunity(TenantScoped, Timestamped, Base):
     internal_notes: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Where the deal came from, e.g. "lead:web_form:spring-campaign".
     source: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    budget: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), nullable=True)  # the customer's, in `currency`
+    decision_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    close_reason_code: Mapped[CloseReason | None] = mapped_column(Enum(CloseReason, name="close_reason"), nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lost_to_competitor: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class OpportunityTeamMember(TenantScoped, Timestamped, Base):
@@ -197,6 +216,8 @@ class OpportunityChanges:
     forecast_category: Patch[ForecastCategory] = UNSET
     margin: Patch[Decimal | None] = UNSET
     internal_notes: Patch[str | None] = UNSET
+    budget: Patch[Decimal | None] = UNSET
+    decision_date: Patch[date | None] = UNSET
 
 
 def opportunities_query(access: Access, flt: OpportunityFilter | None = None) -> Select[tuple[Opportunity]]:
@@ -270,6 +291,10 @@ def _validated(changes: OpportunityChanges, *, creating: bool) -> dict[str, Any]
             v.fail("margin", ErrorCode.INVALID, "margin must have at most four decimal places.")
         else:
             values["margin"] = None if margin is None else margin.quantize(MARGIN_PLACES)
+    if is_set(changes.budget):
+        values["budget"] = None if changes.budget is None else check_amount(v, "budget", changes.budget)
+    if is_set(changes.decision_date):
+        values["decision_date"] = changes.decision_date
     if is_set(changes.internal_notes):
         values["internal_notes"] = v.require_text(
             "internalNotes", changes.internal_notes, max_length=20_000, required=False
@@ -400,32 +425,6 @@ async def update_opportunity(
     values = _validated(changes, creating=False)
     _require_internal_field_rights(access, values)
     await audit_log.apply_and_record(session, access, opportunity, "opportunity", values)
-    return opportunity
-
-
-async def move_stage(
-    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, stage: Stage, reason: str | None = None
-) -> Opportunity:
-    """Move an opportunity to a stage, taking that stage's probability and forecast category."""
-    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
-    v = Validator()
-    reason = v.require_text("reason", reason, max_length=2000, required=False)
-    if opportunity.stage == stage:
-        v.fail("stage", ErrorCode.INVALID, f"The opportunity is already in stage {stage.name}.")
-    if opportunity.stage.is_closed and not reason:
-        v.fail("reason", ErrorCode.REQUIRED, "Reopening a closed opportunity needs a reason.")
-    v.raise_if_any()
-    probability, forecast = STAGE_DEFAULTS[stage]
-    before = {"stage": opportunity.stage, "probability": opportunity.probability,
-              "forecast_category": opportunity.forecast_category}  # fmt: skip
-    after = {"stage": stage, "probability": probability, "forecast_category": forecast}
-    for key, value in after.items():
-        setattr(opportunity, key, value)
-    await session.flush()
-    audit_log.record(
-        session, access, record_type="opportunity", record_id=opportunity.id, action="stage_moved",
-        changes=audit_log.diff(before, after), reason=reason,
-    )  # fmt: skip
     return opportunity
 
 

@@ -64,9 +64,11 @@ GRANTS: list[Grant] = [
     # Sales managers: their territory's.
     *_grants("sales_manager", SALES_RECORDS, (READ, UPDATE), S.TERRITORY),
     *_grants("sales_manager", (R.OPPORTUNITY_INTERNAL,), (UPDATE,), S.TERRITORY),
+    *_grants("sales_manager", (R.OPPORTUNITY,), (APPROVE,), S.TERRITORY),  # stage approvals
     # Directors: the whole tenant.
     *_grants("sales_director", SALES_RECORDS, (READ, UPDATE), S.TENANT),
     *_grants("sales_director", (R.OPPORTUNITY_INTERNAL,), (UPDATE,), S.TENANT),
+    *_grants("sales_director", (R.OPPORTUNITY,), (APPROVE,), S.TENANT),
     # Finance and service read everything they work from, change nothing of sales.
     *_grants("finance", SALES_RECORDS, (READ,), S.TENANT),
     *_grants("service_agent", (R.ACCOUNT, R.CONTACT), (READ,), S.TENANT),

@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.accounts.types import BuyingRoleType
-from api.graphql.errors import UserError
+from api.graphql.errors import UserError, run_mutation
 from api.graphql.inputs import patch
-from api.graphql.relay import id_of
+from api.graphql.relay import id_of, to_global_id
 from api.graphql.resolving import ctx, mutate_visible
 from api.opportunities.types import (
     AttitudeType,
+    CloseReasonType,
     CompetitorStatusType,
     ForecastCategoryType,
     OpportunityType,
@@ -25,9 +26,11 @@ from api.opportunities.types import (
     StageType,
     TeamAccessType,
 )
-from domain import buying_centre
+from domain import buying_centre, stage_gates
 from domain import opportunities as uc
-from domain.opportunities import Opportunity, OpportunityChanges, Stage
+from domain.db import transaction
+from domain.opportunities import Opportunity, OpportunityChanges, SalesRole, Stage
+from domain.stage_gates import ApprovalStatus, StageApproval, StageGate
 
 U = strawberry.UNSET
 
@@ -56,13 +59,84 @@ class UpdateOpportunityInput:
     forecast_category: ForecastCategoryType | None = strawberry.field(default=U, description="Forecast bucket.")  # type: ignore[valid-type]
     margin: Decimal | None = strawberry.field(default=U, description="Margin fraction (internal-only).")
     internal_notes: str | None = strawberry.field(default=U, description="Internal notes (internal-only).")
+    budget: Decimal | None = strawberry.field(default=U, description="The customer's budget, in the deal's currency.")
+    decision_date: datetime.date | None = strawberry.field(default=U, description="When the customer decides.")
 
 
-@strawberry.input(description="Move an opportunity to another stage.")
+@strawberry.input(description="Move an opportunity to another stage, through the stage's gate.")
 class MoveOpportunityStageInput:
     id: strawberry.ID = strawberry.field(description="The opportunity.")
     stage: StageType = strawberry.field(description="The new stage.")  # type: ignore[valid-type]
-    reason: str | None = strawberry.field(default=None, description="Why; required to reopen a closed deal.")
+    reason: str | None = strawberry.field(default=None, description="Why; required to move back or reopen.")
+    reason_code: CloseReasonType | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Why it was won or lost; required to close."
+    )
+    competitor: str | None = strawberry.field(default=None, description="Who won it, when lost and known.")
+
+
+@strawberry.input(description="Configure what entering a stage requires (admins).")
+class SetStageGateInput:
+    stage: StageType = strawberry.field(description="The stage.")  # type: ignore[valid-type]
+    required_fields: list[str] = strawberry.field(description="Of budget, decisionDate, margin, closeDate.")
+    require_decision_maker: bool = strawberry.field(description="A decision maker must be in the buying centre.")
+    required_team_roles: list[SalesRoleType] = strawberry.field(description="Roles that must be on the team.")  # type: ignore[valid-type]
+    requires_approval: bool = strawberry.field(description="A manager must approve entering it.")
+
+
+@strawberry.type(name="StageGate", description="What entering a stage requires.")
+class StageGateType:
+    stage: StageType = strawberry.field(description="The stage.")  # type: ignore[valid-type]
+    required_fields: list[str] = strawberry.field(description="Fields that must be filled.")
+    require_decision_maker: bool = strawberry.field(
+        description="Whether a decision maker must be in the buying centre."
+    )
+    required_team_roles: list[SalesRoleType] = strawberry.field(description="Roles that must be on the team.")  # type: ignore[valid-type]
+    requires_approval: bool = strawberry.field(description="Whether a manager must approve.")
+
+    @classmethod
+    def from_row(cls, row: StageGate) -> StageGateType:
+        return cls(
+            stage=row.stage, required_fields=[stage_gates.GATE_FIELDS[f] for f in row.required_fields],
+            require_decision_maker=row.require_decision_maker,
+            required_team_roles=[SalesRole(r) for r in row.required_team_roles],
+            requires_approval=row.requires_approval,
+        )  # fmt: skip
+
+
+ApprovalStatusType = strawberry.enum(ApprovalStatus, name="ApprovalStatus", description="Where an approval stands.")
+
+
+@strawberry.type(name="StageApproval", description="A request to enter a gated stage and its decision.")
+class StageApprovalType:
+    id: strawberry.ID = strawberry.field(description="Global ID.")
+    stage: StageType = strawberry.field(description="The stage.")  # type: ignore[valid-type]
+    status: ApprovalStatusType = strawberry.field(description="Requested, approved or rejected.")  # type: ignore[valid-type]
+    reason: str | None = strawberry.field(description="The manager's reason.")
+
+    @classmethod
+    def from_row(cls, row: StageApproval) -> StageApprovalType:
+        return cls(
+            id=to_global_id("StageApproval", row.id), stage=row.stage, status=row.status.value, reason=row.reason
+        )
+
+
+@strawberry.type(description="The result of a stage gate or approval mutation.")
+class StageGatePayload:
+    gate: StageGateType | None = strawberry.field(description="The gate; null when errors.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+@strawberry.type(description="The result of a stage approval mutation.")
+class StageApprovalPayload:
+    approval: StageApprovalType | None = strawberry.field(description="The approval; null when errors.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+@strawberry.input(description="Decide a stage approval.")
+class DecideStageApprovalInput:
+    id: strawberry.ID = strawberry.field(description="The approval.")
+    approve: bool = strawberry.field(description="true approves, false rejects.")
+    reason: str | None = strawberry.field(default=None, description="Why; required to reject.")
 
 
 @strawberry.input(description="Put a user on an opportunity's team.")
@@ -169,7 +243,8 @@ class OpportunityMutations:
                 name=patch(input.name), amount=patch(input.amount), currency=patch(input.currency),
                 close_date=patch(input.close_date), probability=patch(input.probability),
                 forecast_category=patch(input.forecast_category), margin=patch(input.margin),
-                internal_notes=patch(input.internal_notes),
+                internal_notes=patch(input.internal_notes), budget=patch(input.budget),
+                decision_date=patch(input.decision_date),
             )  # fmt: skip
             return await uc.update_opportunity(session, ctx(info).access, id_of(input.id, "Opportunity", "id"), changes)
 
@@ -178,11 +253,52 @@ class OpportunityMutations:
     @strawberry.mutation(description="Move an opportunity to another stage; probability and forecast follow the stage.")
     async def move_opportunity_stage(self, info: Info, input: MoveOpportunityStageInput) -> OpportunityPayload:
         async def change(session: AsyncSession) -> Opportunity:
-            return await uc.move_stage(
-                session, ctx(info).access, id_of(input.id, "Opportunity", "id"), input.stage, input.reason
-            )
+            return await stage_gates.move_stage(
+                session, ctx(info).access, id_of(input.id, "Opportunity", "id"), input.stage, reason=input.reason,
+                reason_code=input.reason_code, competitor=input.competitor,
+            )  # fmt: skip
 
         return await _run(info, change)
+
+    @strawberry.mutation(description="Configure what entering a stage requires (admins).")
+    async def set_stage_gate(self, info: Info, input: SetStageGateInput) -> StageGatePayload:
+        async def perform() -> StageGatePayload:
+            async with transaction(ctx(info).sessions) as session:
+                gate = await stage_gates.set_gate(
+                    session, ctx(info).access, input.stage, required_fields=list(input.required_fields),
+                    require_decision_maker=input.require_decision_maker,
+                    required_team_roles=list(input.required_team_roles), requires_approval=input.requires_approval,
+                )  # fmt: skip
+            return StageGatePayload(gate=StageGateType.from_row(gate), errors=[])
+
+        return await run_mutation(perform, lambda errors: StageGatePayload(gate=None, errors=errors))
+
+    @strawberry.mutation(description="Ask a manager to let the opportunity into a gated stage.")
+    async def request_stage_approval(
+        self,
+        info: Info,
+        opportunity_id: strawberry.ID,
+        stage: StageType,  # type: ignore[valid-type]
+    ) -> StageApprovalPayload:
+        async def perform() -> StageApprovalPayload:
+            async with transaction(ctx(info).sessions) as session:
+                approval = await stage_gates.request_approval(
+                    session, ctx(info).access, id_of(opportunity_id, "Opportunity", "opportunityId"), stage
+                )
+            return StageApprovalPayload(approval=StageApprovalType.from_row(approval), errors=[])
+
+        return await run_mutation(perform, lambda errors: StageApprovalPayload(approval=None, errors=errors))
+
+    @strawberry.mutation(description="Approve or reject a stage approval (managers of the opportunity).")
+    async def decide_stage_approval(self, info: Info, input: DecideStageApprovalInput) -> StageApprovalPayload:
+        async def perform() -> StageApprovalPayload:
+            async with transaction(ctx(info).sessions) as session:
+                approval = await stage_gates.decide_approval(
+                    session, ctx(info).access, id_of(input.id, "StageApproval", "id"), input.approve, input.reason
+                )
+            return StageApprovalPayload(approval=StageApprovalType.from_row(approval), errors=[])
+
+        return await run_mutation(perform, lambda errors: StageApprovalPayload(approval=None, errors=errors))
 
     @strawberry.mutation(description="Put a user on an opportunity's team.")
     async def add_opportunity_team_member(self, info: Info, input: AddTeamMemberInput) -> OpportunityPayload:

@@ -12,9 +12,11 @@ from strawberry.types import Info
 from api.graphql.errors import query_value
 from api.graphql.relay import Connection, OrderDirection, optional_id_of
 from api.graphql.resolving import ctx, list_connection
+from api.opportunities.mutations import StageGateType
 from api.opportunities.types import OpportunityType, StageType
-from domain.opportunities import Opportunity, OpportunityFilter, opportunities_query
+from domain.opportunities import Opportunity, OpportunityFilter, Stage, opportunities_query
 from domain.pagination import SortDirection
+from domain.stage_gates import gates
 
 
 @strawberry.enum(description="What to sort opportunities by.")
@@ -63,6 +65,12 @@ def to_domain_filter(flt: OpportunityFilterInput) -> OpportunityFilter:
 
 @strawberry.type
 class OpportunityQueries:
+    @strawberry.field(description="The tenant's stage gates: what entering each stage requires.")
+    async def stage_gates(self, info: Info) -> list[StageGateType]:
+        async with ctx(info).sessions() as session:
+            rows = await gates(session, ctx(info).actor.tenant_id)
+        return [StageGateType.from_row(r) for r in sorted(rows, key=lambda g: list(Stage).index(g.stage))]
+
     @strawberry.field(description="Opportunities the viewer may see; newest first unless orderBy says otherwise.")
     async def opportunities(
         self,

@@ -18,6 +18,7 @@ from domain.access import Action, Resource
 from domain.activities import Activity, activities_query
 from domain.buying_centre import Attitude, CompetitorStatus, OpportunityCompetitor, OpportunityContact
 from domain.opportunities import (
+    CloseReason,
     ForecastCategory,
     Opportunity,
     OpportunityPartner,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 ActivityRef = Annotated["ActivityType", strawberry.lazy("api.activities.types")]
 
+CloseReasonType = strawberry.enum(CloseReason, name="CloseReason", description="Why a deal was won or lost.")
 StageType = strawberry.enum(
     Stage, name="OpportunityStage", description="Sales stage, in order; the last two are closed."
 )
@@ -90,6 +92,27 @@ class OpportunityType(Node):
     )
     def source(self) -> str | None:
         return self.row.source
+
+    @strawberry.field(description="The customer's budget, in the deal's currency.")
+    def budget(self) -> Money | None:
+        return None if self.row.budget is None else Money(amount=self.row.budget, currency=self.row.currency)
+
+    @strawberry.field(description="When the customer expects to decide.")
+    def decision_date(self) -> date | None:
+        return self.row.decision_date
+
+    @strawberry.field(description="Why it was won or lost (closed deals).")
+    def close_reason_code(self) -> CloseReasonType | None:  # type: ignore[valid-type]
+        return self.row.close_reason_code
+
+    @strawberry.field(description="The closing note.")
+    def close_reason(self) -> str | None:
+        return self.row.close_reason
+
+    @strawberry.field(description="Who won it when we lost. Internal-only: partner roles get a FORBIDDEN error.")
+    def lost_to_competitor(self, info: Info) -> str | None:
+        _require_internal_read(info, "lostToCompetitor")
+        return self.row.lost_to_competitor
 
     @strawberry.field(description="Whether the deal is closed (won or lost).")
     def is_closed(self) -> bool:

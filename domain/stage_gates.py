@@ -1,0 +1,387 @@
+"""Stage moves with gates: entering a stage can require fields, a decision maker in the buying centre,
+team roles and a manager's approval. A move that fails a gate reports every unmet requirement at once
+and changes nothing; moving back needs a reason, and closing needs a reason code."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ENUM
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain import audit_log
+from domain.access import Access, Action, Resource
+from domain.accounts import BuyingRole
+from domain.base import Base, TenantScoped, Timestamped, utcnow
+from domain.buying_centre import CompetitorStatus, OpportunityCompetitor, OpportunityContact
+from domain.errors import Conflict, ErrorCode, FieldError, Forbidden, ValidationFailed, Validator
+from domain.opportunities import (
+    STAGE_DEFAULTS,
+    CloseReason,
+    Opportunity,
+    OpportunityTeamMember,
+    SalesRole,
+    Stage,
+    editable_opportunity_or_raise,
+)
+from domain.visibility import get_or_raise
+
+# Fields a gate may require, with their API names.
+GATE_FIELDS = {"budget": "budget", "decision_date": "decisionDate", "margin": "margin", "close_date": "closeDate"}
+OPEN_ORDER = [s for s in Stage if not s.is_closed]
+
+
+class ApprovalStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class StageGate(TenantScoped, Timestamped, Base):
+    """What entering one stage requires, for one tenant."""
+
+    __tablename__ = "stage_gate"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "stage"),
+    )
+
+    stage: Mapped[Stage] = mapped_column(ENUM(Stage, name="opportunity_stage", create_type=False))
+    required_fields: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    require_decision_maker: Mapped[bool] = mapped_column(Boolean, default=False)
+    required_team_roles: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StageApproval(TenantScoped, Timestamped, Base):
+    """A request to enter a gated stage, and the manager's decision."""
+
+    __tablename__ = "stage_approval"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "opportunity_id"], ["opportunity.tenant_id", "opportunity.id"], ondelete="CASCADE"
+        ),
+    )
+
+    opportunity_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    stage: Mapped[Stage] = mapped_column(ENUM(Stage, name="opportunity_stage", create_type=False))
+    status: Mapped[ApprovalStatus] = mapped_column(Enum(ApprovalStatus, name="approval_status"))
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+async def set_gate(
+    session: AsyncSession,
+    access: Access,
+    stage: Stage,
+    *,
+    required_fields: list[str],
+    require_decision_maker: bool,
+    required_team_roles: list[SalesRole],
+    requires_approval: bool,
+) -> StageGate:
+    """Configure the gate of a stage (admins); an empty gate lets every move in."""
+    if not access.can(Resource.POLICY, Action.UPDATE):
+        raise Forbidden("Only admins configure stage gates.")
+    unknown = sorted(set(required_fields) - set(GATE_FIELDS.values()))
+    if unknown:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "requiredFields",
+                    ErrorCode.INVALID,
+                    f"Gates can require {sorted(GATE_FIELDS.values())}; not {unknown}.",
+                )
+            ]
+        )
+    by_api = {v: k for k, v in GATE_FIELDS.items()}
+    gate = (
+        await session.execute(
+            select(StageGate).where(StageGate.tenant_id == access.actor.tenant_id, StageGate.stage == stage)
+        )
+    ).scalar_one_or_none()
+    if gate is None:
+        gate = StageGate(tenant_id=access.actor.tenant_id, id=uuid.uuid4(), stage=stage)
+        session.add(gate)
+    gate.required_fields = sorted(by_api[f] for f in set(required_fields))
+    gate.require_decision_maker = require_decision_maker
+    gate.required_team_roles = sorted({r.value for r in required_team_roles})
+    gate.requires_approval = requires_approval
+    await session.flush()
+    audit_log.record(
+        session,
+        access,
+        record_type="stage_gate",
+        record_id=gate.id,
+        action="configured",
+        changes={
+            "gate": {
+                "old": None,
+                "new": {
+                    "stage": stage.value,
+                    "fields": gate.required_fields,
+                    "decision_maker": require_decision_maker,
+                    "team_roles": gate.required_team_roles,
+                    "approval": requires_approval,
+                },
+            }
+        },
+    )
+    return gate
+
+
+async def gates(session: AsyncSession, tenant_id: uuid.UUID) -> list[StageGate]:
+    return list((await session.execute(select(StageGate).where(StageGate.tenant_id == tenant_id))).scalars().all())
+
+
+async def unmet_requirements(session: AsyncSession, opportunity: Opportunity, stage: Stage) -> list[FieldError]:
+    """Everything the stage's gate requires that the opportunity lacks."""
+    gate = (
+        await session.execute(
+            select(StageGate).where(StageGate.tenant_id == opportunity.tenant_id, StageGate.stage == stage)
+        )
+    ).scalar_one_or_none()
+    if gate is None:
+        return []
+    unmet: list[FieldError] = []
+    label = stage.name
+    for attr in gate.required_fields:
+        if getattr(opportunity, attr) is None:
+            unmet.append(
+                FieldError(GATE_FIELDS[attr], ErrorCode.REQUIRED, f"{GATE_FIELDS[attr]} is required to enter {label}.")
+            )
+    if gate.require_decision_maker:
+        found = (
+            await session.execute(
+                select(OpportunityContact.id)
+                .where(
+                    OpportunityContact.tenant_id == opportunity.tenant_id,
+                    OpportunityContact.opportunity_id == opportunity.id,
+                    OpportunityContact.role == BuyingRole.DECISION_MAKER,
+                )
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if found is None:
+            unmet.append(
+                FieldError(
+                    "buyingCentre",
+                    ErrorCode.REQUIRED,
+                    f"A decision maker must be in the buying centre to enter {label}.",
+                )
+            )
+    if gate.required_team_roles:
+        present = set(
+            (
+                await session.execute(
+                    select(OpportunityTeamMember.sales_role).where(
+                        OpportunityTeamMember.tenant_id == opportunity.tenant_id,
+                        OpportunityTeamMember.opportunity_id == opportunity.id,
+                    )
+                )
+            ).scalars()
+        )
+        for role in gate.required_team_roles:
+            if SalesRole(role) not in present:
+                unmet.append(FieldError("team", ErrorCode.REQUIRED, f"A {role} must be on the team to enter {label}."))
+    if gate.requires_approval:
+        approved = (
+            await session.execute(
+                select(StageApproval.id)
+                .where(
+                    StageApproval.tenant_id == opportunity.tenant_id,
+                    StageApproval.opportunity_id == opportunity.id,
+                    StageApproval.stage == stage,
+                    StageApproval.status == ApprovalStatus.APPROVED,
+                )
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if approved is None:
+            unmet.append(
+                FieldError(
+                    "approval", ErrorCode.REQUIRED, f"Entering {label} needs a manager's approval: request one first."
+                )
+            )
+    return unmet
+
+
+async def move_stage(
+    session: AsyncSession,
+    access: Access,
+    opportunity_id: uuid.UUID,
+    stage: Stage,
+    *,
+    reason: str | None = None,
+    reason_code: CloseReason | None = None,
+    competitor: str | None = None,
+) -> Opportunity:
+    """Move an opportunity to a stage: forward moves pass the stage's gate, backward moves and closing need reasons."""
+    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
+    v = Validator()
+    reason = v.require_text("reason", reason, max_length=2000, required=False)
+    competitor = v.require_text("competitor", competitor, max_length=200, required=False)
+    current = opportunity.stage
+    if current == stage:
+        v.fail("stage", ErrorCode.INVALID, f"The opportunity is already in stage {stage.name}.")
+    backwards = (current.is_closed and stage != current) or (
+        not stage.is_closed and not current.is_closed and OPEN_ORDER.index(stage) < OPEN_ORDER.index(current)
+    )
+    if backwards and not reason:
+        v.fail("reason", ErrorCode.REQUIRED, "Moving a deal back (or reopening it) needs a reason.")
+    if stage.is_closed and reason_code is None:
+        v.fail("reasonCode", ErrorCode.REQUIRED, f"Closing as {stage.name} needs a reason code.")
+    if competitor and stage is not Stage.CLOSED_LOST:
+        v.fail("competitor", ErrorCode.INVALID, "A competitor is recorded only when the deal is lost.")
+    if not backwards and current != stage:
+        v.field_errors.extend(await unmet_requirements(session, opportunity, stage))
+    v.raise_if_any()
+    probability, forecast = STAGE_DEFAULTS[stage]
+    before = {
+        "stage": current,
+        "probability": opportunity.probability,
+        "forecast_category": opportunity.forecast_category,
+        "close_reason_code": opportunity.close_reason_code,
+        "lost_to_competitor": opportunity.lost_to_competitor,
+    }
+    after = {
+        "stage": stage,
+        "probability": probability,
+        "forecast_category": forecast,
+        "close_reason_code": reason_code if stage.is_closed else None,
+        "lost_to_competitor": competitor if stage is Stage.CLOSED_LOST else None,
+    }
+    for key, value in after.items():
+        setattr(opportunity, key, value)
+    opportunity.close_reason = reason if stage.is_closed else opportunity.close_reason
+    if competitor:
+        await _record_winner(session, opportunity, competitor)
+    await session.flush()
+    audit_log.record(
+        session,
+        access,
+        record_type="opportunity",
+        record_id=opportunity.id,
+        action="stage_moved",
+        changes=audit_log.diff(before, after),
+        reason=reason,
+    )
+    return opportunity
+
+
+async def _record_winner(session: AsyncSession, opportunity: Opportunity, name: str) -> None:
+    """The competitor who won the deal, in the deal's competitor list."""
+    row = (
+        await session.execute(
+            select(OpportunityCompetitor).where(
+                OpportunityCompetitor.tenant_id == opportunity.tenant_id,
+                OpportunityCompetitor.opportunity_id == opportunity.id,
+                OpportunityCompetitor.name == name,
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        session.add(
+            OpportunityCompetitor(
+                tenant_id=opportunity.tenant_id,
+                id=uuid.uuid4(),
+                opportunity_id=opportunity.id,
+                name=name,
+                status=CompetitorStatus.PREFERRED,
+            )
+        )
+    else:
+        row.status = CompetitorStatus.PREFERRED
+
+
+async def request_approval(
+    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, stage: Stage
+) -> StageApproval:
+    """Ask a manager to let the opportunity into a gated stage."""
+    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
+    pending = (
+        await session.execute(
+            select(StageApproval.id).where(
+                StageApproval.tenant_id == opportunity.tenant_id,
+                StageApproval.opportunity_id == opportunity.id,
+                StageApproval.stage == stage,
+                StageApproval.status != ApprovalStatus.REJECTED,
+            )
+        )
+    ).scalar_one_or_none()
+    if pending is not None:
+        raise Conflict(f"An approval to enter {stage.name} is already requested or granted.", field="stage")
+    approval = StageApproval(
+        tenant_id=opportunity.tenant_id,
+        id=uuid.uuid4(),
+        opportunity_id=opportunity.id,
+        stage=stage,
+        status=ApprovalStatus.REQUESTED,
+        requested_by_id=access.actor.user_id,
+    )
+    session.add(approval)
+    await session.flush()
+    audit_log.record(
+        session,
+        access,
+        record_type="opportunity",
+        record_id=opportunity.id,
+        action="stage_approval_requested",
+        changes={"stage": {"old": None, "new": stage.value}},
+    )
+    return approval
+
+
+async def decide_approval(
+    session: AsyncSession, access: Access, approval_id: uuid.UUID, approve: bool, reason: str | None
+) -> StageApproval:
+    """A manager approves or rejects a stage approval for an opportunity they manage."""
+    approval = (
+        await session.execute(
+            select(StageApproval)
+            .where(StageApproval.tenant_id == access.actor.tenant_id, StageApproval.id == approval_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    opportunity_id = approval.opportunity_id if approval else None
+    await get_or_raise(session, access, Opportunity, Resource.OPPORTUNITY, opportunity_id, field="id")
+    if approval is None:
+        raise Conflict("No such approval.", field="id")
+    await get_or_raise(
+        session, access, Opportunity, Resource.OPPORTUNITY, opportunity_id, action=Action.APPROVE, field="id"
+    )
+    if approval.status is not ApprovalStatus.REQUESTED:
+        raise Conflict(f"The approval is already {approval.status.value}.", field="id")
+    v = Validator()
+    reason = v.require_text("reason", reason, max_length=2000, required=not approve)
+    v.raise_if_any()
+    approval.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
+    approval.decided_by_id, approval.decided_at, approval.reason = access.actor.user_id, utcnow(), reason
+    await session.flush()
+    audit_log.record(
+        session,
+        access,
+        record_type="opportunity",
+        record_id=approval.opportunity_id,
+        action="stage_approval_decided",
+        changes={"approval": {"old": "requested", "new": approval.status.value}},
+        reason=reason,
+    )
+    return approval
