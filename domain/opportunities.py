@@ -410,11 +410,14 @@ async def _partner_link(
 async def editable_opportunity_or_raise(
     session: AsyncSession, access: Access, opportunity_id: uuid.UUID, field: str = "id"
 ) -> Opportunity:
-    """The opportunity, locked for change, if the actor may edit it."""
-    return await get_or_raise(
+    """The opportunity, locked for change, if the actor may edit it; partners read closed deals only."""
+    opportunity = await get_or_raise(
         session, access, Opportunity, Resource.OPPORTUNITY, opportunity_id, action=Action.UPDATE, field=field,
         for_update=True,
     )  # fmt: skip
+    if access.actor.is_partner and opportunity.stage.is_closed:
+        raise Forbidden("The deal is closed: partners may read it but no longer change it.", field=field)
+    return opportunity
 
 
 async def update_opportunity(

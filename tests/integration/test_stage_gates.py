@@ -137,3 +137,16 @@ async def test_moving_back_and_closing_need_reasons(world, as_) -> None:  # type
     body = await (await as_("d1_admin"))("query($id: ID!) { node(id: $id) { ... on Opportunity { lostToCompetitor } } }",
                                          id=gid("Opportunity", world.opportunities["O3"].id))  # fmt: skip
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_partners_become_read_only_once_the_deal_is_closed(world, as_) -> None:  # type: ignore[no-untyped-def]
+    o3 = gid("Opportunity", world.opportunities["O3"].id)
+    partner = await as_("d1_admin")
+    assert (await partner.data(UPDATE, input={"id": o3, "name": "Renamed by partner"}))["updateOpportunity"][
+        "errors"
+    ] == []
+    won = await (await as_("am_east")).data(MOVE, input={"id": o3, "stage": "CLOSED_WON", "reasonCode": "PARTNER"})
+    assert won["moveOpportunityStage"]["opportunity"]["stage"] == "CLOSED_WON"
+    payload = (await partner.data(UPDATE, input={"id": o3, "name": "Again"}))["updateOpportunity"]
+    assert payload["errors"] == [{"field": "id", "code": "FORBIDDEN"}]
+    assert (await partner.data(STAGE, id=o3))["node"]["stage"] == "CLOSED_WON"  # still readable
