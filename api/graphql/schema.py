@@ -15,6 +15,7 @@ from api.accounts.queries import AccountQueries
 from api.accounts.types import AccountType, ContactType
 from api.activities.mutations import ActivityMutations, ActivityQueries
 from api.activities.types import ActivityType
+from api.analytics.queries import AnalyticsQueries
 from api.audit.queries import AuditQueries
 from api.deal_registrations.mutations import DealRegistrationMutations
 from api.deal_registrations.queries import DealRegistrationQueries
@@ -74,6 +75,7 @@ Query = merge_types(
         AuditQueries,
         AccessQueries,
         ActivityQueries,
+        AnalyticsQueries,
     ),
 )
 Mutation = merge_types(

@@ -1,0 +1,1 @@
+"""GraphQL for forecasts and funnels."""

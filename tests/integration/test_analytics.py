@@ -1,0 +1,108 @@
+"""Forecast and funnel: the numbers, their rollups, and that no total counts a deal the viewer cannot see."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests.integration.graphql_client import gid
+
+FORECAST = """
+query($start: Date!, $end: Date!, $currency: String!) {
+  forecast(periodStart: $start, periodEnd: $end, currency: $currency) {
+    currency
+    byCategory { category count amount weightedAmount }
+    byOwner { user { email } own { category count } rollup { category count amount } }
+    byPartner { organization { name } own { category count } rollup { category count amount } }
+  }
+}
+"""
+FUNNEL = """
+query($start: Date!, $end: Date!, $currency: String!) {
+  funnel(periodStart: $start, periodEnd: $end, currency: $currency) {
+    stages { stage count amount } winRate averageCycleDays
+  }
+}
+"""
+MOVE = """
+mutation($input: MoveOpportunityStageInput!) { moveOpportunityStage(input: $input) { errors { field code } } }
+"""
+PERIOD = {"start": "2027-01-01", "end": "2027-06-30", "currency": "USD"}
+
+
+@pytest.fixture
+async def closed_world(world, as_):  # type: ignore[no-untyped-def]
+    """O2 won and O5 lost (both am_west's); the other four open in QUALIFICATION, 1,000 USD at 20 % each."""
+    west = await as_("am_west")
+    await west.data(MOVE, input={"id": gid("Opportunity", world.opportunities["O2"].id), "stage": "CLOSED_WON",
+                                 "reasonCode": "PRODUCT_FIT"})  # fmt: skip
+    await west.data(MOVE, input={"id": gid("Opportunity", world.opportunities["O5"].id), "stage": "CLOSED_LOST",
+                                 "reasonCode": "PRICE"})  # fmt: skip
+    return world
+
+
+def _by(rows: list[dict], key: str, world, kind: str) -> dict:  # type: ignore[no-untyped-def]
+    names = (
+        {o.name: k for k, o in world.orgs.items()} if kind == "org" else {u.email: k for k, u in world.users.items()}
+    )
+    return {names[r[key]["name" if kind == "org" else "email"]]: r for r in rows}
+
+
+async def test_forecast_by_category_owner_line_and_partner_tree(closed_world, as_) -> None:  # type: ignore[no-untyped-def]
+    world = closed_world
+    data = (await (await as_("admin")).data(FORECAST, **PERIOD))["forecast"]
+    assert data["byCategory"] == [
+        {"category": "PIPELINE", "count": 4, "amount": "4000.00", "weightedAmount": "800.00"},
+        {"category": "CLOSED", "count": 1, "amount": "1000.00", "weightedAmount": "1000.00"},
+        {"category": "OMITTED", "count": 1, "amount": "1000.00", "weightedAmount": "0.00"},
+    ]
+    owners = _by(data["byOwner"], "user", world, "user")
+    assert owners["am_east"]["own"] == [{"category": "PIPELINE", "count": 3}]
+    # The East manager and the director above carry am_east's deals in their rollup
+    for manager in ("manager_east", "director"):
+        assert owners[manager]["own"] == []
+        assert owners[manager]["rollup"] == [{"category": "PIPELINE", "count": 3, "amount": "3000.00"}]
+    partners = _by(data["byPartner"], "organization", world, "org")
+    # D1's rollup counts its own O6 and its dealers' O3 and O4, each once
+    assert partners["D1"]["own"] == [{"category": "PIPELINE", "count": 1}]
+    assert partners["D1"]["rollup"] == [{"category": "PIPELINE", "count": 3, "amount": "3000.00"}]
+    assert partners["D2"]["rollup"] == [{"category": "OMITTED", "count": 1, "amount": "1000.00"}]
+
+
+@pytest.mark.parametrize(
+    ("role", "pipeline", "partners"),
+    [("d1_admin", 3, {"D1", "R1a", "R1b"}), ("r1a_sales", 1, {"R1a"}), ("d2_admin", 0, {"D2", "R2a"}),
+     ("am_east", 3, None)],
+)  # fmt: skip
+async def test_no_number_counts_a_deal_the_viewer_cannot_see(role, pipeline, partners, closed_world, as_) -> None:  # type: ignore[no-untyped-def]
+    world = closed_world
+    data = (await (await as_(role)).data(FORECAST, **PERIOD))["forecast"]
+    counts = {b["category"]: b["count"] for b in data["byCategory"]}
+    assert counts.get("PIPELINE", 0) == pipeline
+    if role.startswith(("d", "r")):
+        # Partners see no internal owner by name, and only their own subtree's partners
+        assert data["byOwner"] == []
+        assert set(_by(data["byPartner"], "organization", world, "org")) <= partners
+    funnel = (await (await as_(role)).data(FUNNEL, **PERIOD))["funnel"]
+    assert sum(s["count"] for s in funnel["stages"]) == sum(counts.values())
+
+
+async def test_funnel_win_rate_and_cycle(closed_world, as_) -> None:  # type: ignore[no-untyped-def]
+    data = (await (await as_("admin")).data(FUNNEL, **PERIOD))["funnel"]
+    stages = {s["stage"]: (s["count"], s["amount"]) for s in data["stages"]}
+    assert stages["QUALIFICATION"] == (4, "4000.00")
+    assert stages["CLOSED_WON"] == (1, "1000.00") and stages["CLOSED_LOST"] == (1, "1000.00")
+    assert stages["NEGOTIATION"] == (0, "0.00")
+    assert data["winRate"] == 0.5
+    assert data["averageCycleDays"] == pytest.approx((date(2027, 3, 31) - date.today()).days, abs=1)
+    other = (await (await as_("d1_admin")).data(FUNNEL, **PERIOD))["funnel"]
+    assert other["winRate"] is None
+
+
+async def test_bad_periods_and_currencies_are_named(closed_world, as_) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_("admin")
+    body = await admin(FORECAST, start="2027-06-30", end="2027-01-01", currency="USD")
+    assert body["errors"][0]["extensions"] == {"code": "OUT_OF_RANGE", "field": "periodEnd"}
+    body = await admin(FUNNEL, start="2027-01-01", end="2027-06-30", currency="dollars")
+    assert body["errors"][0]["extensions"] == {"code": "INVALID", "field": "currency"}
