@@ -12,6 +12,7 @@ from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
 from domain.organizations import Organization
 from domain.policy_rules import PolicyRule
+from domain.quotas import Quota
 from domain.stage_gates import StageApproval, StageGate
 from domain.tenants import Tenant
 from domain.territories import Territory
@@ -34,6 +35,7 @@ __all__ = [
     "OpportunityTeamMember",
     "Organization",
     "PolicyRule",
+    "Quota",
     "RoutingDecision",
     "RoutingRule",
     "SigningKey",

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from api.directory.types import OrganizationType, UserType
-from api.graphql.errors import run_query
+from api.directory.types import OrganizationType, TerritoryType, UserType
+from api.graphql.errors import UserError, run_mutation, run_query
+from api.graphql.relay import id_of
 from api.graphql.resolving import ctx, load
-from api.opportunities.types import ForecastCategoryType, StageType
-from domain import analytics
+from api.opportunities.types import ForecastCategoryType, Money, StageType
+from domain import analytics, quotas
+from domain.db import transaction
+from domain.errors import ErrorCode, FieldError, ValidationFailed
 from domain.opportunities import ForecastCategory
 
 
@@ -124,3 +128,115 @@ class AnalyticsQueries:
                                 weighted_amount=s.totals.weighted) for s in result.stages],
             win_rate=result.win_rate, average_cycle_days=result.average_cycle_days,
         )  # fmt: skip
+
+
+@strawberry.type(description="A quota and how it stands, measured on the deals the viewer can see.")
+class QuotaStatusType:
+    row: strawberry.Private[quotas.QuotaStatus]
+
+    @strawberry.field(description="The user whose quota it is (their whole reporting line counts).")
+    async def user(self, info: Info) -> UserType | None:
+        if self.row.quota.subject is not quotas.QuotaSubject.USER:
+            return None
+        found = await load(info, "User", self.row.quota.subject_id)
+        return UserType.from_row(found) if found else None
+
+    @strawberry.field(description="The territory whose quota it is (its subtree counts).")
+    async def territory(self, info: Info) -> TerritoryType | None:
+        if self.row.quota.subject is not quotas.QuotaSubject.TERRITORY:
+            return None
+        found = await load(info, "Territory", self.row.quota.subject_id)
+        return TerritoryType.from_row(found) if found else None
+
+    @strawberry.field(description="The partner whose quota it is (deals of it and partners below it count).")
+    async def organization(self, info: Info) -> OrganizationType | None:
+        if self.row.quota.subject is not quotas.QuotaSubject.ORGANIZATION:
+            return None
+        found = await load(info, "Organization", self.row.quota.subject_id)
+        return OrganizationType.from_row(found) if found else None
+
+    @strawberry.field(description="First day of the period.")
+    def period_start(self) -> datetime.date:
+        return self.row.quota.period_start
+
+    @strawberry.field(description="Last day of the period.")
+    def period_end(self) -> datetime.date:
+        return self.row.quota.period_end
+
+    @strawberry.field(description="The quota.")
+    def quota(self) -> Money:
+        return Money(amount=self.row.quota.amount, currency=self.row.quota.currency)
+
+    @strawberry.field(description="Closed won in the period.")
+    def attained(self) -> Money:
+        return Money(amount=self.row.attained, currency=self.row.quota.currency)
+
+    @strawberry.field(description="Open deals closing in the period.")
+    def open_pipeline(self) -> Money:
+        return Money(amount=self.row.open_pipeline, currency=self.row.quota.currency)
+
+    @strawberry.field(description="Attained ÷ quota.")
+    def attainment(self) -> float | None:
+        return self.row.attainment
+
+    @strawberry.field(description="Open pipeline ÷ what is left to close; null once the quota is met.")
+    def coverage(self) -> float | None:
+        return self.row.coverage
+
+
+@strawberry.input(description="A quota for exactly one of a user, a territory or a partner.")
+class SetQuotaInput:
+    user_id: strawberry.ID | None = strawberry.field(default=None, description="A user (their reporting line counts).")
+    territory_id: strawberry.ID | None = strawberry.field(default=None, description="A territory.")
+    organization_id: strawberry.ID | None = strawberry.field(default=None, description="A partner.")
+    period_start: datetime.date = strawberry.field(description="First day.")
+    period_end: datetime.date = strawberry.field(description="Last day.")
+    currency: str = strawberry.field(description="ISO 4217 code.")
+    amount: Decimal = strawberry.field(description="What is to be closed.")
+
+
+@strawberry.type(description="The result of setting a quota.")
+class QuotaPayload:
+    quota: QuotaStatusType | None = strawberry.field(description="The quota as it stands; null when errors.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+def _subject(input: SetQuotaInput) -> tuple[quotas.QuotaSubject, Any]:
+    given = [(s, v, t, f) for s, v, t, f in (
+        (quotas.QuotaSubject.USER, input.user_id, "User", "userId"),
+        (quotas.QuotaSubject.TERRITORY, input.territory_id, "Territory", "territoryId"),
+        (quotas.QuotaSubject.ORGANIZATION, input.organization_id, "Organization", "organizationId"),
+    ) if v is not None]  # fmt: skip
+    if len(given) != 1:
+        raise ValidationFailed([FieldError("userId", ErrorCode.INVALID,
+                                           "Give exactly one of userId, territoryId or organizationId.")])  # fmt: skip
+    subject, value, type_name, field = given[0]
+    return subject, id_of(value, type_name, field)
+
+
+@strawberry.type
+class QuotaQueries:
+    @strawberry.field(description="Quotas within the period whose subject you can see, with attainment and coverage.")
+    async def quotas(self, info: Info, period_start: datetime.date, period_end: datetime.date) -> list[QuotaStatusType]:
+        async with ctx(info).sessions() as session:
+            rows = await quotas.quota_statuses(session, ctx(info).access, period_start, period_end)
+        return [QuotaStatusType(row=r) for r in rows]
+
+
+@strawberry.type
+class QuotaMutations:
+    @strawberry.mutation(description="Set or replace a quota (sales leadership).")
+    async def set_quota(self, info: Info, input: SetQuotaInput) -> QuotaPayload:
+        async def perform() -> QuotaPayload:
+            subject, subject_id = _subject(input)
+            async with transaction(ctx(info).sessions) as session:
+                await quotas.set_quota(session, ctx(info).access, subject, subject_id, input.period_start,
+                                       input.period_end, input.currency, input.amount)  # fmt: skip
+            async with ctx(info).sessions() as session:
+                statuses = await quotas.quota_statuses(session, ctx(info).access, input.period_start, input.period_end)
+            mine = [
+                s for s in statuses if s.quota.subject_id == subject_id and s.quota.currency == input.currency.upper()
+            ]
+            return QuotaPayload(quota=QuotaStatusType(row=mine[0]) if mine else None, errors=[])
+
+        return await run_mutation(perform, lambda errors: QuotaPayload(quota=None, errors=errors))

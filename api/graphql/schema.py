@@ -15,7 +15,7 @@ from api.accounts.queries import AccountQueries
 from api.accounts.types import AccountType, ContactType
 from api.activities.mutations import ActivityMutations, ActivityQueries
 from api.activities.types import ActivityType
-from api.analytics.queries import AnalyticsQueries
+from api.analytics.queries import AnalyticsQueries, QuotaMutations, QuotaQueries
 from api.audit.queries import AuditQueries
 from api.deal_registrations.mutations import DealRegistrationMutations
 from api.deal_registrations.queries import DealRegistrationQueries
@@ -76,6 +76,7 @@ Query = merge_types(
         AccessQueries,
         ActivityQueries,
         AnalyticsQueries,
+        QuotaQueries,
     ),
 )
 Mutation = merge_types(
@@ -87,6 +88,7 @@ Mutation = merge_types(
         DirectoryMutations,
         DealRegistrationMutations,
         LeadMutations,
+        QuotaMutations,
     ),
 )
 

@@ -106,3 +106,62 @@ async def test_bad_periods_and_currencies_are_named(closed_world, as_) -> None: 
     assert body["errors"][0]["extensions"] == {"code": "OUT_OF_RANGE", "field": "periodEnd"}
     body = await admin(FUNNEL, start="2027-01-01", end="2027-06-30", currency="dollars")
     assert body["errors"][0]["extensions"] == {"code": "INVALID", "field": "currency"}
+
+
+SET_QUOTA = """
+mutation($input: SetQuotaInput!) {
+  setQuota(input: $input) {
+    quota { user { email } territory { name } organization { name } quota { amount } attained { amount }
+            openPipeline { amount } attainment coverage }
+    errors { field code message }
+  }
+}
+"""
+QUOTAS = """
+query($start: Date!, $end: Date!) {
+  quotas(periodStart: $start, periodEnd: $end) {
+    user { email } territory { name } organization { name } attained { amount } openPipeline { amount } attainment
+  }
+}
+"""
+Q = {"periodStart": "2027-01-01", "periodEnd": "2027-06-30", "currency": "USD"}
+
+
+async def test_quotas_measure_attainment_and_coverage_up_each_hierarchy(closed_world, as_) -> None:  # type: ignore[no-untyped-def]
+    world = closed_world
+    director = await as_("director")
+    # The East manager's line (am_east: 3 open deals of 1,000) against 4,000
+    data = await director.data(
+        SET_QUOTA, input=Q | {"userId": gid("User", world.users["manager_east"].id), "amount": "4000"}
+    )
+    quota = data["setQuota"]["quota"]
+    assert (quota["attained"], quota["openPipeline"]) == ({"amount": "0.00"}, {"amount": "3000.00"})
+    assert (quota["attainment"], quota["coverage"]) == (0.0, 0.75)
+    # West territory: O2 won (1,000), O4 open; O5 lost counts for nothing
+    data = (await director.data(SET_QUOTA, input=Q | {"territoryId": gid("Territory", world.territories["West"].id),
+                                                      "amount": "2000"}))  # fmt: skip
+    quota = data["setQuota"]["quota"]
+    assert (quota["attained"], quota["openPipeline"], quota["attainment"], quota["coverage"]) == (
+        {"amount": "1000.00"}, {"amount": "1000.00"}, 0.5, 1.0
+    )  # fmt: skip
+    # D1 and its dealers: O3, O4, O6 open
+    data = (await director.data(SET_QUOTA, input=Q | {"organizationId": gid("Organization", world.orgs["D1"].id),
+                                                      "amount": "3000"}))  # fmt: skip
+    assert data["setQuota"]["quota"]["openPipeline"] == {"amount": "3000.00"}
+    # A distributor sees its own quota, measured on its own deals, and no internal quota
+    seen = (await (await as_("d1_admin")).data(QUOTAS, start="2027-01-01", end="2027-06-30"))["quotas"]
+    assert seen == [{"user": None, "territory": None, "organization": {"name": world.orgs["D1"].name},
+                     "attained": {"amount": "0.00"}, "openPipeline": {"amount": "3000.00"}, "attainment": 0.0}]  # fmt: skip
+
+
+async def test_only_leadership_sets_quotas_for_one_subject(closed_world, as_) -> None:  # type: ignore[no-untyped-def]
+    world = closed_world
+    am = await as_("am_east")
+    payload = await am.data(SET_QUOTA, input=Q | {"userId": gid("User", world.users["am_east"].id), "amount": "1"})
+    assert payload["setQuota"]["errors"][0]["code"] == "FORBIDDEN"
+    director = await as_("director")
+    both = Q | {"userId": gid("User", world.users["am_east"].id),
+                "territoryId": gid("Territory", world.territories["East"].id), "amount": "1"}  # fmt: skip
+    assert (await director.data(SET_QUOTA, input=both))["setQuota"]["errors"][0]["field"] == "userId"
+    negative = Q | {"userId": gid("User", world.users["am_east"].id), "amount": "-1"}
+    assert (await director.data(SET_QUOTA, input=negative))["setQuota"]["errors"][0]["field"] == "amount"
