@@ -12,14 +12,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import CHAR, Date, ForeignKeyConstraint, Index, Numeric, Text, Uuid, and_, func, select, true
+from sqlalchemy.dialects.postgresql import ENUM
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
-from domain.access import Access, Resource
-from domain.errors import ErrorCode, Validator
-from domain.money import check_currency
+from domain import audit_log
+from domain.access import Access, Action, Resource
+from domain.base import Base, TenantScoped, Timestamped
+from domain.errors import ErrorCode, Forbidden, Validator
+from domain.money import check_amount, check_currency
 from domain.opportunities import ForecastCategory, Opportunity, OpportunityPartner, Stage
 from domain.organizations import Organization, OrganizationKind
 from domain.users import User
@@ -75,12 +79,42 @@ def _totals(count: int, amount: Decimal | None, weighted: Decimal | None) -> Tot
 WEIGHTED = func.sum(Opportunity.amount * Opportunity.probability / 100)
 
 
-async def forecast(session: AsyncSession, access: Access, start: date, end: date, currency: str) -> Forecast:
+@dataclass(frozen=True)
+class Slice:
+    """Optional narrowing of an analysis: a territory subtree, a partner subtree."""
+
+    territory_id: uuid.UUID | None = None
+    partner_id: uuid.UUID | None = None
+
+    def predicate(self, tenant_id: uuid.UUID) -> Any:
+        from domain.territories import Territory
+
+        conditions = []
+        if self.territory_id is not None:
+            path = select(Territory.path).where(Territory.tenant_id == tenant_id, Territory.id == self.territory_id)
+            conditions.append(Opportunity.territory_id.in_(
+                select(Territory.id).where(Territory.tenant_id == tenant_id,
+                                           Territory.path.startswith(path.scalar_subquery()))))  # fmt: skip
+        if self.partner_id is not None:
+            path = select(Organization.path).where(Organization.tenant_id == tenant_id,
+                                                   Organization.id == self.partner_id)  # fmt: skip
+            subtree = select(Organization.id).where(Organization.tenant_id == tenant_id,
+                                                    Organization.path.startswith(path.scalar_subquery()))  # fmt: skip
+            linked = select(OpportunityPartner.opportunity_id).where(
+                OpportunityPartner.tenant_id == tenant_id, OpportunityPartner.organization_id.in_(subtree)
+            )
+            conditions.append(Opportunity.id.in_(linked))
+        return and_(true(), *conditions)
+
+
+async def forecast(
+    session: AsyncSession, access: Access, start: date, end: date, currency: str, slice_: Slice = Slice()
+) -> Forecast:
     """Deals closing in the period, by forecast category; per owner up the manager tree, per partner up its tree."""
     code = _period(Validator(), start, end, currency)
     in_period = and_(
         access.rows(Resource.OPPORTUNITY), Opportunity.close_date >= start, Opportunity.close_date <= end,
-        Opportunity.currency == code,
+        Opportunity.currency == code, slice_.predicate(access.actor.tenant_id),
     )  # fmt: skip
     by_category: dict[ForecastCategory, Totals] = {c: Totals() for c in ForecastCategory}
     owners: dict[uuid.UUID, ForecastRow] = {}
@@ -166,12 +200,14 @@ class Funnel:
     average_cycle_days: float | None  # creation to close date, won deals
 
 
-async def funnel(session: AsyncSession, access: Access, start: date, end: date, currency: str) -> Funnel:
+async def funnel(
+    session: AsyncSession, access: Access, start: date, end: date, currency: str, slice_: Slice = Slice()
+) -> Funnel:
     """Count and amount per stage of the visible deals closing in the period, with win rate and cycle length."""
     code = _period(Validator(), start, end, currency)
     in_period = and_(
         access.rows(Resource.OPPORTUNITY), Opportunity.close_date >= start, Opportunity.close_date <= end,
-        Opportunity.currency == code,
+        Opportunity.currency == code, slice_.predicate(access.actor.tenant_id),
     )  # fmt: skip
     counts = {
         stage: _totals(count, amount, weighted)
@@ -191,3 +227,97 @@ async def funnel(session: AsyncSession, access: Access, start: date, end: date, 
         )
     ).scalar_one()
     return Funnel(code, stages, won / (won + lost) if won + lost else None, float(cycle) if cycle is not None else None)
+
+
+class ForecastAdjustment(TenantScoped, Timestamped, Base):
+    """A manager's own call on a forecast category for a period; the computed figure stays alongside it."""
+
+    __tablename__ = "forecast_adjustment"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "manager_id"], ["app_user.tenant_id", "app_user.id"], ondelete="CASCADE"),
+        Index("ix_forecast_adjustment_period", "tenant_id", "manager_id", "period_start", "period_end", "currency"),
+    )
+
+    manager_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(CHAR(3))
+    category: Mapped[ForecastCategory] = mapped_column(
+        ENUM(ForecastCategory, name="forecast_category", create_type=False)
+    )
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    note: Mapped[str] = mapped_column(Text)
+
+
+async def adjust_forecast(
+    session: AsyncSession, access: Access, start: date, end: date, currency: str, category: ForecastCategory,
+    amount: Decimal, note: str | None,
+) -> ForecastAdjustment:  # fmt: skip
+    """A manager records their own figure for a category of their line's forecast, with a note."""
+    if access.actor.user_id is None or access.actor.is_partner or not access.can(Resource.OPPORTUNITY, Action.APPROVE):
+        raise Forbidden("Only managers adjust forecasts.")
+    v = Validator()
+    code = _period(v, start, end, currency)
+    value = check_amount(v, "amount", amount)
+    clean = v.require_text("note", note, max_length=2000)
+    v.raise_if_any()
+    adjustment = ForecastAdjustment(
+        tenant_id=access.actor.tenant_id, id=uuid.uuid4(), manager_id=access.actor.user_id, period_start=start,
+        period_end=end, currency=code, category=category, amount=value, note=clean,
+    )  # fmt: skip
+    session.add(adjustment)
+    await session.flush()
+    changes = audit_log.created_changes({"category": category, "amount": value})
+    audit_log.record(
+        session, access, record_type="forecast_adjustment", record_id=adjustment.id, action="created",
+        changes=changes, reason=clean,
+    )  # fmt: skip
+    return adjustment
+
+
+async def adjustments_for(
+    session: AsyncSession, access: Access, manager_ids: list[uuid.UUID], start: date, end: date, currency: str
+) -> dict[uuid.UUID, list[ForecastAdjustment]]:
+    """Adjustments of these (visible) managers for exactly this period and currency, newest first."""
+    rows = (
+        await session.execute(
+            select(ForecastAdjustment)
+            .where(
+                ForecastAdjustment.tenant_id == access.actor.tenant_id, ForecastAdjustment.manager_id.in_(manager_ids),
+                ForecastAdjustment.period_start == start, ForecastAdjustment.period_end == end,
+                ForecastAdjustment.currency == currency.upper(),
+            )
+            .order_by(ForecastAdjustment.created_at.desc(), ForecastAdjustment.id)
+        )
+    ).scalars().all()  # fmt: skip
+    grouped: dict[uuid.UUID, list[ForecastAdjustment]] = defaultdict(list)
+    for row in rows:
+        grouped[row.manager_id].append(row)
+    return grouped
+
+
+@dataclass
+class LeaderboardEntry:
+    owner_id: uuid.UUID
+    won: Totals
+
+
+async def leaderboard(
+    session: AsyncSession, access: Access, start: date, end: date, currency: str, limit: int = 10,
+    slice_: Slice = Slice(),
+) -> list[LeaderboardEntry]:  # fmt: skip
+    """Owners by amount closed won in the period, among visible deals and visible owners."""
+    code = _period(Validator(), start, end, currency)
+    rows = await session.execute(
+        select(Opportunity.owner_id, func.count(), func.sum(Opportunity.amount), WEIGHTED)
+        .where(
+            access.rows(Resource.OPPORTUNITY), Opportunity.stage == Stage.CLOSED_WON, Opportunity.currency == code,
+            Opportunity.close_date >= start, Opportunity.close_date <= end,
+            Opportunity.owner_id.in_(select(User.id).where(access.rows(Resource.USER))),
+            slice_.predicate(access.actor.tenant_id),
+        )
+        .group_by(Opportunity.owner_id)
+        .order_by(func.sum(Opportunity.amount).desc(), Opportunity.owner_id)
+        .limit(max(1, min(limit, 100)))
+    )  # fmt: skip
+    return [LeaderboardEntry(owner, _totals(count, amount, weighted)) for owner, count, amount, weighted in rows]

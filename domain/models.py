@@ -2,6 +2,7 @@
 
 from domain.accounts import Account, Contact
 from domain.activities import Activity
+from domain.analytics import ForecastAdjustment
 from domain.audit import AuditEvent
 from domain.base import Base
 from domain.buying_centre import OpportunityCompetitor, OpportunityContact
@@ -26,6 +27,7 @@ __all__ = [
     "Base",
     "Contact",
     "DealRegistration",
+    "ForecastAdjustment",
     "Lead",
     "OAuthClient",
     "Opportunity",

@@ -10,8 +10,8 @@ import strawberry
 from strawberry.types import Info
 
 from api.directory.types import OrganizationType, TerritoryType, UserType
-from api.graphql.errors import UserError, run_mutation, run_query
-from api.graphql.relay import id_of
+from api.graphql.errors import UserError, query_value, run_mutation, run_query
+from api.graphql.relay import id_of, optional_id_of
 from api.graphql.resolving import ctx, load
 from api.opportunities.types import ForecastCategoryType, Money, StageType
 from domain import analytics, quotas
@@ -36,9 +36,55 @@ def _buckets(by: dict[ForecastCategory, analytics.Totals]) -> list[ForecastBucke
     ]
 
 
+@strawberry.type(name="ForecastAdjustment", description="A manager's own figure for a category, with their note.")
+class ForecastAdjustmentType:
+    row: strawberry.Private[analytics.ForecastAdjustment]
+
+    @strawberry.field(description="The category adjusted.")
+    def category(self) -> ForecastCategoryType:  # type: ignore[valid-type]
+        return self.row.category
+
+    @strawberry.field(description="The manager's figure.")
+    def amount(self) -> Decimal:
+        return self.row.amount
+
+    @strawberry.field(description="Why.")
+    def note(self) -> str:
+        return self.row.note
+
+    @strawberry.field(description="When (UTC).")
+    def created_at(self) -> datetime.datetime:
+        return self.row.created_at
+
+
 @strawberry.type(description="A person's forecast: their own deals, and their whole reporting line's.")
 class OwnerForecast:
     row: strawberry.Private[analytics.ForecastRow]
+    adjustment_rows: strawberry.Private[list[analytics.ForecastAdjustment]]
+
+    @strawberry.field(description="Their adjustments for this period and currency, newest first (history kept).")
+    def adjustments(self) -> list[ForecastAdjustmentType]:
+        return [ForecastAdjustmentType(row=a) for a in self.adjustment_rows]
+
+    @strawberry.field(
+        description="The rollup with their latest adjustment in place of each adjusted category's amount; "
+        "`rollup` keeps the computed figures."
+    )
+    def adjusted(self) -> list[ForecastBucket]:
+        latest: dict[ForecastCategory, Decimal] = {}
+        for adjustment in self.adjustment_rows:
+            latest.setdefault(adjustment.category, adjustment.amount)
+        buckets = []
+        for category in ForecastCategory:
+            totals = self.row.rollup.get(category)
+            if totals is None and category not in latest:
+                continue
+            count, amount, weighted = (
+                (totals.count, totals.amount, totals.weighted) if totals else (0, Decimal("0.00"), Decimal("0.00"))
+            )
+            buckets.append(ForecastBucket(category=category, count=count, amount=latest.get(category, amount),
+                                          weighted_amount=weighted))  # fmt: skip
+        return buckets
 
     @strawberry.field(description="The person.")
     async def user(self, info: Info) -> UserType | None:
@@ -102,24 +148,47 @@ class AnalyticsQueries:
         description="Forecast of the visible deals closing between the dates (inclusive), in one currency."
     )
     async def forecast(
-        self, info: Info, period_start: datetime.date, period_end: datetime.date, currency: str
+        self,
+        info: Info,
+        period_start: datetime.date,
+        period_end: datetime.date,
+        currency: str,
+        territory_id: strawberry.ID | None = None,
+        partner_organization_id: strawberry.ID | None = None,
     ) -> Forecast:
-        async def compute() -> analytics.Forecast:
-            async with ctx(info).sessions() as session:
-                return await analytics.forecast(session, ctx(info).access, period_start, period_end, currency)
+        slice_ = query_value(lambda: _slice(territory_id, partner_organization_id))
 
-        result = await run_query(compute)
+        async def compute() -> tuple[analytics.Forecast, dict[Any, list[analytics.ForecastAdjustment]]]:
+            async with ctx(info).sessions() as session:
+                result = await analytics.forecast(session, ctx(info).access, period_start, period_end, currency, slice_)
+                adjustments = await analytics.adjustments_for(
+                    session, ctx(info).access, [r.subject_id for r in result.by_owner], period_start, period_end,
+                    currency,
+                )  # fmt: skip
+            return result, adjustments
+
+        result, adjustments = await run_query(compute)
         return Forecast(
             currency=result.currency, by_category=_buckets(result.by_category),
-            by_owner=[OwnerForecast(row=r) for r in result.by_owner],
+            by_owner=[OwnerForecast(row=r, adjustment_rows=adjustments.get(r.subject_id, [])) for r in result.by_owner],
             by_partner=[PartnerForecast(row=r) for r in result.by_partner],
         )  # fmt: skip
 
     @strawberry.field(description="Funnel of the visible deals closing between the dates, with win rate and cycle.")
-    async def funnel(self, info: Info, period_start: datetime.date, period_end: datetime.date, currency: str) -> Funnel:
+    async def funnel(
+        self,
+        info: Info,
+        period_start: datetime.date,
+        period_end: datetime.date,
+        currency: str,
+        territory_id: strawberry.ID | None = None,
+        partner_organization_id: strawberry.ID | None = None,
+    ) -> Funnel:
+        slice_ = query_value(lambda: _slice(territory_id, partner_organization_id))
+
         async def compute() -> analytics.Funnel:
             async with ctx(info).sessions() as session:
-                return await analytics.funnel(session, ctx(info).access, period_start, period_end, currency)
+                return await analytics.funnel(session, ctx(info).access, period_start, period_end, currency, slice_)
 
         result = await run_query(compute)
         return Funnel(
@@ -214,8 +283,70 @@ def _subject(input: SetQuotaInput) -> tuple[quotas.QuotaSubject, Any]:
     return subject, id_of(value, type_name, field)
 
 
+@strawberry.type(description="An owner's closed-won business in the period.")
+class LeaderboardEntry:
+    row: strawberry.Private[analytics.LeaderboardEntry]
+
+    @strawberry.field(description="The owner.")
+    async def user(self, info: Info) -> UserType | None:
+        found = await load(info, "User", self.row.owner_id)
+        return UserType.from_row(found) if found else None
+
+    @strawberry.field(description="Deals won.")
+    def won_count(self) -> int:
+        return self.row.won.count
+
+    @strawberry.field(description="Amount won.")
+    def won_amount(self) -> Decimal:
+        return self.row.won.amount
+
+
+def _slice(territory_id: strawberry.ID | None, partner_id: strawberry.ID | None) -> analytics.Slice:
+    return analytics.Slice(
+        territory_id=optional_id_of(territory_id, "Territory", "territoryId"),
+        partner_id=optional_id_of(partner_id, "Organization", "partnerOrganizationId"),
+    )
+
+
+@strawberry.input(description="A manager's own figure for one category of their line's forecast.")
+class AdjustForecastInput:
+    period_start: datetime.date = strawberry.field(description="First day, as in the forecast query.")
+    period_end: datetime.date = strawberry.field(description="Last day, as in the forecast query.")
+    currency: str = strawberry.field(description="ISO 4217 code.")
+    category: ForecastCategoryType = strawberry.field(description="The category adjusted.")  # type: ignore[valid-type]
+    amount: Decimal = strawberry.field(description="The manager's figure.")
+    note: str = strawberry.field(description="Why (required).")
+
+
+@strawberry.type(description="The result of adjusting a forecast.")
+class AdjustForecastPayload:
+    adjustment: ForecastAdjustmentType | None = strawberry.field(description="The adjustment; null when errors.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
 @strawberry.type
 class QuotaQueries:
+    @strawberry.field(description="Owners by amount closed won in the period, among the deals and people you can see.")
+    async def leaderboard(
+        self,
+        info: Info,
+        period_start: datetime.date,
+        period_end: datetime.date,
+        currency: str,
+        first: int = 10,
+        territory_id: strawberry.ID | None = None,
+        partner_organization_id: strawberry.ID | None = None,
+    ) -> list[LeaderboardEntry]:
+        slice_ = query_value(lambda: _slice(territory_id, partner_organization_id))
+
+        async def compute() -> list[analytics.LeaderboardEntry]:
+            async with ctx(info).sessions() as session:
+                return await analytics.leaderboard(
+                    session, ctx(info).access, period_start, period_end, currency, first, slice_
+                )
+
+        return [LeaderboardEntry(row=r) for r in await run_query(compute)]
+
     @strawberry.field(description="Quotas within the period whose subject you can see, with attainment and coverage.")
     async def quotas(self, info: Info, period_start: datetime.date, period_end: datetime.date) -> list[QuotaStatusType]:
         async with ctx(info).sessions() as session:
@@ -225,6 +356,18 @@ class QuotaQueries:
 
 @strawberry.type
 class QuotaMutations:
+    @strawberry.mutation(description="Record your own figure for a category of your line's forecast (managers).")
+    async def adjust_forecast(self, info: Info, input: AdjustForecastInput) -> AdjustForecastPayload:
+        async def perform() -> AdjustForecastPayload:
+            async with transaction(ctx(info).sessions) as session:
+                row = await analytics.adjust_forecast(
+                    session, ctx(info).access, input.period_start, input.period_end, input.currency, input.category,
+                    input.amount, input.note,
+                )  # fmt: skip
+            return AdjustForecastPayload(adjustment=ForecastAdjustmentType(row=row), errors=[])
+
+        return await run_mutation(perform, lambda errors: AdjustForecastPayload(adjustment=None, errors=errors))
+
     @strawberry.mutation(description="Set or replace a quota (sales leadership).")
     async def set_quota(self, info: Info, input: SetQuotaInput) -> QuotaPayload:
         async def perform() -> QuotaPayload:

@@ -165,3 +165,63 @@ async def test_only_leadership_sets_quotas_for_one_subject(closed_world, as_) ->
     assert (await director.data(SET_QUOTA, input=both))["setQuota"]["errors"][0]["field"] == "userId"
     negative = Q | {"userId": gid("User", world.users["am_east"].id), "amount": "-1"}
     assert (await director.data(SET_QUOTA, input=negative))["setQuota"]["errors"][0]["field"] == "amount"
+
+
+ADJUST = """
+mutation($input: AdjustForecastInput!) {
+  adjustForecast(input: $input) { adjustment { category amount note } errors { field code } }
+}
+"""
+MANAGER_LINE = """
+query($start: Date!, $end: Date!, $currency: String!) {
+  forecast(periodStart: $start, periodEnd: $end, currency: $currency) {
+    byOwner { user { email } rollup { category amount } adjusted { category amount } adjustments { category amount note } }
+  }
+}
+"""
+LEADERBOARD = """
+query($start: Date!, $end: Date!, $currency: String!, $territory: ID) {
+  leaderboard(periodStart: $start, periodEnd: $end, currency: $currency, territoryId: $territory) {
+    user { email } wonCount wonAmount
+  }
+}
+"""
+SLICED = """
+query($start: Date!, $end: Date!, $currency: String!, $partner: ID) {
+  funnel(periodStart: $start, periodEnd: $end, currency: $currency, partnerOrganizationId: $partner) { stages { stage count } }
+}
+"""
+
+
+async def test_manager_adjusts_the_forecast_and_the_original_stays(closed_world, as_) -> None:  # type: ignore[no-untyped-def]
+    world = closed_world
+    manager = await as_("manager_east")
+    adjustment = {"periodStart": "2027-01-01", "periodEnd": "2027-06-30", "currency": "USD", "category": "PIPELINE",
+                  "amount": "2500", "note": "One deal will slip"}  # fmt: skip
+    payload = (await manager.data(ADJUST, input=adjustment))["adjustForecast"]
+    assert payload["adjustment"] == {"category": "PIPELINE", "amount": "2500.00", "note": "One deal will slip"}
+    await manager.data(ADJUST, input=adjustment | {"amount": "2000", "note": "Two will"})
+    rows = (await (await as_("director")).data(MANAGER_LINE, **PERIOD))["forecast"]["byOwner"]
+    line = next(r for r in rows if r["user"]["email"] == world.users["manager_east"].email)
+    assert line["rollup"] == [{"category": "PIPELINE", "amount": "3000.00"}]
+    assert line["adjusted"] == [{"category": "PIPELINE", "amount": "2000.00"}]
+    assert [a["note"] for a in line["adjustments"]] == ["Two will", "One deal will slip"]
+    # Only managers adjust, always with a note
+    payload = (await (await as_("am_east")).data(ADJUST, input=adjustment))["adjustForecast"]
+    assert payload["errors"] == [{"field": None, "code": "FORBIDDEN"}]
+    payload = (await manager.data(ADJUST, input=adjustment | {"note": " "}))["adjustForecast"]
+    assert payload["errors"] == [{"field": "note", "code": "REQUIRED"}]
+
+
+async def test_leaderboard_and_slices(closed_world, as_) -> None:  # type: ignore[no-untyped-def]
+    world = closed_world
+    admin = await as_("admin")
+    board = (await admin.data(LEADERBOARD, **PERIOD))["leaderboard"]
+    assert board == [{"user": {"email": world.users["am_west"].email}, "wonCount": 1, "wonAmount": "1000.00"}]
+    east = gid("Territory", world.territories["East"].id)
+    assert (await admin.data(LEADERBOARD, **PERIOD, territory=east))["leaderboard"] == []
+    # A partner sees no internal owner on the board
+    assert (await (await as_("d2_admin")).data(LEADERBOARD, **PERIOD))["leaderboard"] == []
+    # The funnel sliced to D1's subtree counts O3, O4 and O6 only
+    sliced = (await admin.data(SLICED, **PERIOD, partner=gid("Organization", world.orgs["D1"].id)))["funnel"]["stages"]
+    assert {s["stage"]: s["count"] for s in sliced if s["count"]} == {"QUALIFICATION": 3}
