@@ -78,3 +78,7 @@ class Access(Protocol):
     def rows(self, resource: Resource, action: Action = Action.READ) -> ColumnElement[bool]:
         """A SQL predicate over the resource's table matching the rows the actor may act on."""
         ...
+
+    def rows_beyond_team(self, resource: Resource, action: Action) -> ColumnElement[bool]:
+        """Like `rows`, without what team membership alone grants (for rules that apply to team members only)."""
+        ...

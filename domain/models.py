@@ -15,6 +15,7 @@ from domain.organizations import Organization
 from domain.policy_rules import PolicyRule
 from domain.quotas import Quota
 from domain.stage_gates import StageApproval, StageGate
+from domain.team_stage_rules import TeamStageRule
 from domain.tenants import Tenant
 from domain.territories import Territory
 from domain.users import User
@@ -43,6 +44,7 @@ __all__ = [
     "SigningKey",
     "StageApproval",
     "StageGate",
+    "TeamStageRule",
     "Tenant",
     "Territory",
     "User",

@@ -427,6 +427,10 @@ async def update_opportunity(
     opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
     values = _validated(changes, creating=False)
     _require_internal_field_rights(access, values)
+    # Imported here: the rules module builds on this one.
+    from domain.team_stage_rules import FIELD_GROUPS, require_team_stage_rights
+
+    await require_team_stage_rights(session, access, opportunity, {FIELD_GROUPS[f] for f in values})
     await audit_log.apply_and_record(session, access, opportunity, "opportunity", values)
     return opportunity
 

@@ -39,6 +39,7 @@ from domain.opportunities import (
     Stage,
     editable_opportunity_or_raise,
 )
+from domain.team_stage_rules import FieldGroup, require_team_stage_rights
 from domain.visibility import get_or_raise
 
 # Fields a gate may require, with their API names.
@@ -235,6 +236,7 @@ async def move_stage(
 ) -> Opportunity:
     """Move an opportunity to a stage: forward moves pass the stage's gate, backward moves and closing need reasons."""
     opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
+    await require_team_stage_rights(session, access, opportunity, {FieldGroup.STAGE})
     v = Validator()
     reason = v.require_text("reason", reason, max_length=2000, required=False)
     competitor = v.require_text("competitor", competitor, max_length=200, required=False)

@@ -95,6 +95,9 @@ class PolicyAccess:
     def rows(self, resource: Resource, action: Action = Action.READ) -> ColumnElement[bool]:
         return rows_predicate(resource, self.scopes(resource, action), self.actor, action)
 
+    def rows_beyond_team(self, resource: Resource, action: Action) -> ColumnElement[bool]:
+        return rows_predicate(resource, self.scopes(resource, action) - {Scope.TEAM}, self.actor, action)
+
 
 def grants_for(enforcer: casbin.Enforcer, actor: Actor) -> dict[tuple[Resource, Action], frozenset[Scope]]:
     """Ask Casbin once per role for every permission it holds, directly or inherited."""

@@ -26,11 +26,12 @@ from api.opportunities.types import (
     StageType,
     TeamAccessType,
 )
-from domain import buying_centre, stage_gates
+from domain import buying_centre, stage_gates, team_stage_rules
 from domain import opportunities as uc
 from domain.db import transaction
 from domain.opportunities import Opportunity, OpportunityChanges, SalesRole, Stage
 from domain.stage_gates import ApprovalStatus, StageApproval, StageGate
+from domain.team_stage_rules import FieldGroup, TeamStageRule
 
 U = strawberry.UNSET
 
@@ -129,6 +130,35 @@ class StageGatePayload:
 @strawberry.type(description="The result of a stage approval mutation.")
 class StageApprovalPayload:
     approval: StageApprovalType | None = strawberry.field(description="The approval; null when errors.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+FieldGroupType = strawberry.enum(FieldGroup, name="FieldGroup", description="A group of deal fields team rules govern.")
+
+
+@strawberry.input(description="One cell of the team access table: may a sales role change a field group in a stage.")
+class SetTeamStageRuleInput:
+    sales_role: SalesRoleType = strawberry.field(description="The team role.")  # type: ignore[valid-type]
+    stage: StageType = strawberry.field(description="The stage.")  # type: ignore[valid-type]
+    field_group: FieldGroupType = strawberry.field(description="COMMERCIAL, DETAILS or STAGE (moving it).")  # type: ignore[valid-type]
+    can_edit: bool = strawberry.field(description="Whether members in that role may change it in that stage.")
+
+
+@strawberry.type(name="TeamStageRule", description="One cell of the team access table.")
+class TeamStageRuleType:
+    sales_role: SalesRoleType = strawberry.field(description="The team role.")  # type: ignore[valid-type]
+    stage: StageType = strawberry.field(description="The stage.")  # type: ignore[valid-type]
+    field_group: FieldGroupType = strawberry.field(description="The field group.")  # type: ignore[valid-type]
+    can_edit: bool = strawberry.field(description="Whether they may change it.")
+
+    @classmethod
+    def from_row(cls, row: TeamStageRule) -> TeamStageRuleType:
+        return cls(sales_role=row.sales_role, stage=row.stage, field_group=row.field_group, can_edit=row.can_edit)
+
+
+@strawberry.type(description="The result of setting a team access rule.")
+class TeamStageRulePayload:
+    rule: TeamStageRuleType | None = strawberry.field(description="The rule; null when errors.")
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
 
 
@@ -272,6 +302,17 @@ class OpportunityMutations:
             return StageGatePayload(gate=StageGateType.from_row(gate), errors=[])
 
         return await run_mutation(perform, lambda errors: StageGatePayload(gate=None, errors=errors))
+
+    @strawberry.mutation(description="Set one cell of the team access table (admins).")
+    async def set_team_stage_rule(self, info: Info, input: SetTeamStageRuleInput) -> TeamStageRulePayload:
+        async def perform() -> TeamStageRulePayload:
+            async with transaction(ctx(info).sessions) as session:
+                rule = await team_stage_rules.set_rule(
+                    session, ctx(info).access, input.sales_role, input.stage, input.field_group, input.can_edit
+                )
+            return TeamStageRulePayload(rule=TeamStageRuleType.from_row(rule), errors=[])
+
+        return await run_mutation(perform, lambda errors: TeamStageRulePayload(rule=None, errors=errors))
 
     @strawberry.mutation(description="Ask a manager to let the opportunity into a gated stage.")
     async def request_stage_approval(

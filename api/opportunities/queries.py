@@ -12,8 +12,9 @@ from strawberry.types import Info
 from api.graphql.errors import query_value
 from api.graphql.relay import Connection, OrderDirection, optional_id_of
 from api.graphql.resolving import ctx, list_connection
-from api.opportunities.mutations import StageGateType
+from api.opportunities.mutations import StageGateType, TeamStageRuleType
 from api.opportunities.types import OpportunityType, StageType
+from domain import team_stage_rules
 from domain.opportunities import Opportunity, OpportunityFilter, Stage, opportunities_query
 from domain.pagination import SortDirection
 from domain.stage_gates import gates
@@ -65,6 +66,12 @@ def to_domain_filter(flt: OpportunityFilterInput) -> OpportunityFilter:
 
 @strawberry.type
 class OpportunityQueries:
+    @strawberry.field(description="The team access table: which sales role may change what in which stage.")
+    async def team_stage_rules(self, info: Info) -> list[TeamStageRuleType]:
+        async with ctx(info).sessions() as session:
+            rows = await team_stage_rules.rules(session, ctx(info).actor.tenant_id)
+        return [TeamStageRuleType.from_row(r) for r in rows]
+
     @strawberry.field(description="The tenant's stage gates: what entering each stage requires.")
     async def stage_gates(self, info: Info) -> list[StageGateType]:
         async with ctx(info).sessions() as session:

@@ -1,0 +1,124 @@
+"""Team access that follows the sale: what a team member's sales role may change at each stage.
+
+A tenant-configurable table of (sales role, stage, field group) → may edit. It binds members whose
+right to edit comes from the team alone; owners and managers are not bound by it. A role with no
+rule for a field group keeps the access its team membership gives it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Enum, ForeignKeyConstraint, UniqueConstraint, select
+from sqlalchemy.dialects.postgresql import ENUM
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain import audit_log
+from domain.access import Access, Action, Resource
+from domain.base import Base, TenantScoped, Timestamped
+from domain.errors import Forbidden
+from domain.opportunities import Opportunity, OpportunityTeamMember, SalesRole, Stage
+
+
+class FieldGroup(StrEnum):
+    COMMERCIAL = "commercial"  # amount, currency, budget, margin, probability, forecast, close date
+    DETAILS = "details"  # name, decision date, internal notes
+    STAGE = "stage"  # moving the deal between stages
+
+
+FIELD_GROUPS = {
+    "amount": FieldGroup.COMMERCIAL, "currency": FieldGroup.COMMERCIAL, "budget": FieldGroup.COMMERCIAL,
+    "margin": FieldGroup.COMMERCIAL, "probability": FieldGroup.COMMERCIAL, "forecast_category": FieldGroup.COMMERCIAL,
+    "close_date": FieldGroup.COMMERCIAL, "name": FieldGroup.DETAILS, "decision_date": FieldGroup.DETAILS,
+    "internal_notes": FieldGroup.DETAILS,
+}  # fmt: skip
+
+
+class TeamStageRule(TenantScoped, Timestamped, Base):
+    """Whether team members in a sales role may change a field group while the deal is in a stage."""
+
+    __tablename__ = "team_stage_rule"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "sales_role", "stage", "field_group", name="uq_team_stage_rule"),
+    )
+
+    sales_role: Mapped[SalesRole] = mapped_column(ENUM(SalesRole, name="sales_role", create_type=False))
+    stage: Mapped[Stage] = mapped_column(ENUM(Stage, name="opportunity_stage", create_type=False))
+    field_group: Mapped[FieldGroup] = mapped_column(Enum(FieldGroup, name="field_group"))
+    can_edit: Mapped[bool] = mapped_column(Boolean)
+
+
+async def set_rule(
+    session: AsyncSession, access: Access, sales_role: SalesRole, stage: Stage, group: FieldGroup, can_edit: bool
+) -> TeamStageRule:
+    """Set one cell of the table (admins)."""
+    if not access.can(Resource.POLICY, Action.UPDATE):
+        raise Forbidden("Only admins change team access rules.")
+    rule = (
+        await session.execute(
+            select(TeamStageRule).where(
+                TeamStageRule.tenant_id == access.actor.tenant_id, TeamStageRule.sales_role == sales_role,
+                TeamStageRule.stage == stage, TeamStageRule.field_group == group,
+            )
+        )
+    ).scalar_one_or_none()  # fmt: skip
+    before = None if rule is None else rule.can_edit
+    if rule is None:
+        rule = TeamStageRule(tenant_id=access.actor.tenant_id, id=uuid.uuid4(), sales_role=sales_role, stage=stage,
+                             field_group=group, can_edit=can_edit)  # fmt: skip
+        session.add(rule)
+    rule.can_edit = can_edit
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="team_stage_rule", record_id=rule.id, action="set",
+        changes={f"{sales_role.value}/{stage.value}/{group.value}": {"old": before, "new": can_edit}},
+    )  # fmt: skip
+    return rule
+
+
+async def rules(session: AsyncSession, tenant_id: uuid.UUID) -> list[TeamStageRule]:
+    return list((await session.execute(select(TeamStageRule).where(TeamStageRule.tenant_id == tenant_id))).scalars())
+
+
+async def require_team_stage_rights(
+    session: AsyncSession, access: Access, opportunity: Opportunity, groups: set[FieldGroup]
+) -> None:
+    """Refuse a change the actor's team role may not make at the deal's current stage."""
+    actor = access.actor
+    if not groups or actor.user_id is None or opportunity.owner_id == actor.user_id:
+        return
+    beyond_team = (
+        await session.execute(
+            select(Opportunity.id).where(
+                Opportunity.id == opportunity.id, access.rows_beyond_team(Resource.OPPORTUNITY, Action.UPDATE)
+            )
+        )
+    ).scalar_one_or_none()
+    if beyond_team is not None:
+        return  # their right to edit does not rest on the team
+    member = (
+        await session.execute(
+            select(OpportunityTeamMember).where(
+                OpportunityTeamMember.tenant_id == opportunity.tenant_id,
+                OpportunityTeamMember.opportunity_id == opportunity.id,
+                OpportunityTeamMember.user_id == actor.user_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if member is None:
+        return
+    table = [r for r in await rules(session, opportunity.tenant_id) if r.sales_role == member.sales_role]
+    refused = []
+    for group in sorted(groups):
+        cells = [r for r in table if r.field_group == group]
+        if cells and not any(r.stage == opportunity.stage and r.can_edit for r in cells):
+            refused.append(group.value)
+    if refused:
+        raise Forbidden(
+            f"As {member.sales_role.value} you may not change {', '.join(refused)} while the deal is in "
+            f"{opportunity.stage.name}.",
+            field="id",
+        )
