@@ -81,10 +81,11 @@ WEIGHTED = func.sum(Opportunity.amount * Opportunity.probability / 100)
 
 @dataclass(frozen=True)
 class Slice:
-    """Optional narrowing of an analysis: a territory subtree, a partner subtree."""
+    """Optional narrowing of an analysis: a territory subtree, a partner subtree, a pipeline."""
 
     territory_id: uuid.UUID | None = None
     partner_id: uuid.UUID | None = None
+    pipeline_id: uuid.UUID | None = None
 
     def predicate(self, tenant_id: uuid.UUID) -> Any:
         from domain.territories import Territory
@@ -104,6 +105,8 @@ class Slice:
                 OpportunityPartner.tenant_id == tenant_id, OpportunityPartner.organization_id.in_(subtree)
             )
             conditions.append(Opportunity.id.in_(linked))
+        if self.pipeline_id is not None:
+            conditions.append(Opportunity.pipeline_id == self.pipeline_id)
         return and_(true(), *conditions)
 
 

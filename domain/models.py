@@ -12,6 +12,7 @@ from domain.lead_routing import RoutingDecision, RoutingRule
 from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
 from domain.organizations import Organization
+from domain.pipelines import Pipeline, PipelineStage
 from domain.policy_rules import PolicyRule
 from domain.quotas import Quota
 from domain.stage_gates import StageApproval, StageGate
@@ -37,6 +38,8 @@ __all__ = [
     "OpportunityPartner",
     "OpportunityTeamMember",
     "Organization",
+    "Pipeline",
+    "PipelineStage",
     "PolicyRule",
     "Quota",
     "RoutingDecision",

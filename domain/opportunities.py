@@ -116,6 +116,7 @@ class Opportunity(TenantScoped, Timestamped, Base):
         ForeignKeyConstraint(["tenant_id", "account_id"], ["account.tenant_id", "account.id"]),
         ForeignKeyConstraint(["tenant_id", "owner_id"], ["app_user.tenant_id", "app_user.id"]),
         ForeignKeyConstraint(["tenant_id", "territory_id"], ["territory.tenant_id", "territory.id"]),
+        ForeignKeyConstraint(["tenant_id", "pipeline_id"], ["pipeline.tenant_id", "pipeline.id"]),
         Index("ix_opportunity_account", "tenant_id", "account_id"),
         Index("ix_opportunity_owner", "tenant_id", "owner_id"),
         Index("ix_opportunity_territory", "tenant_id", "territory_id"),
@@ -143,6 +144,8 @@ class Opportunity(TenantScoped, Timestamped, Base):
     close_reason_code: Mapped[CloseReason | None] = mapped_column(Enum(CloseReason, name="close_reason"), nullable=True)
     close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     lost_to_competitor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The sales process it follows; null for deals of a tenant without pipelines.
+    pipeline_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
 
 
 class OpportunityTeamMember(TenantScoped, Timestamped, Base):
@@ -202,6 +205,7 @@ class OpportunityFilter:
     amount_max: Decimal | None = None
     close_date_from: date | None = None
     close_date_to: date | None = None
+    pipeline_id: uuid.UUID | None = None
 
 
 @dataclass
@@ -250,6 +254,8 @@ def opportunities_query(access: Access, flt: OpportunityFilter | None = None) ->
         stmt = stmt.where(Opportunity.close_date >= flt.close_date_from)
     if flt.close_date_to is not None:
         stmt = stmt.where(Opportunity.close_date <= flt.close_date_to)
+    if flt.pipeline_id is not None:
+        stmt = stmt.where(Opportunity.pipeline_id == flt.pipeline_id)
     return stmt
 
 
@@ -325,7 +331,8 @@ async def create_opportunity(
     changes: OpportunityChanges,
     *,
     owner_id: uuid.UUID | None = None,
-    stage: Stage = Stage.PROSPECTING,
+    stage: Stage | None = None,
+    pipeline_id: uuid.UUID | None = None,
 ) -> Opportunity:
     """Open an opportunity on a visible account; a partner's own deals are linked to its organization as sourcing."""
     actor = access.actor
@@ -338,7 +345,13 @@ async def create_opportunity(
     if owner_id is None:
         raise required("ownerId")
     await _active_visible_user(session, access, owner_id, "ownerId")
-    probability, forecast = STAGE_DEFAULTS[stage]
+    # Imported here: pipelines build on this module.
+    from domain.pipelines import pipeline_for_new_deal, stage_terms, stages_of
+
+    pipeline = await pipeline_for_new_deal(session, actor.tenant_id, pipeline_id)
+    if stage is None:
+        stage = (await stages_of(session, actor.tenant_id, pipeline.id))[0].stage if pipeline else Stage.PROSPECTING
+    probability, forecast = await stage_terms(session, actor.tenant_id, pipeline.id if pipeline else None, stage)
     values.setdefault("probability", probability)
     values.setdefault("forecast_category", forecast)
     opportunity = Opportunity(
@@ -348,6 +361,7 @@ async def create_opportunity(
         owner_id=owner_id,
         territory_id=account.territory_id,
         stage=stage,
+        pipeline_id=pipeline.id if pipeline else None,
         **values,
     )
     session.add(opportunity)

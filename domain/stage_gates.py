@@ -31,7 +31,6 @@ from domain.base import Base, TenantScoped, Timestamped, utcnow
 from domain.buying_centre import CompetitorStatus, OpportunityCompetitor, OpportunityContact
 from domain.errors import Conflict, ErrorCode, FieldError, Forbidden, ValidationFailed, Validator
 from domain.opportunities import (
-    STAGE_DEFAULTS,
     CloseReason,
     Opportunity,
     OpportunityTeamMember,
@@ -39,6 +38,7 @@ from domain.opportunities import (
     Stage,
     editable_opportunity_or_raise,
 )
+from domain.pipelines import stage_terms
 from domain.team_stage_rules import FieldGroup, require_team_stage_rights
 from domain.visibility import get_or_raise
 
@@ -255,7 +255,7 @@ async def move_stage(
     if not backwards and current != stage:
         v.field_errors.extend(await unmet_requirements(session, opportunity, stage))
     v.raise_if_any()
-    probability, forecast = STAGE_DEFAULTS[stage]
+    probability, forecast = await stage_terms(session, opportunity.tenant_id, opportunity.pipeline_id, stage)
     before = {
         "stage": current,
         "probability": opportunity.probability,

@@ -155,8 +155,9 @@ class AnalyticsQueries:
         currency: str,
         territory_id: strawberry.ID | None = None,
         partner_organization_id: strawberry.ID | None = None,
+        pipeline_id: strawberry.ID | None = None,
     ) -> Forecast:
-        slice_ = query_value(lambda: _slice(territory_id, partner_organization_id))
+        slice_ = query_value(lambda: _slice(territory_id, partner_organization_id, pipeline_id))
 
         async def compute() -> tuple[analytics.Forecast, dict[Any, list[analytics.ForecastAdjustment]]]:
             async with ctx(info).sessions() as session:
@@ -183,8 +184,9 @@ class AnalyticsQueries:
         currency: str,
         territory_id: strawberry.ID | None = None,
         partner_organization_id: strawberry.ID | None = None,
+        pipeline_id: strawberry.ID | None = None,
     ) -> Funnel:
-        slice_ = query_value(lambda: _slice(territory_id, partner_organization_id))
+        slice_ = query_value(lambda: _slice(territory_id, partner_organization_id, pipeline_id))
 
         async def compute() -> analytics.Funnel:
             async with ctx(info).sessions() as session:
@@ -301,10 +303,13 @@ class LeaderboardEntry:
         return self.row.won.amount
 
 
-def _slice(territory_id: strawberry.ID | None, partner_id: strawberry.ID | None) -> analytics.Slice:
+def _slice(
+    territory_id: strawberry.ID | None, partner_id: strawberry.ID | None, pipeline_id: strawberry.ID | None
+) -> analytics.Slice:
     return analytics.Slice(
         territory_id=optional_id_of(territory_id, "Territory", "territoryId"),
         partner_id=optional_id_of(partner_id, "Organization", "partnerOrganizationId"),
+        pipeline_id=optional_id_of(pipeline_id, "Pipeline", "pipelineId"),
     )
 
 
@@ -336,8 +341,9 @@ class QuotaQueries:
         first: int = 10,
         territory_id: strawberry.ID | None = None,
         partner_organization_id: strawberry.ID | None = None,
+        pipeline_id: strawberry.ID | None = None,
     ) -> list[LeaderboardEntry]:
-        slice_ = query_value(lambda: _slice(territory_id, partner_organization_id))
+        slice_ = query_value(lambda: _slice(territory_id, partner_organization_id, pipeline_id))
 
         async def compute() -> list[analytics.LeaderboardEntry]:
             async with ctx(info).sessions() as session:

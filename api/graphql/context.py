@@ -96,6 +96,7 @@ class Loaders:
                 OpportunityCompetitor.name,
             )
         )  # fmt: skip
+        self.pipelines = DataLoader(self._pipelines)
         self.children_by_organization = DataLoader(
             self._all_by_parent(
                 Organization, Organization.parent_id, access.rows(Resource.ORGANIZATION), Organization.name
@@ -125,6 +126,19 @@ class Loaders:
         self.count_opportunities_by_account = DataLoader(
             self._count_by_parent(Opportunity, Opportunity.account_id, Resource.OPPORTUNITY)
         )
+
+    async def _pipelines(self, ids: list[uuid.UUID]) -> list[Any]:
+        """Pipelines are tenant configuration every user of the tenant may read."""
+        from domain.pipelines import Pipeline
+
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Pipeline).where(Pipeline.tenant_id == self.access.actor.tenant_id, Pipeline.id.in_(set(ids)))
+                )
+            ).scalars()
+            found = {r.id: r for r in rows}
+        return [found.get(i) for i in ids]
 
     def _visible_by_id(self, model: type, resource: Resource):  # type: ignore[no-untyped-def]
         async def load(ids: list[uuid.UUID]) -> list[Any]:

@@ -32,6 +32,7 @@ from api.leads.types import LeadType
 from api.opportunities.mutations import OpportunityMutations
 from api.opportunities.queries import OpportunityQueries
 from api.opportunities.types import OpportunityType
+from api.pipelines.graphql import PipelineMutations, PipelineQueries
 
 NODE_TYPES: dict[str, type] = {
     "Account": AccountType,
@@ -77,6 +78,7 @@ Query = merge_types(
         ActivityQueries,
         AnalyticsQueries,
         QuotaQueries,
+        PipelineQueries,
     ),
 )
 Mutation = merge_types(
@@ -89,6 +91,7 @@ Mutation = merge_types(
         DealRegistrationMutations,
         LeadMutations,
         QuotaMutations,
+        PipelineMutations,
     ),
 )
 

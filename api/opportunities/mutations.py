@@ -13,7 +13,7 @@ from strawberry.types import Info
 from api.accounts.types import BuyingRoleType
 from api.graphql.errors import UserError, run_mutation
 from api.graphql.inputs import patch
-from api.graphql.relay import id_of, to_global_id
+from api.graphql.relay import id_of, optional_id_of, to_global_id
 from api.graphql.resolving import ctx, mutate_visible
 from api.opportunities.types import (
     AttitudeType,
@@ -29,7 +29,7 @@ from api.opportunities.types import (
 from domain import buying_centre, stage_gates, team_stage_rules
 from domain import opportunities as uc
 from domain.db import transaction
-from domain.opportunities import Opportunity, OpportunityChanges, SalesRole, Stage
+from domain.opportunities import Opportunity, OpportunityChanges, SalesRole
 from domain.stage_gates import ApprovalStatus, StageApproval, StageGate
 from domain.team_stage_rules import FieldGroup, TeamStageRule
 
@@ -43,7 +43,12 @@ class CreateOpportunityInput:
     amount: Decimal = strawberry.field(description="Expected value, not negative, at most two decimals.")
     currency: str = strawberry.field(description="ISO 4217 code, e.g. USD.")
     close_date: datetime.date = strawberry.field(description="Expected close date.")
-    stage: StageType = strawberry.field(default=Stage.PROSPECTING, description="Starting stage.")  # type: ignore[valid-type]
+    stage: StageType | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Starting stage; the pipeline's first stage if left out."
+    )
+    pipeline_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The pipeline to follow; the tenant's default if left out."
+    )
     owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owner; defaults to the caller.")
     margin: Decimal | None = strawberry.field(default=None, description="Expected margin fraction (internal-only).")
     internal_notes: str | None = strawberry.field(default=None, description="Internal notes (internal-only).")
@@ -262,6 +267,7 @@ class OpportunityMutations:
             return await uc.create_opportunity(
                 session, ctx(info).access, id_of(input.account_id, "Account", "accountId"), changes,
                 owner_id=id_of(input.owner_id, "User", "ownerId") if input.owner_id else None, stage=input.stage,
+                pipeline_id=optional_id_of(input.pipeline_id, "Pipeline", "pipelineId"),
             )  # fmt: skip
 
         return await _run(info, change)

@@ -48,6 +48,7 @@ class OpportunityFilterInput:
     amount_max: Decimal | None = strawberry.field(default=None, description="Amount at most this.")
     close_date_from: datetime.date | None = strawberry.field(default=None, description="Closing on or after.")
     close_date_to: datetime.date | None = strawberry.field(default=None, description="Closing on or before.")
+    pipeline_id: strawberry.ID | None = strawberry.field(default=None, description="Following this pipeline.")
 
 
 def to_domain_filter(flt: OpportunityFilterInput) -> OpportunityFilter:
@@ -61,6 +62,7 @@ def to_domain_filter(flt: OpportunityFilterInput) -> OpportunityFilter:
         amount_max=flt.amount_max,
         close_date_from=flt.close_date_from,
         close_date_to=flt.close_date_to,
+        pipeline_id=optional_id_of(flt.pipeline_id, "Pipeline", "pipelineId"),
     )
 
 

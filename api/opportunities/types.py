@@ -31,6 +31,7 @@ from domain.opportunities import (
 
 if TYPE_CHECKING:
     from api.activities.types import ActivityType
+    from api.pipelines.graphql import PipelineType
 
 ActivityRef = Annotated["ActivityType", strawberry.lazy("api.activities.types")]
 
@@ -113,6 +114,15 @@ class OpportunityType(Node):
     def lost_to_competitor(self, info: Info) -> str | None:
         _require_internal_read(info, "lostToCompetitor")
         return self.row.lost_to_competitor
+
+    @strawberry.field(description="The pipeline it follows; null when the tenant has none.")
+    async def pipeline(self, info: Info) -> Annotated[PipelineType, strawberry.lazy("api.pipelines.graphql")] | None:
+        from api.pipelines.graphql import PipelineType
+
+        if self.row.pipeline_id is None:
+            return None
+        row = await ctx(info).loaders.pipelines.load(self.row.pipeline_id)
+        return PipelineType.from_row(row) if row else None
 
     @strawberry.field(description="Whether the deal is closed (won or lost).")
     def is_closed(self) -> bool:
