@@ -193,6 +193,53 @@ async def _partner_forecast(session: AsyncSession, access: Access, in_period: ob
 class FunnelStage:
     stage: Stage
     totals: Totals
+    conversion_rate: float | None = None  # of deals that were in this stage, the share that went on to a later one
+    average_days: float | None = None  # of finished stays in this stage
+
+
+async def _stage_history(
+    session: AsyncSession, access: Access, deals: Any
+) -> dict[Stage, tuple[float | None, float | None]]:
+    """Conversion and average stay per stage, from the audit trail's stage moves of the given deals."""
+    from domain.audit import AuditEvent
+
+    opportunities = {
+        o.id: o for o in (await session.execute(select(Opportunity).where(Opportunity.id.in_(deals)))).scalars()
+    }
+    moves = await session.execute(
+        select(AuditEvent.record_id, AuditEvent.occurred_at, AuditEvent.changes)
+        .where(AuditEvent.tenant_id == access.actor.tenant_id, AuditEvent.record_type == "opportunity",
+               AuditEvent.action == "stage_moved", AuditEvent.record_id.in_(deals))
+        .order_by(AuditEvent.record_id, AuditEvent.occurred_at, AuditEvent.id)
+    )  # fmt: skip
+    visits: dict[uuid.UUID, list[tuple[Stage, Any]]] = defaultdict(list)
+    for record_id, when, changes in moves:
+        stage = changes.get("stage") or {}
+        if not visits[record_id] and stage.get("old"):
+            visits[record_id].append((Stage(stage["old"]), opportunities[record_id].created_at))
+        if stage.get("new"):
+            visits[record_id].append((Stage(stage["new"]), when))
+    for opp_id, opp in opportunities.items():
+        if not visits[opp_id]:
+            visits[opp_id].append((opp.stage, opp.created_at))
+    order = list(Stage)
+    entered: dict[Stage, int] = defaultdict(int)
+    moved_on: dict[Stage, int] = defaultdict(int)
+    stays: dict[Stage, list[float]] = defaultdict(list)
+    for path in visits.values():
+        for index, (stage, since) in enumerate(path):
+            if index + 1 < len(path):
+                stays[stage].append((path[index + 1][1] - since).total_seconds() / 86400)
+        for stage in {s for s, _ in path}:
+            entered[stage] += 1
+            later = [s for s, _ in path[[s for s, _ in path].index(stage) + 1 :]]
+            if any(s is Stage.CLOSED_WON or (not s.is_closed and order.index(s) > order.index(stage)) for s in later):
+                moved_on[stage] += 1
+    return {
+        stage: (moved_on[stage] / entered[stage] if entered[stage] and not stage.is_closed else None,
+                sum(stays[stage]) / len(stays[stage]) if stays[stage] else None)
+        for stage in Stage
+    }  # fmt: skip
 
 
 @dataclass
@@ -220,7 +267,8 @@ async def funnel(
             .group_by(Opportunity.stage)
         )
     }
-    stages = [FunnelStage(stage, counts.get(stage, Totals())) for stage in Stage]
+    history = await _stage_history(session, access, select(Opportunity.id).where(in_period))
+    stages = [FunnelStage(stage, counts.get(stage, Totals()), *history[stage]) for stage in Stage]
     won, lost = counts.get(Stage.CLOSED_WON, Totals()).count, counts.get(Stage.CLOSED_LOST, Totals()).count
     cycle = (
         await session.execute(

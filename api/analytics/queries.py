@@ -132,6 +132,11 @@ class FunnelStage:
     count: int = strawberry.field(description="Number of deals.")
     amount: Decimal = strawberry.field(description="Sum of amounts.")
     weighted_amount: Decimal = strawberry.field(description="Sum of amount × probability.")
+    conversion_rate: float | None = strawberry.field(
+        description="Of the deals that were in this stage, the share that went on to a later one or won "
+        "(from the stage history); null for closed stages or when none was in it."
+    )
+    average_days_in_stage: float | None = strawberry.field(description="Average length of finished stays, in days.")
 
 
 @strawberry.type(description="The funnel of the deals closing in a period, in one currency.")
@@ -196,7 +201,8 @@ class AnalyticsQueries:
         return Funnel(
             currency=result.currency,
             stages=[FunnelStage(stage=s.stage, count=s.totals.count, amount=s.totals.amount,
-                                weighted_amount=s.totals.weighted) for s in result.stages],
+                                weighted_amount=s.totals.weighted, conversion_rate=s.conversion_rate,
+                                average_days_in_stage=s.average_days) for s in result.stages],
             win_rate=result.win_rate, average_cycle_days=result.average_cycle_days,
         )  # fmt: skip
 

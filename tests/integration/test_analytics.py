@@ -225,3 +225,26 @@ async def test_leaderboard_and_slices(closed_world, as_) -> None:  # type: ignor
     # The funnel sliced to D1's subtree counts O3, O4 and O6 only
     sliced = (await admin.data(SLICED, **PERIOD, partner=gid("Organization", world.orgs["D1"].id)))["funnel"]["stages"]
     assert {s["stage"]: s["count"] for s in sliced if s["count"]} == {"QUALIFICATION": 3}
+
+
+HISTORY = """
+query { funnel(periodStart: "2027-01-01", periodEnd: "2027-06-30", currency: "USD") {
+  stages { stage count conversionRate averageDaysInStage } } }
+"""
+
+
+async def test_funnel_conversion_and_days_in_stage_come_from_the_stage_history(world, as_) -> None:  # type: ignore[no-untyped-def]
+    am = await as_("am_east")
+    o1, o3 = gid("Opportunity", world.opportunities["O1"].id), gid("Opportunity", world.opportunities["O3"].id)
+    # O1 goes QUALIFICATION → SOLUTION → PROPOSAL; O3 goes to SOLUTION and back; O6 stays in QUALIFICATION
+    for opp, stage, reason in ((o1, "SOLUTION", None), (o1, "PROPOSAL", None), (o3, "SOLUTION", None),
+                               (o3, "QUALIFICATION", "Customer paused")):  # fmt: skip
+        payload = await am.data(MOVE, input={"id": opp, "stage": stage, **({"reason": reason} if reason else {})})
+        assert payload["moveOpportunityStage"]["errors"] == []
+    stages = {s["stage"]: s for s in (await am.data(HISTORY))["funnel"]["stages"]}
+    assert stages["QUALIFICATION"]["conversionRate"] == pytest.approx(2 / 3)  # O1 and O3 moved on, O6 did not
+    assert stages["SOLUTION"]["conversionRate"] == 0.5  # O1 went on, O3 came back
+    assert stages["PROPOSAL"]["conversionRate"] == 0.0
+    assert stages["NEGOTIATION"]["conversionRate"] is None and stages["CLOSED_WON"]["conversionRate"] is None
+    assert 0 <= stages["QUALIFICATION"]["averageDaysInStage"] < 1
+    assert stages["PROPOSAL"]["averageDaysInStage"] is None  # O1 is still there
