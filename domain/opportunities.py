@@ -583,3 +583,43 @@ async def unlink_partner(
         changes={"partner": {"old": {"organization_id": str(organization_id), "role": link.role.value}, "new": None}},
     )  # fmt: skip
     return opportunity
+
+
+async def swap_team_member(
+    session: AsyncSession,
+    access: Access,
+    opportunity_id: uuid.UUID,
+    outgoing_user_id: uuid.UUID,
+    incoming_user_id: uuid.UUID,
+    reason: str | None,
+) -> Opportunity:
+    """Hand a team seat to someone else, with a reason: same sales role and access, one audit event."""
+    v = Validator()
+    reason = v.require_text("reason", reason, max_length=2000)
+    if outgoing_user_id == incoming_user_id:
+        v.fail("incomingUserId", ErrorCode.INVALID, "The incoming user is the outgoing one.")
+    v.raise_if_any()
+    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
+    outgoing = await _team_member(session, opportunity, outgoing_user_id)
+    if outgoing is None:
+        raise NotFound("That user is not on the team.", field="outgoingUserId")
+    await _active_visible_user(session, access, incoming_user_id, "incomingUserId")
+    if incoming_user_id == opportunity.owner_id or await _team_member(session, opportunity, incoming_user_id):
+        raise Conflict("The incoming user already works this deal.", field="incomingUserId")
+    role, seat_access = outgoing.sales_role, outgoing.access
+    await session.delete(outgoing)
+    await session.flush()
+    session.add(
+        OpportunityTeamMember(
+            tenant_id=opportunity.tenant_id, id=uuid.uuid4(), opportunity_id=opportunity.id,
+            user_id=incoming_user_id, sales_role=role, access=seat_access,
+        )
+    )  # fmt: skip
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="opportunity", record_id=opportunity.id, action="team_member_swapped",
+        changes={"team_member": {"old": {"user_id": str(outgoing_user_id), "sales_role": role.value},
+                                 "new": {"user_id": str(incoming_user_id), "sales_role": role.value}}},
+        reason=reason,
+    )  # fmt: skip
+    return opportunity

@@ -189,6 +189,14 @@ class RemoveTeamMemberInput:
     reason: str | None = strawberry.field(default=None, description="Why (kept in the audit trail).")
 
 
+@strawberry.input(description="Hand a team member's seat to someone else.")
+class SwapTeamMemberInput:
+    opportunity_id: strawberry.ID = strawberry.field(description="The opportunity.")
+    outgoing_user_id: strawberry.ID = strawberry.field(description="Who leaves the team.")
+    incoming_user_id: strawberry.ID = strawberry.field(description="Who takes their sales role and access.")
+    reason: str = strawberry.field(description="Why (required, kept in the audit trail).")
+
+
 @strawberry.input(description="Hand an opportunity to another owner.")
 class TransferOwnershipInput:
     id: strawberry.ID = strawberry.field(description="The opportunity.")
@@ -365,6 +373,17 @@ class OpportunityMutations:
             return await uc.remove_team_member(
                 session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
                 id_of(input.user_id, "User", "userId"), input.reason,
+            )  # fmt: skip
+
+        return await _run(info, change)
+
+    @strawberry.mutation(description="Hand a team seat to someone else, with a reason (same role and access).")
+    async def swap_opportunity_team_member(self, info: Info, input: SwapTeamMemberInput) -> OpportunityPayload:
+        async def change(session: AsyncSession) -> Opportunity:
+            return await uc.swap_team_member(
+                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                id_of(input.outgoing_user_id, "User", "outgoingUserId"),
+                id_of(input.incoming_user_id, "User", "incomingUserId"), input.reason,
             )  # fmt: skip
 
         return await _run(info, change)

@@ -229,3 +229,34 @@ async def test_partner_cannot_set_internal_fields(world, as_, sessions) -> None:
                          input={"id": gid("Opportunity", world.opportunities["O3"].id), "margin": "0.9"})  # fmt: skip
     assert [(e["field"], e["code"]) for e in data["updateOpportunity"]["errors"]] == [("margin", "FORBIDDEN")]
     assert await _audit_count(sessions) == before
+
+
+SWAP = """
+mutation($input: SwapTeamMemberInput!) {
+  swapOpportunityTeamMember(input: $input) { opportunity { team { salesRole access user { email } } } errors { field code } }
+}
+"""
+
+
+async def test_swapping_a_team_seat(world, as_) -> None:  # type: ignore[no-untyped-def]
+    # Given O1 worked by the solution specialist (read access), owned by am_east
+    am = await as_("am_east")
+    o1 = gid("Opportunity", world.opportunities["O1"].id)
+    seat = {"opportunityId": o1, "outgoingUserId": gid("User", world.users["specialist"].id),
+            "incomingUserId": gid("User", world.users["am_west"].id), "reason": "Specialist moved to another region"}  # fmt: skip
+    # When the seat is handed to am_west
+    payload = (await am.data(SWAP, input=seat))["swapOpportunityTeamMember"]
+    # Then am_west holds the same role and access, the specialist is gone, and one audited event says why
+    assert payload["opportunity"]["team"] == [
+        {"salesRole": "SOLUTION_SPECIALIST", "access": "READ", "user": {"email": world.users["am_west"].email}}
+    ]
+    event = (await am.data(AUDIT, id=o1))["auditEvents"]["edges"][0]["node"]
+    assert (event["action"], event["reason"]) == ("team_member_swapped", "Specialist moved to another region")
+    node = "query($id: ID!) { node(id: $id) { id } }"
+    assert (await (await as_("specialist")).data(node, id=o1))["node"] is None
+    # A seat cannot go to someone already on the deal, and needs a reason
+    again = (await am.data(SWAP, input=seat | {"outgoingUserId": seat["incomingUserId"], "incomingUserId":
+                                               gid("User", world.users["am_east"].id)}))["swapOpportunityTeamMember"]  # fmt: skip
+    assert again["errors"] == [{"field": "incomingUserId", "code": "CONFLICT"}]
+    blank = (await am.data(SWAP, input=seat | {"reason": " "}))["swapOpportunityTeamMember"]
+    assert blank["errors"] == [{"field": "reason", "code": "REQUIRED"}]
