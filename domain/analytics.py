@@ -110,15 +110,20 @@ class Slice:
         return and_(true(), *conditions)
 
 
+def _visible_in_period(access: Access, start: date, end: date, currency: str, slice_: Slice) -> Any:
+    """The visible deals in the currency, closing within the period, within the slice."""
+    return and_(
+        access.rows(Resource.OPPORTUNITY), Opportunity.close_date >= start, Opportunity.close_date <= end,
+        Opportunity.currency == currency, slice_.predicate(access.actor.tenant_id),
+    )  # fmt: skip
+
+
 async def forecast(
     session: AsyncSession, access: Access, start: date, end: date, currency: str, slice_: Slice = Slice()
 ) -> Forecast:
     """Deals closing in the period, by forecast category; per owner up the manager tree, per partner up its tree."""
     code = _period(Validator(), start, end, currency)
-    in_period = and_(
-        access.rows(Resource.OPPORTUNITY), Opportunity.close_date >= start, Opportunity.close_date <= end,
-        Opportunity.currency == code, slice_.predicate(access.actor.tenant_id),
-    )  # fmt: skip
+    in_period = _visible_in_period(access, start, end, code, slice_)
     by_category: dict[ForecastCategory, Totals] = {c: Totals() for c in ForecastCategory}
     owners: dict[uuid.UUID, ForecastRow] = {}
     rows = await session.execute(
@@ -255,10 +260,7 @@ async def funnel(
 ) -> Funnel:
     """Count and amount per stage of the visible deals closing in the period, with win rate and cycle length."""
     code = _period(Validator(), start, end, currency)
-    in_period = and_(
-        access.rows(Resource.OPPORTUNITY), Opportunity.close_date >= start, Opportunity.close_date <= end,
-        Opportunity.currency == code, slice_.predicate(access.actor.tenant_id),
-    )  # fmt: skip
+    in_period = _visible_in_period(access, start, end, code, slice_)
     counts = {
         stage: _totals(count, amount, weighted)
         for stage, count, amount, weighted in await session.execute(
