@@ -45,7 +45,8 @@ def _with_sessions(url: str, work: Callable[[async_sessionmaker[AsyncSession]], 
 def main() -> None:
     """channel-crm: a GraphQL channel CRM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    for noisy in ("pgserver", "casbin", "casbin.policy", "casbin.enforcer", "casbin.role_manager"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @main.command()
