@@ -16,6 +16,7 @@ from starlette.routing import Route
 from api.auth.keys import key_ring
 from api.auth.middleware import AuthenticationMiddleware
 from api.auth.oauth import token_endpoint
+from api.erp.webhooks import erp_webhook
 from api.graphql.app import make_graphql_app
 from api.leads.public_forms import form_submission, form_token
 from api.settings import Settings
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/oauth/token", token_endpoint, methods=["POST"]),
             Route("/forms/{key}/token", form_token, methods=["GET", "OPTIONS"]),
             Route("/forms/{key}/leads", form_submission, methods=["POST", "OPTIONS"]),
+            Route("/webhooks/erp", erp_webhook, methods=["POST"]),
             Route("/graphql", make_graphql_app(sessions, settings), methods=["GET", "POST"]),
         ],
         middleware=[

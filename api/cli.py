@@ -206,30 +206,133 @@ def schema_export(output: Path, check: bool) -> None:
 
 
 @main.command()
-@click.option("--interval", default=60, show_default=True, type=int, help="Seconds between runs of the jobs.")
-@click.option("--once", is_flag=True, help="Run the jobs once and exit.")
+@click.option("--interval", default=60, show_default=True, type=int, help="Seconds between runs of the scheduled jobs.")
+@click.option("--once", is_flag=True, help="Deliver what is queued, run the scheduled jobs once, and exit.")
 def worker(interval: int, once: bool) -> None:
-    """Run the scheduled jobs: expire lapsed deal registrations, re-route leads whose partner let the SLA pass.
+    """Deliver outbox messages to the ERP and run the scheduled jobs.
 
-    Several workers may run: lapsed offers are claimed with SKIP LOCKED, expiry is one idempotent UPDATE.
+    Scheduled: poll each tenant's ERP for changes, open contract renewals, expire lapsed deal
+    registrations, re-route leads whose partner let the SLA pass. Several workers may run: jobs
+    are handed out once (PgQueuer), messages and polls are locked, the rest is idempotent.
     """
+    from domain.contracts import run_renewals
     from domain.db import transaction
     from domain.deal_registrations import expire_due
     from domain.lead_routing import expire_offers
+    from integrations.erp import worker as erp_worker
 
     log = logging.getLogger("crm.worker")
 
-    async def run(sessions: async_sessionmaker[AsyncSession]) -> None:
-        while True:
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> None:
+        async def scheduled() -> None:
             async with transaction(sessions) as session:
                 expired = await expire_due(session)
             async with transaction(sessions) as session:
                 rerouted = await expire_offers(session)
-            log.info("expired %d deal registrations, re-routed %d leads past their SLA", expired, rerouted)
-            if once:
-                return
-            await asyncio.sleep(interval)
+            async with transaction(sessions) as session:
+                renewals = await run_renewals(session)
+            applied = await erp_worker.poll_all(sessions)
+            log.info(
+                "expired %d deal registrations, re-routed %d leads, renewals %s, applied %d ERP changes",
+                expired, rerouted, renewals, applied,
+            )  # fmt: skip
+
+        await erp_worker.run(url, sessions, scheduled, interval=interval, once=once)
 
     url = _database_url()
     migrations.upgrade(url)
-    _with_sessions(url, run)
+    _with_sessions(url, work)
+
+
+def _tenant_id(session_work: Callable[[async_sessionmaker[AsyncSession], object], Awaitable[T]], slug: str) -> T:
+    """Run work with the id of the tenant named by slug."""
+    from domain.tenants import Tenant
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> T:
+        async with sessions() as session:
+            tenant_id = (await session.execute(select(Tenant.id).where(Tenant.slug == slug))).scalar_one_or_none()
+        if tenant_id is None:
+            raise click.ClickException(f"No tenant with slug {slug}.")
+        return await session_work(sessions, tenant_id)
+
+    return _with_sessions(_database_url(), work)
+
+
+@main.group()
+def erp() -> None:
+    """Connect a tenant to its ERP, pull its catalogue, reconcile both sides."""
+
+
+@erp.command("connect")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--adapter", type=click.Choice(["tryton", "webhook"]), required=True)
+@click.option("--url", required=True, help="The ERP's base URL.")
+@click.option("--database", default=None, help="Tryton: the database name.")
+@click.option("--login", default=None, help="Tryton: the user to log in as.")
+@click.option("--password", default=None, envvar="CRM_ERP_PASSWORD", help="Tryton: its password (or CRM_ERP_PASSWORD).")
+@click.option("--webhook-secret", default=None, envvar="CRM_ERP_WEBHOOK_SECRET", help="HMAC secret for webhooks.")
+def erp_connect(
+    slug: str, adapter: str, url: str, database: str | None, login: str | None, password: str | None,
+    webhook_secret: str | None,
+) -> None:  # fmt: skip
+    """Set (or replace) the tenant's ERP connection."""
+    from domain.db import transaction
+    from domain.erp_sync import ErpAdapterKind, ErpConnection
+
+    kind = ErpAdapterKind(adapter)
+    if kind is ErpAdapterKind.TRYTON and not (database and login and password):
+        raise click.ClickException("The tryton adapter needs --database, --login and --password.")
+    if kind is ErpAdapterKind.WEBHOOK and not webhook_secret:
+        raise click.ClickException("The webhook adapter needs --webhook-secret.")
+    settings = {"url": url} | ({"database": database, "login": login, "password": password} if database else {})
+
+    async def work(sessions: async_sessionmaker[AsyncSession], tenant_id: object) -> str:
+        async with transaction(sessions) as session:
+            connection = await session.get(ErpConnection, tenant_id)
+            if connection is None:
+                connection = ErpConnection(tenant_id=tenant_id)
+                session.add(connection)
+            connection.adapter, connection.settings, connection.webhook_secret = kind, settings, webhook_secret
+        return f"Tenant {slug} now uses the {adapter} adapter at {url}."
+
+    click.echo(_tenant_id(work, slug))
+
+
+@erp.command("sync-products")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+def erp_sync_products(slug: str) -> None:
+    """Pull the ERP's products and list prices now."""
+    from integrations.erp.sync import sync_products
+
+    async def work(sessions: async_sessionmaker[AsyncSession], tenant_id: object) -> int:
+        return await sync_products(sessions, tenant_id)  # type: ignore[arg-type]
+
+    click.echo(f"{_tenant_id(work, slug)} products changed.")
+
+
+@erp.command("reconcile")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--repair", is_flag=True, help="Fix what can be fixed: re-queue what the ERP lacks, apply its states.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def erp_reconcile(slug: str, repair: bool, as_json: bool) -> None:
+    """Compare the tenant's orders and contracts with the ERP's and report drift. Exit 3 when there is drift."""
+    import json
+    from dataclasses import asdict
+
+    from integrations.erp.reconcile import reconcile
+
+    async def work(sessions: async_sessionmaker[AsyncSession], tenant_id: object):  # type: ignore[no-untyped-def]
+        return await reconcile(sessions, tenant_id, repair=repair)  # type: ignore[arg-type]
+
+    try:
+        report = _tenant_id(work, slug)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps({"checked": report.checked, "drift": [asdict(d) for d in report.drift]}, indent=2))
+    else:
+        click.echo(f"Checked {report.checked} orders and contracts; {len(report.drift)} drift.")
+        for d in report.drift:
+            click.echo(f"  {d.kind:16} {d.record:8} {d.reference:12} {d.detail}{'  (repaired)' if d.repaired else ''}")
+    if not report.clean and not repair:
+        sys.exit(3)

@@ -29,6 +29,11 @@ class Resource(StrEnum):
     DEAL_REGISTRATION = "deal_registration"
     LEAD = "lead"
     ROUTING_RULE = "routing_rule"
+    PRODUCT = "product"  # the catalogue and price lists
+    QUOTE = "quote"
+    ORDER = "order"
+    CONTRACT = "contract"
+    ERP_SYNC = "erp_sync"  # outbox messages, the ERP connection, reconciliation
 
 
 class Action(StrEnum):

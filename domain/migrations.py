@@ -18,6 +18,11 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """PgQueuer's tables belong to the job queue library: installed by a migration, not mapped as models."""
+    return not (type_ == "table" and name is not None and name.startswith("pgqueuer"))
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the database to `revision` (blocking; runs its own event loop)."""
     command.upgrade(alembic_config(database_url), revision)

@@ -6,15 +6,21 @@ from domain.analytics import ForecastAdjustment
 from domain.audit import AuditEvent
 from domain.base import Base
 from domain.buying_centre import OpportunityCompetitor, OpportunityContact
+from domain.catalog import PriceList, PriceListItem, Product
+from domain.contracts import Contract, ContractLine
 from domain.credentials import OAuthClient, SigningKey
 from domain.deal_registrations import DealRegistration
+from domain.erp_sync import ErpConnection, NumberSequence, OutboxMessage, WebhookReceipt
 from domain.lead_routing import RoutingDecision, RoutingRule
 from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
+from domain.orders import CreditStanding, Order, OrderLine
 from domain.organizations import Organization
 from domain.pipelines import Pipeline, PipelineStage
 from domain.policy_rules import PolicyRule
 from domain.quotas import Quota
+from domain.quotes import Quote, QuoteLine
+from domain.receivables import Installment, Payment
 from domain.stage_gates import StageApproval, StageGate
 from domain.team_stage_rules import TeamStageRule
 from domain.tenants import Tenant
@@ -28,20 +34,35 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Contact",
+    "Contract",
+    "ContractLine",
+    "CreditStanding",
     "DealRegistration",
+    "ErpConnection",
     "ForecastAdjustment",
+    "Installment",
     "Lead",
+    "NumberSequence",
     "OAuthClient",
     "Opportunity",
     "OpportunityCompetitor",
     "OpportunityContact",
     "OpportunityPartner",
     "OpportunityTeamMember",
+    "Order",
+    "OrderLine",
     "Organization",
+    "OutboxMessage",
+    "Payment",
     "Pipeline",
     "PipelineStage",
     "PolicyRule",
+    "PriceList",
+    "PriceListItem",
+    "Product",
     "Quota",
+    "Quote",
+    "QuoteLine",
     "RoutingDecision",
     "RoutingRule",
     "SigningKey",
@@ -53,4 +74,5 @@ __all__ = [
     "User",
     "WebForm",
     "WebFormSubmission",
+    "WebhookReceipt",
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import DateTime, Integer, String, Uuid, func
+from sqlalchemy import DateTime, Integer, Numeric, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.base import Base, new_id
@@ -25,4 +26,12 @@ class Tenant(Base):
     deal_protection_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
     # How long a partner has to accept or decline an offered lead, in hours.
     partner_lead_sla_hours: Mapped[int] = mapped_column(Integer, default=48, server_default="48")
+    # A quote line discount above this percentage needs approval.
+    quote_approval_discount_percent: Mapped[Decimal] = mapped_column(
+        Numeric(5, 2), default=Decimal("15"), server_default="15"
+    )
+    # Days from an order to its payment being due.
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # How long before a contract ends its renewal opportunity is opened, in days.
+    contract_renewal_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

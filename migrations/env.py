@@ -8,13 +8,16 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from domain.db import create_engine
+from domain.migrations import include_name
 from domain.models import Base
 
 target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(
+        connection=connection, target_metadata=target_metadata, compare_type=True, include_name=include_name
+    )
     with context.begin_transaction():
         context.run_migrations()
 

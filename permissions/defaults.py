@@ -22,6 +22,7 @@ class Scope(StrEnum):
 R, A, S = Resource, Action, Scope
 READ, CREATE, UPDATE, APPROVE = A.READ, A.CREATE, A.UPDATE, A.APPROVE
 SALES_RECORDS = (R.ACCOUNT, R.CONTACT, R.OPPORTUNITY, R.ACTIVITY)
+COMMERCE = (R.QUOTE, R.ORDER, R.CONTRACT)
 
 # (child role, parent role): the child has every grant of the parent.
 ROLE_INHERITANCE: list[tuple[str, str]] = [
@@ -88,6 +89,9 @@ GRANTS: list[Grant] = [
             R.DEAL_REGISTRATION,
             R.LEAD,
             R.ROUTING_RULE,
+            R.PRODUCT,
+            *COMMERCE,
+            R.ERP_SYNC,
         ),
         (READ, CREATE, UPDATE, APPROVE),
         S.TENANT,
@@ -119,6 +123,27 @@ GRANTS: list[Grant] = [
     *_grants("partner_manager", (R.DEAL_REGISTRATION,), (READ, UPDATE), S.ORG_TREE),
     *_grants("partner_manager", (R.LEAD,), (READ, UPDATE), S.ORG_TREE),
     *_grants("partner_admin", (R.USER, R.ORGANIZATION), (CREATE, UPDATE), S.ORG_TREE),
+    # Commerce: quotes, orders and contracts follow the deals and accounts they belong to.
+    *_grants("internal_staff", (R.PRODUCT,), (READ,), S.TENANT),
+    *_grants("partner_sales", (R.PRODUCT,), (READ,), S.TENANT),
+    *_grants("sales_specialist", COMMERCE, (READ,), S.TEAM),
+    *_grants("sales_specialist", (R.QUOTE,), (CREATE, UPDATE), S.TEAM),
+    *_grants("account_manager", COMMERCE, (READ, CREATE, UPDATE), S.OWN, S.TEAM),
+    *_grants("sales_manager", COMMERCE, (READ, UPDATE), S.TERRITORY),
+    *_grants("sales_manager", (R.QUOTE, R.CONTRACT), (APPROVE,), S.TERRITORY),
+    *_grants("sales_director", COMMERCE, (READ, UPDATE, APPROVE), S.TENANT),
+    *_grants("finance", COMMERCE, (READ,), S.TENANT),
+    *_grants("finance", (R.CONTRACT,), (APPROVE,), S.TENANT),
+    *_grants("finance", (R.ERP_SYNC,), (READ, UPDATE), S.TENANT),
+    *_grants("channel_manager", COMMERCE, (READ,), S.MANAGED),
+    *_grants("channel_manager", (R.PRODUCT,), (UPDATE,), S.TENANT),  # partner price lists
+    *_grants("partner_sales", COMMERCE, (READ,), S.ORG, S.OWN),
+    *_grants("partner_sales", (R.QUOTE, R.ORDER), (CREATE,), S.OWN),
+    *_grants("partner_sales", (R.QUOTE,), (UPDATE,), S.OWN),
+    *_grants("partner_manager", COMMERCE, (READ,), S.ORG_TREE),
+    *_grants("partner_manager", (R.QUOTE,), (UPDATE,), S.ORG_TREE),
+    *_grants("erp_integration", (R.ORDER, R.CONTRACT, R.PRODUCT, R.ERP_SYNC), (READ,), S.TENANT),
+    *_grants("erp_integration", (R.ERP_SYNC,), (UPDATE,), S.TENANT),
     # ERP jobs read accounts and opportunities across the tenant.
     *_grants("erp_integration", (R.ACCOUNT, R.CONTACT, R.OPPORTUNITY, R.ORGANIZATION), (READ,), S.TENANT),
 ]

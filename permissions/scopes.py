@@ -15,11 +15,16 @@ from domain.access import Action, Actor, Resource
 from domain.accounts import Account, Contact
 from domain.activities import Activity
 from domain.audit import AuditEvent
+from domain.catalog import Product
+from domain.contracts import Contract
 from domain.deal_registrations import DealRegistration
+from domain.erp_sync import OutboxMessage
 from domain.lead_routing import RoutingRule
 from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember, TeamAccess
+from domain.orders import Order
 from domain.organizations import Organization
+from domain.quotes import Quote
 from domain.territories import Territory
 from domain.users import User
 from permissions.defaults import Scope
@@ -248,6 +253,60 @@ def tenant_only_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnE
     return true() if scope is Scope.TENANT else false()
 
 
+def quote_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    """A quote is in scope when its opportunity is."""
+    if scope is Scope.TENANT:
+        return true()
+    return Quote.opportunity_id.in_(
+        select(Opportunity.id).where(
+            Opportunity.tenant_id == actor.tenant_id, opportunity_predicate(scope, actor, action)
+        )
+    )
+
+
+def _commerce_predicate(model, scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+    """Orders and contracts: through their opportunity, their account (internal scopes) or the buying partner.
+
+    Partner scopes never reach a record through the account alone, so a partner does not see the
+    enterprise's direct business with a customer it also serves.
+    """
+    if scope is Scope.TENANT:
+        return true()
+    via_opportunity = model.opportunity_id.in_(
+        select(Opportunity.id).where(
+            Opportunity.tenant_id == actor.tenant_id, opportunity_predicate(scope, actor, action)
+        )
+    )
+    via_account = model.account_id.in_(
+        select(Account.id).where(Account.tenant_id == actor.tenant_id, account_predicate(scope, actor, action))
+    )
+    match scope:
+        case Scope.OWN:
+            if actor.user_id is None:
+                return false()
+            return or_(model.owner_id == actor.user_id, via_opportunity, via_account)
+        case Scope.TEAM:
+            return via_opportunity
+        case Scope.TERRITORY:
+            return or_(via_opportunity, via_account)
+        case Scope.ORG if actor.organization_id:
+            return or_(model.partner_organization_id == actor.organization_id, via_opportunity)
+        case Scope.ORG_TREE if actor.organization_path:
+            return or_(model.partner_organization_id.in_(_org_subtree_ids(actor)), via_opportunity)
+        case Scope.MANAGED if actor.user_id:
+            return or_(model.partner_organization_id.in_(_managed_partner_ids(actor)), via_opportunity)
+        case _:
+            return false()
+
+
+def order_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    return _commerce_predicate(Order, scope, actor, action)
+
+
+def contract_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
+    return _commerce_predicate(Contract, scope, actor, action)
+
+
 Predicate = Callable[[Scope, Actor, Action], ColumnElement[bool]]
 
 PREDICATES: dict[Resource, tuple[type, Predicate]] = {
@@ -262,6 +321,11 @@ PREDICATES: dict[Resource, tuple[type, Predicate]] = {
     Resource.DEAL_REGISTRATION: (DealRegistration, deal_registration_predicate),
     Resource.LEAD: (Lead, lead_predicate),
     Resource.ROUTING_RULE: (RoutingRule, tenant_only_predicate),
+    Resource.PRODUCT: (Product, tenant_only_predicate),
+    Resource.QUOTE: (Quote, quote_predicate),
+    Resource.ORDER: (Order, order_predicate),
+    Resource.CONTRACT: (Contract, contract_predicate),
+    Resource.ERP_SYNC: (OutboxMessage, tenant_only_predicate),
 }
 
 

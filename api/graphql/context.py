@@ -22,10 +22,15 @@ from domain.access import Actor, Resource
 from domain.accounts import Account, Contact
 from domain.activities import Activity
 from domain.buying_centre import OpportunityCompetitor, OpportunityContact
+from domain.catalog import Pricing, Product, pricing_for
+from domain.contracts import Contract, ContractLine
 from domain.deal_registrations import DealRegistration
 from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
+from domain.orders import Order, OrderLine
 from domain.organizations import Organization
+from domain.quotes import Quote, QuoteLine
+from domain.receivables import Installment, Payment
 from domain.territories import Territory
 from domain.users import User
 from domain.visibility import load_visible
@@ -41,6 +46,10 @@ NODE_MODELS: dict[str, tuple[type, Resource]] = {
     "Territory": (Territory, Resource.TERRITORY),
     "DealRegistration": (DealRegistration, Resource.DEAL_REGISTRATION),
     "Lead": (Lead, Resource.LEAD),
+    "Product": (Product, Resource.PRODUCT),
+    "Quote": (Quote, Resource.QUOTE),
+    "Order": (Order, Resource.ORDER),
+    "Contract": (Contract, Resource.CONTRACT),
 }
 
 
@@ -64,6 +73,7 @@ class Loaders:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], access: PolicyAccess) -> None:
         self.sessions = sessions
         self.access = access
+        self._pricing: Pricing | None = None
         self.by_type: dict[str, DataLoader[uuid.UUID, Any]] = {
             name: DataLoader(self._visible_by_id(model, resource)) for name, (model, resource) in NODE_MODELS.items()
         }
@@ -75,6 +85,26 @@ class Loaders:
                 OpportunityTeamMember.tenant_id == tenant,
                 OpportunityTeamMember.created_at,
             )
+        )
+        # Lines and receivables of a record the resolver has already shown to be visible.
+        self.quote_lines = DataLoader(
+            self._all_by_parent(QuoteLine, QuoteLine.quote_id, QuoteLine.tenant_id == tenant, QuoteLine.position)
+        )
+        self.order_lines = DataLoader(
+            self._all_by_parent(OrderLine, OrderLine.order_id, OrderLine.tenant_id == tenant, OrderLine.position)
+        )
+        self.contract_lines = DataLoader(
+            self._all_by_parent(
+                ContractLine, ContractLine.contract_id, ContractLine.tenant_id == tenant, ContractLine.position
+            )
+        )
+        self.installments = DataLoader(
+            self._all_by_parent(
+                Installment, Installment.record_id, Installment.tenant_id == tenant, Installment.sequence
+            )
+        )
+        self.payments = DataLoader(
+            self._all_by_parent(Payment, Payment.record_id, Payment.tenant_id == tenant, Payment.received_at)
         )
         self.partners_by_opportunity = DataLoader(
             self._all_by_parent(
@@ -147,6 +177,17 @@ class Loaders:
             return [found.get(i) for i in ids]
 
         return load
+
+    async def viewer_pricing(self) -> Pricing:
+        """The viewer's prices (their partner price list, or list price), once per request."""
+        if self._pricing is None:
+            actor = self.access.actor
+            async with self.sessions() as session:
+                org = None
+                if actor.is_partner and actor.organization_id is not None:
+                    org = await session.get(Organization, (actor.tenant_id, actor.organization_id))
+                self._pricing = await pricing_for(session, actor.tenant_id, org)
+        return self._pricing
 
     def _all_by_parent(self, model: type, parent: InstrumentedAttribute[Any], where: ColumnElement[bool], order: Any):  # type: ignore[no-untyped-def]
         async def load(parent_ids: list[uuid.UUID]) -> list[list[Any]]:

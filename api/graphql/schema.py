@@ -17,6 +17,9 @@ from api.activities.mutations import ActivityMutations, ActivityQueries
 from api.activities.types import ActivityType
 from api.analytics.queries import AnalyticsQueries, QuotaMutations, QuotaQueries
 from api.audit.queries import AuditQueries
+from api.commerce.mutations import CommerceMutations
+from api.commerce.queries import CommerceQueries
+from api.commerce.types import ContractType, OrderType, ProductType, QuoteType
 from api.deal_registrations.mutations import DealRegistrationMutations
 from api.deal_registrations.queries import DealRegistrationQueries
 from api.deal_registrations.types import DealRegistrationType
@@ -44,6 +47,10 @@ NODE_TYPES: dict[str, type] = {
     "Territory": TerritoryType,
     "DealRegistration": DealRegistrationType,
     "Lead": LeadType,
+    "Product": ProductType,
+    "Quote": QuoteType,
+    "Order": OrderType,
+    "Contract": ContractType,
 }
 assert NODE_TYPES.keys() == NODE_MODELS.keys()
 
@@ -79,6 +86,7 @@ Query = merge_types(
         AnalyticsQueries,
         QuotaQueries,
         PipelineQueries,
+        CommerceQueries,
     ),
 )
 Mutation = merge_types(
@@ -92,6 +100,7 @@ Mutation = merge_types(
         LeadMutations,
         QuotaMutations,
         PipelineMutations,
+        CommerceMutations,
     ),
 )
 

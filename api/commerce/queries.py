@@ -1,0 +1,170 @@
+"""Queries over the catalogue, quotes, orders, contracts, receivables and the ERP outbox."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy import or_, select
+from strawberry.types import Info
+
+from api.commerce.types import (
+    ContractStatusType,
+    ContractType,
+    MessageStatusType,
+    OrderStatusType,
+    OrderType,
+    OutboxMessageType,
+    PriceListType,
+    ProductType,
+    QuoteType,
+    ReceivablesType,
+    SyncStateType,
+)
+from api.graphql.errors import AccessDenied, run_query
+from api.graphql.relay import Connection, optional_id_of
+from api.graphql.resolving import ctx, list_connection
+from domain import receivables
+from domain.access import Action, Resource
+from domain.base import utcnow
+from domain.catalog import PriceList, Product
+from domain.contracts import Contract
+from domain.erp_sync import OutboxMessage
+from domain.orders import Order
+from domain.pagination import SortDirection
+from domain.quotes import Quote, QuoteStatus
+from domain.receivables import Installment
+
+
+def visible_installments(info: Info):  # type: ignore[no-untyped-def]
+    """Installments whose order or contract the viewer may see."""
+    access = ctx(info).access
+    return or_(
+        Installment.order_id.in_(select(Order.id).where(access.rows(Resource.ORDER))),
+        Installment.contract_id.in_(select(Contract.id).where(access.rows(Resource.CONTRACT))),
+    )
+
+
+@strawberry.type
+class CommerceQueries:
+    @strawberry.field(description="Products from the ERP, by code.")
+    async def products(
+        self, info: Info, first: int = 50, after: str | None = None, search: str | None = None, active_only: bool = True
+    ) -> Connection[ProductType]:
+        stmt = select(Product).where(ctx(info).access.rows(Resource.PRODUCT))
+        if active_only:
+            stmt = stmt.where(Product.active.is_(True))
+        if search:
+            pattern = f"%{search.strip()}%"
+            stmt = stmt.where(or_(Product.code.ilike(pattern), Product.name.ilike(pattern)))
+        return await list_connection(
+            info, query=stmt, sort_column=Product.code, id_column=Product.id, direction=SortDirection.ASC,
+            first=first, after=after, to_node=ProductType.from_row,
+        )  # fmt: skip
+
+    @strawberry.field(description="Partner price lists (internal users).")
+    async def price_lists(self, info: Info) -> list[PriceListType]:
+        access = ctx(info).access
+        if access.actor.is_partner or not access.can(Resource.PRODUCT, Action.READ):
+            raise AccessDenied("Price lists are internal; partners see their own prices as yourPrice.")
+
+        async def fetch() -> list[PriceListType]:
+            async with ctx(info).sessions() as session:
+                rows = await session.execute(
+                    select(PriceList).where(PriceList.tenant_id == access.actor.tenant_id).order_by(PriceList.name)
+                )
+                return [PriceListType(row=r) for r in rows.scalars()]
+
+        return await run_query(fetch)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="Quotes the viewer may see (those of visible opportunities), newest first.")
+    async def quotes(
+        self, info: Info, first: int = 20, after: str | None = None, opportunity_id: strawberry.ID | None = None,
+        latest_only: bool = True,
+    ) -> Connection[QuoteType]:  # fmt: skip
+        stmt = select(Quote).where(ctx(info).access.rows(Resource.QUOTE))
+        opportunity = optional_id_of(opportunity_id, "Opportunity", "opportunityId")
+        if opportunity is not None:
+            stmt = stmt.where(Quote.opportunity_id == opportunity)
+        if latest_only:  # every version but the newest is superseded
+            stmt = stmt.where(Quote.status != QuoteStatus.SUPERSEDED)
+        return await list_connection(
+            info, query=stmt, sort_column=Quote.created_at, id_column=Quote.id, direction=SortDirection.DESC,
+            first=first, after=after, to_node=QuoteType.from_row,
+        )  # fmt: skip
+
+    @strawberry.field(description="Orders the viewer may see, newest first.")
+    async def orders(
+        self, info: Info, first: int = 20, after: str | None = None,
+        status: OrderStatusType | None = None,  # type: ignore[valid-type]
+        sync_state: SyncStateType | None = None,  # type: ignore[valid-type]
+        account_id: strawberry.ID | None = None, partner_id: strawberry.ID | None = None,
+    ) -> Connection[OrderType]:  # fmt: skip
+        stmt = select(Order).where(ctx(info).access.rows(Resource.ORDER))
+        if status is not None:
+            stmt = stmt.where(Order.status == status)
+        if sync_state is not None:
+            stmt = stmt.where(Order.sync_state == sync_state)
+        if (account := optional_id_of(account_id, "Account", "accountId")) is not None:
+            stmt = stmt.where(Order.account_id == account)
+        if (partner := optional_id_of(partner_id, "Organization", "partnerId")) is not None:
+            stmt = stmt.where(Order.partner_organization_id == partner)
+        return await list_connection(
+            info, query=stmt, sort_column=Order.created_at, id_column=Order.id, direction=SortDirection.DESC,
+            first=first, after=after, to_node=OrderType.from_row,
+        )  # fmt: skip
+
+    @strawberry.field(description="Contracts the viewer may see, ending soonest first.")
+    async def contracts(
+        self, info: Info, first: int = 20, after: str | None = None,
+        status: ContractStatusType | None = None,  # type: ignore[valid-type]
+        account_id: strawberry.ID | None = None,
+    ) -> Connection[ContractType]:  # fmt: skip
+        stmt = select(Contract).where(ctx(info).access.rows(Resource.CONTRACT))
+        if status is not None:
+            stmt = stmt.where(Contract.status == status)
+        if (account := optional_id_of(account_id, "Account", "accountId")) is not None:
+            stmt = stmt.where(Contract.account_id == account)
+        return await list_connection(
+            info, query=stmt, sort_column=Contract.end_date, id_column=Contract.id, direction=SortDirection.ASC,
+            first=first, after=after, to_node=ContractType.from_row,
+        )  # fmt: skip
+
+    @strawberry.field(
+        description="Billed, paid, due and overdue per currency over the orders and contracts the viewer may see; "
+        "narrow by account, partner (its own purchases), order or contract."
+    )
+    async def receivables(
+        self, info: Info, account_id: strawberry.ID | None = None, partner_id: strawberry.ID | None = None,
+        order_id: strawberry.ID | None = None, contract_id: strawberry.ID | None = None,
+    ) -> list[ReceivablesType]:  # fmt: skip
+        where = visible_installments(info)
+        if (account := optional_id_of(account_id, "Account", "accountId")) is not None:
+            where = where & (Installment.account_id == account)
+        if (partner := optional_id_of(partner_id, "Organization", "partnerId")) is not None:
+            where = where & (Installment.partner_organization_id == partner)
+        if (order := optional_id_of(order_id, "Order", "orderId")) is not None:
+            where = where & (Installment.order_id == order)
+        if (contract := optional_id_of(contract_id, "Contract", "contractId")) is not None:
+            where = where & (Installment.contract_id == contract)
+        where = where & (Installment.tenant_id == ctx(info).access.actor.tenant_id)
+
+        async def fetch() -> list[ReceivablesType]:
+            async with ctx(info).sessions() as session:
+                return [ReceivablesType(row=t) for t in await receivables.totals(session, where, utcnow().date())]
+
+        return await run_query(fetch)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="ERP outbox messages (integration, finance and admin roles), newest first.")
+    async def outbox_messages(
+        self, info: Info, first: int = 20, after: str | None = None,
+        status: MessageStatusType | None = None,  # type: ignore[valid-type]
+    ) -> Connection[OutboxMessageType]:  # fmt: skip
+        access = ctx(info).access
+        if not access.can(Resource.ERP_SYNC, Action.READ):
+            raise AccessDenied("Your role may not read the ERP outbox.")
+        stmt = select(OutboxMessage).where(access.rows(Resource.ERP_SYNC))
+        if status is not None:
+            stmt = stmt.where(OutboxMessage.status == status)
+        return await list_connection(
+            info, query=stmt, sort_column=OutboxMessage.created_at, id_column=OutboxMessage.id,
+            direction=SortDirection.DESC, first=first, after=after, to_node=lambda r: OutboxMessageType(row=r),
+        )  # fmt: skip

@@ -1,0 +1,508 @@
+"""GraphQL types for products, price lists, quotes, orders, contracts, receivables and ERP sync."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+from strawberry.types import Info
+
+from api.accounts.types import AccountType
+from api.directory.types import OrganizationType, UserType
+from api.graphql.relay import Node, to_global_id
+from api.graphql.resolving import ctx, load
+from api.opportunities.types import Money, OpportunityType
+from domain.catalog import PriceList, Product
+from domain.contracts import Contract, ContractLine, ContractStatus
+from domain.erp_sync import ErpMirror, MessageKind, MessageStatus, OutboxMessage, SyncState
+from domain.orders import Order, OrderLine, OrderStatus
+from domain.organizations import OrganizationKind, PartnerTier
+from domain.quotes import Quote, QuoteLine, QuoteStatus
+from domain.receivables import Installment, Payment, ReceivableTotals
+
+QuoteStatusType = strawberry.enum(QuoteStatus, name="QuoteStatus", description="Where a quote stands.")
+OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus", description="Where an order stands.")
+ContractStatusType = strawberry.enum(ContractStatus, name="ContractStatus", description="Where a contract stands.")
+SyncStateType = strawberry.enum(SyncState, name="SyncState", description="Where a record stands with the ERP.")
+MessageStatusType = strawberry.enum(MessageStatus, name="OutboxStatus", description="Where an outbox message stands.")
+MessageKindType = strawberry.enum(MessageKind, name="OutboxKind", description="What an outbox message carries.")
+PartnerKindType = strawberry.enum(OrganizationKind, name="PriceListPartnerKind", description="A kind of organization.")
+PartnerTierType = strawberry.enum(PartnerTier, name="PriceListPartnerTier", description="A partner tier.")
+
+
+@strawberry.type(name="Product", description="A saleable product; the ERP is its master.")
+class ProductType(Node):
+    row: strawberry.Private[Product]
+
+    @classmethod
+    def from_row(cls, row: Product) -> ProductType:
+        return cls(id=to_global_id("Product", row.id), row=row)
+
+    @strawberry.field(description="The ERP's product code.")
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field(description="Name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="List price per unit (direct customers pay this).")
+    def list_price(self) -> Money:
+        return Money(amount=self.row.list_price, currency=self.row.currency)
+
+    @strawberry.field(description="The viewer's unit price: list price less the viewer's partner price list.")
+    async def your_price(self, info: Info) -> Money:
+        pricing = await ctx(info).loaders.viewer_pricing()
+        return Money(amount=pricing.unit_price(self.row), currency=self.row.currency)
+
+    @strawberry.field(description="Whether it can be sold now.")
+    def active(self) -> bool:
+        return self.row.active
+
+    @strawberry.field(description="When the ERP last reported it.")
+    def synced_at(self) -> datetime | None:
+        return self.row.synced_at
+
+
+@strawberry.type(name="PriceList", description="What a kind and/or tier of partner pays: a discount off list price.")
+class PriceListType:
+    row: strawberry.Private[PriceList]
+
+    @strawberry.field(description="Global ID.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("PriceList", self.row.id)
+
+    @strawberry.field(description="Name.")
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field(description="The partner kind it applies to (null: any).")
+    def partner_kind(self) -> PartnerKindType | None:  # type: ignore[valid-type]
+        return self.row.partner_kind
+
+    @strawberry.field(description="The partner tier it applies to (null: any).")
+    def partner_tier(self) -> PartnerTierType | None:  # type: ignore[valid-type]
+        return self.row.partner_tier
+
+    @strawberry.field(description="Percent off list price.")
+    def discount_percent(self) -> Decimal:
+        return self.row.discount_percent
+
+
+@strawberry.type(description="What the ERP last said of an order or contract.")
+class ErpSync:
+    state: SyncStateType = strawberry.field(description="Not sent, pending delivery, synced, or failed.")  # type: ignore[valid-type]
+    erp_id: str | None = strawberry.field(description="The ERP's id for it.")
+    erp_number: str | None = strawberry.field(description="The ERP's document number.")
+    erp_state: str | None = strawberry.field(description="The ERP's own state name.")
+    changed_at: datetime | None = strawberry.field(description="The ERP's change time of the status applied last.")
+    error: str | None = strawberry.field(description="The last delivery error, while pending or failed.")
+
+    @staticmethod
+    def of(row: ErpMirror) -> ErpSync:
+        return ErpSync(
+            state=row.sync_state, erp_id=row.erp_id, erp_number=row.erp_number, erp_state=row.erp_state,
+            changed_at=row.erp_changed_at, error=row.sync_error,
+        )  # fmt: skip
+
+
+@strawberry.type(name="QuoteLine", description="A priced line of a quote.")
+class QuoteLineType:
+    row: strawberry.Private[QuoteLine]
+    currency: strawberry.Private[str]
+
+    @strawberry.field(description="Product code.")
+    def product_code(self) -> str:
+        return self.row.product_code
+
+    @strawberry.field(description="Description.")
+    def description(self) -> str:
+        return self.row.description
+
+    @strawberry.field(description="Quantity.")
+    def quantity(self) -> Decimal:
+        return self.row.quantity
+
+    @strawberry.field(description="The buyer's unit price before this line's discount.")
+    def unit_price(self) -> Money:
+        return Money(amount=self.row.unit_price, currency=self.currency)
+
+    @strawberry.field(description="Line discount in percent.")
+    def discount_percent(self) -> Decimal:
+        return self.row.discount_percent
+
+    @strawberry.field(description="Line total after discount.")
+    def net_amount(self) -> Money:
+        return Money(amount=self.row.net_amount, currency=self.currency)
+
+    @strawberry.field(description="The product, when still listed.")
+    async def product(self, info: Info) -> ProductType | None:
+        row = await load(info, "Product", self.row.product_id)
+        return ProductType.from_row(row) if row else None
+
+
+@strawberry.type(name="Quote", description="A versioned, priced offer on an opportunity.")
+class QuoteType(Node):
+    row: strawberry.Private[Quote]
+
+    @classmethod
+    def from_row(cls, row: Quote) -> QuoteType:
+        return cls(id=to_global_id("Quote", row.id), row=row)
+
+    @strawberry.field(description="Quote number, shared by all its versions.")
+    def number(self) -> str:
+        return self.row.number
+
+    @strawberry.field(description="Version, from 1.")
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field(description="Status.")
+    def status(self) -> QuoteStatusType:  # type: ignore[valid-type]
+        return self.row.status
+
+    @strawberry.field(description="Sum of lines before discounts.")
+    def subtotal(self) -> Money:
+        return Money(amount=self.row.subtotal, currency=self.row.currency)
+
+    @strawberry.field(description="Sum of line discounts.")
+    def discount_total(self) -> Money:
+        return Money(amount=self.row.discount_total, currency=self.row.currency)
+
+    @strawberry.field(description="Total after discounts.")
+    def total(self) -> Money:
+        return Money(amount=self.row.total, currency=self.row.currency)
+
+    @strawberry.field(description="The largest line discount, in percent.")
+    def max_discount_percent(self) -> Decimal:
+        return self.row.max_discount_percent
+
+    @strawberry.field(description="Valid until (inclusive).")
+    def valid_until(self) -> date | None:
+        return self.row.valid_until
+
+    @strawberry.field(description="When it was sent.")
+    def sent_at(self) -> datetime | None:
+        return self.row.sent_at
+
+    @strawberry.field(description="When the customer accepted it.")
+    def accepted_at(self) -> datetime | None:
+        return self.row.accepted_at
+
+    @strawberry.field(description="Lines, in order.")
+    async def lines(self, info: Info) -> list[QuoteLineType]:
+        rows = await ctx(info).loaders.quote_lines.load(self.row.id)
+        return [QuoteLineType(row=r, currency=self.row.currency) for r in rows]
+
+    @strawberry.field(description="The opportunity.")
+    async def opportunity(self, info: Info) -> OpportunityType | None:
+        row = await load(info, "Opportunity", self.row.opportunity_id)
+        return OpportunityType.from_row(row) if row else None
+
+    @strawberry.field(description="The partner whose price list priced it (null: list prices).")
+    async def priced_for(self, info: Info) -> OrganizationType | None:
+        row = await load(info, "Organization", self.row.partner_organization_id)
+        return OrganizationType.from_row(row) if row else None
+
+    @strawberry.field(description="Who approved (or rejected) its discount.")
+    async def approved_by(self, info: Info) -> UserType | None:
+        row = await load(info, "User", self.row.approved_by_id)
+        return UserType.from_row(row) if row else None
+
+
+@strawberry.type(name="Installment", description="An amount due on a date.")
+class InstallmentType:
+    row: strawberry.Private[Installment]
+
+    @strawberry.field(description="1, 2, …")
+    def sequence(self) -> int:
+        return self.row.sequence
+
+    @strawberry.field(description="Due date.")
+    def due_date(self) -> date:
+        return self.row.due_date
+
+    @strawberry.field(description="Amount due.")
+    def amount(self) -> Money:
+        return Money(amount=self.row.amount, currency=self.row.currency)
+
+    @strawberry.field(description="Paid so far, as the ERP reports.")
+    def paid(self) -> Money:
+        return Money(amount=self.row.paid_amount, currency=self.row.currency)
+
+    @strawberry.field(description="Unpaid and past its due date.")
+    def overdue(self) -> bool:
+        from domain.base import utcnow
+
+        return self.row.paid_amount < self.row.amount and self.row.due_date < utcnow().date()
+
+
+@strawberry.type(name="Payment", description="Money the ERP reported received.")
+class PaymentType:
+    row: strawberry.Private[Payment]
+
+    @strawberry.field(description="Amount received.")
+    def amount(self) -> Money:
+        return Money(amount=self.row.amount, currency=self.row.currency)
+
+    @strawberry.field(description="When the CRM learnt of it.")
+    def received_at(self) -> datetime:
+        return self.row.received_at
+
+
+@strawberry.type(name="OrderLine", description="A line of an order.")
+class OrderLineType:
+    row: strawberry.Private[OrderLine]
+    currency: strawberry.Private[str]
+
+    @strawberry.field(description="Product code.")
+    def product_code(self) -> str:
+        return self.row.product_code
+
+    @strawberry.field(description="Description.")
+    def description(self) -> str:
+        return self.row.description
+
+    @strawberry.field(description="Quantity.")
+    def quantity(self) -> Decimal:
+        return self.row.quantity
+
+    @strawberry.field(description="Net unit price.")
+    def unit_price(self) -> Money:
+        return Money(amount=self.row.unit_price, currency=self.currency)
+
+    @strawberry.field(description="Line total.")
+    def net_amount(self) -> Money:
+        return Money(amount=self.row.net_amount, currency=self.currency)
+
+
+@strawberry.type(name="Order", description="A sales order, made in the CRM and confirmed by the ERP.")
+class OrderType(Node):
+    row: strawberry.Private[Order]
+
+    @classmethod
+    def from_row(cls, row: Order) -> OrderType:
+        return cls(id=to_global_id("Order", row.id), row=row)
+
+    @strawberry.field(description="Order number (the ERP's reference for it).")
+    def number(self) -> str:
+        return self.row.number
+
+    @strawberry.field(description="Status, from the ERP's confirmation, shipment and payment.")
+    def status(self) -> OrderStatusType:  # type: ignore[valid-type]
+        return self.row.status
+
+    @strawberry.field(description="Order total.")
+    def total(self) -> Money:
+        return Money(amount=self.row.total, currency=self.row.currency)
+
+    @strawberry.field(description="Paid so far, as the ERP reports.")
+    def paid(self) -> Money:
+        return Money(amount=self.row.paid_amount, currency=self.row.currency)
+
+    @strawberry.field(description="The ERP's invoice state (none, pending, awaiting payment, paid, …).")
+    def invoice_state(self) -> str | None:
+        return self.row.invoice_state
+
+    @strawberry.field(description="The ERP's shipment state (none, waiting, sent, …).")
+    def shipment_state(self) -> str | None:
+        return self.row.shipment_state
+
+    @strawberry.field(description="Where it stands with the ERP.")
+    def sync(self) -> ErpSync:
+        return ErpSync.of(self.row)
+
+    @strawberry.field(description="When it was placed.")
+    def placed_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(description="Lines, in order.")
+    async def lines(self, info: Info) -> list[OrderLineType]:
+        rows = await ctx(info).loaders.order_lines.load(self.row.id)
+        return [OrderLineType(row=r, currency=self.row.currency) for r in rows]
+
+    @strawberry.field(description="The payment plan.")
+    async def installments(self, info: Info) -> list[InstallmentType]:
+        return [InstallmentType(row=r) for r in await ctx(info).loaders.installments.load(self.row.id)]
+
+    @strawberry.field(description="Payments received.")
+    async def payments(self, info: Info) -> list[PaymentType]:
+        return [PaymentType(row=r) for r in await ctx(info).loaders.payments.load(self.row.id)]
+
+    @strawberry.field(description="The end customer (null for a partner's stock order, or when not visible).")
+    async def account(self, info: Info) -> AccountType | None:
+        row = await load(info, "Account", self.row.account_id)
+        return AccountType.from_row(row) if row else None
+
+    @strawberry.field(description="The won opportunity it came from, when visible.")
+    async def opportunity(self, info: Info) -> OpportunityType | None:
+        row = await load(info, "Opportunity", self.row.opportunity_id)
+        return OpportunityType.from_row(row) if row else None
+
+    @strawberry.field(description="The accepted quote it came from.")
+    async def quote(self, info: Info) -> QuoteType | None:
+        row = await load(info, "Quote", self.row.quote_id)
+        return QuoteType.from_row(row) if row else None
+
+    @strawberry.field(description="The buying partner (null for direct business).")
+    async def partner(self, info: Info) -> OrganizationType | None:
+        row = await load(info, "Organization", self.row.partner_organization_id)
+        return OrganizationType.from_row(row) if row else None
+
+
+@strawberry.type(name="ContractLine", description="A product of a contract, priced per month.")
+class ContractLineType:
+    row: strawberry.Private[ContractLine]
+    currency: strawberry.Private[str]
+
+    @strawberry.field(description="Product code.")
+    def product_code(self) -> str:
+        return self.row.product_code
+
+    @strawberry.field(description="Description.")
+    def description(self) -> str:
+        return self.row.description
+
+    @strawberry.field(description="Quantity.")
+    def quantity(self) -> Decimal:
+        return self.row.quantity
+
+    @strawberry.field(description="Price per unit per month.")
+    def monthly_price(self) -> Money:
+        return Money(amount=self.row.monthly_price, currency=self.currency)
+
+
+@strawberry.type(name="Contract", description="A term contract with a customer, renewed before it ends.")
+class ContractType(Node):
+    row: strawberry.Private[Contract]
+
+    @classmethod
+    def from_row(cls, row: Contract) -> ContractType:
+        return cls(id=to_global_id("Contract", row.id), row=row)
+
+    @strawberry.field(description="Contract number (the ERP's reference for it).")
+    def number(self) -> str:
+        return self.row.number
+
+    @strawberry.field(description="Status.")
+    def status(self) -> ContractStatusType:  # type: ignore[valid-type]
+        return self.row.status
+
+    @strawberry.field(description="First day.")
+    def start_date(self) -> date:
+        return self.row.start_date
+
+    @strawberry.field(description="Last day.")
+    def end_date(self) -> date:
+        return self.row.end_date
+
+    @strawberry.field(description="Term in months.")
+    def term_months(self) -> int:
+        return self.row.term_months
+
+    @strawberry.field(description="Value over the whole term.")
+    def value(self) -> Money:
+        return Money(amount=self.row.value, currency=self.row.currency)
+
+    @strawberry.field(description="Paid so far, as the ERP reports.")
+    def paid(self) -> Money:
+        return Money(amount=self.row.paid_amount, currency=self.row.currency)
+
+    @strawberry.field(description="Why it was terminated.")
+    def termination_reason(self) -> str | None:
+        return self.row.termination_reason
+
+    @strawberry.field(description="Where it stands with the ERP.")
+    def sync(self) -> ErpSync:
+        return ErpSync.of(self.row)
+
+    @strawberry.field(description="Lines, in order.")
+    async def lines(self, info: Info) -> list[ContractLineType]:
+        rows = await ctx(info).loaders.contract_lines.load(self.row.id)
+        return [ContractLineType(row=r, currency=self.row.currency) for r in rows]
+
+    @strawberry.field(description="The payment plan.")
+    async def installments(self, info: Info) -> list[InstallmentType]:
+        return [InstallmentType(row=r) for r in await ctx(info).loaders.installments.load(self.row.id)]
+
+    @strawberry.field(description="The customer, when visible.")
+    async def account(self, info: Info) -> AccountType | None:
+        row = await load(info, "Account", self.row.account_id)
+        return AccountType.from_row(row) if row else None
+
+    @strawberry.field(description="The opportunity it came from, when visible.")
+    async def opportunity(self, info: Info) -> OpportunityType | None:
+        row = await load(info, "Opportunity", self.row.opportunity_id)
+        return OpportunityType.from_row(row) if row else None
+
+    @strawberry.field(description="The renewal opportunity, once opened and when visible.")
+    async def renewal_opportunity(self, info: Info) -> OpportunityType | None:
+        row = await load(info, "Opportunity", self.row.renewal_opportunity_id)
+        return OpportunityType.from_row(row) if row else None
+
+
+@strawberry.type(name="Receivables", description="Billed, paid, due and overdue, in one currency.")
+class ReceivablesType:
+    row: strawberry.Private[ReceivableTotals]
+
+    @strawberry.field(description="Everything planned for payment.")
+    def billed(self) -> Money:
+        return Money(amount=self.row.billed, currency=self.row.currency)
+
+    @strawberry.field(description="Paid, as the ERP reports.")
+    def paid(self) -> Money:
+        return Money(amount=self.row.paid, currency=self.row.currency)
+
+    @strawberry.field(description="Not yet paid.")
+    def due(self) -> Money:
+        return Money(amount=self.row.due, currency=self.row.currency)
+
+    @strawberry.field(description="Not yet paid and past its due date.")
+    def overdue(self) -> Money:
+        return Money(amount=self.row.overdue, currency=self.row.currency)
+
+
+@strawberry.type(name="OutboxMessage", description="A change the ERP must receive, and how its delivery went.")
+class OutboxMessageType:
+    row: strawberry.Private[OutboxMessage]
+
+    @strawberry.field(description="Global ID (retry takes it).")
+    def id(self) -> strawberry.ID:
+        return to_global_id("OutboxMessage", self.row.id)
+
+    @strawberry.field(description="Order or contract.")
+    def kind(self) -> MessageKindType:  # type: ignore[valid-type]
+        return self.row.kind
+
+    @strawberry.field(description="The record's number, which is also the idempotency key.")
+    def reference(self) -> str:
+        return self.row.idempotency_key
+
+    @strawberry.field(description="Pending, delivered or dead.")
+    def status(self) -> MessageStatusType:  # type: ignore[valid-type]
+        return self.row.status
+
+    @strawberry.field(description="Attempts made.")
+    def attempts(self) -> int:
+        return self.row.attempts
+
+    @strawberry.field(description="Attempts allowed before it is parked as dead.")
+    def max_attempts(self) -> int:
+        return self.row.max_attempts
+
+    @strawberry.field(description="When the next attempt is due (pending).")
+    def next_attempt_at(self) -> datetime:
+        return self.row.next_attempt_at
+
+    @strawberry.field(description="The last error.")
+    def last_error(self) -> str | None:
+        return self.row.last_error
+
+    @strawberry.field(description="When it was delivered.")
+    def delivered_at(self) -> datetime | None:
+        return self.row.delivered_at
+
+    @strawberry.field(description="When it was queued.")
+    def created_at(self) -> datetime:
+        return self.row.created_at

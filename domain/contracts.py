@@ -1,0 +1,397 @@
+"""Contracts: from a won opportunity or an order; approved, synced to the ERP, renewed before they end.
+
+Status runs draft → in_approval → active → expiring → renewed or terminated. Approval needs
+APPROVE on contracts; it activates the contract, plans its monthly installments and queues the
+ERP message in one transaction. The scheduled job opens a renewal opportunity the tenant's
+`contract_renewal_days` before the end (once: the contract remembers it), marks the contract
+renewed when that opportunity is won, and terminated when it ends unrenewed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    CHAR,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain import audit_log, erp_sync, receivables
+from domain.access import Access, Action, Resource
+from domain.audit import AuditEvent
+from domain.base import Base, TenantScoped, Timestamped, utcnow
+from domain.erp_sync import ErpMirror, MessageKind, SyncState, next_number
+from domain.errors import Conflict, ErrorCode, Forbidden, Validator
+from domain.opportunities import STAGE_DEFAULTS, Opportunity, Stage
+from domain.orders import Order, order_lines
+from domain.quotes import Quote as QuoteRow
+from domain.quotes import QuoteStatus, quote_lines
+from domain.tenants import Tenant
+from domain.visibility import get_or_raise
+
+MAX_TERM_MONTHS = 120
+
+
+class ContractStatus(StrEnum):
+    DRAFT = "draft"
+    IN_APPROVAL = "in_approval"
+    ACTIVE = "active"
+    EXPIRING = "expiring"
+    RENEWED = "renewed"
+    TERMINATED = "terminated"
+
+
+class Contract(TenantScoped, Timestamped, ErpMirror, Base):
+    __tablename__ = "contract"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_contract_account", "tenant_id", "account_id"),
+        Index("ix_contract_opportunity", "tenant_id", "opportunity_id"),
+        Index("ix_contract_end", "tenant_id", "status", "end_date"),
+    )
+
+    number: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    opportunity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    partner_organization_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    status: Mapped[ContractStatus] = mapped_column(
+        Enum(ContractStatus, name="contract_status"), default=ContractStatus.DRAFT
+    )
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    term_months: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(CHAR(3))
+    value: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # over the whole term
+    approved_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    renewal_opportunity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    renewed_by_contract_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    termination_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    paid_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0.00"))
+
+
+class ContractLine(TenantScoped, Base):
+    """A product of the contract, priced per month."""
+
+    __tablename__ = "contract_line"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "contract_id"], ["contract.tenant_id", "contract.id"], ondelete="CASCADE"),
+        Index("ix_contract_line_contract", "tenant_id", "contract_id", "position"),
+    )
+
+    contract_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    position: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    product_code: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    monthly_price: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # per unit per month
+
+
+def add_months(day: date, months: int) -> date:
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+async def create_contract(
+    session: AsyncSession,
+    access: Access,
+    *,
+    opportunity_id: uuid.UUID | None,
+    order_id: uuid.UUID | None,
+    start_date: date | None,
+    term_months: int | None,
+) -> Contract:
+    """A draft contract from a won opportunity (its accepted quote's lines) or from an order (its lines).
+
+    Line prices are taken as monthly prices over the term.
+    """
+    if not access.can(Resource.CONTRACT, Action.CREATE):
+        raise Forbidden("Your role may not create contracts.")
+    v = Validator()
+    if (opportunity_id is None) == (order_id is None):
+        v.fail("opportunityId", ErrorCode.INVALID, "Give exactly one of opportunityId and orderId.")
+    if start_date is None:
+        v.fail("startDate", ErrorCode.REQUIRED, "startDate is required.")
+    if term_months is None:
+        v.fail("termMonths", ErrorCode.REQUIRED, "termMonths is required.")
+    elif not 1 <= term_months <= MAX_TERM_MONTHS:
+        v.fail("termMonths", ErrorCode.OUT_OF_RANGE, f"termMonths must be 1 to {MAX_TERM_MONTHS}.")
+    v.raise_if_any()
+    assert start_date is not None and term_months is not None
+    tenant_id = access.actor.tenant_id
+    if opportunity_id is not None:
+        opportunity = await get_or_raise(
+            session, access, Opportunity, Resource.OPPORTUNITY, opportunity_id, action=Action.UPDATE,
+            field="opportunityId",
+        )  # fmt: skip
+        if opportunity.stage is not Stage.CLOSED_WON:
+            raise Conflict("A contract comes from a won opportunity; this one is not won.", field="opportunityId")
+        quote = (
+            await session.execute(
+                select(QuoteRow)
+                .where(
+                    QuoteRow.tenant_id == tenant_id,
+                    QuoteRow.opportunity_id == opportunity.id,
+                    QuoteRow.status.in_([QuoteStatus.ACCEPTED, QuoteStatus.ORDERED]),
+                )
+                .order_by(QuoteRow.updated_at.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if quote is None:
+            raise Conflict(
+                "The opportunity has no accepted quote to take the contract's lines from.", field="opportunityId"
+            )
+        source = [(x.product_id, x.product_code, x.description, x.quantity, x.net_amount / x.quantity)
+                  for x in await quote_lines(session, tenant_id, quote.id)]  # fmt: skip
+        account_id, partner_id, owner_id, currency = (
+            opportunity.account_id, quote.partner_organization_id, opportunity.owner_id, quote.currency,
+        )  # fmt: skip
+        order = None
+    else:
+        order = await get_or_raise(session, access, Order, Resource.ORDER, order_id, field="orderId")
+        if order.account_id is None:
+            raise Conflict("A stock order has no end customer to contract with.", field="orderId")
+        source = [(x.product_id, x.product_code, x.description, x.quantity, x.unit_price)
+                  for x in await order_lines(session, tenant_id, order.id)]  # fmt: skip
+        account_id, partner_id, owner_id, currency = (
+            order.account_id, order.partner_organization_id, order.owner_id, order.currency,
+        )  # fmt: skip
+        opportunity_id = order.opportunity_id
+    monthly = sum((Decimal(q) * Decimal(p) for _, _, _, q, p in source), Decimal("0"))
+    contract = Contract(
+        tenant_id=tenant_id,
+        id=uuid.uuid4(),
+        number=await next_number(session, tenant_id, "CT"),
+        account_id=account_id,
+        opportunity_id=opportunity_id,
+        order_id=order.id if order else None,
+        partner_organization_id=partner_id,
+        owner_id=owner_id or access.actor.user_id,
+        status=ContractStatus.DRAFT,
+        start_date=start_date,
+        end_date=add_months(start_date, term_months) - timedelta(days=1),
+        term_months=term_months,
+        currency=currency,
+        value=(monthly * term_months).quantize(Decimal("0.01")),
+        sync_state=SyncState.NOT_SENT,
+        paid_amount=Decimal("0.00"),
+    )
+    session.add(contract)
+    for position, (product_id, code, description, quantity, price) in enumerate(source, start=1):
+        session.add(
+            ContractLine(
+                tenant_id=tenant_id,
+                id=uuid.uuid4(),
+                contract_id=contract.id,
+                position=position,
+                product_id=product_id,
+                product_code=code,
+                description=description,
+                quantity=quantity,
+                monthly_price=Decimal(price).quantize(Decimal("0.01")),
+            )
+        )
+    await session.flush()
+    audit_log.record(
+        session,
+        access,
+        record_type="contract",
+        record_id=contract.id,
+        action="created",
+        changes=audit_log.created_changes(
+            {
+                "number": contract.number,
+                "value": contract.value,
+                "start_date": start_date,
+                "end_date": contract.end_date,
+            }
+        ),
+    )
+    return contract
+
+
+async def _contract_for(session: AsyncSession, access: Access, contract_id: uuid.UUID, action: Action) -> Contract:
+    return await get_or_raise(
+        session, access, Contract, Resource.CONTRACT, contract_id, action=action, field="contractId", for_update=True
+    )
+
+
+def _require(contract: Contract, *allowed: ContractStatus) -> None:
+    if contract.status not in allowed:
+        names = ", ".join(s.value for s in allowed)
+        raise Conflict(f"The contract is {contract.status.value}; this needs it to be {names}.", field="contractId")
+
+
+async def submit_contract(session: AsyncSession, access: Access, contract_id: uuid.UUID) -> Contract:
+    contract = await _contract_for(session, access, contract_id, Action.UPDATE)
+    _require(contract, ContractStatus.DRAFT)
+    await audit_log.apply_and_record(session, access, contract, "contract", {"status": ContractStatus.IN_APPROVAL})
+    return contract
+
+
+async def decide_contract(session: AsyncSession, access: Access, contract_id: uuid.UUID, *, approve: bool) -> Contract:
+    """Approve (activate, plan installments, queue for the ERP) or send back to draft."""
+    if not access.can(Resource.CONTRACT, Action.APPROVE):
+        raise Forbidden("Your role may not approve contracts.")
+    contract = await _contract_for(session, access, contract_id, Action.APPROVE)
+    _require(contract, ContractStatus.IN_APPROVAL)
+    if not approve:
+        await audit_log.apply_and_record(session, access, contract, "contract", {"status": ContractStatus.DRAFT})
+        return contract
+    await audit_log.apply_and_record(
+        session,
+        access,
+        contract,
+        "contract",
+        {
+            "status": ContractStatus.ACTIVE,
+            "approved_by_id": access.actor.user_id,
+            "approved_at": utcnow(),
+            "sync_state": SyncState.PENDING,
+        },
+    )
+    owner = receivables.Owner(
+        contract.id, None, contract.id, contract.account_id, contract.partner_organization_id, contract.currency
+    )
+    receivables.add_plan(
+        session,
+        contract.tenant_id,
+        owner,
+        receivables.plan(contract.value, contract.start_date, contract.term_months, 30),
+    )
+    await erp_sync.enqueue(session, contract.tenant_id, MessageKind.CONTRACT, contract.id, contract.number)
+    await session.flush()
+    return contract
+
+
+async def terminate_contract(
+    session: AsyncSession, access: Access, contract_id: uuid.UUID, reason: str | None
+) -> Contract:
+    v = Validator()
+    clean = v.require_text("reason", reason, max_length=2000)
+    v.raise_if_any()
+    contract = await _contract_for(session, access, contract_id, Action.UPDATE)
+    _require(contract, ContractStatus.DRAFT, ContractStatus.IN_APPROVAL, ContractStatus.ACTIVE, ContractStatus.EXPIRING)
+    await audit_log.apply_and_record(
+        session, access, contract, "contract", {"status": ContractStatus.TERMINATED, "termination_reason": clean}
+    )
+    return contract
+
+
+async def contract_lines(session: AsyncSession, tenant_id: uuid.UUID, contract_id: uuid.UUID) -> list[ContractLine]:
+    rows = await session.execute(
+        select(ContractLine)
+        .where(ContractLine.tenant_id == tenant_id, ContractLine.contract_id == contract_id)
+        .order_by(ContractLine.position)
+    )
+    return list(rows.scalars())
+
+
+def _system_event(contract: Contract, action: str, changes: dict[str, dict[str, object]]) -> AuditEvent:
+    return AuditEvent(
+        tenant_id=contract.tenant_id,
+        actor_user_id=None,
+        actor_name="renewal job",
+        record_type="contract",
+        record_id=contract.id,
+        action=action,
+        changes=changes,
+    )
+
+
+async def run_renewals(session: AsyncSession, today: date | None = None) -> dict[str, int]:
+    """The scheduled renewal job for every tenant; safe to run from several workers (rows are locked, skipped)."""
+    today = today or utcnow().date()
+    counts = {"renewal_opportunities": 0, "renewed": 0, "terminated": 0}
+    due: Sequence[tuple[Contract, int]] = (
+        await session.execute(
+            select(Contract, Tenant.contract_renewal_days)
+            .join(Tenant, Tenant.id == Contract.tenant_id)
+            .where(Contract.status.in_([ContractStatus.ACTIVE, ContractStatus.EXPIRING]))
+            .with_for_update(of=Contract, skip_locked=True)
+        )
+    ).all()  # type: ignore[assignment]
+    for contract, renewal_days in due:
+        if contract.renewal_opportunity_id is None and contract.end_date - timedelta(days=renewal_days) <= today:
+            probability, forecast = STAGE_DEFAULTS[Stage.PROSPECTING]
+            account_territory = (
+                await session.execute(
+                    select(Opportunity.territory_id).where(
+                        Opportunity.tenant_id == contract.tenant_id, Opportunity.id == contract.opportunity_id
+                    )
+                )
+            ).scalar_one_or_none()
+            renewal = Opportunity(
+                tenant_id=contract.tenant_id,
+                id=uuid.uuid4(),
+                account_id=contract.account_id,
+                name=f"Renewal of {contract.number}",
+                owner_id=contract.owner_id,
+                territory_id=account_territory,
+                stage=Stage.PROSPECTING,
+                amount=contract.value,
+                currency=contract.currency,
+                close_date=contract.end_date,
+                probability=probability,
+                forecast_category=forecast,
+                source=f"renewal:{contract.number}",
+            )
+            session.add(renewal)
+            contract.renewal_opportunity_id = renewal.id
+            contract.status = ContractStatus.EXPIRING
+            session.add(
+                _system_event(
+                    contract, "renewal_opened", {"renewal_opportunity_id": {"old": None, "new": str(renewal.id)}}
+                )
+            )
+            counts["renewal_opportunities"] += 1
+            continue
+        if contract.renewal_opportunity_id is not None:
+            stage = (
+                await session.execute(
+                    select(Opportunity.stage).where(
+                        Opportunity.tenant_id == contract.tenant_id, Opportunity.id == contract.renewal_opportunity_id
+                    )
+                )
+            ).scalar_one_or_none()
+            if stage is Stage.CLOSED_WON:
+                contract.status = ContractStatus.RENEWED
+                session.add(_system_event(contract, "renewed", {"status": {"old": "expiring", "new": "renewed"}}))
+                counts["renewed"] += 1
+                continue
+        if contract.end_date < today:
+            old = contract.status.value
+            contract.status = ContractStatus.TERMINATED
+            contract.termination_reason = "Ended without renewal."
+            session.add(_system_event(contract, "ended", {"status": {"old": old, "new": "terminated"}}))
+            counts["terminated"] += 1
+    await session.flush()
+    return counts

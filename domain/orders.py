@@ -1,0 +1,334 @@
+"""Orders: made in the CRM (from an accepted quote, or by a partner for its customers or stock), confirmed by the ERP.
+
+Placing an order writes the order, its lines, its payment plan and its outbox message in one
+transaction. A partner orders at its price list's prices and within its credit limit: the ERP's
+limit, less what the ERP says it owes, less its CRM orders the ERP has not invoiced yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    CHAR,
+    DateTime,
+    Enum,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    Uuid,
+    func,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain import audit_log, erp_sync, receivables
+from domain.access import Access, Action, Resource
+from domain.accounts import Account
+from domain.base import Base, TenantScoped, Timestamped, utcnow
+from domain.erp_sync import ErpMirror, MessageKind, SyncState, next_number
+from domain.errors import Conflict, Forbidden
+from domain.opportunities import Stage
+from domain.organizations import Organization
+from domain.quotes import LineInput, PricedLine, QuoteStatus, opportunity_of, price_lines, quote_for_change, quote_lines
+from domain.tenants import Tenant
+from domain.visibility import get_or_raise
+
+ZERO = Decimal("0.00")
+
+
+class OrderStatus(StrEnum):
+    SUBMITTED = "submitted"  # placed in the CRM, not yet confirmed by the ERP
+    CONFIRMED = "confirmed"  # the ERP confirmed the sale
+    SHIPPED = "shipped"
+    COMPLETED = "completed"  # shipped and paid
+    CANCELLED = "cancelled"
+
+
+class Order(TenantScoped, Timestamped, ErpMirror, Base):
+    __tablename__ = "sales_order"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_sales_order_account", "tenant_id", "account_id"),
+        Index("ix_sales_order_partner", "tenant_id", "partner_organization_id"),
+        Index("ix_sales_order_opportunity", "tenant_id", "opportunity_id"),
+    )
+
+    number: Mapped[str] = mapped_column(String(20))
+    # The end customer (None for a partner's stock order).
+    account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    opportunity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    quote_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    # The partner that buys (and is billed); None for direct business.
+    partner_organization_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    placed_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    status: Mapped[OrderStatus] = mapped_column(Enum(OrderStatus, name="order_status"), default=OrderStatus.SUBMITTED)
+    currency: Mapped[str] = mapped_column(CHAR(3))
+    total: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    payment_terms_days: Mapped[int] = mapped_column(Integer, default=30)
+    invoice_state: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    shipment_state: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    paid_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=ZERO)
+    erp_total: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), nullable=True)
+
+
+class OrderLine(TenantScoped, Base):
+    __tablename__ = "sales_order_line"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "order_id"], ["sales_order.tenant_id", "sales_order.id"], ondelete="CASCADE"
+        ),
+        Index("ix_sales_order_line_order", "tenant_id", "order_id", "position"),
+    )
+
+    order_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    position: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    product_code: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # net of any discount
+    net_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+
+
+class CreditStanding(Base):
+    """A party's credit as the ERP last reported it."""
+
+    __tablename__ = "erp_credit"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    party_reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+    credit_limit: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), nullable=True)
+    owed: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=ZERO)
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def party_reference(order: Order) -> str:
+    """Who the ERP bills: the partner that bought, else the customer account."""
+    return str(order.partner_organization_id or order.account_id)
+
+
+async def record_credit(
+    session: AsyncSession, tenant_id: uuid.UUID, reference: str, limit: Decimal | None, owed: Decimal
+) -> None:
+    standing = await session.get(CreditStanding, (tenant_id, reference))
+    if standing is None:
+        session.add(
+            CreditStanding(
+                tenant_id=tenant_id, party_reference=reference, credit_limit=limit, owed=owed, fetched_at=utcnow()
+            )
+        )
+    else:
+        standing.credit_limit, standing.owed, standing.fetched_at = limit, owed, utcnow()
+    await session.flush()
+
+
+UNINVOICED = (None, "none", "pending")
+
+
+async def available_credit(session: AsyncSession, tenant_id: uuid.UUID, organization_id: uuid.UUID) -> Decimal | None:
+    """What the partner may still order for; None when the ERP sets no limit (or has not said)."""
+    standing = await session.get(CreditStanding, (tenant_id, str(organization_id)))
+    if standing is None or standing.credit_limit is None:
+        return None
+    open_orders = (
+        await session.execute(
+            select(func.coalesce(func.sum(Order.total - Order.paid_amount), 0)).where(
+                Order.tenant_id == tenant_id,
+                Order.partner_organization_id == organization_id,
+                Order.status != OrderStatus.CANCELLED,
+                (Order.invoice_state.is_(None)) | (Order.invoice_state.in_(["none", "pending"])),
+            )
+        )
+    ).scalar_one()
+    return standing.credit_limit - standing.owed - Decimal(open_orders)
+
+
+async def _place(
+    session: AsyncSession,
+    access: Access,
+    *,
+    priced: Sequence[tuple[str, str, uuid.UUID, Decimal, Decimal, Decimal]],
+    currency: str,
+    account_id: uuid.UUID | None,
+    opportunity_id: uuid.UUID | None,
+    quote_id: uuid.UUID | None,
+    partner_organization_id: uuid.UUID | None,
+    owner_id: uuid.UUID | None,
+) -> Order:
+    """Write the order, its lines, payment plan and outbox message (the caller's transaction)."""
+    tenant_id = access.actor.tenant_id
+    tenant = await session.get(Tenant, tenant_id)
+    assert tenant is not None
+    order = Order(
+        tenant_id=tenant_id,
+        id=uuid.uuid4(),
+        number=await next_number(session, tenant_id, "SO"),
+        account_id=account_id,
+        opportunity_id=opportunity_id,
+        quote_id=quote_id,
+        partner_organization_id=partner_organization_id,
+        owner_id=owner_id,
+        placed_by_id=access.actor.user_id,
+        status=OrderStatus.SUBMITTED,
+        currency=currency,
+        total=sum((line[5] for line in priced), ZERO),
+        payment_terms_days=tenant.payment_terms_days,
+        paid_amount=ZERO,
+        sync_state=SyncState.PENDING,
+    )
+    session.add(order)
+    for position, (code, description, product_id, quantity, unit_price, net) in enumerate(priced, start=1):
+        session.add(
+            OrderLine(
+                tenant_id=tenant_id,
+                id=uuid.uuid4(),
+                order_id=order.id,
+                position=position,
+                product_id=product_id,
+                product_code=code,
+                description=description,
+                quantity=quantity,
+                unit_price=unit_price,
+                net_amount=net,
+            )
+        )
+    await session.flush()
+    owner = receivables.Owner(order.id, order.id, None, account_id, partner_organization_id, currency)
+    due = utcnow().date() + timedelta(days=tenant.payment_terms_days)
+    receivables.add_plan(session, tenant_id, owner, receivables.plan(order.total, due, 1, 0))
+    audit_log.record(
+        session,
+        access,
+        record_type="order",
+        record_id=order.id,
+        action="created",
+        changes=audit_log.created_changes(
+            {"number": order.number, "total": order.total, "currency": currency, "quote_id": quote_id}
+        ),
+    )
+    await erp_sync.enqueue(session, tenant_id, MessageKind.ORDER, order.id, order.number)
+    return order
+
+
+def _net_unit(p: PricedLine) -> Decimal:
+    return (p.net / p.quantity).quantize(Decimal("0.0001")) if p.quantity else p.unit_price
+
+
+async def order_from_quote(session: AsyncSession, access: Access, quote_id: uuid.UUID) -> Order:
+    """Turn the accepted quote of a won opportunity into an order."""
+    if not access.can(Resource.ORDER, Action.CREATE):
+        raise Forbidden("Your role may not place orders.")
+    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE)
+    if quote.status is not QuoteStatus.ACCEPTED:
+        raise Conflict(f"The quote is {quote.status.value}; only an accepted quote becomes an order.", field="quoteId")
+    opportunity = await opportunity_of(session, quote)
+    if opportunity.stage is not Stage.CLOSED_WON:
+        raise Conflict("Win the opportunity first: an order comes from a won deal.", field="quoteId")
+    lines = await quote_lines(session, quote.tenant_id, quote.id)
+    priced = [
+        (
+            x.product_code,
+            x.description,
+            x.product_id,
+            x.quantity,
+            (x.net_amount / x.quantity).quantize(Decimal("0.0001")),
+            x.net_amount,
+        )
+        for x in lines
+    ]
+    order = await _place(
+        session,
+        access,
+        priced=priced,
+        currency=quote.currency,
+        account_id=quote.account_id,
+        opportunity_id=quote.opportunity_id,
+        quote_id=quote.id,
+        partner_organization_id=quote.partner_organization_id,
+        owner_id=opportunity.owner_id,
+    )
+    await audit_log.apply_and_record(session, access, quote, "quote", {"status": QuoteStatus.ORDERED})
+    await session.flush()
+    return order
+
+
+async def place_partner_order(
+    session: AsyncSession, access: Access, lines: Sequence[LineInput], *, account_id: uuid.UUID | None
+) -> Order:
+    """A partner orders for one of its customers (a visible account) or for its own stock (no account)."""
+    actor = access.actor
+    if not actor.is_partner or actor.organization_id is None:
+        raise Forbidden("Only partner users place partner orders; internal orders come from quotes.")
+    if not access.can(Resource.ORDER, Action.CREATE):
+        raise Forbidden("Your role may not place orders.")
+    buyer = await session.get(Organization, (actor.tenant_id, actor.organization_id))
+    assert buyer is not None
+    if account_id is not None:
+        await get_or_raise(session, access, Account, Resource.ACCOUNT, account_id, field="accountId")
+    priced_lines, currency = await price_lines(session, actor.tenant_id, lines, buyer, allow_discount=False)
+    total = sum((p.net for p in priced_lines), ZERO)
+    available = await available_credit(session, actor.tenant_id, buyer.id)
+    if available is not None and total > available:
+        raise Conflict(
+            f"The order total {total} {currency} is above the credit available ({max(available, ZERO)} {currency}).",
+            field="lines",
+        )
+    priced = [(p.product.code, p.product.name, p.product.id, p.quantity, _net_unit(p), p.net) for p in priced_lines]
+    return await _place(
+        session,
+        access,
+        priced=priced,
+        currency=currency,
+        account_id=account_id,
+        opportunity_id=None,
+        quote_id=None,
+        partner_organization_id=buyer.id,
+        owner_id=actor.user_id,
+    )
+
+
+async def order_lines(session: AsyncSession, tenant_id: uuid.UUID, order_id: uuid.UUID) -> list[OrderLine]:
+    rows = await session.execute(
+        select(OrderLine)
+        .where(OrderLine.tenant_id == tenant_id, OrderLine.order_id == order_id)
+        .order_by(OrderLine.position)
+    )
+    return list(rows.scalars())
+
+
+@dataclass(frozen=True)
+class OrderProgress:
+    state: str
+    invoice_state: str | None
+    shipment_state: str | None
+
+
+def status_from_erp(progress: OrderProgress, paid_in_full: bool) -> OrderStatus:
+    """The CRM's order status for what the ERP reports."""
+    if progress.state == "cancelled":
+        return OrderStatus.CANCELLED
+    shipped = progress.shipment_state == "sent"
+    if shipped and (paid_in_full or progress.invoice_state == "paid"):
+        return OrderStatus.COMPLETED
+    if shipped:
+        return OrderStatus.SHIPPED
+    if progress.state in ("confirmed", "processing", "done"):
+        return OrderStatus.CONFIRMED
+    return OrderStatus.SUBMITTED
+
+
+def first_due(order: Order) -> date:
+    return order.created_at.date() + timedelta(days=order.payment_terms_days)

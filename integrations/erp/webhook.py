@@ -1,0 +1,141 @@
+"""The generic signed-webhook adapter: JSON over HTTPS, every request signed with HMAC-SHA256.
+
+For ERPs that integrate over HTTP. The ERP side serves (relative to its base URL):
+
+    POST /parties            {reference, name, tax_id, country_code, street, city, postal_code} → {"id"}
+    POST /orders             {reference, party, currency, sale_date, lines[]}                   → status
+    POST /contracts          {reference, party, currency, start_date, end_date, lines[]}        → status
+    GET  /changes?since=C    → {"statuses": [status…], "cursor": C'}
+    POST /statuses           {kind, references[]} → {"statuses": [status…]}
+    GET  /references?kind=K  → {"references": [...]}
+    GET  /products           → {"products": [{code, name, list_price, currency, active, id}]}
+    GET  /credit/<reference> → {"credit_limit": "…" | null, "owed": "…"}
+
+A status is {kind, reference, erp_id, state, changed_at, total_amount, currency, invoice_state,
+shipment_state, paid_amount, number}. Pushes carry `Idempotency-Key: <reference>`; the ERP must
+answer a repeated key with the record it already made. Amounts travel as decimal strings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import orjson
+
+from integrations.erp.port import (
+    ErpChanges,
+    ErpContract,
+    ErpOrder,
+    ErpParty,
+    ErpProduct,
+    ErpRejected,
+    ErpStatus,
+    ErpUnavailable,
+    RecordKind,
+)
+from integrations.erp.signing import signed_headers
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(type(value))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def status_from_json(data: dict[str, Any]) -> ErpStatus:
+    """An ErpStatus from its JSON form (webhook bodies and this adapter's answers)."""
+    return ErpStatus(
+        kind=RecordKind(data["kind"]),
+        reference=str(data["reference"]),
+        erp_id=str(data["erp_id"]),
+        state=str(data["state"]),
+        changed_at=datetime.fromisoformat(data["changed_at"]),
+        total_amount=_decimal(data.get("total_amount")),
+        currency=data.get("currency"),
+        invoice_state=data.get("invoice_state"),
+        shipment_state=data.get("shipment_state"),
+        paid_amount=_decimal(data.get("paid_amount")),
+        number=data.get("number"),
+    )
+
+
+class SignedWebhookErp:
+    """ErpPort over signed JSON requests to an ERP's HTTP endpoint."""
+
+    def __init__(
+        self, url: str, secret: str, *, timeout: float = 30, transport: httpx.AsyncBaseTransport | None = None
+    ):
+        self._secret = secret
+        self._client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout, transport=transport)
+
+    async def _call(self, method: str, path: str, body: Any = None, *, key: str | None = None) -> Any:
+        raw = orjson.dumps(body, default=_default) if body is not None else b""
+        headers = signed_headers(self._secret, raw, str(uuid.uuid4()))
+        if key:
+            headers["idempotency-key"] = key
+        try:
+            response = await self._client.request(method, path, content=raw, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ErpUnavailable(f"The ERP could not be reached: {exc!r}") from exc
+        if response.status_code >= 500 or response.status_code in (408, 429):
+            raise ErpUnavailable(f"The ERP answered {response.status_code}: {response.text[:300]}")
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("error") or response.text
+            except ValueError:
+                message = response.text
+            raise ErpRejected(f"The ERP refused the request ({response.status_code}): {str(message)[:500]}")
+        return response.json() if response.content else None
+
+    async def ensure_party(self, party: ErpParty) -> str:
+        return str((await self._call("POST", "/parties", asdict(party), key=f"party:{party.reference}"))["id"])
+
+    async def push_order(self, order: ErpOrder) -> ErpStatus:
+        return status_from_json(await self._call("POST", "/orders", asdict(order), key=order.reference))
+
+    async def push_contract(self, contract: ErpContract) -> ErpStatus:
+        return status_from_json(await self._call("POST", "/contracts", asdict(contract), key=contract.reference))
+
+    async def changes_since(self, cursor: str | None) -> ErpChanges:
+        data = await self._call("GET", "/changes" + (f"?since={cursor}" if cursor else ""))
+        return ErpChanges([status_from_json(s) for s in data["statuses"]], data.get("cursor") or cursor)
+
+    async def statuses(self, kind: RecordKind, references: list[str]) -> dict[str, ErpStatus]:
+        data = await self._call("POST", "/statuses", {"kind": kind.value, "references": references})
+        found = [status_from_json(s) for s in data["statuses"]]
+        return {s.reference: s for s in found}
+
+    async def all_references(self, kind: RecordKind) -> list[str]:
+        return list((await self._call("GET", f"/references?kind={kind.value}"))["references"])
+
+    async def products(self) -> list[ErpProduct]:
+        data = await self._call("GET", "/products")
+        return [
+            ErpProduct(
+                code=p["code"],
+                name=p["name"],
+                list_price=Decimal(str(p["list_price"])),
+                currency=p["currency"],
+                active=bool(p.get("active", True)),
+                erp_id=str(p["id"]) if p.get("id") is not None else None,
+            )  # fmt: skip
+            for p in data["products"]
+        ]
+
+    async def credit_limit(self, party_reference: str) -> tuple[Decimal | None, Decimal]:
+        data = await self._call("GET", f"/credit/{party_reference}")
+        return _decimal(data.get("credit_limit")), _decimal(data.get("owed")) or Decimal("0")
+
+    async def close(self) -> None:
+        await self._client.aclose()

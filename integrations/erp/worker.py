@@ -1,0 +1,118 @@
+"""`crm worker`: PgQueuer consumes outbox jobs; a loop runs the scheduled jobs (inbound polls, renewals, catalogue).
+
+Several workers may run. PgQueuer hands each job to one worker (SKIP LOCKED dequeue) and re-picks a
+job whose worker died (heartbeat timeout); delivery itself locks the outbox message, so even a job
+picked twice delivers once. Inbound polls take a per-tenant advisory lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg
+import orjson
+from pgqueuer.domain.types import QueueExecutionMode
+from pgqueuer.models import Job
+from pgqueuer.qm import QueueManager
+from pgqueuer.queries import Queries
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.erp_sync import DELIVER_ENTRYPOINT
+from integrations.erp.sync import PortFactory, RetryPolicy, adapter_for, deliver, poll, tenants_with_erp
+
+log = logging.getLogger("crm.worker")
+
+
+async def connect(database_url: str) -> asyncpg.Connection:
+    """A plain asyncpg connection for PgQueuer (it LISTENs for new jobs), from our database URL."""
+    url = make_url(database_url)
+    return await asyncpg.connect(
+        user=url.username or "postgres",
+        password=url.password,
+        host=url.query.get("host") or url.host,  # type: ignore[arg-type]
+        port=url.port,
+        database=url.database or "postgres",
+    )
+
+
+def queue_manager(
+    connection: asyncpg.Connection,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    ports: PortFactory = adapter_for,
+    policy: RetryPolicy | None = None,
+) -> QueueManager:
+    manager = QueueManager(Queries.from_asyncpg_connection(connection))
+
+    @manager.entrypoint(DELIVER_ENTRYPOINT)
+    async def deliver_job(job: Job) -> None:
+        payload = orjson.loads(job.payload or b"{}")
+        await deliver(
+            sessions, uuid.UUID(payload["tenant_id"]), uuid.UUID(payload["message_id"]), ports=ports, policy=policy
+        )
+
+    return manager
+
+
+async def drain(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    ports: PortFactory = adapter_for,
+    policy: RetryPolicy | None = None,
+) -> None:
+    """Deliver every queued message (waiting out scheduled retries), then return."""
+    connection = await connect(database_url)
+    try:
+        manager = queue_manager(connection, sessions, ports=ports, policy=policy)
+        await manager.run(mode=QueueExecutionMode.drain, dequeue_timeout=timedelta(seconds=1))
+    finally:
+        await connection.close()
+
+
+async def poll_all(sessions: async_sessionmaker[AsyncSession], *, ports: PortFactory = adapter_for) -> int:
+    applied = 0
+    for tenant_id in await tenants_with_erp(sessions):
+        try:
+            applied += (await poll(sessions, tenant_id, ports=ports)).applied
+        except Exception:  # one tenant's failure must not stop the others
+            log.exception("inbound poll failed for tenant %s", tenant_id)
+    return applied
+
+
+async def run(
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    scheduled: Callable[[], Awaitable[None]],
+    *,
+    interval: float,
+    once: bool,
+) -> None:
+    """Consume outbox jobs and run `scheduled` every `interval` seconds (once and exit with `once`)."""
+    if once:
+        await drain(database_url, sessions)
+        await scheduled()
+        return
+    connection = await connect(database_url)
+    manager = queue_manager(connection, sessions)
+
+    async def loop() -> None:
+        while not manager.shutdown.is_set():
+            try:
+                await scheduled()
+            except Exception:
+                log.exception("scheduled jobs failed; trying again next round")
+            try:
+                await asyncio.wait_for(manager.shutdown.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+
+    try:
+        await asyncio.gather(manager.run(), loop())
+    finally:
+        await connection.close()
