@@ -189,4 +189,7 @@ def totals_query(visible_installments, today: date):  # type: ignore[no-untyped-
 
 async def totals(session: AsyncSession, visible_installments, today: date) -> list[ReceivableTotals]:  # type: ignore[no-untyped-def]
     rows = (await session.execute(totals_query(visible_installments, today))).all()
-    return [ReceivableTotals(c, Decimal(b), Decimal(p), Decimal(d), Decimal(o)) for c, b, p, d, o in rows]
+    def cents(value: object) -> Decimal:
+        return to_cents(Decimal(str(value)))
+
+    return [ReceivableTotals(c, cents(b), cents(p), cents(d), cents(o)) for c, b, p, d, o in rows]

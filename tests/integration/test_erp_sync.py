@@ -1,0 +1,279 @@
+"""The outbox relay and the inbound side against an ERP speaking the signed-webhook protocol over HTTP.
+
+(The same journey against a real Tryton server is in test_erp_tryton.py.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from decimal import Decimal
+
+import orjson
+import pytest
+from sqlalchemy import func, select, update
+
+from domain.erp_sync import ErpAdapterKind, MessageStatus, OutboxMessage
+from domain.orders import Order
+from domain.receivables import Payment
+from integrations.erp import worker
+from integrations.erp.reconcile import reconcile
+from integrations.erp.signing import signed_headers
+from integrations.erp.sync import RetryPolicy, deliver, poll, sync_products
+from tests.integration.commerce_setup import PRICE_LISTS, connect_erp, line, stock_catalogue
+from tests.integration.graphql_client import gid
+from tests.integration.signed_erp import SignedErp
+from tests.integration.test_commerce import PLACE
+
+FAST = RetryPolicy(base_seconds=0.05, cap_seconds=0.2)
+SECRET = "s3cret-for-tests"
+
+
+@pytest.fixture
+async def erp(world, sessions):  # type: ignore[no-untyped-def]
+    await connect_erp(sessions, world.tenant_id, ErpAdapterKind.WEBHOOK, {"url": "http://erp.test"}, SECRET)
+    return SignedErp(SECRET)
+
+
+@pytest.fixture
+async def shop(world, sessions):  # type: ignore[no-untyped-def]
+    return await stock_catalogue(sessions, world.tenant_id)
+
+
+async def _place(as_, world, shop, user: str = "d2_admin", quantity: str = "1") -> dict:  # type: ignore[no-untyped-def, type-arg]
+    body = await (await as_(user)).data(PLACE, i={"lines": [line(shop, "HW-100", quantity)]})
+    assert not body["placePartnerOrder"]["errors"], body
+    return body["placePartnerOrder"]["order"]  # type: ignore[no-any-return]
+
+
+async def _messages(sessions, tenant_id) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
+    async with sessions() as session:
+        rows = await session.execute(select(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id))
+        return list(rows.scalars())
+
+
+async def test_delivery_confirms_the_order_and_stores_the_erp_id(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
+    order = await _place(as_, world, shop)
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    [message] = await _messages(sessions, world.tenant_id)
+    assert message.status is MessageStatus.DELIVERED and message.attempts == 1
+    assert erp.creates == 1 and erp.bad_signatures == 0
+    assert erp.parties[str(world.orgs["D2"].id)]["name"].startswith("D2")  # the buying partner is the ERP's customer
+    seen = await (await as_("d2_admin")).data("query($id: ID!) { node(id: $id) { ... on Order { status sync { state erpId erpNumber } } } }", id=order["id"])
+    assert seen["node"]["status"] == "CONFIRMED"
+    assert seen["node"]["sync"]["state"] == "SYNCED" and seen["node"]["sync"]["erpId"]
+
+
+async def test_the_same_message_delivered_twice_makes_one_erp_record(as_, world, shop, erp, sessions):  # type: ignore[no-untyped-def]
+    await _place(as_, world, shop)
+    [message] = await _messages(sessions, world.tenant_id)
+    assert await deliver(sessions, world.tenant_id, message.id, ports=erp.port) is MessageStatus.DELIVERED
+    # As if the worker died after the ERP call and before its commit: the message is pending again.
+    async with sessions() as session, session.begin():
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(status=MessageStatus.PENDING))
+    assert await deliver(sessions, world.tenant_id, message.id, ports=erp.port) is MessageStatus.DELIVERED
+    assert erp.creates == 1 and len(erp.records) == 1
+
+
+async def test_two_workers_deliver_each_message_once(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
+    for _ in range(8):
+        await _place(as_, world, shop)
+    calls: list[str] = []
+    original = erp.port
+
+    def counting_port(connection):  # type: ignore[no-untyped-def]
+        port = original(connection)
+        push = port.push_order
+
+        async def push_order(order):  # type: ignore[no-untyped-def]
+            calls.append(order.reference)
+            await asyncio.sleep(0.01)
+            return await push(order)
+
+        port.push_order = push_order  # type: ignore[method-assign]
+        return port
+
+    await asyncio.gather(
+        worker.drain(database_url, sessions, ports=counting_port, policy=FAST),
+        worker.drain(database_url, sessions, ports=counting_port, policy=FAST),
+    )
+    messages = await _messages(sessions, world.tenant_id)
+    assert {m.status for m in messages} == {MessageStatus.DELIVERED}
+    assert len(calls) == len(set(calls)) == 8  # no message was pushed twice
+    assert erp.creates == 8
+
+
+async def test_erp_down_retries_with_backoff_then_delivers(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
+    await _place(as_, world, shop)
+    [message] = await _messages(sessions, world.tenant_id)
+    erp.down = True
+    for _ in range(3):
+        await deliver(sessions, world.tenant_id, message.id, ports=erp.port, policy=FAST)
+        await asyncio.sleep(0.25)
+    [message] = await _messages(sessions, world.tenant_id)
+    assert message.status is MessageStatus.PENDING and message.attempts == 3 and "503" in (message.last_error or "")
+    order = await (await as_("d2_admin")).data("{ orders { edges { node { sync { state error } } } } }")
+    assert order["orders"]["edges"][0]["node"]["sync"]["state"] == "PENDING"
+    assert "503" in order["orders"]["edges"][0]["node"]["sync"]["error"]
+    erp.down = False
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    [message] = await _messages(sessions, world.tenant_id)
+    assert message.status is MessageStatus.DELIVERED and erp.creates == 1
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    policy = RetryPolicy(base_seconds=1, cap_seconds=60)
+    samples = [[policy.delay(n).total_seconds() for _ in range(200)] for n in (1, 4, 10)]
+    assert all(0 <= s <= 1 for s in samples[0]) and max(samples[1]) <= 8 and max(samples[2]) <= 60
+    assert len({round(s, 3) for s in samples[1]}) > 50  # jittered, not fixed
+    assert sum(samples[1]) / 200 > sum(samples[0]) / 200
+
+
+async def test_a_refused_message_is_dead_listed_and_retried_by_mutation(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
+    await _place(as_, world, shop)
+    erp.refuse = "Unknown product HW-100"
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    finance = await as_("finance")
+    dead = await finance.data("{ outboxMessages(status: DEAD) { totalCount edges { node { id reference attempts lastError } } } }")
+    assert dead["outboxMessages"]["totalCount"] == 1
+    node = dead["outboxMessages"]["edges"][0]["node"]
+    assert node["attempts"] == 1 and "Unknown product" in node["lastError"]  # refused: no point retrying by itself
+    failed = await finance.data("{ orders { edges { node { sync { state } } } } }")
+    assert failed["orders"]["edges"][0]["node"]["sync"]["state"] == "FAILED"
+    partner = await (await as_("d2_admin"))("{ outboxMessages { totalCount } }")
+    assert partner["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    erp.refuse = None
+    retried = await finance.data("mutation($id: ID!) { retryOutboxMessage(id: $id) { message { status attempts } errors { code } } }", id=node["id"])
+    assert retried["retryOutboxMessage"]["message"] == {"status": "PENDING", "attempts": 0}
+    again = await finance.data("mutation($id: ID!) { retryOutboxMessage(id: $id) { errors { code } } }", id=node["id"])
+    assert again["retryOutboxMessage"]["errors"][0]["code"] == "CONFLICT"
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    synced = await finance.data("{ orders { edges { node { sync { state } } } } }")
+    assert synced["orders"]["edges"][0]["node"]["sync"]["state"] == "SYNCED"
+
+
+async def test_transient_failures_park_the_message_after_its_bound(as_, world, shop, erp, sessions):  # type: ignore[no-untyped-def]
+    await _place(as_, world, shop)
+    [message] = await _messages(sessions, world.tenant_id)
+    async with sessions() as session, session.begin():
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(max_attempts=3))
+    erp.down = True
+    for _ in range(3):
+        await deliver(sessions, world.tenant_id, message.id, ports=erp.port, policy=FAST)
+        await asyncio.sleep(0.25)
+    [message] = await _messages(sessions, world.tenant_id)
+    assert message.status is MessageStatus.DEAD and message.attempts == 3
+
+
+async def test_polling_applies_shipment_and_payment_once_and_in_order(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
+    order = await _place(as_, world, shop, quantity="2")
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    erp.ship(order["number"])
+    erp.pay(order["number"])
+    first = await poll(sessions, world.tenant_id, ports=erp.port)
+    assert first.applied == 1
+    second = await poll(sessions, world.tenant_id, ports=erp.port)  # the cursor is inclusive: same news again
+    assert second.applied == 0
+    view = await (await as_("d1_admin")).data("{ orders { totalCount } }")
+    assert view["orders"]["totalCount"] == 0  # D2's order stays D2's
+    d2 = await as_("d2_admin")
+    seen = await d2.data(
+        "query($id: ID!) { node(id: $id) { ... on Order { status paid { amount } invoiceState shipmentState "
+        "installments { paid { amount } } payments { amount { amount } } } } }", id=order["id"],
+    )
+    node = seen["node"]
+    assert (node["status"], node["paid"]["amount"], node["invoiceState"], node["shipmentState"]) == (
+        "COMPLETED", "1400.00", "paid", "sent",
+    )  # fmt: skip
+    assert [p["amount"]["amount"] for p in node["payments"]] == ["1400.00"]
+    receivables = await d2.data("{ receivables { billed { amount } paid { amount } due { amount } } }")
+    assert receivables["receivables"][0]["due"]["amount"] == "0.00"
+
+
+def _webhook(status: dict, slug: str, *, secret: str = SECRET, delivery: str | None = None, now: float | None = None):  # type: ignore[no-untyped-def, type-arg]
+    body = orjson.dumps({"statuses": [status]})
+    headers = signed_headers(secret, body, delivery or str(uuid.uuid4()), now=now) | {"x-crm-tenant": slug}
+    return body, headers
+
+
+async def test_signed_webhooks_apply_and_bad_ones_change_nothing(as_, world, shop, erp, sessions, client, database_url):  # type: ignore[no-untyped-def]
+    order = await _place(as_, world, shop)
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    erp.ship(order["number"])
+    status = erp.records[order["number"]]
+
+    async def state() -> tuple[str, str | None]:
+        async with sessions() as session:
+            row = (await session.execute(select(Order).where(Order.number == order["number"], Order.tenant_id == world.tenant_id))).scalar_one()
+            return row.status.value, row.shipment_state
+
+    for body, headers, code in (
+        (*_webhook(status, world.slug, secret="wrong"), 401),
+        (*_webhook(status, world.slug, now=time.time() - 3600), 401),  # stale
+        (*_webhook(status, "no-such-tenant"), 401),
+    ):
+        response = await client.post("/webhooks/erp", content=body, headers=headers)
+        assert response.status_code == code, response.text
+    tampered_body, tampered_headers = _webhook(status, world.slug)
+    response = await client.post("/webhooks/erp", content=tampered_body.replace(b"sent", b"lost"), headers=tampered_headers)
+    assert response.status_code == 401
+    assert await state() == ("confirmed", "waiting")
+    malformed, headers = _webhook({"reference": order["number"]}, world.slug)
+    response = await client.post("/webhooks/erp", content=malformed, headers=headers)
+    assert response.status_code == 400 and response.json()["field"] == "statuses[0]"
+
+    body, headers = _webhook(status, world.slug, delivery="d-1")
+    response = await client.post("/webhooks/erp", content=body, headers=headers)
+    assert response.status_code == 200 and response.json()["applied"] == 1
+    assert await state() == ("shipped", "sent")
+    replay = await client.post("/webhooks/erp", content=body, headers=headers)
+    assert replay.status_code == 409
+    older = dict(status, shipment_state="waiting", changed_at="2025-01-01T00:00:00+00:00")
+    body, headers = _webhook(older, world.slug)
+    response = await client.post("/webhooks/erp", content=body, headers=headers)
+    assert response.json() == {"applied": 0, "unchanged": 1, "unknown": 0}
+    assert await state() == ("shipped", "sent")  # older news never overwrites newer
+
+
+async def test_reconcile_reports_and_repairs_drift(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
+    first = await _place(as_, world, shop)
+    second = await _place(as_, world, shop)
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    clean = await reconcile(sessions, world.tenant_id, ports=erp.port)
+    assert clean.clean and clean.checked == 2
+    del erp.records[first["number"]]  # lost on the ERP side
+    erp.ship(second["number"])  # shipped, news not yet polled
+    erp.records["SO-999999"] = dict(erp.records[second["number"]], reference="SO-999999")  # made by hand in the ERP
+    report = await reconcile(sessions, world.tenant_id, ports=erp.port)
+    kinds = {(d.kind, d.reference) for d in report.drift}
+    assert kinds == {
+        ("missing_in_erp", first["number"]), ("state_mismatch", second["number"]), ("missing_in_crm", "SO-999999"),
+    }  # fmt: skip
+    repaired = await reconcile(sessions, world.tenant_id, repair=True, ports=erp.port)
+    assert {d.kind for d in repaired.drift if d.repaired} == {"missing_in_erp", "state_mismatch"}
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    del erp.records["SO-999999"]
+    assert (await reconcile(sessions, world.tenant_id, ports=erp.port)).clean
+    assert erp.creates == 3  # the lost one was sent again, once
+
+
+async def test_product_sync_pulls_the_catalogue(world, sessions, erp):  # type: ignore[no-untyped-def]
+    assert await sync_products(sessions, world.tenant_id, ports=erp.port) == 2
+    assert await sync_products(sessions, world.tenant_id, ports=erp.port) == 0  # nothing new
+    assert PRICE_LISTS  # partner prices apply on top (test_commerce)
+
+
+async def test_payments_are_counted_once_however_often_reported(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
+    order = await _place(as_, world, shop)
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    erp.pay(order["number"])
+    for _ in range(3):
+        await poll(sessions, world.tenant_id, ports=erp.port)
+    async with sessions() as session, session.begin():
+        await session.execute(update(OutboxMessage).values(status=MessageStatus.PENDING).where(OutboxMessage.tenant_id == world.tenant_id))
+    [message] = await _messages(sessions, world.tenant_id)
+    await deliver(sessions, world.tenant_id, message.id, ports=erp.port)  # a re-delivery reports the paid total too
+    async with sessions() as session:
+        total = (await session.execute(select(func.sum(Payment.amount)).where(Payment.tenant_id == world.tenant_id))).scalar_one()
+    assert total == Decimal("700.00")
