@@ -127,9 +127,11 @@ async def create_contract(
     order_id: uuid.UUID | None,
     start_date: date | None,
     term_months: int | None,
+    product_ids: Sequence[uuid.UUID] | None = None,
 ) -> Contract:
     """A draft contract from a won opportunity (its accepted quote's lines) or from an order (its lines).
 
+    `product_ids` picks the lines it covers (the services of a deal that also sold goods); all by default.
     Line prices are taken as monthly prices over the term.
     """
     if not access.can(Resource.CONTRACT, Action.CREATE):
@@ -185,6 +187,11 @@ async def create_contract(
             order.account_id, order.partner_organization_id, order.owner_id, order.currency,
         )  # fmt: skip
         opportunity_id = order.opportunity_id
+    if product_ids is not None:
+        source = [row for row in source if row[0] in set(product_ids)]
+        if not source:
+            v.fail("productIds", ErrorCode.INVALID, "None of these products is on the quote or order.")
+            v.raise_if_any()
     monthly = sum((Decimal(q) * Decimal(p) for _, _, _, q, p in source), Decimal("0"))
     contract = Contract(
         tenant_id=tenant_id,

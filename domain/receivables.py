@@ -189,6 +189,7 @@ def totals_query(visible_installments, today: date):  # type: ignore[no-untyped-
 
 async def totals(session: AsyncSession, visible_installments, today: date) -> list[ReceivableTotals]:  # type: ignore[no-untyped-def]
     rows = (await session.execute(totals_query(visible_installments, today))).all()
+
     def cents(value: object) -> Decimal:
         return to_cents(Decimal(str(value)))
 

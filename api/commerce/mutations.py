@@ -79,6 +79,9 @@ class CreateContractInput:
     order_id: strawberry.ID | None = strawberry.field(default=None, description="Or an order.")
     start_date: datetime.date = strawberry.field(description="First day.")
     term_months: int = strawberry.field(description="Term, 1 to 120 months.")
+    product_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="The products it covers, of the quote's or order's lines (null: all)."
+    )
 
 
 @strawberry.input(description="The price list of a partner kind and/or tier.")
@@ -227,6 +230,9 @@ class CommerceMutations:
                 opportunity_id=optional_id_of(input.opportunity_id, "Opportunity", "opportunityId"),
                 order_id=optional_id_of(input.order_id, "Order", "orderId"),
                 start_date=input.start_date, term_months=input.term_months,
+                product_ids=None if input.product_ids is None else [
+                    id_of(p, "Product", f"productIds[{i}]") for i, p in enumerate(input.product_ids)
+                ],
             )  # fmt: skip
 
         return await _contract(info, change)

@@ -65,7 +65,8 @@ def _differences(row: Order | Contract, status: ErpStatus) -> list[str]:
 
 
 def _total(row: Order | Contract) -> Decimal:
-    return row.total if isinstance(row, Order) else row.value
+    """An order's total; a contract's amount per month (what the ERP bills each period)."""
+    return row.total if isinstance(row, Order) else (row.value / row.term_months).quantize(Decimal("0.01"))
 
 
 async def _rows(session: AsyncSession, tenant_id: uuid.UUID, kind: RecordKind) -> list[Order | Contract]:

@@ -103,12 +103,19 @@ async def _party(session: AsyncSession, tenant_id: uuid.UUID, order_or_contract:
     return ErpParty(reference=reference, name=account.name, tax_id=account.tax_id)
 
 
+async def _lock_party(session: AsyncSession, tenant_id: uuid.UUID, party: ErpParty) -> None:
+    """Deliveries for one customer take turns, so two of its first orders cannot both create its party."""
+    key = f"erp-party:{tenant_id}:{party.reference}"
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+
+
 async def _push(session: AsyncSession, port: ErpPort, message: OutboxMessage) -> tuple[Order | Contract, ErpStatus]:
     tenant_id = message.tenant_id
     if message.kind is MessageKind.ORDER:
         order = await session.get(Order, (tenant_id, message.record_id), with_for_update=True)
         assert order is not None
         party = await _party(session, tenant_id, order)
+        await _lock_party(session, tenant_id, party)
         await port.ensure_party(party)
         lines = tuple(
             ErpLine(x.product_code, x.description, x.quantity, x.unit_price)
@@ -119,6 +126,7 @@ async def _push(session: AsyncSession, port: ErpPort, message: OutboxMessage) ->
     contract = await session.get(Contract, (tenant_id, message.record_id), with_for_update=True)
     assert contract is not None
     party = await _party(session, tenant_id, contract)
+    await _lock_party(session, tenant_id, party)
     await port.ensure_party(party)
     clines = tuple(
         ErpLine(x.product_code, x.description, x.quantity, x.monthly_price)

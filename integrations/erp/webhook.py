@@ -12,8 +12,9 @@ For ERPs that integrate over HTTP. The ERP side serves (relative to its base URL
     GET  /credit/<reference> → {"credit_limit": "…" | null, "owed": "…"}
 
 A status is {kind, reference, erp_id, state, changed_at, total_amount, currency, invoice_state,
-shipment_state, paid_amount, number}. Pushes carry `Idempotency-Key: <reference>`; the ERP must
-answer a repeated key with the record it already made. Amounts travel as decimal strings.
+shipment_state, paid_amount, number}; a contract's total_amount is its amount per month. Pushes
+carry `Idempotency-Key: <reference>`; the ERP must answer a repeated key with the record it
+already made. Amounts travel as decimal strings.
 """
 
 from __future__ import annotations

@@ -79,12 +79,18 @@ async def quote_to_order(
     )
     assert not created["createQuote"]["errors"], created
     qid = created["createQuote"]["quote"]["id"]
-    submitted = await caller.data("mutation($id: ID!) { submitQuote(id: $id) { quote { status } errors { code message } } }", id=qid)
+    submitted = await caller.data(
+        "mutation($id: ID!) { submitQuote(id: $id) { quote { status } errors { code message } } }", id=qid
+    )
     if submitted["submitQuote"]["quote"]["status"] == "PENDING_APPROVAL":
         assert approver is not None
-        await approver.data("mutation($id: ID!) { approveQuote(id: $id) { quote { status } errors { message } } }", id=qid)
+        await approver.data(
+            "mutation($id: ID!) { approveQuote(id: $id) { quote { status } errors { message } } }", id=qid
+        )
     for step in ("sendQuote", "acceptQuote"):
-        done = await caller.data(f"mutation($id: ID!) {{ {step}(id: $id) {{ quote {{ status }} errors {{ message }} }} }}", id=qid)
+        done = await caller.data(
+            f"mutation($id: ID!) {{ {step}(id: $id) {{ quote {{ status }} errors {{ message }} }} }}", id=qid
+        )
         assert not done[step]["errors"], done
     ordered = await caller.data(
         f"mutation($q: ID!) {{ createOrderFromQuote(quoteId: $q) {{ order {{ {ORDER_FIELDS} }} errors {{ field code message }} }} }}",

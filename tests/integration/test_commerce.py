@@ -49,13 +49,13 @@ async def test_price_lists_are_internal_and_validated(as_, shop):  # type: ignor
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     admin = await as_("admin")
     bad = await admin.data(
-        "mutation { setPriceList(input: {name: \"x\", discountPercent: \"120\"}) { priceList { name } errors { field code } } }"
+        'mutation { setPriceList(input: {name: "x", discountPercent: "120"}) { priceList { name } errors { field code } } }'
     )
     assert {(e["field"], e["code"]) for e in bad["setPriceList"]["errors"]} == {
         ("partnerKind", "REQUIRED"), ("discountPercent", "OUT_OF_RANGE"),
     }  # fmt: skip
     ok = await admin.data(
-        "mutation { setPriceList(input: {name: \"Distributors\", partnerKind: DISTRIBUTOR, discountPercent: \"35\"}) "
+        'mutation { setPriceList(input: {name: "Distributors", partnerKind: DISTRIBUTOR, discountPercent: "35"}) '
         "{ priceList { discountPercent } errors { message } } }"
     )
     assert ok["setPriceList"]["priceList"]["discountPercent"] == "35"
@@ -81,10 +81,13 @@ async def test_discount_above_threshold_needs_the_right_approver(as_, world, sho
     assert refused["sendQuote"]["errors"][0]["code"] == "CONFLICT"
     own = await am.data("mutation($id: ID!) { approveQuote(id: $id) { errors { code } } }", id=quote["id"])
     assert own["approveQuote"]["errors"][0]["code"] == "FORBIDDEN"
-    west = await (await as_("d1_admin")).data("mutation($id: ID!) { approveQuote(id: $id) { errors { code } } }", id=quote["id"])
+    west = await (await as_("d1_admin")).data(
+        "mutation($id: ID!) { approveQuote(id: $id) { errors { code } } }", id=quote["id"]
+    )
     assert west["approveQuote"]["errors"][0]["code"] in ("FORBIDDEN", "NOT_FOUND")
     approved = await (await as_("manager_east")).data(
-        "mutation($id: ID!) { approveQuote(id: $id) { quote { status approvedBy { email } } errors { code } } }", id=quote["id"]
+        "mutation($id: ID!) { approveQuote(id: $id) { quote { status approvedBy { email } } errors { code } } }",
+        id=quote["id"],
     )
     assert approved["approveQuote"]["quote"]["status"] == "APPROVED"
     # A revision starts a new draft version and supersedes the approved one.
@@ -95,7 +98,9 @@ async def test_discount_above_threshold_needs_the_right_approver(as_, world, sho
     assert (revised["reviseQuote"]["quote"]["version"], revised["reviseQuote"]["quote"]["status"]) == (2, "DRAFT")
     stale = await am.data("mutation($id: ID!) { sendQuote(id: $id) { errors { code message } } }", id=quote["id"])
     assert stale["sendQuote"]["errors"][0]["code"] == "CONFLICT"
-    listed = await am.data("query($o: ID!) { quotes(opportunityId: $o) { totalCount edges { node { version } } } }", o=o1)
+    listed = await am.data(
+        "query($o: ID!) { quotes(opportunityId: $o) { totalCount edges { node { version } } } }", o=o1
+    )
     assert listed["quotes"]["totalCount"] == 1  # the newest version only
 
 
@@ -120,11 +125,16 @@ async def test_quote_input_errors_name_every_field_and_write_nothing(as_, world,
         "mutation($i: CreateQuoteInput!) { createQuote(input: $i) { errors { field code } } }",
         i={"opportunityId": gid("Opportunity", world.opportunities["O1"].id), "lines": [line(shop, "HW-100", "1")]},
     )
-    assert hidden["createQuote"]["errors"] == [{"field": "id", "code": "NOT_FOUND"}] or hidden["createQuote"]["errors"][0]["code"] == "NOT_FOUND"
+    assert (
+        hidden["createQuote"]["errors"] == [{"field": "id", "code": "NOT_FOUND"}]
+        or hidden["createQuote"]["errors"][0]["code"] == "NOT_FOUND"
+    )
     async with sessions() as session:
         from domain.quotes import Quote
 
-        assert (await session.execute(select(func.count()).select_from(Quote).where(Quote.tenant_id == world.tenant_id))).scalar_one() == 0
+        assert (
+            await session.execute(select(func.count()).select_from(Quote).where(Quote.tenant_id == world.tenant_id))
+        ).scalar_one() == 0
 
 
 async def test_an_order_comes_only_from_the_accepted_quote_of_a_won_deal(as_, world, shop, sessions):  # type: ignore[no-untyped-def]
@@ -138,7 +148,9 @@ async def test_an_order_comes_only_from_the_accepted_quote_of_a_won_deal(as_, wo
     assert order["total"] == {"amount": "3000.00", "currency": "USD"}
     assert order["sync"]["state"] == "PENDING"
     async with sessions() as session:
-        message = (await session.execute(select(OutboxMessage).where(OutboxMessage.tenant_id == world.tenant_id))).scalar_one()
+        message = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.tenant_id == world.tenant_id))
+        ).scalar_one()
     assert message.idempotency_key == order["number"]
     details = await am.data(
         "query($id: ID!) { node(id: $id) { ... on Order { installments { amount { amount } dueDate } quote { status } "
@@ -152,7 +164,8 @@ async def test_an_order_comes_only_from_the_accepted_quote_of_a_won_deal(as_, wo
 
 
 PLACE = (
-    "mutation($i: PlacePartnerOrderInput!) { placePartnerOrder(input: $i) { order { " + ORDER_FIELDS
+    "mutation($i: PlacePartnerOrderInput!) { placePartnerOrder(input: $i) { order { "
+    + ORDER_FIELDS
     + " partner { name } } errors { field code message } } }"
 )
 
@@ -161,7 +174,9 @@ async def test_partner_orders_at_its_price_within_its_credit(as_, world, shop, s
     r1a = await as_("r1a_sales")
     async with sessions() as session, session.begin():
         await record_credit(session, world.tenant_id, str(world.orgs["R1a"].id), Decimal("2000.00"), Decimal("500.00"))
-    first = await r1a.data(PLACE, i={"accountId": gid("Account", world.accounts["A_r1a"].id), "lines": [line(shop, "HW-100", "2")]})
+    first = await r1a.data(
+        PLACE, i={"accountId": gid("Account", world.accounts["A_r1a"].id), "lines": [line(shop, "HW-100", "2")]}
+    )
     order = first["placePartnerOrder"]["order"]
     assert order["total"]["amount"] == "1500.00"  # 2 × 750 (silver dealer list), exactly the credit left
     assert order["partner"]["name"].startswith("R1a")
@@ -171,14 +186,18 @@ async def test_partner_orders_at_its_price_within_its_credit(as_, world, shop, s
     assert "credit" in second["placePartnerOrder"]["errors"][0]["message"]
     discount = await r1a.data(PLACE, i={"lines": [line(shop, "SVC-200", "1", "10")]})
     assert discount["placePartnerOrder"]["errors"][0]["field"] == "lines[0].discountPercent"
-    foreign = await r1a.data(PLACE, i={"accountId": gid("Account", world.accounts["A_west"].id), "lines": [line(shop, "SVC-200", "1")]})
+    foreign = await r1a.data(
+        PLACE, i={"accountId": gid("Account", world.accounts["A_west"].id), "lines": [line(shop, "SVC-200", "1")]}
+    )
     assert foreign["placePartnerOrder"]["errors"][0]["code"] == "NOT_FOUND"
     internal = await (await as_("am_east")).data(PLACE, i={"lines": [line(shop, "SVC-200", "1")]})
     assert internal["placePartnerOrder"]["errors"][0]["code"] == "FORBIDDEN"
     async with sessions() as session:
         counts = (
             await session.execute(select(func.count()).select_from(Order).where(Order.tenant_id == world.tenant_id)),
-            await session.execute(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.tenant_id == world.tenant_id)),
+            await session.execute(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.tenant_id == world.tenant_id)
+            ),
         )
         assert [c.scalar_one() for c in counts] == [1, 1]  # refused orders left nothing behind
 
@@ -188,10 +207,18 @@ async def _orders_world(as_, world, shop, sessions) -> dict[str, str]:  # type: 
     ids = {}
     for key, owner in (("O1", "am_east"), ("O2", "am_west"), ("O3", "am_east")):
         await win(sessions, world.tenant_id, world.opportunities[key].id)
-        order = await quote_to_order(await as_(owner), gid("Opportunity", world.opportunities[key].id), [line(shop, "SVC-200", "1")])
+        order = await quote_to_order(
+            await as_(owner), gid("Opportunity", world.opportunities[key].id), [line(shop, "SVC-200", "1")]
+        )
         ids[f"ORD_{key}"] = order["id"]
-    for name, user, account in (("P_R1a", "r1a_sales", "A_r1a"), ("P_R1b", "r1b_sales", None), ("P_D2", "d2_admin", None)):
-        variables = {"lines": [line(shop, "HW-100", "1")]} | ({"accountId": gid("Account", world.accounts[account].id)} if account else {})
+    for name, user, account in (
+        ("P_R1a", "r1a_sales", "A_r1a"),
+        ("P_R1b", "r1b_sales", None),
+        ("P_D2", "d2_admin", None),
+    ):
+        variables = {"lines": [line(shop, "HW-100", "1")]} | (
+            {"accountId": gid("Account", world.accounts[account].id)} if account else {}
+        )
         placed = await (await as_(user)).data(PLACE, i=variables)
         assert not placed["placePartnerOrder"]["errors"], placed
         ids[name] = placed["placePartnerOrder"]["order"]["id"]
@@ -231,7 +258,9 @@ async def test_orders_follow_the_access_table_on_every_read_path(as_, world, sho
         assert listed["orders"]["totalCount"] == len(expected), user
         nodes = await caller.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=list(ids.values()))
         assert {names[n["id"]] for n in nodes["nodes"] if n} == expected, user
-        receivables = await caller.data("{ receivables { billed { amount currency } due { amount } overdue { amount } } }")
+        receivables = await caller.data(
+            "{ receivables { billed { amount currency } due { amount } overdue { amount } } }"
+        )
         billed = sum((TOTALS[n] for n in expected), Decimal("0"))
         got = Decimal(receivables["receivables"][0]["billed"]["amount"]) if receivables["receivables"] else Decimal("0")
         assert got == billed, user
@@ -288,7 +317,9 @@ async def test_contract_lifecycle_and_renewal(as_, world, shop, sessions):  # ty
     active = approved["approveContract"]["contract"]
     assert active["status"] == "ACTIVE" and active["sync"]["state"] == "PENDING"
     assert len(active["installments"]) == 12 and active["installments"][0]["overdue"] is True
-    receivables = await am.data("query($c: ID!) { receivables(contractId: $c) { billed { amount } overdue { amount } } }", c=cid)
+    receivables = await am.data(
+        "query($c: ID!) { receivables(contractId: $c) { billed { amount } overdue { amount } } }", c=cid
+    )
     assert receivables["receivables"][0]["billed"]["amount"] == "4800.00"
     assert Decimal(receivables["receivables"][0]["overdue"]["amount"]) == Decimal("400.00") * 10  # ten months past due
     # 300 days in, the end is within the 90-day window: the job opens one renewal opportunity, once.
@@ -296,7 +327,10 @@ async def test_contract_lifecycle_and_renewal(as_, world, shop, sessions):  # ty
         assert (await run_renewals(session))["renewal_opportunities"] >= 1
     async with sessions() as session, session.begin():
         await run_renewals(session)
-    state = await am.data("query($id: ID!) { node(id: $id) { ... on Contract { status renewalOpportunity { id name amount { amount } } } } }", id=cid)
+    state = await am.data(
+        "query($id: ID!) { node(id: $id) { ... on Contract { status renewalOpportunity { id name amount { amount } } } } }",
+        id=cid,
+    )
     renewal = state["node"]["renewalOpportunity"]
     assert state["node"]["status"] == "EXPIRING" and renewal["amount"]["amount"] == "4800.00"
     async with sessions() as session:

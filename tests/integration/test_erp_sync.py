@@ -22,7 +22,6 @@ from integrations.erp.reconcile import reconcile
 from integrations.erp.signing import signed_headers
 from integrations.erp.sync import RetryPolicy, deliver, poll, sync_products
 from tests.integration.commerce_setup import PRICE_LISTS, connect_erp, line, stock_catalogue
-from tests.integration.graphql_client import gid
 from tests.integration.signed_erp import SignedErp
 from tests.integration.test_commerce import PLACE
 
@@ -60,7 +59,9 @@ async def test_delivery_confirms_the_order_and_stores_the_erp_id(as_, world, sho
     assert message.status is MessageStatus.DELIVERED and message.attempts == 1
     assert erp.creates == 1 and erp.bad_signatures == 0
     assert erp.parties[str(world.orgs["D2"].id)]["name"].startswith("D2")  # the buying partner is the ERP's customer
-    seen = await (await as_("d2_admin")).data("query($id: ID!) { node(id: $id) { ... on Order { status sync { state erpId erpNumber } } } }", id=order["id"])
+    seen = await (await as_("d2_admin")).data(
+        "query($id: ID!) { node(id: $id) { ... on Order { status sync { state erpId erpNumber } } } }", id=order["id"]
+    )
     assert seen["node"]["status"] == "CONFIRMED"
     assert seen["node"]["sync"]["state"] == "SYNCED" and seen["node"]["sync"]["erpId"]
 
@@ -71,7 +72,9 @@ async def test_the_same_message_delivered_twice_makes_one_erp_record(as_, world,
     assert await deliver(sessions, world.tenant_id, message.id, ports=erp.port) is MessageStatus.DELIVERED
     # As if the worker died after the ERP call and before its commit: the message is pending again.
     async with sessions() as session, session.begin():
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(status=MessageStatus.PENDING))
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message.id).values(status=MessageStatus.PENDING)
+        )
     assert await deliver(sessions, world.tenant_id, message.id, ports=erp.port) is MessageStatus.DELIVERED
     assert erp.creates == 1 and len(erp.records) == 1
 
@@ -135,7 +138,9 @@ async def test_a_refused_message_is_dead_listed_and_retried_by_mutation(as_, wor
     erp.refuse = "Unknown product HW-100"
     await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
     finance = await as_("finance")
-    dead = await finance.data("{ outboxMessages(status: DEAD) { totalCount edges { node { id reference attempts lastError } } } }")
+    dead = await finance.data(
+        "{ outboxMessages(status: DEAD) { totalCount edges { node { id reference attempts lastError } } } }"
+    )
     assert dead["outboxMessages"]["totalCount"] == 1
     node = dead["outboxMessages"]["edges"][0]["node"]
     assert node["attempts"] == 1 and "Unknown product" in node["lastError"]  # refused: no point retrying by itself
@@ -144,7 +149,10 @@ async def test_a_refused_message_is_dead_listed_and_retried_by_mutation(as_, wor
     partner = await (await as_("d2_admin"))("{ outboxMessages { totalCount } }")
     assert partner["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     erp.refuse = None
-    retried = await finance.data("mutation($id: ID!) { retryOutboxMessage(id: $id) { message { status attempts } errors { code } } }", id=node["id"])
+    retried = await finance.data(
+        "mutation($id: ID!) { retryOutboxMessage(id: $id) { message { status attempts } errors { code } } }",
+        id=node["id"],
+    )
     assert retried["retryOutboxMessage"]["message"] == {"status": "PENDING", "attempts": 0}
     again = await finance.data("mutation($id: ID!) { retryOutboxMessage(id: $id) { errors { code } } }", id=node["id"])
     assert again["retryOutboxMessage"]["errors"][0]["code"] == "CONFLICT"
@@ -180,7 +188,8 @@ async def test_polling_applies_shipment_and_payment_once_and_in_order(as_, world
     d2 = await as_("d2_admin")
     seen = await d2.data(
         "query($id: ID!) { node(id: $id) { ... on Order { status paid { amount } invoiceState shipmentState "
-        "installments { paid { amount } } payments { amount { amount } } } } }", id=order["id"],
+        "installments { paid { amount } } payments { amount { amount } } } } }",
+        id=order["id"],
     )
     node = seen["node"]
     assert (node["status"], node["paid"]["amount"], node["invoiceState"], node["shipmentState"]) == (
@@ -205,7 +214,11 @@ async def test_signed_webhooks_apply_and_bad_ones_change_nothing(as_, world, sho
 
     async def state() -> tuple[str, str | None]:
         async with sessions() as session:
-            row = (await session.execute(select(Order).where(Order.number == order["number"], Order.tenant_id == world.tenant_id))).scalar_one()
+            row = (
+                await session.execute(
+                    select(Order).where(Order.number == order["number"], Order.tenant_id == world.tenant_id)
+                )
+            ).scalar_one()
             return row.status.value, row.shipment_state
 
     for body, headers, code in (
@@ -216,7 +229,9 @@ async def test_signed_webhooks_apply_and_bad_ones_change_nothing(as_, world, sho
         response = await client.post("/webhooks/erp", content=body, headers=headers)
         assert response.status_code == code, response.text
     tampered_body, tampered_headers = _webhook(status, world.slug)
-    response = await client.post("/webhooks/erp", content=tampered_body.replace(b"sent", b"lost"), headers=tampered_headers)
+    response = await client.post(
+        "/webhooks/erp", content=tampered_body.replace(b"sent", b"lost"), headers=tampered_headers
+    )
     assert response.status_code == 401
     assert await state() == ("confirmed", "waiting")
     malformed, headers = _webhook({"reference": order["number"]}, world.slug)
@@ -271,9 +286,13 @@ async def test_payments_are_counted_once_however_often_reported(as_, world, shop
     for _ in range(3):
         await poll(sessions, world.tenant_id, ports=erp.port)
     async with sessions() as session, session.begin():
-        await session.execute(update(OutboxMessage).values(status=MessageStatus.PENDING).where(OutboxMessage.tenant_id == world.tenant_id))
+        await session.execute(
+            update(OutboxMessage).values(status=MessageStatus.PENDING).where(OutboxMessage.tenant_id == world.tenant_id)
+        )
     [message] = await _messages(sessions, world.tenant_id)
     await deliver(sessions, world.tenant_id, message.id, ports=erp.port)  # a re-delivery reports the paid total too
     async with sessions() as session:
-        total = (await session.execute(select(func.sum(Payment.amount)).where(Payment.tenant_id == world.tenant_id))).scalar_one()
+        total = (
+            await session.execute(select(func.sum(Payment.amount)).where(Payment.tenant_id == world.tenant_id))
+        ).scalar_one()
     assert total == Decimal("700.00")

@@ -26,7 +26,10 @@ async def test_upgrade_from_empty_reaches_head_with_no_drift(pg_server_url: str)
         assert await migrations.current_revision(engine) == migrations.head_revision(url)
         async with engine.connect() as conn:
             diff = await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": True, "include_name": migrations.include_name}), Base.metadata)
+                lambda c: compare_metadata(
+                    MigrationContext.configure(c, opts={"compare_type": True, "include_name": migrations.include_name}),
+                    Base.metadata,
+                )
             )
         assert diff == []
     finally:
