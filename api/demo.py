@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.provisioning import create_tenant, find_tenant
 from domain.accounts import Account, BuyingRole, Contact, LifecycleStage
 from domain.activities import Activity, ActivityKind
+from domain.catalog import PriceList, Product
 from domain.company_names import normalize_company_name
 from domain.deal_registrations import ApprovalChanges, DealRegistration, NewRegistration
 from domain.deal_registrations import approve as approve_registration
@@ -34,8 +35,10 @@ from domain.opportunities import (
     Stage,
     TeamAccess,
 )
+from domain.orders import Order
 from domain.organizations import Organization, OrganizationKind, PartnerTier, child_path
 from domain.principals import load_user_actor
+from domain.quotes import Quote
 from domain.territories import Territory
 from domain.users import User
 from domain.web_forms import WebForm
@@ -107,6 +110,9 @@ COUNTED = {
     "contacts": Contact,
     "opportunities": Opportunity,
     "activities": Activity,
+    "products": Product,
+    "quotes": Quote,
+    "orders": Order,
 }
 
 
@@ -356,6 +362,47 @@ async def _channel_programme(
         ))  # fmt: skip
         if n < 2:
             await approve_registration(session, manager_access, registration.id, ApprovalChanges(), "Welcome")
+    await _commerce(session, tenant_id, dealer_access)
+
+
+async def _commerce(session: AsyncSession, tenant_id: uuid.UUID, dealer_access) -> None:  # type: ignore[no-untyped-def]
+    """A catalogue as an ERP sync would bring it, partner price lists, a dealer's order and an internal quote."""
+    from domain.catalog import CatalogEntry, upsert_products
+    from domain.orders import place_partner_order
+    from domain.quotes import LineInput, create_quote
+
+    await upsert_products(session, tenant_id, [
+        CatalogEntry("HW-100", "Edge gateway", Decimal("1250.00"), "USD", True, None),
+        CatalogEntry("HW-210", "Industrial switch", Decimal("640.00"), "USD", True, None),
+        CatalogEntry("SW-300", "Fleet analytics licence (monthly)", Decimal("90.00"), "USD", True, None),
+        CatalogEntry("SVC-400", "Premium support (monthly)", Decimal("150.00"), "USD", True, None),
+    ])  # fmt: skip
+    for name, kind, tier, discount in (
+        ("Distributors", OrganizationKind.DISTRIBUTOR, None, "30"),
+        ("Dealers", OrganizationKind.DEALER, None, "20"),
+        ("Gold dealers", OrganizationKind.DEALER, PartnerTier.GOLD, "25"),
+    ):
+        session.add(PriceList(tenant_id=tenant_id, id=uuid.uuid4(), name=name, partner_kind=kind, partner_tier=tier,
+                              discount_percent=Decimal(discount)))  # fmt: skip
+    await session.flush()
+    products = dict(
+        (await session.execute(select(Product.code, Product.id).where(Product.tenant_id == tenant_id))).all()
+    )
+    await place_partner_order(session, dealer_access, [LineInput(products["HW-210"], Decimal("4"))], account_id=None)
+    am = (
+        await session.execute(select(User).where(User.tenant_id == tenant_id, User.email == "am1@acme.example"))
+    ).scalar_one()
+    am_access = await _access(session, tenant_id, am.id)
+    deal = (
+        await session.execute(
+            select(Opportunity.id).where(Opportunity.tenant_id == tenant_id, Opportunity.owner_id == am.id,
+                                         Opportunity.stage == Stage.PROPOSAL).limit(1)
+        )
+    ).scalar_one_or_none()  # fmt: skip
+    if deal is not None:
+        await create_quote(session, am_access, deal, [
+            LineInput(products["HW-100"], Decimal("10"), Decimal("5")), LineInput(products["SVC-400"], Decimal("12")),
+        ])  # fmt: skip
 
 
 async def _access(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID):  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ async def test_demo_has_the_promised_shape(demo, sessions) -> None:  # type: ign
     assert demo.counts["accounts"] == 502
     assert demo.counts["opportunities"] == 2002
     assert demo.counts["leads"] == 12 and demo.counts["deal registrations"] == 3
+    assert (demo.counts["products"], demo.counts["orders"], demo.counts["quotes"]) == (4, 1, 1)
     async with sessions() as session:
         tenant_id = (await session.execute(select(Tenant.id).where(Tenant.slug == "acme"))).scalar_one()
         regions = (
