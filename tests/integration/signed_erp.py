@@ -28,6 +28,7 @@ from integrations.erp.webhook import SignedWebhookErp
 @dataclass
 class SignedErp:
     secret: str
+    tenant_id: Any = None  # the tenant this ERP serves; other tenants' jobs (the queue is shared) go their own way
     down: bool = False
     refuse: str | None = None
     parties: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -139,7 +140,11 @@ class SignedErp:
             ]
         )
 
-    def port(self, _connection: object = None) -> SignedWebhookErp:
+    def port(self, connection: Any = None) -> Any:
+        if connection is not None and self.tenant_id is not None and connection.tenant_id != self.tenant_id:
+            from integrations.erp.sync import adapter_for
+
+            return adapter_for(connection)
         return SignedWebhookErp("http://erp.test", self.secret, transport=httpx.ASGITransport(app=self.app()))
 
     def ship(self, reference: str) -> None:

@@ -90,3 +90,40 @@ async def test_worker_expires_registrations_whose_protection_ran_out(runner, ses
             await session.execute(select(DealRegistration.status).where(DealRegistration.id == registration_id))
         ).scalar_one()
     assert status is RegistrationStatus.EXPIRED
+
+
+async def test_erp_connect_validates_and_saves(runner, sessions, world) -> None:  # type: ignore[no-untyped-def]
+    from domain.erp_sync import ErpAdapterKind, ErpConnection
+
+    missing = await asyncio.to_thread(
+        runner.invoke, main, ["erp", "connect", "--tenant", world.slug, "--adapter", "tryton", "--url", "http://erp:8000"]
+    )
+    assert missing.exit_code != 0 and "--database, --login and --password" in missing.output
+    unknown = await asyncio.to_thread(
+        runner.invoke, main, ["erp", "connect", "--tenant", "nope", "--adapter", "webhook", "--url", "https://erp",
+                              "--webhook-secret", "x"],
+    )  # fmt: skip
+    assert unknown.exit_code != 0 and "No tenant with slug nope" in unknown.output
+    saved = await asyncio.to_thread(
+        runner.invoke, main, ["erp", "connect", "--tenant", world.slug, "--adapter", "webhook", "--url", "https://erp",
+                              "--webhook-secret", "shh"],
+    )  # fmt: skip
+    assert saved.exit_code == 0, saved.output
+    async with sessions() as session:
+        connection = await session.get(ErpConnection, world.tenant_id)
+    assert connection is not None and connection.adapter is ErpAdapterKind.WEBHOOK
+    assert connection.settings == {"url": "https://erp"} and connection.webhook_secret == "shh"
+    no_erp = await asyncio.to_thread(runner.invoke, main, ["erp", "reconcile", "--tenant", "nope"])
+    assert no_erp.exit_code != 0
+
+
+def test_worker_once_delivers_and_runs_the_schedule_on_an_empty_queue(pg_server_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On a database of its own, so the shared test queue is left alone."""
+    import uuid
+
+    from tests.conftest import create_database
+
+    url = create_database(pg_server_url, f"crm_worker_{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = CliRunner().invoke(main, ["worker", "--once"])
+    assert result.exit_code == 0, result.output

@@ -32,7 +32,7 @@ SECRET = "s3cret-for-tests"
 @pytest.fixture
 async def erp(world, sessions):  # type: ignore[no-untyped-def]
     await connect_erp(sessions, world.tenant_id, ErpAdapterKind.WEBHOOK, {"url": "http://erp.test"}, SECRET)
-    return SignedErp(SECRET)
+    return SignedErp(SECRET, tenant_id=world.tenant_id)
 
 
 @pytest.fixture
