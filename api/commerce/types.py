@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -107,9 +108,9 @@ class ErpSync:
         )  # fmt: skip
 
 
-@strawberry.type(name="QuoteLine", description="A priced line of a quote.")
-class QuoteLineType:
-    row: strawberry.Private[QuoteLine]
+@strawberry.interface(name="LineItem", description="A product line of a quote, order or contract.")
+class LineItem:
+    row: strawberry.Private[Any]
     currency: strawberry.Private[str]
 
     @strawberry.field(description="Product code.")
@@ -123,6 +124,11 @@ class QuoteLineType:
     @strawberry.field(description="Quantity.")
     def quantity(self) -> Decimal:
         return self.row.quantity
+
+
+@strawberry.type(name="QuoteLine", description="A priced line of a quote.")
+class QuoteLineType(LineItem):
+    row: strawberry.Private[QuoteLine]
 
     @strawberry.field(description="The buyer's unit price before this line's discount.")
     def unit_price(self) -> Money:
@@ -252,21 +258,8 @@ class PaymentType:
 
 
 @strawberry.type(name="OrderLine", description="A line of an order.")
-class OrderLineType:
+class OrderLineType(LineItem):
     row: strawberry.Private[OrderLine]
-    currency: strawberry.Private[str]
-
-    @strawberry.field(description="Product code.")
-    def product_code(self) -> str:
-        return self.row.product_code
-
-    @strawberry.field(description="Description.")
-    def description(self) -> str:
-        return self.row.description
-
-    @strawberry.field(description="Quantity.")
-    def quantity(self) -> Decimal:
-        return self.row.quantity
 
     @strawberry.field(description="Net unit price.")
     def unit_price(self) -> Money:
@@ -352,21 +345,8 @@ class OrderType(Node):
 
 
 @strawberry.type(name="ContractLine", description="A product of a contract, priced per month.")
-class ContractLineType:
+class ContractLineType(LineItem):
     row: strawberry.Private[ContractLine]
-    currency: strawberry.Private[str]
-
-    @strawberry.field(description="Product code.")
-    def product_code(self) -> str:
-        return self.row.product_code
-
-    @strawberry.field(description="Description.")
-    def description(self) -> str:
-        return self.row.description
-
-    @strawberry.field(description="Quantity.")
-    def quantity(self) -> Decimal:
-        return self.row.quantity
 
     @strawberry.field(description="Price per unit per month.")
     def monthly_price(self) -> Money:
