@@ -25,7 +25,7 @@ from api.commerce.types import (
 from api.graphql.errors import UserError, run_mutation
 from api.graphql.relay import id_of, optional_id_of
 from api.graphql.resolving import ctx, mutate_visible
-from domain import contracts, orders, quotes
+from domain import commerce_settings, contracts, orders, quotes
 from domain.access import Action, Resource
 from domain.catalog import set_price_list
 from domain.db import transaction
@@ -114,6 +114,36 @@ class ContractPayload:
 class PriceListPayload:
     price_list: PriceListType | None = strawberry.field(description="The price list; null when errors.")
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+@strawberry.type(name="CommerceSettings", description="A tenant's commerce settings.")
+class CommerceSettingsType:
+    quote_approval_discount_percent: Decimal = strawberry.field(
+        description="A quote line discount above this percentage needs approval."
+    )
+    payment_terms_days: int = strawberry.field(description="Days from an order to its payment being due.")
+    contract_renewal_days: int = strawberry.field(description="Days before a contract's end its renewal is opened.")
+
+
+@strawberry.input(description="Commerce settings to change; null leaves one as it is.")
+class CommerceSettingsInput:
+    quote_approval_discount_percent: Decimal | None = strawberry.field(default=None, description="0 to 100.")
+    payment_terms_days: int | None = strawberry.field(default=None, description="0 to 365.")
+    contract_renewal_days: int | None = strawberry.field(default=None, description="1 to 730.")
+
+
+@strawberry.type(description="The result of changing commerce settings.")
+class CommerceSettingsPayload:
+    settings: CommerceSettingsType | None = strawberry.field(description="The settings now; null when errors.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+def settings_type(row: commerce_settings.CommerceSettings) -> CommerceSettingsType:
+    return CommerceSettingsType(
+        quote_approval_discount_percent=row.quote_approval_discount_percent,
+        payment_terms_days=row.payment_terms_days,
+        contract_renewal_days=row.contract_renewal_days,
+    )
 
 
 @strawberry.type(description="The result of pulling the ERP's products.")
@@ -266,6 +296,18 @@ class CommerceMutations:
             return PriceListPayload(price_list=PriceListType(row=row), errors=[])
 
         return await run_mutation(perform, lambda errors: PriceListPayload(price_list=None, errors=errors))
+
+    @strawberry.mutation(description="Change the tenant's commerce settings (admins).")
+    async def set_commerce_settings(self, info: Info, input: CommerceSettingsInput) -> CommerceSettingsPayload:
+        async def perform() -> CommerceSettingsPayload:
+            async with transaction(ctx(info).sessions) as session:
+                row = await commerce_settings.change(
+                    session, ctx(info).access, quote_approval_discount_percent=input.quote_approval_discount_percent,
+                    payment_terms_days=input.payment_terms_days, contract_renewal_days=input.contract_renewal_days,
+                )  # fmt: skip
+            return CommerceSettingsPayload(settings=settings_type(row), errors=[])
+
+        return await run_mutation(perform, lambda errors: CommerceSettingsPayload(settings=None, errors=errors))
 
     @strawberry.mutation(description="Pull the ERP's products and list prices now.")
     async def sync_products(self, info: Info) -> ProductSyncPayload:

@@ -6,6 +6,7 @@ import strawberry
 from sqlalchemy import or_, select
 from strawberry.types import Info
 
+from api.commerce.mutations import CommerceSettingsType
 from api.commerce.types import (
     ContractStatusType,
     ContractType,
@@ -150,6 +151,20 @@ class CommerceQueries:
         async def fetch() -> list[ReceivablesType]:
             async with ctx(info).sessions() as session:
                 return [ReceivablesType(row=t) for t in await receivables.totals(session, where, utcnow().date())]
+
+        return await run_query(fetch)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The tenant's commerce settings (internal users).")
+    async def commerce_settings(self, info: Info) -> CommerceSettingsType:
+        from api.commerce.mutations import settings_type
+        from domain import commerce_settings
+
+        if ctx(info).access.actor.is_partner:
+            raise AccessDenied("Commerce settings are internal.")
+
+        async def fetch() -> CommerceSettingsType:
+            async with ctx(info).sessions() as session:
+                return settings_type(await commerce_settings.read(session, ctx(info).access))
 
         return await run_query(fetch)  # type: ignore[no-any-return]
 

@@ -303,6 +303,14 @@ async def refresh_credit(
         return limit, owed
 
 
+async def products_due(sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID, every: timedelta) -> bool:
+    async with sessions() as session:
+        connection = await session.get(ErpConnection, tenant_id)
+    if connection is None:
+        return False
+    return connection.products_synced_at is None or connection.products_synced_at < utcnow() - every
+
+
 async def tenants_with_erp(sessions: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
     async with sessions() as session:
         return list((await session.execute(select(ErpConnection.tenant_id))).scalars())

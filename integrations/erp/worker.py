@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -23,7 +24,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.erp_sync import DELIVER_ENTRYPOINT
-from integrations.erp.sync import PortFactory, RetryPolicy, adapter_for, deliver, poll, tenants_with_erp
+from integrations.erp.sync import (
+    PortFactory,
+    RetryPolicy,
+    adapter_for,
+    deliver,
+    poll,
+    products_due,
+    sync_products,
+    tenants_with_erp,
+)
 
 log = logging.getLogger("crm.worker")
 
@@ -75,13 +85,27 @@ async def drain(
         await connection.close()
 
 
+PRODUCT_SYNC_EVERY = timedelta(minutes=float(os.environ.get("CRM_PRODUCT_SYNC_MINUTES", "60")))
+
+
+async def sync_tenant(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID, *, ports: PortFactory = adapter_for
+) -> int:
+    """One tenant's inbound round: the ERP's changes, then its catalogue when the last pull is stale."""
+    applied = (await poll(sessions, tenant_id, ports=ports)).applied
+    if await products_due(sessions, tenant_id, PRODUCT_SYNC_EVERY):
+        await sync_products(sessions, tenant_id, ports=ports)
+    return applied
+
+
 async def poll_all(sessions: async_sessionmaker[AsyncSession], *, ports: PortFactory = adapter_for) -> int:
+    """Every connected tenant: apply the ERP's changes, and pull its catalogue when the last pull is stale."""
     applied = 0
     for tenant_id in await tenants_with_erp(sessions):
         try:
-            applied += (await poll(sessions, tenant_id, ports=ports)).applied
+            applied += await sync_tenant(sessions, tenant_id, ports=ports)
         except Exception:  # one tenant's failure must not stop the others
-            log.exception("inbound poll failed for tenant %s", tenant_id)
+            log.exception("inbound sync failed for tenant %s", tenant_id)
     return applied
 
 

@@ -96,7 +96,9 @@ async def test_erp_connect_validates_and_saves(runner, sessions, world) -> None:
     from domain.erp_sync import ErpAdapterKind, ErpConnection
 
     missing = await asyncio.to_thread(
-        runner.invoke, main, ["erp", "connect", "--tenant", world.slug, "--adapter", "tryton", "--url", "http://erp:8000"]
+        runner.invoke,
+        main,
+        ["erp", "connect", "--tenant", world.slug, "--adapter", "tryton", "--url", "http://erp:8000"],
     )
     assert missing.exit_code != 0 and "--database, --login and --password" in missing.output
     unknown = await asyncio.to_thread(

@@ -374,3 +374,39 @@ async def test_a_contract_that_ends_unrenewed_is_terminated(as_, world, shop, se
         await run_renewals(session)
     final = await am.data("query($id: ID!) { node(id: $id) { ... on Contract { status terminationReason } } }", id=cid)
     assert final["node"]["status"] == "TERMINATED"
+
+
+async def test_commerce_settings_are_admin_only_validated_and_take_effect(as_, world, shop):  # type: ignore[no-untyped-def]
+    admin = await as_("admin")
+    assert (
+        await admin.data("{ commerceSettings { quoteApprovalDiscountPercent paymentTermsDays contractRenewalDays } }")
+    )["commerceSettings"] == {
+        "quoteApprovalDiscountPercent": "15.00",
+        "paymentTermsDays": 30,
+        "contractRenewalDays": 90,
+    }
+    mutation = "mutation($i: CommerceSettingsInput!) { setCommerceSettings(input: $i) { settings { quoteApprovalDiscountPercent paymentTermsDays } errors { field code } } }"
+    bad = await admin.data(
+        mutation, i={"quoteApprovalDiscountPercent": "101", "paymentTermsDays": -1, "contractRenewalDays": 0}
+    )
+    assert {e["field"] for e in bad["setCommerceSettings"]["errors"]} == {
+        "quoteApprovalDiscountPercent", "paymentTermsDays", "contractRenewalDays",
+    }  # fmt: skip
+    denied = await (await as_("manager_east")).data(mutation, i={"paymentTermsDays": 10})
+    assert denied["setCommerceSettings"]["errors"][0]["code"] == "FORBIDDEN"
+    ok = await admin.data(mutation, i={"quoteApprovalDiscountPercent": "25"})
+    assert ok["setCommerceSettings"]["settings"] == {"quoteApprovalDiscountPercent": "25.00", "paymentTermsDays": 30}
+    am = await as_("am_east")
+    created = await am.data(
+        "mutation($i: CreateQuoteInput!) { createQuote(input: $i) { quote { id } } }",
+        i={
+            "opportunityId": gid("Opportunity", world.opportunities["O1"].id),
+            "lines": [line(shop, "HW-100", "1", "20")],
+        },
+    )
+    submitted = await am.data(
+        "mutation($id: ID!) { submitQuote(id: $id) { quote { status } } }", id=created["createQuote"]["quote"]["id"]
+    )
+    assert submitted["submitQuote"]["quote"]["status"] == "APPROVED"  # 20 % is now within the threshold
+    partner = await (await as_("d1_admin"))("{ commerceSettings { paymentTermsDays } }")
+    assert partner["errors"][0]["extensions"]["code"] == "FORBIDDEN"

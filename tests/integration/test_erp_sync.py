@@ -21,7 +21,7 @@ from integrations.erp import worker
 from integrations.erp.reconcile import reconcile
 from integrations.erp.signing import signed_headers
 from integrations.erp.sync import RetryPolicy, deliver, poll, sync_products
-from tests.integration.commerce_setup import PRICE_LISTS, connect_erp, line, stock_catalogue
+from tests.integration.commerce_setup import connect_erp, line, stock_catalogue
 from tests.integration.signed_erp import SignedErp
 from tests.integration.test_commerce import PLACE
 
@@ -273,10 +273,16 @@ async def test_reconcile_reports_and_repairs_drift(as_, world, shop, erp, sessio
     assert erp.creates == 3  # the lost one was sent again, once
 
 
-async def test_product_sync_pulls_the_catalogue(world, sessions, erp):  # type: ignore[no-untyped-def]
-    assert await sync_products(sessions, world.tenant_id, ports=erp.port) == 2
+async def test_the_scheduled_round_pulls_a_stale_catalogue(as_, world, sessions, erp):  # type: ignore[no-untyped-def]
+    await worker.sync_tenant(sessions, world.tenant_id, ports=erp.port)  # never pulled: pulls now
+    listed = await (await as_("d2_admin")).data("{ products { edges { node { code yourPrice { amount } } } } }")
+    assert {e["node"]["code"]: e["node"]["yourPrice"]["amount"] for e in listed["products"]["edges"]} == {
+        "HW-100": "1000.00",
+        "SVC-200": "200.00",
+    }  # fmt: skip  (no price list in this tenant: list price)
     assert await sync_products(sessions, world.tenant_id, ports=erp.port) == 0  # nothing new
-    assert PRICE_LISTS  # partner prices apply on top (test_commerce)
+    erp.down = True
+    await worker.sync_tenant(sessions, world.tenant_id, ports=erp.port)  # fresh: no catalogue call, poll fails softly
 
 
 async def test_payments_are_counted_once_however_often_reported(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
