@@ -218,6 +218,7 @@ def worker(interval: int, once: bool) -> None:
     from domain.contracts import run_renewals
     from domain.db import transaction
     from domain.deal_registrations import expire_due
+    from domain.erp_sync import requeue_stranded
     from domain.lead_routing import expire_offers
     from integrations.erp import worker as erp_worker
 
@@ -231,10 +232,12 @@ def worker(interval: int, once: bool) -> None:
                 rerouted = await expire_offers(session)
             async with transaction(sessions) as session:
                 renewals = await run_renewals(session)
+            async with transaction(sessions) as session:
+                stranded = await requeue_stranded(session)
             applied = await erp_worker.poll_all(sessions)
             log.info(
-                "expired %d deal registrations, re-routed %d leads, renewals %s, applied %d ERP changes",
-                expired, rerouted, renewals, applied,
+                "expired %d deal registrations, re-routed %d leads, renewals %s, applied %d ERP changes, "
+                "re-queued %d stranded messages", expired, rerouted, renewals, applied, stranded,
             )  # fmt: skip
 
         await erp_worker.run(url, sessions, scheduled, interval=interval, once=once)

@@ -209,3 +209,32 @@ class ErpMirror:
     erp_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     sync_state: Mapped[SyncState] = mapped_column(Enum(SyncState, name="sync_state"), default=SyncState.NOT_SENT)
     sync_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+async def requeue_stranded(session: AsyncSession, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Pending messages overdue by `older_than` with no job left in the queue get a new job; how many.
+
+    A job can be lost while its message stays pending: a worker whose own transaction failed
+    (the database went away mid-delivery) has its job ended by the queue as an exception.
+    """
+    rows = (
+        await session.execute(
+            text(
+                """
+                SELECT m.tenant_id, m.id FROM outbox_message m
+                WHERE m.status = 'PENDING' AND m.next_attempt_at < now() - make_interval(secs => :secs)
+                  AND NOT EXISTS (
+                      SELECT 1 FROM pgqueuer q
+                      WHERE q.entrypoint = :entrypoint
+                        AND convert_from(q.payload, 'UTF8')::jsonb ->> 'message_id' = m.id::text)
+                FOR UPDATE OF m SKIP LOCKED
+                """
+            ),
+            {"secs": older_than.total_seconds(), "entrypoint": DELIVER_ENTRYPOINT},
+        )
+    ).all()
+    for tenant_id, message_id in rows:
+        message = await session.get(OutboxMessage, (tenant_id, message_id))
+        assert message is not None
+        await _enqueue_job(session, message)
+    return len(rows)

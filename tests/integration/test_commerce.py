@@ -410,3 +410,43 @@ async def test_commerce_settings_are_admin_only_validated_and_take_effect(as_, w
     assert submitted["submitQuote"]["quote"]["status"] == "APPROVED"  # 20 % is now within the threshold
     partner = await (await as_("d1_admin"))("{ commerceSettings { paymentTermsDays } }")
     assert partner["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_quotes_and_contracts_follow_their_deals_visibility(as_, world, shop, sessions):  # type: ignore[no-untyped-def]
+    for key in ("O1", "O3"):
+        await win(sessions, world.tenant_id, world.opportunities[key].id)
+        await quote_to_order(
+            await as_("am_east"), gid("Opportunity", world.opportunities[key].id), [line(shop, "SVC-200", "1")]
+        )
+    am = await as_("am_east")
+    created = await am.data(
+        "mutation($i: CreateContractInput!) { createContract(input: $i) { contract { id } errors { message } } }",
+        i={
+            "opportunityId": gid("Opportunity", world.opportunities["O1"].id),
+            "startDate": date.today().isoformat(),
+            "termMonths": 6,
+        },
+    )
+    contract = created["createContract"]["contract"]["id"]
+    sees_o1 = {"admin", "director", "finance", "manager_east", "am_east", "specialist"}
+    sees_o3 = {
+        "admin",
+        "director",
+        "finance",
+        "manager_east",
+        "am_east",
+        "channel_mgr",
+        "d1_admin",
+        "d1_manager",
+        "r1a_admin",
+        "r1a_sales",
+    }
+    for user in VISIBLE_ORDERS:
+        caller = await as_(user)
+        quotes = await caller.data("{ quotes { edges { node { opportunity { name } } } } }")
+        assert {e["node"]["opportunity"]["name"] for e in quotes["quotes"]["edges"]} == (
+            ({"O1"} if user in sees_o1 else set()) | ({"O3"} if user in sees_o3 else set())
+        ), user
+        contracts = await caller.data("{ contracts { totalCount } }")
+        node = await caller.data("query($id: ID!) { node(id: $id) { id } }", id=contract)
+        assert (contracts["contracts"]["totalCount"] == 1) is (user in sees_o1) is (node["node"] is not None), user

@@ -302,3 +302,28 @@ async def test_payments_are_counted_once_however_often_reported(as_, world, shop
             await session.execute(select(func.sum(Payment.amount)).where(Payment.tenant_id == world.tenant_id))
         ).scalar_one()
     assert total == Decimal("700.00")
+
+
+async def test_a_message_whose_job_was_lost_is_queued_again(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from sqlalchemy import text
+
+    from domain.erp_sync import requeue_stranded
+
+    await _place(as_, world, shop)
+    [message] = await _messages(sessions, world.tenant_id)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text("DELETE FROM pgqueuer WHERE convert_from(payload, 'UTF8')::jsonb ->> 'message_id' = :m"),
+            {"m": str(message.id)},
+        )
+    async with sessions() as session, session.begin():
+        assert await requeue_stranded(session, timedelta(minutes=10)) == 0  # not overdue yet
+    async with sessions() as session, session.begin():
+        assert await requeue_stranded(session, timedelta(seconds=-60)) >= 1
+    async with sessions() as session, session.begin():
+        assert await requeue_stranded(session, timedelta(seconds=-60)) == 0  # it has a job now
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    [message] = await _messages(sessions, world.tenant_id)
+    assert message.status is MessageStatus.DELIVERED
