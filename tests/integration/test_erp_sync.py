@@ -198,6 +198,12 @@ async def test_polling_applies_shipment_and_payment_once_and_in_order(as_, world
     assert [p["amount"]["amount"] for p in node["payments"]] == ["1400.00"]
     receivables = await d2.data("{ receivables { billed { amount } paid { amount } due { amount } } }")
     assert receivables["receivables"][0]["due"]["amount"] == "0.00"
+    trail = await (await as_("admin")).data(
+        "query($id: ID!) { auditEvents(recordId: $id) { edges { node { action actorName changes } } } }", id=order["id"]
+    )
+    actions = [e["node"]["action"] for e in trail["auditEvents"]["edges"]]
+    assert actions.count("created") == 1 and actions.count("erp_status") == 2  # confirmed, then shipped and paid
+    assert {e["node"]["actorName"] for e in trail["auditEvents"]["edges"] if e["node"]["action"] == "erp_status"} == {"erp sync"}
 
 
 def _webhook(status: dict, slug: str, *, secret: str = SECRET, delivery: str | None = None, now: float | None = None):  # type: ignore[no-untyped-def, type-arg]
