@@ -114,6 +114,18 @@ class WebhookReceipt(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ErpParty(Base):
+    """A customer or partner the ERP holds as a party, by the CRM's reference: made there once."""
+
+    __tablename__ = "erp_party"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erp_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class NumberSequence(Base):
     """Per-tenant counters for human-readable numbers (orders, contracts, quotes)."""
 

@@ -10,7 +10,7 @@ from domain.catalog import PriceList, PriceListItem, Product
 from domain.contracts import Contract, ContractLine
 from domain.credentials import OAuthClient, SigningKey
 from domain.deal_registrations import DealRegistration
-from domain.erp_sync import ErpConnection, NumberSequence, OutboxMessage, WebhookReceipt
+from domain.erp_sync import ErpConnection, ErpParty, NumberSequence, OutboxMessage, WebhookReceipt
 from domain.lead_routing import RoutingDecision, RoutingRule
 from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
@@ -39,6 +39,7 @@ __all__ = [
     "CreditStanding",
     "DealRegistration",
     "ErpConnection",
+    "ErpParty",
     "ForecastAdjustment",
     "Installment",
     "Lead",

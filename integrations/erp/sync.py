@@ -30,6 +30,7 @@ from domain.contracts import Contract, contract_lines
 from domain.db import transaction
 from domain.erp_status import ReportedStatus, apply_status
 from domain.erp_sync import ErpAdapterKind, ErpConnection, MessageKind, MessageStatus, OutboxMessage, SyncState
+from domain.erp_sync import ErpParty as ErpPartyLink
 from domain.orders import Order, order_lines, party_reference, record_credit
 from domain.organizations import Organization
 from integrations.erp.port import (
@@ -103,10 +104,18 @@ async def _party(session: AsyncSession, tenant_id: uuid.UUID, order_or_contract:
     return ErpParty(reference=reference, name=account.name, tax_id=account.tax_id)
 
 
-async def _lock_party(session: AsyncSession, tenant_id: uuid.UUID, party: ErpParty) -> None:
-    """Deliveries for one customer take turns, so two of its first orders cannot both create its party."""
+async def _ensure_party(session: AsyncSession, port: ErpPort, tenant_id: uuid.UUID, party: ErpParty) -> None:
+    """Make sure the ERP holds the party. The first delivery for a customer finds or creates it under a
+    per-customer lock (so two first orders cannot both create it) and records its ERP id; later ones skip this."""
+    if await session.get(ErpPartyLink, (tenant_id, party.reference)) is not None:
+        return
     key = f"erp-party:{tenant_id}:{party.reference}"
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+    if await session.get(ErpPartyLink, (tenant_id, party.reference), populate_existing=True) is not None:
+        return
+    erp_id = await port.ensure_party(party)
+    session.add(ErpPartyLink(tenant_id=tenant_id, reference=party.reference, erp_id=erp_id))
+    await session.flush()
 
 
 async def _push(session: AsyncSession, port: ErpPort, message: OutboxMessage) -> tuple[Order | Contract, ErpStatus]:
@@ -115,8 +124,7 @@ async def _push(session: AsyncSession, port: ErpPort, message: OutboxMessage) ->
         order = await session.get(Order, (tenant_id, message.record_id), with_for_update=True)
         assert order is not None
         party = await _party(session, tenant_id, order)
-        await _lock_party(session, tenant_id, party)
-        await port.ensure_party(party)
+        await _ensure_party(session, port, tenant_id, party)
         lines = tuple(
             ErpLine(x.product_code, x.description, x.quantity, x.unit_price)
             for x in await order_lines(session, tenant_id, order.id)
@@ -126,8 +134,7 @@ async def _push(session: AsyncSession, port: ErpPort, message: OutboxMessage) ->
     contract = await session.get(Contract, (tenant_id, message.record_id), with_for_update=True)
     assert contract is not None
     party = await _party(session, tenant_id, contract)
-    await _lock_party(session, tenant_id, party)
-    await port.ensure_party(party)
+    await _ensure_party(session, port, tenant_id, party)
     clines = tuple(
         ErpLine(x.product_code, x.description, x.quantity, x.monthly_price)
         for x in await contract_lines(session, tenant_id, contract.id)

@@ -34,6 +34,7 @@ class SignedErp:
     parties: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # reference -> status
     creates: int = 0
+    party_calls: int = 0
     bad_signatures: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _clock: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
@@ -59,6 +60,7 @@ class SignedErp:
             if refused:
                 return refused
             data = orjson.loads(body)
+            self.party_calls += 1
             party = self.parties.setdefault(data["reference"], {"id": str(next(self._ids)), **data})
             return JSONResponse({"id": party["id"]})
 

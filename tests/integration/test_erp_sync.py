@@ -105,6 +105,7 @@ async def test_two_workers_deliver_each_message_once(as_, world, shop, erp, sess
     assert {m.status for m in messages} == {MessageStatus.DELIVERED}
     assert len(calls) == len(set(calls)) == 8  # no message was pushed twice
     assert erp.creates == 8
+    assert erp.party_calls == 1  # the buyer's party was made once, then known by its recorded ERP id
 
 
 async def test_erp_down_retries_with_backoff_then_delivers(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
