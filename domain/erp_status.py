@@ -123,3 +123,38 @@ async def apply_status(session: AsyncSession, tenant_id: uuid.UUID, report: Repo
         session.add(_event(tenant_id, "order" if isinstance(row, Order) else "contract", row.id, visible_changes))
     await session.flush()
     return Applied(found=True, changed=bool(visible_changes), record_id=row.id)
+
+
+async def adopt_erp_amount(session: AsyncSession, row: Order | Contract, erp_amount: Decimal) -> Decimal:
+    """Take the ERP's amount (it is the master of invoicing): an order's total, or a contract's monthly amount.
+
+    The difference goes onto the last installment, so the payment plan still sums to the total; an audit
+    event records old and new. Returns the difference.
+    """
+    if isinstance(row, Order):
+        old, new = row.total, erp_amount
+        row.total = new
+        row.erp_total = erp_amount
+    else:
+        old, new = row.value, (erp_amount * row.term_months).quantize(Decimal("0.01"))
+        row.value = new
+    difference = new - old
+    if difference:
+        last = (
+            await session.execute(
+                select(receivables.Installment)
+                .where(receivables.Installment.tenant_id == row.tenant_id, receivables.Installment.record_id == row.id)
+                .order_by(receivables.Installment.sequence.desc())
+                .limit(1)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if last is not None:
+            last.amount += difference
+        field = "total" if isinstance(row, Order) else "value"
+        session.add(
+            _event(row.tenant_id, "order" if isinstance(row, Order) else "contract", row.id,
+                   {field: {"old": str(old), "new": str(new)}})
+        )  # fmt: skip
+    await session.flush()
+    return difference

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Uuid,
     func,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -330,5 +331,87 @@ def status_from_erp(progress: OrderProgress, paid_in_full: bool) -> OrderStatus:
     return OrderStatus.SUBMITTED
 
 
-def first_due(order: Order) -> date:
-    return order.created_at.date() + timedelta(days=order.payment_terms_days)
+@dataclass(frozen=True)
+class RestoredLine:
+    product_code: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+async def restore_from_erp(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    *,
+    number: str,
+    party_reference: str | None,
+    currency: str,
+    placed_on: date | None,
+    lines: Sequence[RestoredLine],
+) -> Order:
+    """Re-create an order the ERP holds and the CRM lost (reconcile --repair), under its own number.
+
+    The party's code is the CRM id of the buying partner or account. Raises LookupError naming what
+    cannot be matched (the party, or product codes), and changes nothing then.
+    """
+    from domain.audit import AuditEvent
+    from domain.catalog import Product
+
+    buyer: uuid.UUID | None = None
+    try:
+        buyer = uuid.UUID(party_reference or "")
+    except ValueError:
+        raise LookupError(f"the ERP party {party_reference!r} is not a CRM account or partner") from None
+    partner = await session.get(Organization, (tenant_id, buyer))
+    account = None if partner else await session.get(Account, (tenant_id, buyer))
+    if partner is None and account is None:
+        raise LookupError(f"no account or partner {buyer} in this tenant")
+    products = {
+        p.code: p
+        for p in (
+            await session.execute(
+                select(Product).where(Product.tenant_id == tenant_id, Product.code.in_([x.product_code for x in lines]))
+            )
+        ).scalars()
+    }
+    unknown = sorted({x.product_code for x in lines} - set(products))
+    if unknown or not lines:
+        raise LookupError(f"unknown product codes {unknown}" if unknown else "the ERP order has no product lines")
+    total = sum(((x.quantity * x.unit_price).quantize(Decimal("0.01")) for x in lines), ZERO)
+    tenant = await session.get(Tenant, tenant_id)
+    assert tenant is not None
+    created = datetime.combine(placed_on or utcnow().date(), datetime.min.time(), tzinfo=utcnow().tzinfo)
+    order = Order(
+        tenant_id=tenant_id, id=uuid.uuid4(), number=number, account_id=account.id if account else None,
+        partner_organization_id=partner.id if partner else None, status=OrderStatus.SUBMITTED,
+        currency=currency, total=total, payment_terms_days=tenant.payment_terms_days, paid_amount=ZERO,
+        sync_state=SyncState.SYNCED, created_at=created,
+    )  # fmt: skip
+    session.add(order)
+    for position, x in enumerate(lines, start=1):
+        session.add(OrderLine(
+            tenant_id=tenant_id, id=uuid.uuid4(), order_id=order.id, position=position,
+            product_id=products[x.product_code].id, product_code=x.product_code, description=x.description,
+            quantity=x.quantity, unit_price=x.unit_price,
+            net_amount=(x.quantity * x.unit_price).quantize(Decimal("0.01")),
+        ))  # fmt: skip
+    await session.flush()
+    owner = receivables.Owner(order.id, order.id, None, order.account_id, order.partner_organization_id, currency)
+    due = created.date() + timedelta(days=tenant.payment_terms_days)
+    receivables.add_plan(session, tenant_id, owner, receivables.plan(total, due, 1, 0))
+    prefix, _, digits = number.partition("-")
+    if digits.isdigit():  # later numbers must not collide with the restored one
+        await session.execute(
+            text(
+                "INSERT INTO number_sequence (tenant_id, name, value) VALUES (:t, :n, :v) "
+                "ON CONFLICT (tenant_id, name) DO UPDATE SET value = greatest(number_sequence.value, excluded.value)"
+            ),
+            {"t": tenant_id, "n": prefix, "v": int(digits)},
+        )
+    session.add(AuditEvent(
+        tenant_id=tenant_id, actor_user_id=None, actor_name="erp reconcile", record_type="order", record_id=order.id,
+        action="restored_from_erp",
+        changes={"number": {"old": None, "new": number}, "total": {"old": None, "new": str(total)}},
+    ))  # fmt: skip
+    await session.flush()
+    return order

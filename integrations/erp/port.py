@@ -107,6 +107,18 @@ class ErpProduct:
 
 
 @dataclass(frozen=True)
+class ErpOrderDetails:
+    """An order as the ERP holds it: enough to restore it in the CRM (reconcile --repair)."""
+
+    reference: str
+    party_reference: str | None  # the party's code: the CRM id of the buying account or partner
+    currency: str
+    sale_date: date | None
+    lines: tuple[ErpLine, ...]
+    status: ErpStatus
+
+
+@dataclass(frozen=True)
 class ErpChanges:
     """Statuses changed since a cursor, and the cursor to ask from next time."""
 
@@ -139,6 +151,10 @@ class ErpPort(Protocol):
 
     async def all_references(self, kind: RecordKind) -> list[str]:
         """Every CRM reference the ERP holds for this kind (for finding records missing in the CRM)."""
+        ...
+
+    async def order_details(self, reference: str) -> ErpOrderDetails | None:
+        """The order with this CRM reference, its party and lines; None when the ERP has none."""
         ...
 
     async def products(self) -> list[ErpProduct]:

@@ -3,13 +3,15 @@
 Drift kinds:
 - missing_in_erp: the CRM sent (or should have sent) a record the ERP does not hold. Repair: queue it
   again (delivery looks up by reference first, so this cannot duplicate).
-- missing_in_crm: the ERP holds a record with a CRM reference the CRM does not know (a restore, a
-  record made by hand in the ERP). Not repaired automatically: the CRM cannot tell whose customer
-  or deal it is; the report names it for a person to resolve.
+- missing_in_crm: the ERP holds an order with a CRM reference the CRM does not know (the CRM was
+  restored from an older backup, say). Repair: restore the order from the ERP under its number (its
+  party's code names the buying account or partner, its lines the products), with the ERP's status;
+  when the party or a product cannot be matched, the report says so and nothing is made. A contract
+  missing in the CRM is reported for a person to resolve (its terms are the CRM's to set).
 - state_mismatch: the ERP's state (or invoice, shipment, paid amount) differs from what the CRM last
   applied. Repair: apply the ERP's status (the ERP is the master of fulfilment and payment).
-- amount_mismatch: the ERP's total differs from the CRM's. Repair: record the ERP's total on the
-  record and keep reporting it, since the CRM total is what the customer agreed.
+- amount_mismatch: the ERP's total (a contract's monthly amount) differs from the CRM's. Repair:
+  adopt the ERP's amount (it invoices), move the difference onto the last installment, audit it.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain import erp_sync
 from domain.contracts import Contract, ContractStatus
 from domain.db import transaction
-from domain.erp_status import apply_status
+from domain.erp_status import adopt_erp_amount, apply_status
 from domain.erp_sync import ErpConnection, MessageKind, SyncState
-from domain.orders import Order
-from integrations.erp.port import ErpStatus, RecordKind
+from domain.orders import Order, RestoredLine, restore_from_erp
+from integrations.erp.port import ErpPort, ErpStatus, RecordKind
 from integrations.erp.sync import PortFactory, adapter_for, reported
 
 
@@ -88,6 +90,29 @@ async def _rows(session: AsyncSession, tenant_id: uuid.UUID, kind: RecordKind) -
     )
 
 
+async def _missing_in_crm(
+    session: AsyncSession, port: ErpPort, tenant_id: uuid.UUID, kind: RecordKind, reference: str, repair: bool
+) -> Drift:
+    if not repair:
+        return Drift("missing_in_crm", kind.value, reference, "in the ERP but not in the CRM")
+    if kind is RecordKind.CONTRACT:
+        return Drift("missing_in_crm", kind.value, reference, "in the ERP but not in the CRM; resolve by hand")
+    details = await port.order_details(reference)
+    if details is None:
+        return Drift("missing_in_crm", kind.value, reference, "gone from the ERP meanwhile")
+    lines = [RestoredLine(x.product_code, x.description, x.quantity, x.unit_price) for x in details.lines]
+    try:
+        async with session.begin_nested():
+            await restore_from_erp(
+                session, tenant_id, number=reference, party_reference=details.party_reference,
+                currency=details.currency, placed_on=details.sale_date, lines=lines,
+            )  # fmt: skip
+            await apply_status(session, tenant_id, reported(details.status))
+    except LookupError as exc:
+        return Drift("missing_in_crm", kind.value, reference, f"not restored: {exc}")
+    return Drift("missing_in_crm", kind.value, reference, "restored from the ERP", True)
+
+
 async def reconcile(
     sessions: async_sessionmaker[AsyncSession],
     tenant_id: uuid.UUID,
@@ -125,16 +150,14 @@ async def reconcile(
                             Drift("state_mismatch", kind.value, reference, "; ".join(differences), repair)
                         )
                     if status.total_amount is not None and status.total_amount != _total(row):
-                        if repair and isinstance(row, Order):
-                            row.erp_total = status.total_amount
                         detail = f"total CRM={_total(row)} ERP={status.total_amount}"
-                        report.drift.append(Drift("amount_mismatch", kind.value, reference, detail, False))
+                        if repair:
+                            await adopt_erp_amount(session, row, status.total_amount)
+                        report.drift.append(Drift("amount_mismatch", kind.value, reference, detail, repair))
                 prefix = "SO-" if kind is RecordKind.ORDER else "CT-"
                 theirs = {r for r in await port.all_references(kind) if r.startswith(prefix)}
                 for reference in sorted(theirs - set(by_reference)):
-                    report.drift.append(
-                        Drift("missing_in_crm", kind.value, reference, "in the ERP but not in the CRM; resolve by hand")
-                    )
+                    report.drift.append(await _missing_in_crm(session, port, tenant_id, kind, reference, repair))
         finally:
             await port.close()
     return report

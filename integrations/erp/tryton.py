@@ -27,6 +27,7 @@ from integrations.erp.port import (
     ErpContract,
     ErpLine,
     ErpOrder,
+    ErpOrderDetails,
     ErpParty,
     ErpProduct,
     ErpRejected,
@@ -617,6 +618,29 @@ class TrytonErp:
         model = "sale.sale" if kind == RecordKind.ORDER else "sale.subscription"
         records = await self._search_read(model, [["reference", "not in", [None, ""]]], ["reference"])
         return sorted({r["reference"] for r in records})
+
+    async def order_details(self, reference: str) -> ErpOrderDetails | None:
+        ids = await self._search("sale.sale", [["reference", "=", reference]])
+        if not ids:
+            return None
+        sale_id = min(ids)  # several with one reference: the first made
+        (sale,) = await self._read("sale.sale", [sale_id], ["party", "currency", "sale_date", "lines"])
+        (party,) = await self._read("party.party", [sale["party"]], ["code"])
+        currency = (await self._currency_codes({sale["currency"]}))[sale["currency"]]
+        rows = [r for r in await self._read(
+            "sale.line", list(sale["lines"]), ["type", "product", "description", "quantity", "unit_price"]
+        ) if r.get("type", "line") == "line" and r.get("product")]  # fmt: skip
+        codes = {
+            p["id"]: p["code"]
+            for p in await self._read("product.product", sorted({r["product"] for r in rows}), ["code"])
+        }
+        lines = tuple(
+            ErpLine(codes[r["product"]], r.get("description") or codes[r["product"]], Decimal(str(r["quantity"])),
+                    Decimal(str(r["unit_price"])))
+            for r in rows
+        )  # fmt: skip
+        (status,) = await self._sale_statuses([sale_id])
+        return ErpOrderDetails(reference, party.get("code"), currency, sale.get("sale_date"), lines, status)
 
     # -- catalogue and credit ---------------------------------------------------------------------
     async def _company_currency_code(self) -> str:

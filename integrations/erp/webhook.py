@@ -8,6 +8,7 @@ For ERPs that integrate over HTTP. The ERP side serves (relative to its base URL
     GET  /changes?since=C    → {"statuses": [status…], "cursor": C'}
     POST /statuses           {kind, references[]} → {"statuses": [status…]}
     GET  /references?kind=K  → {"references": [...]}
+    GET  /orders/<reference> → {reference, party_reference, currency, sale_date, lines[], status} or 404
     GET  /products           → {"products": [{code, name, list_price, currency, active, id}]}
     GET  /credit/<reference> → {"credit_limit": "…" | null, "owed": "…"}
 
@@ -31,7 +32,9 @@ import orjson
 from integrations.erp.port import (
     ErpChanges,
     ErpContract,
+    ErpLine,
     ErpOrder,
+    ErpOrderDetails,
     ErpParty,
     ErpProduct,
     ErpRejected,
@@ -119,6 +122,21 @@ class SignedWebhookErp:
 
     async def all_references(self, kind: RecordKind) -> list[str]:
         return list((await self._call("GET", f"/references?kind={kind.value}"))["references"])
+
+    async def order_details(self, reference: str) -> ErpOrderDetails | None:
+        try:
+            data = await self._call("GET", f"/orders/{reference}")
+        except ErpRejected as exc:
+            if "(404)" in str(exc):
+                return None
+            raise
+        return ErpOrderDetails(
+            reference=data["reference"], party_reference=data.get("party_reference"), currency=data["currency"],
+            sale_date=date.fromisoformat(data["sale_date"]) if data.get("sale_date") else None,
+            lines=tuple(ErpLine(x["product_code"], x["description"], Decimal(str(x["quantity"])),
+                                Decimal(str(x["unit_price"]))) for x in data["lines"]),
+            status=status_from_json(data["status"]),
+        )  # fmt: skip
 
     async def products(self) -> list[ErpProduct]:
         data = await self._call("GET", "/products")

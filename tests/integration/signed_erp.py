@@ -33,6 +33,7 @@ class SignedErp:
     refuse: str | None = None
     parties: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # reference -> status
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict)  # reference -> what was pushed
     creates: int = 0
     party_calls: int = 0
     bad_signatures: int = 0
@@ -75,6 +76,7 @@ class SignedErp:
             reference = data["reference"]
             if reference not in self.records:
                 self.creates += 1
+                self.documents[reference] = data
                 total = sum(Decimal(x["quantity"]) * Decimal(x["unit_price"]) for x in data["lines"])
                 self.records[reference] = {
                     "kind": kind, "reference": reference, "erp_id": str(next(self._ids)),
@@ -110,6 +112,19 @@ class SignedErp:
             kind = request.query_params["kind"]
             return JSONResponse({"references": [r for r, s in self.records.items() if s["kind"] == kind]})
 
+        async def order(request: Request) -> JSONResponse:
+            _, refused = await guard(request)
+            if refused:
+                return refused
+            reference = request.path_params["reference"]
+            if reference not in self.records:
+                return JSONResponse({"error": "no such order"}, status_code=404)
+            data = self.documents[reference]
+            return JSONResponse({
+                "reference": reference, "party_reference": data["party"]["reference"], "currency": data["currency"],
+                "sale_date": data.get("sale_date"), "lines": data["lines"], "status": self.records[reference],
+            })  # fmt: skip
+
         async def products(request: Request) -> JSONResponse:
             _, refused = await guard(request)
             if refused:
@@ -137,6 +152,7 @@ class SignedErp:
                 Route("/changes", changes),
                 Route("/statuses", statuses, methods=["POST"]),
                 Route("/references", references),
+                Route("/orders/{reference}", order),
                 Route("/products", products),
                 Route("/credit/{reference}", credit),
             ]
@@ -148,6 +164,11 @@ class SignedErp:
 
             return adapter_for(connection)
         return SignedWebhookErp("http://erp.test", self.secret, transport=httpx.ASGITransport(app=self.app()))
+
+    def copy(self, reference: str, new_reference: str) -> None:
+        """A record made by hand in the ERP under a CRM-looking reference (as after a CRM restore)."""
+        self.records[new_reference] = dict(self.records[reference], reference=new_reference, changed_at=self.tick())
+        self.documents[new_reference] = dict(self.documents[reference], reference=new_reference)
 
     def ship(self, reference: str) -> None:
         self.records[reference].update(shipment_state="sent", changed_at=self.tick())

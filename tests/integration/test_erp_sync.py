@@ -204,7 +204,9 @@ async def test_polling_applies_shipment_and_payment_once_and_in_order(as_, world
     )
     actions = [e["node"]["action"] for e in trail["auditEvents"]["edges"]]
     assert actions.count("created") == 1 and actions.count("erp_status") == 2  # confirmed, then shipped and paid
-    assert {e["node"]["actorName"] for e in trail["auditEvents"]["edges"] if e["node"]["action"] == "erp_status"} == {"erp sync"}
+    assert {e["node"]["actorName"] for e in trail["auditEvents"]["edges"] if e["node"]["action"] == "erp_status"} == {
+        "erp sync"
+    }
 
 
 def _webhook(status: dict, slug: str, *, secret: str = SECRET, delivery: str | None = None, now: float | None = None):  # type: ignore[no-untyped-def, type-arg]
@@ -261,23 +263,37 @@ async def test_signed_webhooks_apply_and_bad_ones_change_nothing(as_, world, sho
 async def test_reconcile_reports_and_repairs_drift(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
     first = await _place(as_, world, shop)
     second = await _place(as_, world, shop)
+    third = await _place(as_, world, shop)
     await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
     clean = await reconcile(sessions, world.tenant_id, ports=erp.port)
-    assert clean.clean and clean.checked == 2
+    assert clean.clean and clean.checked == 3
     del erp.records[first["number"]]  # lost on the ERP side
     erp.ship(second["number"])  # shipped, news not yet polled
-    erp.records["SO-999999"] = dict(erp.records[second["number"]], reference="SO-999999")  # made by hand in the ERP
+    erp.records[third["number"]]["total_amount"] = "720.00"  # the ERP invoices a different amount
+    erp.copy(second["number"], "SO-000900")  # the ERP holds an order the CRM lost
     report = await reconcile(sessions, world.tenant_id, ports=erp.port)
-    kinds = {(d.kind, d.reference) for d in report.drift}
-    assert kinds == {
-        ("missing_in_erp", first["number"]), ("state_mismatch", second["number"]), ("missing_in_crm", "SO-999999"),
+    assert {(d.kind, d.reference) for d in report.drift} == {
+        ("missing_in_erp", first["number"]), ("state_mismatch", second["number"]),
+        ("amount_mismatch", third["number"]), ("missing_in_crm", "SO-000900"),
     }  # fmt: skip
+    assert not any(d.repaired for d in report.drift)
     repaired = await reconcile(sessions, world.tenant_id, repair=True, ports=erp.port)
-    assert {d.kind for d in repaired.drift if d.repaired} == {"missing_in_erp", "state_mismatch"}
+    assert all(d.repaired for d in repaired.drift), repaired.drift
     await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
-    del erp.records["SO-999999"]
     assert (await reconcile(sessions, world.tenant_id, ports=erp.port)).clean
-    assert erp.creates == 3  # the lost one was sent again, once
+    assert erp.creates == 4  # the lost one was sent again, once
+    d2 = await as_("d2_admin")
+    seen = await d2.data(
+        "{ orders(first: 10) { edges { node { number status total { amount } lines { productCode } "
+        "installments { amount { amount } } } } } }"
+    )
+    orders = {e["node"]["number"]: e["node"] for e in seen["orders"]["edges"]}
+    restored = orders["SO-000900"]  # back, with its buyer, lines and the ERP's status
+    assert (restored["status"], restored["lines"][0]["productCode"]) == ("SHIPPED", "HW-100")
+    adopted = orders[third["number"]]
+    assert adopted["total"]["amount"] == "720.00" and adopted["installments"][0]["amount"]["amount"] == "720.00"
+    after = await _place(as_, world, shop)
+    assert after["number"] == "SO-000901"  # numbering moved past the restored order
 
 
 async def test_the_scheduled_round_pulls_a_stale_catalogue(as_, world, sessions, erp):  # type: ignore[no-untyped-def]

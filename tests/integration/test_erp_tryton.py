@@ -192,3 +192,39 @@ async def test_partner_credit_limit_comes_from_tryton(as_, world, sessions, data
     backoffice.set_credit_limit(tryton, erp_db, str(world.orgs["D2"].id), Decimal("1000"))
     accepted = await d2.data(PLACE, i={"lines": [_line(products, "HW-100", "1")]})
     assert not accepted["placePartnerOrder"]["errors"], accepted
+
+
+async def test_reconcile_restores_an_order_the_crm_lost(as_, world, sessions, database_url, tryton, erp_db):  # type: ignore[no-untyped-def]
+    from sqlalchemy import delete
+
+    from domain.orders import Order
+    from domain.receivables import Installment
+
+    products = await _products(as_)
+    d2 = await as_("d2_admin")
+    placed = await d2.data(PLACE, i={"lines": [_line(products, "HW-100", "2"), _line(products, "SVC-200", "1")]})
+    order = placed["placePartnerOrder"]["order"]
+    await worker.drain(database_url, sessions, policy=FAST)
+    async with sessions() as session, session.begin():  # as if the CRM were restored from an older backup
+        await session.execute(delete(Installment).where(Installment.tenant_id == world.tenant_id))
+        await session.execute(delete(Order).where(Order.tenant_id == world.tenant_id))
+    runner = CliRunner()
+    cli = __import__("api.cli", fromlist=["main"]).main
+    report = await asyncio.to_thread(
+        runner.invoke, cli, ["erp", "reconcile", "--tenant", world.slug], env={"DATABASE_URL": database_url}
+    )
+    assert report.exit_code == 3 and "missing_in_crm" in report.output and order["number"] in report.output
+    repaired = await asyncio.to_thread(
+        runner.invoke, cli, ["erp", "reconcile", "--tenant", world.slug, "--repair"], env={"DATABASE_URL": database_url}
+    )
+    assert repaired.exit_code == 0 and "(repaired)" in repaired.output, repaired.output
+    seen = await d2.data(
+        "{ orders { edges { node { number status total { amount } sync { state erpState } lines { productCode quantity } } } } }"
+    )
+    [restored] = [e["node"] for e in seen["orders"]["edges"]]
+    assert restored["number"] == order["number"] and restored["total"]["amount"] == order["total"]["amount"]
+    assert restored["sync"] == {"state": "SYNCED", "erpState": "processing"}
+    assert sorted((x["productCode"], x["quantity"]) for x in restored["lines"]) == [
+        ("HW-100", "2.00"),
+        ("SVC-200", "1.00"),
+    ]
