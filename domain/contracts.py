@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    delete,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -300,16 +301,37 @@ async def decide_contract(session: AsyncSession, access: Access, contract_id: uu
 
 
 async def terminate_contract(
-    session: AsyncSession, access: Access, contract_id: uuid.UUID, reason: str | None
+    session: AsyncSession, access: Access, contract_id: uuid.UUID, reason: str | None, effective: date | None = None
 ) -> Contract:
+    """End a contract early (from `effective`, default today): it ends then, installments due after that are
+    dropped, and a contract the ERP holds is queued so the ERP stops billing at the same date."""
     v = Validator()
     clean = v.require_text("reason", reason, max_length=2000)
+    today = utcnow().date()
+    end = effective or today
+    if end < today:
+        v.fail("effectiveDate", ErrorCode.OUT_OF_RANGE, "A termination takes effect today or later.")
     v.raise_if_any()
     contract = await _contract_for(session, access, contract_id, Action.UPDATE)
     _require(contract, ContractStatus.DRAFT, ContractStatus.IN_APPROVAL, ContractStatus.ACTIVE, ContractStatus.EXPIRING)
-    await audit_log.apply_and_record(
-        session, access, contract, "contract", {"status": ContractStatus.TERMINATED, "termination_reason": clean}
+    values: dict[str, object] = {"status": ContractStatus.TERMINATED, "termination_reason": clean}
+    if end < contract.end_date:
+        values["end_date"] = max(end, contract.start_date)
+    sent = contract.sync_state is not SyncState.NOT_SENT
+    if sent:
+        values["sync_state"] = SyncState.PENDING
+    await audit_log.apply_and_record(session, access, contract, "contract", values)
+    await session.execute(
+        delete(receivables.Installment).where(
+            receivables.Installment.tenant_id == contract.tenant_id,
+            receivables.Installment.record_id == contract.id,
+            receivables.Installment.due_date > contract.end_date,
+            receivables.Installment.paid_amount == 0,
+        )
     )
+    if sent:
+        await erp_sync.enqueue(session, contract.tenant_id, MessageKind.CONTRACT, contract.id, contract.number)
+    await session.flush()
     return contract
 
 

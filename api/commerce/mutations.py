@@ -281,9 +281,16 @@ class CommerceMutations:
     async def reject_contract(self, info: Info, id: strawberry.ID) -> ContractPayload:
         return await _contract(info, lambda s: contracts.decide_contract(s, ctx(info).access, _cid(id), approve=False))
 
-    @strawberry.mutation(description="Terminate a contract, with a reason.")
-    async def terminate_contract(self, info: Info, id: strawberry.ID, reason: str) -> ContractPayload:
-        return await _contract(info, lambda s: contracts.terminate_contract(s, ctx(info).access, _cid(id), reason))
+    @strawberry.mutation(
+        description="Terminate a contract with a reason, from effectiveDate (default today): it ends then, later "
+        "installments are dropped, and the ERP is told to stop billing at that date."
+    )
+    async def terminate_contract(
+        self, info: Info, id: strawberry.ID, reason: str, effective_date: datetime.date | None = None
+    ) -> ContractPayload:
+        return await _contract(
+            info, lambda s: contracts.terminate_contract(s, ctx(info).access, _cid(id), reason, effective_date)
+        )
 
     @strawberry.mutation(description="Create or change the price list of a partner kind and/or tier.")
     async def set_price_list(self, info: Info, input: SetPriceListInput) -> PriceListPayload:

@@ -466,13 +466,30 @@ class TrytonErp:
             subscription_id = existing[0]
         else:
             subscription_id = await self._create_subscription(contract)
-        (subscription,) = await self._read("sale.subscription", [subscription_id], ["state"])
+        (subscription,) = await self._read("sale.subscription", [subscription_id], ["state", "end_date", "lines"])
+        if (
+            subscription["state"] in ("draft", "quotation", "running")
+            and subscription.get("end_date") != contract.end_date
+        ):
+            await self._change_end(subscription_id, subscription, contract.end_date)
+            subscription["state"] = "draft"
         if subscription["state"] == "draft":
             await self._call("sale.subscription", "quote", [subscription_id])
             subscription["state"] = "quotation"
         if subscription["state"] == "quotation":
             await self._call("sale.subscription", "run", [subscription_id])
         return (await self._subscription_statuses([subscription_id]))[0]
+
+    async def _change_end(self, subscription_id: int, subscription: dict[str, Any], end: date) -> None:
+        """A changed end (a termination): Tryton allows dates to change in draft only, so back to draft,
+        move the end of the subscription and of any line that ran past it, then it is quoted and run again."""
+        if subscription["state"] != "draft":
+            await self._call("sale.subscription", "draft", [subscription_id])
+        lines = await self._read("sale.subscription.line", list(subscription.get("lines") or []), ["end_date"])
+        too_long = [line["id"] for line in lines if line.get("end_date") is None or line["end_date"] > end]
+        if too_long:
+            await self._call("sale.subscription.line", "write", too_long, {"end_date": end})
+        await self._call("sale.subscription", "write", [subscription_id], {"end_date": end})
 
     async def _recurrence_set(self) -> int:
         ids = await self._search("sale.subscription.recurrence.rule.set", [["name", "=", RECURRENCE_SET_NAME]], 1)

@@ -15,7 +15,8 @@ For ERPs that integrate over HTTP. The ERP side serves (relative to its base URL
 A status is {kind, reference, erp_id, state, changed_at, total_amount, currency, invoice_state,
 shipment_state, paid_amount, number}; a contract's total_amount is its amount per month. Pushes
 carry `Idempotency-Key: <reference>`; the ERP must answer a repeated key with the record it
-already made. Amounts travel as decimal strings.
+already made; a contract pushed again with an earlier end_date has been terminated, and the ERP
+should stop billing it then. Amounts travel as decimal strings.
 """
 
 from __future__ import annotations

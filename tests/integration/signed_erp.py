@@ -86,6 +86,9 @@ class SignedErp:
                     "shipment_state": "waiting" if kind == "order" else None, "paid_amount": "0.00",
                     "number": f"S{len(self.records) + 1:05d}",
                 }  # fmt: skip
+            elif kind == "contract" and data["end_date"] != self.documents[reference]["end_date"]:
+                self.documents[reference]["end_date"] = data["end_date"]  # an amendment: ends earlier
+                self.records[reference]["changed_at"] = self.tick()
             return JSONResponse(self.records[reference])
 
         async def changes(request: Request) -> JSONResponse:

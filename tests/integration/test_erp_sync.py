@@ -22,6 +22,7 @@ from integrations.erp.reconcile import reconcile
 from integrations.erp.signing import signed_headers
 from integrations.erp.sync import RetryPolicy, deliver, poll, sync_products
 from tests.integration.commerce_setup import connect_erp, line, stock_catalogue
+from tests.integration.graphql_client import gid
 from tests.integration.signed_erp import SignedErp
 from tests.integration.test_commerce import PLACE
 
@@ -350,3 +351,47 @@ async def test_a_message_whose_job_was_lost_is_queued_again(as_, world, shop, er
     await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
     [message] = await _messages(sessions, world.tenant_id)
     assert message.status is MessageStatus.DELIVERED
+
+
+async def test_terminating_a_synced_contract_tells_the_erp_when_billing_stops(
+    as_, world, shop, erp, sessions, database_url
+):  # type: ignore[no-untyped-def]
+    from datetime import date, timedelta
+
+    from tests.integration.commerce_setup import quote_to_order, win
+
+    am = await as_("am_east")
+    o1 = world.opportunities["O1"]
+    await win(sessions, world.tenant_id, o1.id)
+    await quote_to_order(am, gid("Opportunity", o1.id), [line(shop, "SVC-200", "1")])
+    start = date.today() - timedelta(days=45)
+    created = await am.data(
+        "mutation($i: CreateContractInput!) { createContract(input: $i) { contract { id number } } }",
+        i={"opportunityId": gid("Opportunity", o1.id), "startDate": start.isoformat(), "termMonths": 12},
+    )
+    contract = created["createContract"]["contract"]
+    await am.data("mutation($id: ID!) { submitContract(id: $id) { contract { status } } }", id=contract["id"])
+    await (await as_("finance")).data(
+        "mutation($id: ID!) { approveContract(id: $id) { contract { status } } }", id=contract["id"]
+    )
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    assert erp.records[contract["number"]]["state"] == "running"
+    terminate = 'mutation($id: ID!, $d: Date) { terminateContract(id: $id, reason: "Customer closed the site", effectiveDate: $d) { contract { status endDate sync { state } installments { dueDate } } errors { field code } } }'
+    past = await am.data(terminate, id=contract["id"], d=(date.today() - timedelta(days=1)).isoformat())
+    assert past["terminateContract"]["errors"] == [{"field": "effectiveDate", "code": "OUT_OF_RANGE"}]
+    done = await am.data(terminate, id=contract["id"], d=None)
+    ended = done["terminateContract"]["contract"]
+    assert (ended["status"], ended["endDate"], ended["sync"]["state"]) == (
+        "TERMINATED",
+        date.today().isoformat(),
+        "PENDING",
+    )
+    assert all(date.fromisoformat(i["dueDate"]) <= date.today() for i in ended["installments"])
+    assert len(ended["installments"]) == 2  # the two that fell due in the 45 days it ran
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    assert erp.documents[contract["number"]]["end_date"] == date.today().isoformat()
+    assert erp.creates == 2  # the order and the contract; the contract amended, not made again
+    after = await am.data(
+        "query($id: ID!) { node(id: $id) { ... on Contract { status sync { state } } } }", id=contract["id"]
+    )
+    assert after["node"] == {"status": "TERMINATED", "sync": {"state": "SYNCED"}}

@@ -106,6 +106,16 @@ async def test_won_deal_to_shipped_paid_order_and_active_contract(as_, world, se
     assert done["contract"]["status"] == "ACTIVE"
     assert done["contract"]["sync"] == {"state": "SYNCED", "erpState": "running"}, done["contract"]["syncError"]
 
+    # Terminated in the CRM: Tryton's subscription is set to end today (back to draft, new end, run again).
+    await am.data(
+        'mutation($id: ID!) { terminateContract(id: $id, reason: "Site closed") { contract { status } } }',
+        id=contract["id"],
+    )
+    await worker.drain(database_url, sessions, policy=FAST)
+    assert backoffice.subscription(tryton, erp_db, contract["number"]) == {
+        "count": 1, "state": "running", "end_date": date.today().isoformat(),
+    }  # fmt: skip
+
     runner = CliRunner()
     report = await asyncio.to_thread(
         runner.invoke,

@@ -67,6 +67,11 @@ def sale_count(server: TrytonServer, db: str, reference: str) -> int:
     return int(_run(server, db, "sale_count", reference))
 
 
+def subscription(server: TrytonServer, db: str, reference: str) -> dict[str, Any]:
+    """State and end date of the subscriptions with this reference (how many, too)."""
+    return dict(_run(server, db, "subscription", reference))
+
+
 # -- Tryton side (proteus) ----------------------------------------------------------------------
 def _sales(reference: str) -> list[Any]:
     from proteus import Model
@@ -159,6 +164,10 @@ def _act(action: str, *args: str) -> Any:
         _credit_limit(*args)
     elif action == "list_price":
         _list_price(*args)
+    elif action == "subscription":
+        found = Model.get("sale.subscription").find([("reference", "=", args[0])])
+        result = {"count": len(found), "state": found[0].state if found else None,
+                  "end_date": found[0].end_date.isoformat() if found and found[0].end_date else None}  # fmt: skip
     elif action == "sale_count":
         result = len(Model.get("sale.sale").find([("reference", "=", args[0])]))
     else:
