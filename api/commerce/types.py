@@ -486,3 +486,17 @@ class OutboxMessageType:
     @strawberry.field(description="When it was queued.")
     def created_at(self) -> datetime:
         return self.row.created_at
+
+    @strawberry.field(description="The order it carries, when it is an order's and the viewer may see it.")
+    async def order(self, info: Info) -> OrderType | None:
+        if self.row.kind is not MessageKind.ORDER:
+            return None
+        row = await load(info, "Order", self.row.record_id)
+        return OrderType.from_row(row) if row else None
+
+    @strawberry.field(description="The contract it carries, when it is a contract's and the viewer may see it.")
+    async def contract(self, info: Info) -> ContractType | None:
+        if self.row.kind is not MessageKind.CONTRACT:
+            return None
+        row = await load(info, "Contract", self.row.record_id)
+        return ContractType.from_row(row) if row else None

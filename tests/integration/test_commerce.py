@@ -288,6 +288,33 @@ async def test_order_pages_cost_a_fixed_number_of_statements(as_, world, shop, s
     assert counts[1] <= 16, counts
 
 
+async def test_quote_and_contract_pages_cost_a_fixed_number_of_statements(
+    as_, world, shop, sessions, sql_statement_counter
+):  # type: ignore[no-untyped-def]
+    am = await as_("am_east")
+    for key in ("O1", "O3", "O6"):
+        await win(sessions, world.tenant_id, world.opportunities[key].id)
+        await quote_to_order(am, gid("Opportunity", world.opportunities[key].id), [line(shop, "SVC-200", "1")])
+        await am.data(
+            "mutation($i: CreateContractInput!) { createContract(input: $i) { contract { id } } }",
+            i={
+                "opportunityId": gid("Opportunity", world.opportunities[key].id),
+                "startDate": date.today().isoformat(),
+                "termMonths": 3,
+            },
+        )
+    query = (
+        "{ quotes(first: %d) { totalCount edges { node { number lines { productCode product { code } } opportunity { name } pricedFor { name } } } } "
+        "contracts(first: %d) { totalCount edges { node { number lines { productCode } installments { dueDate } account { name } opportunity { name } } } } }"
+    )
+    counts = []
+    for size in (1, 3):
+        sql_statement_counter.clear()
+        await am.data(query % (size, size))
+        counts.append(len(sql_statement_counter))
+    assert counts[0] == counts[1], counts
+
+
 async def test_contract_lifecycle_and_renewal(as_, world, shop, sessions):  # type: ignore[no-untyped-def]
     am = await as_("am_east")
     o1 = world.opportunities["O1"]

@@ -141,11 +141,12 @@ async def test_a_refused_message_is_dead_listed_and_retried_by_mutation(as_, wor
     await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
     finance = await as_("finance")
     dead = await finance.data(
-        "{ outboxMessages(status: DEAD) { totalCount edges { node { id reference attempts lastError } } } }"
+        "{ outboxMessages(status: DEAD) { totalCount edges { node { id reference attempts lastError order { number } contract { number } } } } }"
     )
     assert dead["outboxMessages"]["totalCount"] == 1
     node = dead["outboxMessages"]["edges"][0]["node"]
     assert node["attempts"] == 1 and "Unknown product" in node["lastError"]  # refused: no point retrying by itself
+    assert node["order"]["number"] == node["reference"] and node["contract"] is None
     failed = await finance.data("{ orders { edges { node { sync { state } } } } }")
     assert failed["orders"]["edges"][0]["node"]["sync"]["state"] == "FAILED"
     partner = await (await as_("d2_admin"))("{ outboxMessages { totalCount } }")
