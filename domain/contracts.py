@@ -41,7 +41,7 @@ from domain.base import Base, TenantScoped, Timestamped, utcnow
 from domain.erp_sync import ErpMirror, MessageKind, SyncState, next_number
 from domain.errors import Conflict, ErrorCode, Forbidden, Validator
 from domain.opportunities import STAGE_DEFAULTS, Opportunity, Stage
-from domain.orders import Order, order_lines
+from domain.orders import Order, net_unit_price, order_lines
 from domain.quotes import Quote as QuoteRow
 from domain.quotes import QuoteStatus, quote_lines
 from domain.tenants import Tenant
@@ -106,7 +106,7 @@ class ContractLine(TenantScoped, Base):
     product_code: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    monthly_price: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # per unit per month
+    monthly_price: Mapped[Decimal] = mapped_column(Numeric(18, 4))  # per unit per month, to four places
 
 
 def add_months(day: date, months: int) -> date:
@@ -172,7 +172,7 @@ async def create_contract(
             raise Conflict(
                 "The opportunity has no accepted quote to take the contract's lines from.", field="opportunityId"
             )
-        source = [(x.product_id, x.product_code, x.description, x.quantity, x.net_amount / x.quantity)
+        source = [(x.product_id, x.product_code, x.description, x.quantity, net_unit_price(x.net_amount, x.quantity))
                   for x in await quote_lines(session, tenant_id, quote.id)]  # fmt: skip
         account_id, partner_id, owner_id, currency = (
             opportunity.account_id, quote.partner_organization_id, opportunity.owner_id, quote.currency,
@@ -224,7 +224,7 @@ async def create_contract(
                 product_code=code,
                 description=description,
                 quantity=quantity,
-                monthly_price=Decimal(price).quantize(Decimal("0.01")),
+                monthly_price=price,
             )
         )
     await session.flush()

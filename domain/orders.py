@@ -36,11 +36,12 @@ from domain import audit_log, erp_sync, receivables
 from domain.access import Access, Action, Resource
 from domain.accounts import Account
 from domain.base import Base, TenantScoped, Timestamped, utcnow
+from domain.catalog import to_cents
 from domain.erp_sync import ErpMirror, MessageKind, SyncState, next_number
 from domain.errors import Conflict, Forbidden
 from domain.opportunities import Stage
 from domain.organizations import Organization
-from domain.quotes import LineInput, PricedLine, QuoteStatus, opportunity_of, price_lines, quote_for_change, quote_lines
+from domain.quotes import LineInput, QuoteStatus, opportunity_of, price_lines, quote_for_change, quote_lines
 from domain.tenants import Tenant
 from domain.visibility import get_or_raise
 
@@ -99,7 +100,8 @@ class OrderLine(TenantScoped, Base):
     product_code: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    unit_price: Mapped[Decimal] = mapped_column(Numeric(18, 2))  # net of any discount
+    # Net of any discount, to four places as ERPs price (so quantity × unit price gives the line's amount).
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(18, 4))
     net_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
 
 
@@ -185,13 +187,13 @@ async def _place(
         placed_by_id=access.actor.user_id,
         status=OrderStatus.SUBMITTED,
         currency=currency,
-        total=sum((line[5] for line in priced), ZERO),
+        total=sum((to_cents(line[3] * line[4]) for line in priced), ZERO),
         payment_terms_days=tenant.payment_terms_days,
         paid_amount=ZERO,
         sync_state=SyncState.PENDING,
     )
     session.add(order)
-    for position, (code, description, product_id, quantity, unit_price, net) in enumerate(priced, start=1):
+    for position, (code, description, product_id, quantity, unit_price, _quoted) in enumerate(priced, start=1):
         session.add(
             OrderLine(
                 tenant_id=tenant_id,
@@ -203,7 +205,7 @@ async def _place(
                 description=description,
                 quantity=quantity,
                 unit_price=unit_price,
-                net_amount=net,
+                net_amount=to_cents(quantity * unit_price),  # what the ERP bills for the line
             )
         )
     await session.flush()
@@ -224,8 +226,9 @@ async def _place(
     return order
 
 
-def _net_unit(p: PricedLine) -> Decimal:
-    return (p.net / p.quantity).quantize(Decimal("0.0001")) if p.quantity else p.unit_price
+def net_unit_price(net: Decimal, quantity: Decimal) -> Decimal:
+    """The unit price that gives a line's net amount, to four places."""
+    return (net / quantity).quantize(Decimal("0.0001"))
 
 
 async def order_from_quote(session: AsyncSession, access: Access, quote_id: uuid.UUID) -> Order:
@@ -245,7 +248,7 @@ async def order_from_quote(session: AsyncSession, access: Access, quote_id: uuid
             x.description,
             x.product_id,
             x.quantity,
-            (x.net_amount / x.quantity).quantize(Decimal("0.0001")),
+            net_unit_price(x.net_amount, x.quantity),
             x.net_amount,
         )
         for x in lines
@@ -287,7 +290,10 @@ async def place_partner_order(
             f"The order total {total} {currency} is above the credit available ({max(available, ZERO)} {currency}).",
             field="lines",
         )
-    priced = [(p.product.code, p.product.name, p.product.id, p.quantity, _net_unit(p), p.net) for p in priced_lines]
+    priced = [
+        (p.product.code, p.product.name, p.product.id, p.quantity, net_unit_price(p.net, p.quantity), p.net)
+        for p in priced_lines
+    ]
     return await _place(
         session,
         access,

@@ -47,7 +47,7 @@ PartnerRoleType = strawberry.enum(PartnerRole, name="PartnerRole", description="
 
 @strawberry.type(description="An amount of money in one currency.")
 class Money:
-    amount: Decimal = strawberry.field(description="Decimal amount, two places.")
+    amount: Decimal = strawberry.field(description="Decimal amount: two places for totals, up to four for unit prices.")
     currency: str = strawberry.field(description="ISO 4217 code, e.g. USD.")
 
 

@@ -1,0 +1,39 @@
+"""Order line unit prices carry four places, so quantity × unit price gives back the line's net amount."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.orders import net_unit_price
+from domain.receivables import plan
+
+
+def test_a_net_amount_that_does_not_divide_evenly() -> None:
+    unit = net_unit_price(Decimal("100.00"), Decimal("3"))
+    assert unit == Decimal("33.3333")
+    assert (unit * 3).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) == Decimal("100.00")
+
+
+@given(
+    net=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999.99"), places=2),
+    quantity=st.integers(min_value=1, max_value=99),
+)
+def test_quantity_times_unit_price_rounds_back_to_the_net_amount(net: Decimal, quantity: int) -> None:
+    """Below 100 units four places always suffice; beyond, the order line takes quantity × unit price as its
+    amount (what the ERP will bill), which may differ from the quote's by a cent."""
+    unit = net_unit_price(net, Decimal(quantity))
+    assert (unit * quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) == net
+
+
+@given(
+    total=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("9999999.99"), places=2),
+    count=st.integers(min_value=1, max_value=120),
+)
+def test_a_payment_plan_sums_exactly_to_its_total(total: Decimal, count: int) -> None:
+    from datetime import date
+
+    dues = plan(total, date(2026, 1, 31), count, 30)
+    assert len(dues) == count and sum(amount for _, amount in dues) == total
