@@ -16,13 +16,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
-from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
 from api.provisioning import create_tenant
 from api.settings import Settings
 from domain import migrations
-from domain.db import create_engine, session_factory
+from domain.db import connect_raw, create_engine, session_factory
 from domain.opportunities import STAGE_DEFAULTS, Stage
 from domain.organizations import child_path
 
@@ -50,11 +49,7 @@ def slug_for(size: str, count: int) -> str:
 
 async def connect(url: str) -> asyncpg.Connection:
     """A raw asyncpg connection from any PostgreSQL URL (unix-socket URLs included)."""
-    parsed = make_url(url)
-    return await asyncpg.connect(
-        user=parsed.username or "postgres", password=parsed.password, host=parsed.query.get("host") or parsed.host,
-        port=parsed.port, database=parsed.database,
-    )  # fmt: skip
+    return await connect_raw(url)  # type: ignore[no-any-return]
 
 
 async def personas(conn: asyncpg.Connection, slug: str) -> BenchTenant | None:

@@ -20,6 +20,21 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+async def connect_raw(url: str):  # type: ignore[no-untyped-def]
+    """A plain asyncpg connection from any PostgreSQL URL (unix-socket URLs included), for work beside the ORM:
+    PgQueuer's listener, COPY in the benchmark, creating databases in the tests."""
+    import asyncpg
+
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    return await asyncpg.connect(
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        host=parsed.query.get("host") or parsed.host,
+        port=parsed.port,
+        database=parsed.database or "postgres",
+    )
+
+
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An async engine with a bounded pool; statements are prepared and cached by asyncpg."""
     return create_async_engine(

@@ -47,18 +47,12 @@ def create_database(server_url: str, name: str) -> str:
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    import asyncpg
+    from domain.db import connect_raw
 
     base = make_url(server_url)
 
     async def _create() -> None:
-        conn = await asyncpg.connect(
-            user=base.username or "postgres",
-            password=base.password,
-            host=base.query.get("host") or base.host,
-            port=base.port,
-            database=base.database or "postgres",
-        )
+        conn = await connect_raw(server_url)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             await conn.execute(f'CREATE DATABASE "{name}"')

@@ -20,9 +20,9 @@ from pgqueuer.domain.types import QueueExecutionMode
 from pgqueuer.models import Job
 from pgqueuer.qm import QueueManager
 from pgqueuer.queries import Queries
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.db import connect_raw
 from domain.erp_sync import DELIVER_ENTRYPOINT
 from integrations.erp.sync import (
     PortFactory,
@@ -39,15 +39,8 @@ log = logging.getLogger("crm.worker")
 
 
 async def connect(database_url: str) -> asyncpg.Connection:
-    """A plain asyncpg connection for PgQueuer (it LISTENs for new jobs), from our database URL."""
-    url = make_url(database_url)
-    return await asyncpg.connect(
-        user=url.username or "postgres",
-        password=url.password,
-        host=url.query.get("host") or url.host,  # type: ignore[arg-type]
-        port=url.port,
-        database=url.database or "postgres",
-    )
+    """A plain asyncpg connection for PgQueuer (it LISTENs for new jobs)."""
+    return await connect_raw(database_url)  # type: ignore[no-any-return]
 
 
 def queue_manager(
