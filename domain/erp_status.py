@@ -86,9 +86,10 @@ async def apply_status(session: AsyncSession, tenant_id: uuid.UUID, report: Repo
         "erp_id": report.erp_id,
         "erp_state": report.state,
         "erp_changed_at": report.changed_at,
-        "sync_state": SyncState.SYNCED if row.sync_state is not SyncState.PENDING else SyncState.PENDING,
-        "sync_error": None if row.sync_state is not SyncState.FAILED else row.sync_error,
     }
+    if row.sync_state is not SyncState.PENDING:  # the ERP holds it; a newer version on its way stays pending
+        values["sync_state"] = SyncState.SYNCED
+        values["sync_error"] = None
     if report.number:
         values["erp_number"] = report.number
     owner = receivables.Owner(

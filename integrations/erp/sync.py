@@ -177,6 +177,8 @@ async def deliver(
         if connection is None or record is None:
             message.status = MessageStatus.DEAD
             message.last_error = "No ERP connection is configured." if connection is None else "The record is gone."
+            if record is not None:
+                record.sync_state, record.sync_error = SyncState.FAILED, message.last_error
             return message.status
         message.attempts += 1
         port = ports(connection)

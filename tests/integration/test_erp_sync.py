@@ -396,3 +396,13 @@ async def test_terminating_a_synced_contract_tells_the_erp_when_billing_stops(
         "query($id: ID!) { node(id: $id) { ... on Contract { status sync { state } } } }", id=contract["id"]
     )
     assert after["node"] == {"status": "TERMINATED", "sync": {"state": "SYNCED"}}
+
+
+async def test_without_an_erp_connection_the_message_is_parked_and_says_why(as_, world, shop, sessions, database_url):  # type: ignore[no-untyped-def]
+    order = await _place(as_, world, shop)
+    [message] = await _messages(sessions, world.tenant_id)
+    assert await deliver(sessions, world.tenant_id, message.id) is MessageStatus.DEAD
+    seen = await (await as_("d2_admin")).data(
+        "query($id: ID!) { node(id: $id) { ... on Order { sync { state error } } } }", id=order["id"]
+    )
+    assert seen["node"]["sync"] == {"state": "FAILED", "error": "No ERP connection is configured."}
