@@ -20,7 +20,7 @@ from api.commerce.types import (
     ReceivablesType,
     SyncStateType,
 )
-from api.graphql.errors import AccessDenied, run_query
+from api.graphql.errors import AccessDenied, query_value, run_query
 from api.graphql.relay import Connection, optional_id_of
 from api.graphql.resolving import ctx, list_connection
 from domain import receivables
@@ -33,6 +33,11 @@ from domain.orders import Order
 from domain.pagination import SortDirection
 from domain.quotes import Quote, QuoteStatus
 from domain.receivables import Installment
+
+
+def _optional_id(value: strawberry.ID | None, type_name: str, field: str):  # type: ignore[no-untyped-def]
+    """A filter argument's uuid; a malformed or foreign-typed id is an error naming the argument."""
+    return query_value(lambda: optional_id_of(value, type_name, field))
 
 
 def visible_installments(info: Info):  # type: ignore[no-untyped-def]
@@ -82,7 +87,7 @@ class CommerceQueries:
         latest_only: bool = True,
     ) -> Connection[QuoteType]:  # fmt: skip
         stmt = select(Quote).where(ctx(info).access.rows(Resource.QUOTE))
-        opportunity = optional_id_of(opportunity_id, "Opportunity", "opportunityId")
+        opportunity = _optional_id(opportunity_id, "Opportunity", "opportunityId")
         if opportunity is not None:
             stmt = stmt.where(Quote.opportunity_id == opportunity)
         if latest_only:  # every version but the newest is superseded
@@ -104,9 +109,9 @@ class CommerceQueries:
             stmt = stmt.where(Order.status == status)
         if sync_state is not None:
             stmt = stmt.where(Order.sync_state == sync_state)
-        if (account := optional_id_of(account_id, "Account", "accountId")) is not None:
+        if (account := _optional_id(account_id, "Account", "accountId")) is not None:
             stmt = stmt.where(Order.account_id == account)
-        if (partner := optional_id_of(partner_id, "Organization", "partnerId")) is not None:
+        if (partner := _optional_id(partner_id, "Organization", "partnerId")) is not None:
             stmt = stmt.where(Order.partner_organization_id == partner)
         return await list_connection(
             info, query=stmt, sort_column=Order.created_at, id_column=Order.id, direction=SortDirection.DESC,
@@ -122,7 +127,7 @@ class CommerceQueries:
         stmt = select(Contract).where(ctx(info).access.rows(Resource.CONTRACT))
         if status is not None:
             stmt = stmt.where(Contract.status == status)
-        if (account := optional_id_of(account_id, "Account", "accountId")) is not None:
+        if (account := _optional_id(account_id, "Account", "accountId")) is not None:
             stmt = stmt.where(Contract.account_id == account)
         return await list_connection(
             info, query=stmt, sort_column=Contract.end_date, id_column=Contract.id, direction=SortDirection.ASC,
@@ -138,13 +143,13 @@ class CommerceQueries:
         order_id: strawberry.ID | None = None, contract_id: strawberry.ID | None = None,
     ) -> list[ReceivablesType]:  # fmt: skip
         where = visible_installments(info)
-        if (account := optional_id_of(account_id, "Account", "accountId")) is not None:
+        if (account := _optional_id(account_id, "Account", "accountId")) is not None:
             where = where & (Installment.account_id == account)
-        if (partner := optional_id_of(partner_id, "Organization", "partnerId")) is not None:
+        if (partner := _optional_id(partner_id, "Organization", "partnerId")) is not None:
             where = where & (Installment.partner_organization_id == partner)
-        if (order := optional_id_of(order_id, "Order", "orderId")) is not None:
+        if (order := _optional_id(order_id, "Order", "orderId")) is not None:
             where = where & (Installment.order_id == order)
-        if (contract := optional_id_of(contract_id, "Contract", "contractId")) is not None:
+        if (contract := _optional_id(contract_id, "Contract", "contractId")) is not None:
             where = where & (Installment.contract_id == contract)
         where = where & (Installment.tenant_id == ctx(info).access.actor.tenant_id)
 

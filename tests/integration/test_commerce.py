@@ -477,3 +477,19 @@ async def test_quotes_and_contracts_follow_their_deals_visibility(as_, world, sh
         contracts = await caller.data("{ contracts { totalCount } }")
         node = await caller.data("query($id: ID!) { node(id: $id) { id } }", id=contract)
         assert (contracts["contracts"]["totalCount"] == 1) is (user in sees_o1) is (node["node"] is not None), user
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{ orders(accountId: "nonsense") { totalCount } }',
+        '{ contracts(accountId: "nonsense") { totalCount } }',
+        '{ quotes(opportunityId: "nonsense") { totalCount } }',
+        '{ receivables(partnerId: "nonsense") { due { amount } } }',
+    ],
+)
+async def test_malformed_ids_in_commerce_queries_name_the_argument(as_, world, query):  # type: ignore[no-untyped-def]
+    body = await (await as_("admin"))(query)
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "INVALID", error
+    assert error["extensions"].get("field") in ("accountId", "opportunityId", "partnerId"), error
