@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from strawberry.types import Info
 
 from api.commerce.mutations import CommerceSettingsType
 from api.commerce.types import (
     ContractStatusType,
     ContractType,
+    ErpStatusType,
     MessageStatusType,
     OrderStatusType,
     OrderType,
@@ -28,7 +29,7 @@ from domain.access import Action, Resource
 from domain.base import utcnow
 from domain.catalog import PriceList, Product
 from domain.contracts import Contract
-from domain.erp_sync import OutboxMessage
+from domain.erp_sync import ErpConnection, MessageStatus, OutboxMessage
 from domain.orders import Order
 from domain.pagination import SortDirection
 from domain.quotes import Quote, QuoteStatus
@@ -170,6 +171,43 @@ class CommerceQueries:
         async def fetch() -> CommerceSettingsType:
             async with ctx(info).sessions() as session:
                 return settings_type(await commerce_settings.read(session, ctx(info).access))
+
+        return await run_query(fetch)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The ERP link's health: last poll, last catalogue pull, outbox backlog.")
+    async def erp_status(self, info: Info) -> ErpStatusType:
+        access = ctx(info).access
+        if not access.can(Resource.ERP_SYNC, Action.READ):
+            raise AccessDenied("Your role may not read the ERP link's status.")
+
+        async def fetch() -> ErpStatusType:
+            async with ctx(info).sessions() as session:
+                connection = await session.get(ErpConnection, access.actor.tenant_id)
+                counts = dict(
+                    (
+                        await session.execute(
+                            select(OutboxMessage.status, func.count())
+                            .where(access.rows(Resource.ERP_SYNC))
+                            .group_by(OutboxMessage.status)
+                        )
+                    ).all()
+                )
+                oldest = (
+                    await session.execute(
+                        select(func.min(OutboxMessage.created_at)).where(
+                            access.rows(Resource.ERP_SYNC), OutboxMessage.status == MessageStatus.PENDING
+                        )
+                    )
+                ).scalar_one()
+            return ErpStatusType(
+                adapter=connection.adapter.value if connection else None,
+                url=(connection.settings or {}).get("url") if connection else None,
+                last_polled_at=connection.last_polled_at if connection else None,
+                last_poll_error=connection.last_poll_error if connection else None,
+                products_synced_at=connection.products_synced_at if connection else None,
+                pending=counts.get(MessageStatus.PENDING, 0), dead=counts.get(MessageStatus.DEAD, 0),
+                oldest_pending_at=oldest,
+            )  # fmt: skip
 
         return await run_query(fetch)  # type: ignore[no-any-return]
 

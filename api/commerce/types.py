@@ -500,3 +500,15 @@ class OutboxMessageType:
             return None
         row = await load(info, "Contract", self.row.record_id)
         return ContractType.from_row(row) if row else None
+
+
+@strawberry.type(name="ErpStatus", description="How the tenant's ERP link is doing (never its credentials).")
+class ErpStatusType:
+    adapter: str | None = strawberry.field(description="tryton or webhook; null when no ERP is connected.")
+    url: str | None = strawberry.field(description="The ERP's base URL.")
+    last_polled_at: datetime | None = strawberry.field(description="When the worker last asked it for changes.")
+    last_poll_error: str | None = strawberry.field(description="Why the last poll failed, if it did.")
+    products_synced_at: datetime | None = strawberry.field(description="When the catalogue was last pulled.")
+    pending: int = strawberry.field(description="Outbox messages waiting for delivery.")
+    dead: int = strawberry.field(description="Outbox messages parked as dead.")
+    oldest_pending_at: datetime | None = strawberry.field(description="When the oldest waiting message was queued.")

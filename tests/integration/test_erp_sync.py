@@ -121,10 +121,26 @@ async def test_erp_down_retries_with_backoff_then_delivers(as_, world, shop, erp
     order = await (await as_("d2_admin")).data("{ orders { edges { node { sync { state error } } } } }")
     assert order["orders"]["edges"][0]["node"]["sync"]["state"] == "PENDING"
     assert "503" in order["orders"]["edges"][0]["node"]["sync"]["error"]
+    status_query = "{ erpStatus { adapter url pending dead oldestPendingAt lastPollError } }"
+    backlog = (await (await as_("finance")).data(status_query))["erpStatus"]
+    assert (backlog["adapter"], backlog["url"], backlog["pending"], backlog["dead"]) == (
+        "webhook",
+        "http://erp.test",
+        1,
+        0,
+    )
+    assert backlog["oldestPendingAt"] is not None
+    await poll(sessions, world.tenant_id, ports=erp.port)  # the ERP is down for the inbound side too
+    assert "503" in (await (await as_("finance")).data(status_query))["erpStatus"]["lastPollError"]
+    denied = await (await as_("d2_admin"))(status_query)
+    assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     erp.down = False
     await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
     [message] = await _messages(sessions, world.tenant_id)
     assert message.status is MessageStatus.DELIVERED and erp.creates == 1
+    await poll(sessions, world.tenant_id, ports=erp.port)
+    healthy = (await (await as_("finance")).data(status_query))["erpStatus"]
+    assert (healthy["pending"], healthy["lastPollError"], healthy["oldestPendingAt"]) == (0, None, None)
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
