@@ -81,7 +81,10 @@ class RecordKind(StrEnum):
 
 @dataclass(frozen=True)
 class ErpStatus:
-    """What the ERP says of one order or contract, as of `changed_at` (the ERP's write time)."""
+    """What the ERP says of one order or contract, as of `changed_at` (the ERP's write time).
+
+    Amounts are before tax, as the CRM's are (the ERP adds tax when it invoices): `total_amount` is the
+    untaxed total (a contract's per month) and `paid_amount` the share of it paid so far."""
 
     kind: RecordKind
     reference: str

@@ -44,12 +44,24 @@ _SALE_FIELDS = [
     "create_date",
     "write_date",
     "total_amount",
+    "untaxed_amount",
     "currency",
     "invoice_state",
     "shipment_state",
     "number",
     "invoices",
 ]
+
+
+def net_share(paid: Decimal, untaxed: Decimal | None, total: Decimal | None) -> Decimal:
+    """What was paid, before tax: the CRM's amounts are net, Tryton's invoices gross (paid in full is all of it)."""
+    if not untaxed or not total or total == untaxed:
+        return paid
+    if paid >= total:
+        return untaxed
+    return (paid * untaxed / total).quantize(Decimal("0.01"))
+
+
 _SUBSCRIPTION_FIELDS = ["reference", "state", "create_date", "write_date", "currency", "number", "lines"]
 _INVOICE_FIELDS = ["state", "total_amount", "amount_to_pay", "create_date", "write_date"]
 _TRANSIENT_MARKERS = (
@@ -446,11 +458,11 @@ class TrytonErp:
                     erp_id=str(sale["id"]),
                     state=sale["state"],
                     changed_at=_utc(changed),
-                    total_amount=sale.get("total_amount"),
+                    total_amount=sale.get("untaxed_amount"),
                     currency=currencies.get(sale.get("currency")),
                     invoice_state=sale.get("invoice_state"),
                     shipment_state=sale.get("shipment_state"),
-                    paid_amount=paid,
+                    paid_amount=net_share(paid, sale.get("untaxed_amount"), sale.get("total_amount")),
                     number=sale.get("number"),
                 )
             )

@@ -16,7 +16,7 @@ A status is {kind, reference, erp_id, state, changed_at, total_amount, currency,
 shipment_state, paid_amount, number}; a contract's total_amount is its amount per month. Pushes
 carry `Idempotency-Key: <reference>`; the ERP must answer a repeated key with the record it
 already made; a contract pushed again with an earlier end_date has been terminated, and the ERP
-should stop billing it then. Amounts travel as decimal strings.
+should stop billing it then. Amounts travel as decimal strings, before tax.
 """
 
 from __future__ import annotations

@@ -37,3 +37,13 @@ def test_a_payment_plan_sums_exactly_to_its_total(total: Decimal, count: int) ->
 
     dues = plan(total, date(2026, 1, 31), count, 30)
     assert len(dues) == count and sum(amount for _, amount in dues) == total
+
+
+def test_tax_is_taken_out_of_what_tryton_reports_paid() -> None:
+    from integrations.erp.tryton import net_share
+
+    untaxed, total = Decimal("100.00"), Decimal("119.00")  # 19 % VAT on the invoice
+    assert net_share(Decimal("0"), untaxed, total) == Decimal("0.00")
+    assert net_share(Decimal("59.50"), untaxed, total) == Decimal("50.00")
+    assert net_share(Decimal("119.00"), untaxed, total) == untaxed
+    assert net_share(Decimal("42.00"), Decimal("42.00"), Decimal("42.00")) == Decimal("42.00")  # no tax
