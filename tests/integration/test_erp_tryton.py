@@ -238,3 +238,24 @@ async def test_reconcile_restores_an_order_the_crm_lost(as_, world, sessions, da
         ("HW-100", "2.00"),
         ("SVC-200", "1.00"),
     ]
+
+
+async def test_a_taxed_order_is_paid_in_full_before_tax(as_, world, sessions, database_url, tryton, erp_db):  # type: ignore[no-untyped-def]
+    from integrations.erp.reconcile import reconcile
+
+    products = await _products(as_)
+    d2 = await as_("d2_admin")
+    placed = await d2.data(PLACE, i={"lines": [_line(products, "HW-101", "2")]})
+    order = placed["placePartnerOrder"]["order"]
+    assert order["total"]["amount"] == "168.00"  # 2 × 120.00 less 30 %; Tryton invoices 184.80 with its 10 % tax
+    await worker.drain(database_url, sessions, policy=FAST)
+    backoffice.ship_sale(tryton, erp_db, order["number"])
+    backoffice.pay_sale(tryton, erp_db, order["number"])
+    await poll(sessions, world.tenant_id)
+    seen = await d2.data(
+        "query($id: ID!) { node(id: $id) { ... on Order { status paid { amount } } } receivables { due { amount } } }",
+        id=order["id"],
+    )
+    assert seen["node"] == {"status": "COMPLETED", "paid": {"amount": "168.00"}}
+    assert seen["receivables"][0]["due"]["amount"] == "0.00"
+    assert (await reconcile(sessions, world.tenant_id)).clean

@@ -6,7 +6,8 @@ Run inside the Tryton virtual environment (it imports trytond and proteus, not t
 Creates: a company in USD, a chart of accounts, a fiscal year around today with invoice
 sequences and periods, a cash journal payment method ("Cash"), a direct payment term used as
 the customers' default, a product category with accounting, the products HW-100 (goods, 100 in
-stock), HW-101 (goods) and SVC-200 (service), and the monthly recurrence rule set "CRM monthly".
+stock), HW-101 (goods, with a 10 % customer tax) and SVC-200 (service), and the monthly recurrence
+rule set "CRM monthly".
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from decimal import Decimal
 PRODUCTS = [
     # code, name, type, list price, stock
     ("HW-100", "Edge router", "goods", Decimal("250.00"), 1000),
-    ("HW-101", "Access point", "goods", Decimal("120.00"), 1000),
+    ("HW-101", "Access point", "goods", Decimal("120.00"), 1000),  # taxed: 10 % on the invoice
     ("SVC-200", "Managed network service", "service", Decimal("49.90"), 0),
 ]
 
@@ -57,13 +58,23 @@ def main(config_file: str, database: str) -> None:
     category.account_expense = accounts["expense"]
     category.save()
 
+    from trytond.modules.account.tests.tools import create_tax
+
+    tax = create_tax(Decimal("0.10"))
+    tax.save()
+    taxed = Model.get("product.category")(name="CRM taxed products", accounting=True)
+    taxed.account_revenue = accounts["revenue"]
+    taxed.account_expense = accounts["expense"]
+    taxed.customer_taxes.append(tax)
+    taxed.save()
+
     (unit,) = Model.get("product.uom").find([("name", "=", "Unit")])
     template_model = Model.get("product.template")
     (storage,) = Model.get("stock.location").find([("code", "=", "STO")])
     inventory = Model.get("stock.inventory")(location=storage)
     for code, name, type_, price, stock in PRODUCTS:
         template = template_model(name=name, code=code, type=type_, default_uom=unit, salable=True, list_price=price)
-        template.account_category = category
+        template.account_category = taxed if code == "HW-101" else category
         template.save()
         if stock:
             line = inventory.lines.new(product=template.products[0])
