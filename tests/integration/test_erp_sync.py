@@ -422,3 +422,39 @@ async def test_without_an_erp_connection_the_message_is_parked_and_says_why(as_,
         "query($id: ID!) { node(id: $id) { ... on Order { sync { state error } } } }", id=order["id"]
     )
     assert seen["node"]["sync"] == {"state": "FAILED", "error": "No ERP connection is configured."}
+
+
+async def test_two_messages_of_one_record_reach_the_erp_one_after_the_other(as_, world, shop, erp, sessions):  # type: ignore[no-untyped-def]
+    from domain.erp_sync import MessageKind
+
+    await _place(as_, world, shop)
+    [first] = await _messages(sessions, world.tenant_id)
+    async with sessions() as session, session.begin():  # a second message for the same order, as a racing re-send makes
+        second = OutboxMessage(tenant_id=world.tenant_id, id=uuid.uuid4(), kind=MessageKind.ORDER, record_id=first.record_id,
+                               idempotency_key=first.idempotency_key, status=MessageStatus.PENDING, attempts=0, max_attempts=8)  # fmt: skip
+        session.add(second)
+    in_flight: list[int] = []
+    peak: list[int] = []
+    original = erp.port
+
+    def slow_port(connection):  # type: ignore[no-untyped-def]
+        port = original(connection)
+        push = port.push_order
+
+        async def push_order(order):  # type: ignore[no-untyped-def]
+            in_flight.append(1)
+            peak.append(len(in_flight))
+            await asyncio.sleep(0.05)
+            try:
+                return await push(order)
+            finally:
+                in_flight.pop()
+
+        port.push_order = push_order  # type: ignore[method-assign]
+        return port
+
+    await asyncio.gather(
+        deliver(sessions, world.tenant_id, first.id, ports=slow_port),
+        deliver(sessions, world.tenant_id, second.id, ports=slow_port),
+    )
+    assert max(peak) == 1 and erp.creates == 1
