@@ -180,10 +180,6 @@ async def deliver(
             if record is not None:
                 record.sync_state, record.sync_error = SyncState.FAILED, message.last_error
             return message.status
-        # Two messages of one record (a re-send queued beside a change) never reach the ERP at once.
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('erp-record:' || :r))"), {"r": str(message.record_id)}
-        )
         message.attempts += 1
         port = ports(connection)
         try:

@@ -425,11 +425,13 @@ async def test_without_an_erp_connection_the_message_is_parked_and_says_why(as_,
 
 
 async def test_two_messages_of_one_record_reach_the_erp_one_after_the_other(as_, world, shop, erp, sessions):  # type: ignore[no-untyped-def]
+    from domain.erp_sync import ErpParty as ErpPartyLink
     from domain.erp_sync import MessageKind
 
     await _place(as_, world, shop)
     [first] = await _messages(sessions, world.tenant_id)
     async with sessions() as session, session.begin():  # a second message for the same order, as a racing re-send makes
+        session.add(ErpPartyLink(tenant_id=world.tenant_id, reference=str(world.orgs["D2"].id), erp_id="1"))  # known
         second = OutboxMessage(tenant_id=world.tenant_id, id=uuid.uuid4(), kind=MessageKind.ORDER, record_id=first.record_id,
                                idempotency_key=first.idempotency_key, status=MessageStatus.PENDING, attempts=0, max_attempts=8)  # fmt: skip
         session.add(second)
