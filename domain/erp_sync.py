@@ -49,6 +49,7 @@ class MessageStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
+    CANCELLED = "cancelled"  # its record was cancelled before delivery: nothing to send
 
 
 class MessageKind(StrEnum):

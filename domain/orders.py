@@ -421,3 +421,57 @@ async def restore_from_erp(
     ))  # fmt: skip
     await session.flush()
     return order
+
+
+async def cancel_order(session: AsyncSession, access: Access, order_id: uuid.UUID, reason: str | None) -> Order:
+    """Cancel an order the ERP has not received yet: its message is withdrawn and its installments dropped.
+
+    Once the ERP holds the order, cancelling is the ERP's to do (it may have shipped or invoiced); its
+    cancellation then comes back like any other status.
+    """
+    from sqlalchemy import delete
+    from sqlalchemy.exc import DBAPIError
+
+    from domain.erp_sync import MessageStatus, OutboxMessage
+    from domain.errors import Validator
+
+    v = Validator()
+    clean = v.require_text("reason", reason, max_length=2000)
+    v.raise_if_any()
+    order = await get_or_raise(session, access, Order, Resource.ORDER, order_id, action=Action.UPDATE, for_update=True)
+    if order.status is OrderStatus.CANCELLED:
+        raise Conflict("The order is cancelled already.", field="id")
+    if order.erp_id is not None or order.sync_state is SyncState.SYNCED:
+        raise Conflict("The ERP has the order already: cancel it there, and the CRM follows.", field="id")
+    try:
+        async with session.begin_nested():
+            messages = (
+                (
+                    await session.execute(
+                        select(OutboxMessage)
+                        .where(
+                            OutboxMessage.tenant_id == order.tenant_id,
+                            OutboxMessage.record_id == order.id,
+                            OutboxMessage.status.in_([MessageStatus.PENDING, MessageStatus.DEAD]),
+                        )
+                        .with_for_update(nowait=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+    except DBAPIError:
+        raise Conflict("The order is being sent to the ERP right now; try again in a moment.", field="id") from None
+    for message in messages:
+        message.status, message.last_error = MessageStatus.CANCELLED, "The order was cancelled before delivery."
+    await audit_log.apply_and_record(
+        session, access, order, "order", {"status": OrderStatus.CANCELLED, "sync_state": SyncState.NOT_SENT}
+    )
+    audit_log.record(session, access, record_type="order", record_id=order.id, action="cancelled", reason=clean)
+    await session.execute(
+        delete(receivables.Installment).where(
+            receivables.Installment.tenant_id == order.tenant_id, receivables.Installment.record_id == order.id
+        )
+    )
+    await session.flush()
+    return order

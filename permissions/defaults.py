@@ -139,9 +139,9 @@ GRANTS: list[Grant] = [
     *_grants("channel_manager", (R.PRODUCT,), (UPDATE,), S.TENANT),  # partner price lists
     *_grants("partner_sales", COMMERCE, (READ,), S.ORG, S.OWN),
     *_grants("partner_sales", (R.QUOTE, R.ORDER), (CREATE,), S.OWN),
-    *_grants("partner_sales", (R.QUOTE,), (UPDATE,), S.OWN),
+    *_grants("partner_sales", (R.QUOTE, R.ORDER), (UPDATE,), S.OWN),
     *_grants("partner_manager", COMMERCE, (READ,), S.ORG_TREE),
-    *_grants("partner_manager", (R.QUOTE,), (UPDATE,), S.ORG_TREE),
+    *_grants("partner_manager", (R.QUOTE, R.ORDER), (UPDATE,), S.ORG_TREE),
     *_grants("erp_integration", (R.ORDER, R.CONTRACT, R.PRODUCT, R.ERP_SYNC), (READ,), S.TENANT),
     *_grants("erp_integration", (R.ERP_SYNC,), (UPDATE,), S.TENANT),
     # ERP jobs read accounts and opportunities across the tenant.

@@ -252,6 +252,13 @@ class CommerceMutations:
 
         return await _order(info, change)
 
+    @strawberry.mutation(
+        description="Cancel an order the ERP has not received yet, with a reason; once the ERP has it, cancel it "
+        "there and the CRM follows."
+    )
+    async def cancel_order(self, info: Info, id: strawberry.ID, reason: str) -> OrderPayload:
+        return await _order(info, lambda s: orders.cancel_order(s, ctx(info).access, id_of(id, "Order", "id"), reason))
+
     @strawberry.mutation(description="Draft a contract from a won opportunity's accepted quote, or from an order.")
     async def create_contract(self, info: Info, input: CreateContractInput) -> ContractPayload:
         async def change(session: AsyncSession) -> Any:

@@ -460,3 +460,62 @@ async def test_two_messages_of_one_record_reach_the_erp_one_after_the_other(as_,
         deliver(sessions, world.tenant_id, second.id, ports=slow_port),
     )
     assert max(peak) == 1 and erp.creates == 1
+
+
+async def test_an_order_is_cancelled_before_the_erp_has_it_and_not_after(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
+    cancel = "mutation($id: ID!, $r: String!) { cancelOrder(id: $id, reason: $r) { order { status sync { state } installments { dueDate } } errors { field code message } } }"
+    d2 = await as_("d2_admin")
+    first = await _place(as_, world, shop)
+    blank = await d2.data(cancel, id=first["id"], r=" ")
+    assert blank["cancelOrder"]["errors"][0]["field"] == "reason"
+    foreign = await (await as_("r1a_sales")).data(cancel, id=first["id"], r="not mine")
+    assert foreign["cancelOrder"]["errors"][0]["code"] == "NOT_FOUND"
+    done = await d2.data(cancel, id=first["id"], r="Ordered twice by mistake")
+    assert done["cancelOrder"]["order"] == {"status": "CANCELLED", "sync": {"state": "NOT_SENT"}, "installments": []}
+    again = await d2.data(cancel, id=first["id"], r="again")
+    assert again["cancelOrder"]["errors"][0]["code"] == "CONFLICT"
+    finance = await as_("finance")
+    [message] = (await finance.data("{ outboxMessages { edges { node { id status } } } }"))["outboxMessages"]["edges"]
+    assert message["node"]["status"] == "CANCELLED"
+    retry = await finance.data(
+        "mutation($id: ID!) { retryOutboxMessage(id: $id) { errors { code } } }", id=message["node"]["id"]
+    )
+    assert retry["retryOutboxMessage"]["errors"][0]["code"] == "CONFLICT"
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    assert erp.creates == 0  # the cancelled order never reached the ERP
+
+    second = await _place(as_, world, shop)
+    await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
+    late = await d2.data(cancel, id=second["id"], r="too late")
+    assert (
+        late["cancelOrder"]["errors"][0]["code"] == "CONFLICT" and "ERP" in late["cancelOrder"]["errors"][0]["message"]
+    )
+    erp.records[second["number"]].update(state="cancelled", changed_at=erp.tick())  # cancelled there by ERP staff
+    await poll(sessions, world.tenant_id, ports=erp.port)
+    followed = await d2.data("query($id: ID!) { node(id: $id) { ... on Order { status } } }", id=second["id"])
+    assert followed["node"]["status"] == "CANCELLED"
+
+
+async def test_cancelling_while_a_worker_delivers_is_refused_and_changes_nothing(as_, world, shop, sessions):  # type: ignore[no-untyped-def]
+    order = await _place(as_, world, shop)
+    [message] = await _messages(sessions, world.tenant_id)
+    async with sessions() as worker_session, worker_session.begin():  # a worker holds the message mid-delivery
+        await worker_session.execute(select(OutboxMessage).where(OutboxMessage.id == message.id).with_for_update())
+        body = await (await as_("d2_admin")).data(
+            'mutation($id: ID!) { cancelOrder(id: $id, reason: "mistake") { order { status } errors { code message } } }',
+            id=order["id"],
+        )
+    assert (
+        body["cancelOrder"]["errors"][0]["code"] == "CONFLICT"
+        and "right now" in body["cancelOrder"]["errors"][0]["message"]
+    )
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(Order).where(
+                    Order.id
+                    == uuid.UUID(str(__import__("api.graphql.relay", fromlist=["x"]).parse_global_id(order["id"])[1]))
+                )
+            )
+        ).scalar_one()
+    assert row.status.value == "submitted"
