@@ -264,3 +264,51 @@ async def set_price_list(
         await audit_log.apply_and_record(session, access, price_list, "price_list", values)
     await session.flush()
     return price_list
+
+
+async def set_fixed_price(
+    session: AsyncSession,
+    access: Access,
+    price_list_id: uuid.UUID,
+    product_id: uuid.UUID,
+    unit_price: Decimal | None,
+) -> PriceList:
+    """Fix one product's price on a price list (None removes it, and the list's discount applies again)."""
+    from domain.money import check_amount
+
+    if not access.can(Resource.PRODUCT, Action.UPDATE):
+        raise Forbidden("Your role may not change price lists.")
+    tenant_id = access.actor.tenant_id
+    v = Validator()
+    price = check_amount(v, "unitPrice", unit_price, required=False)
+    price_list = await session.get(PriceList, (tenant_id, price_list_id))
+    if price_list is None:
+        v.fail("priceListId", ErrorCode.NOT_FOUND, "No price list with that id.")
+    product = await session.get(Product, (tenant_id, product_id))
+    if product is None:
+        v.fail("productId", ErrorCode.NOT_FOUND, "No product with that id.")
+    v.raise_if_any()
+    assert price_list is not None and product is not None
+    item = (
+        await session.execute(
+            select(PriceListItem).where(
+                PriceListItem.tenant_id == tenant_id,
+                PriceListItem.price_list_id == price_list.id,
+                PriceListItem.product_id == product.id,
+            )
+        )
+    ).scalar_one_or_none()
+    old = item.unit_price if item else None
+    if price is None and item is not None:
+        await session.delete(item)
+    elif price is not None and item is None:
+        session.add(PriceListItem(tenant_id=tenant_id, id=uuid.uuid4(), price_list_id=price_list.id,
+                                  product_id=product.id, unit_price=price))  # fmt: skip
+    elif price is not None and item is not None:
+        item.unit_price = price
+    if old != price:
+        change = {"old": str(old) if old else None, "new": str(price) if price else None}
+        audit_log.record(session, access, record_type="price_list", record_id=price_list.id, action="price_fixed",
+                         changes={product.code: change})  # fmt: skip
+    await session.flush()
+    return price_list

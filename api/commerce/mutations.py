@@ -27,7 +27,7 @@ from api.graphql.relay import id_of, optional_id_of
 from api.graphql.resolving import ctx, mutate_visible
 from domain import commerce_settings, contracts, orders, quotes
 from domain.access import Action, Resource
-from domain.catalog import set_price_list
+from domain.catalog import set_fixed_price, set_price_list
 from domain.db import transaction
 from domain.erp_sync import MessageStatus, OutboxMessage, SyncState, requeue
 from domain.errors import Conflict, Forbidden, NotFound
@@ -322,6 +322,22 @@ class CommerceMutations:
             return CommerceSettingsPayload(settings=settings_type(row), errors=[])
 
         return await run_mutation(perform, lambda errors: CommerceSettingsPayload(settings=None, errors=errors))
+
+    @strawberry.mutation(
+        description="Fix one product's unit price on a price list; a null price removes it (the discount applies)."
+    )
+    async def set_price_list_price(
+        self, info: Info, price_list_id: strawberry.ID, product_id: strawberry.ID, unit_price: Decimal | None
+    ) -> PriceListPayload:
+        async def perform() -> PriceListPayload:
+            async with transaction(ctx(info).sessions) as session:
+                row = await set_fixed_price(
+                    session, ctx(info).access, id_of(price_list_id, "PriceList", "priceListId"),
+                    id_of(product_id, "Product", "productId"), unit_price,
+                )  # fmt: skip
+            return PriceListPayload(price_list=PriceListType(row=row), errors=[])
+
+        return await run_mutation(perform, lambda errors: PriceListPayload(price_list=None, errors=errors))
 
     @strawberry.mutation(description="Pull the ERP's products and list prices now.")
     async def sync_products(self, info: Info) -> ProductSyncPayload:

@@ -493,3 +493,23 @@ async def test_malformed_ids_in_commerce_queries_name_the_argument(as_, world, q
     error = body["errors"][0]
     assert error["extensions"]["code"] == "INVALID", error
     assert error["extensions"].get("field") in ("accountId", "opportunityId", "partnerId"), error
+
+
+async def test_a_price_list_can_fix_one_products_price(as_, world, shop):  # type: ignore[no-untyped-def]
+    admin = await as_("admin")
+    lists = await admin.data("{ priceLists { id partnerKind partnerTier } }")
+    silver = next(p["id"] for p in lists["priceLists"] if p["partnerKind"] == "DEALER" and p["partnerTier"] == "SILVER")
+    fix = "mutation($l: ID!, $p: ID!, $u: Decimal) { setPriceListPrice(priceListId: $l, productId: $p, unitPrice: $u) { priceList { name } errors { field code } } }"
+    bad = await admin.data(fix, l=silver, p=gid("Product", shop["HW-100"]), u="-5")
+    assert bad["setPriceListPrice"]["errors"] == [{"field": "unitPrice", "code": "OUT_OF_RANGE"}]
+    denied = await (await as_("r1a_sales")).data(fix, l=silver, p=gid("Product", shop["HW-100"]), u="1.00")
+    assert denied["setPriceListPrice"]["errors"][0]["code"] == "FORBIDDEN"
+    await admin.data(fix, l=silver, p=gid("Product", shop["HW-100"]), u="699.00")
+    dealer = await as_("r1a_sales")
+    assert _prices(await dealer.data(PRICE_QUERY)) == {
+        "HW-100": "699.00",
+        "SVC-200": "150.00",
+    }  # fixed; the rest 25 % off
+    assert _prices(await (await as_("d2_admin")).data(PRICE_QUERY))["HW-100"] == "700.00"  # other lists untouched
+    await admin.data(fix, l=silver, p=gid("Product", shop["HW-100"]), u=None)
+    assert _prices(await dealer.data(PRICE_QUERY))["HW-100"] == "750.00"
