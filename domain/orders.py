@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import (
     CHAR,
@@ -118,9 +119,14 @@ class CreditStanding(Base):
     fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-def party_reference(order: Order) -> str:
-    """Who the ERP bills: the partner that bought, else the customer account."""
-    return str(order.partner_organization_id or order.account_id)
+class _Billed(Protocol):
+    partner_organization_id: uuid.UUID | None
+    account_id: uuid.UUID | None
+
+
+def party_reference(record: _Billed) -> str:
+    """Who the ERP bills for an order or contract: the partner that bought, else the customer account."""
+    return str(record.partner_organization_id or record.account_id)
 
 
 async def record_credit(

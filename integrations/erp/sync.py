@@ -88,18 +88,14 @@ def reported(status: ErpStatus) -> ReportedStatus:
     )
 
 
-async def _party(session: AsyncSession, tenant_id: uuid.UUID, order_or_contract: Order | Contract) -> ErpParty:
+async def _party(session: AsyncSession, tenant_id: uuid.UUID, record: Order | Contract) -> ErpParty:
     """The billed party: the buying partner, else the customer account (the CRM id is the reference)."""
-    reference = (
-        party_reference(order_or_contract)
-        if isinstance(order_or_contract, Order)
-        else str(order_or_contract.partner_organization_id or order_or_contract.account_id)
-    )
-    if order_or_contract.partner_organization_id is not None:
-        org = await session.get(Organization, (tenant_id, order_or_contract.partner_organization_id))
+    reference = party_reference(record)
+    if record.partner_organization_id is not None:
+        org = await session.get(Organization, (tenant_id, record.partner_organization_id))
         assert org is not None
         return ErpParty(reference=reference, name=org.name)
-    account = await session.get(Account, (tenant_id, order_or_contract.account_id))
+    account = await session.get(Account, (tenant_id, record.account_id))
     assert account is not None
     return ErpParty(reference=reference, name=account.name, tax_id=account.tax_id)
 
@@ -118,36 +114,28 @@ async def _ensure_party(session: AsyncSession, port: ErpPort, tenant_id: uuid.UU
     await session.flush()
 
 
-async def _push(session: AsyncSession, port: ErpPort, message: OutboxMessage) -> tuple[Order | Contract, ErpStatus]:
-    tenant_id = message.tenant_id
-    if message.kind is MessageKind.ORDER:
-        order = await session.get(Order, (tenant_id, message.record_id), with_for_update=True)
-        assert order is not None
-        party = await _party(session, tenant_id, order)
-        await _ensure_party(session, port, tenant_id, party)
+async def _push(session: AsyncSession, port: ErpPort, record: Order | Contract) -> ErpStatus:
+    tenant_id = record.tenant_id
+    party = await _party(session, tenant_id, record)
+    await _ensure_party(session, port, tenant_id, party)
+    if isinstance(record, Order):
         lines = tuple(
             ErpLine(x.product_code, x.description, x.quantity, x.unit_price)
-            for x in await order_lines(session, tenant_id, order.id)
+            for x in await order_lines(session, tenant_id, record.id)
         )
-        erp_order = ErpOrder(order.number, party, order.currency, lines, order.created_at.date())
-        return order, await port.push_order(erp_order)
-    contract = await session.get(Contract, (tenant_id, message.record_id), with_for_update=True)
-    assert contract is not None
-    party = await _party(session, tenant_id, contract)
-    await _ensure_party(session, port, tenant_id, party)
+        return await port.push_order(ErpOrder(record.number, party, record.currency, lines, record.created_at.date()))
     clines = tuple(
         ErpLine(x.product_code, x.description, x.quantity, x.monthly_price)
-        for x in await contract_lines(session, tenant_id, contract.id)
+        for x in await contract_lines(session, tenant_id, record.id)
     )
-    erp_contract = ErpContract(
-        contract.number, party, contract.currency, clines, contract.start_date, contract.end_date
-    )
-    return contract, await port.push_contract(erp_contract)
+    erp_contract = ErpContract(record.number, party, record.currency, clines, record.start_date, record.end_date)
+    return await port.push_contract(erp_contract)
 
 
 async def _record_of(session: AsyncSession, message: OutboxMessage) -> Order | Contract | None:
+    """The message's order or contract, row-locked: two messages of one record reach the ERP one after the other."""
     model = Order if message.kind is MessageKind.ORDER else Contract
-    return await session.get(model, (message.tenant_id, message.record_id))
+    return await session.get(model, (message.tenant_id, message.record_id), with_for_update=True)
 
 
 async def deliver(
@@ -183,7 +171,7 @@ async def deliver(
         message.attempts += 1
         port = ports(connection)
         try:
-            record, status = await _push(session, port, message)
+            status = await _push(session, port, record)
         except Exception as exc:  # an unexpected failure is retried within the same bound, then parked
             error = str(exc)[:2000] or type(exc).__name__
             record.sync_error = error
