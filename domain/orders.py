@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
@@ -165,11 +165,51 @@ async def available_credit(session: AsyncSession, tenant_id: uuid.UUID, organiza
     return standing.credit_limit - standing.owed - Decimal(open_orders)
 
 
+# (product code, description, product id, quantity, net unit price) of one order line
+PricedRow = tuple[str, str, uuid.UUID, Decimal, Decimal]
+
+
+async def _write_order(
+    session: AsyncSession, tenant: Tenant, rows: Sequence[PricedRow], placed_on: date, **values: object
+) -> Order:
+    """The order with its lines and payment plan; a line's amount is quantity × unit price, as the ERP bills it."""
+    order = Order(
+        tenant_id=tenant.id,
+        id=uuid.uuid4(),
+        status=OrderStatus.SUBMITTED,
+        total=sum((to_cents(quantity * unit_price) for _, _, _, quantity, unit_price in rows), ZERO),
+        payment_terms_days=tenant.payment_terms_days,
+        paid_amount=ZERO,
+        **values,
+    )
+    session.add(order)
+    for position, (code, description, product_id, quantity, unit_price) in enumerate(rows, start=1):
+        session.add(
+            OrderLine(
+                tenant_id=tenant.id,
+                id=uuid.uuid4(),
+                order_id=order.id,
+                position=position,
+                product_id=product_id,
+                product_code=code,
+                description=description,
+                quantity=quantity,
+                unit_price=unit_price,
+                net_amount=to_cents(quantity * unit_price),
+            )
+        )
+    await session.flush()
+    owner = receivables.Owner(order.id, order.id, None, order.account_id, order.partner_organization_id, order.currency)
+    due = placed_on + timedelta(days=tenant.payment_terms_days)
+    receivables.add_plan(session, tenant.id, owner, receivables.plan(order.total, due, 1, 0))
+    return order
+
+
 async def _place(
     session: AsyncSession,
     access: Access,
     *,
-    priced: Sequence[tuple[str, str, uuid.UUID, Decimal, Decimal, Decimal]],
+    priced: Sequence[PricedRow],
     currency: str,
     account_id: uuid.UUID | None,
     opportunity_id: uuid.UUID | None,
@@ -181,43 +221,12 @@ async def _place(
     tenant_id = access.actor.tenant_id
     tenant = await session.get(Tenant, tenant_id)
     assert tenant is not None
-    order = Order(
-        tenant_id=tenant_id,
-        id=uuid.uuid4(),
-        number=await next_number(session, tenant_id, "SO"),
-        account_id=account_id,
-        opportunity_id=opportunity_id,
-        quote_id=quote_id,
-        partner_organization_id=partner_organization_id,
-        owner_id=owner_id,
-        placed_by_id=access.actor.user_id,
-        status=OrderStatus.SUBMITTED,
-        currency=currency,
-        total=sum((to_cents(line[3] * line[4]) for line in priced), ZERO),
-        payment_terms_days=tenant.payment_terms_days,
-        paid_amount=ZERO,
-        sync_state=SyncState.PENDING,
-    )
-    session.add(order)
-    for position, (code, description, product_id, quantity, unit_price, _quoted) in enumerate(priced, start=1):
-        session.add(
-            OrderLine(
-                tenant_id=tenant_id,
-                id=uuid.uuid4(),
-                order_id=order.id,
-                position=position,
-                product_id=product_id,
-                product_code=code,
-                description=description,
-                quantity=quantity,
-                unit_price=unit_price,
-                net_amount=to_cents(quantity * unit_price),  # what the ERP bills for the line
-            )
-        )
-    await session.flush()
-    owner = receivables.Owner(order.id, order.id, None, account_id, partner_organization_id, currency)
-    due = utcnow().date() + timedelta(days=tenant.payment_terms_days)
-    receivables.add_plan(session, tenant_id, owner, receivables.plan(order.total, due, 1, 0))
+    order = await _write_order(
+        session, tenant, priced, utcnow().date(), number=await next_number(session, tenant_id, "SO"),
+        account_id=account_id, opportunity_id=opportunity_id, quote_id=quote_id,
+        partner_organization_id=partner_organization_id, owner_id=owner_id, placed_by_id=access.actor.user_id,
+        currency=currency, sync_state=SyncState.PENDING,
+    )  # fmt: skip
     audit_log.record(
         session,
         access,
@@ -255,7 +264,6 @@ async def order_from_quote(session: AsyncSession, access: Access, quote_id: uuid
             x.product_id,
             x.quantity,
             net_unit_price(x.net_amount, x.quantity),
-            x.net_amount,
         )
         for x in lines
     ]
@@ -297,7 +305,7 @@ async def place_partner_order(
             field="lines",
         )
     priced = [
-        (p.product.code, p.product.name, p.product.id, p.quantity, net_unit_price(p.net, p.quantity), p.net)
+        (p.product.code, p.product.name, p.product.id, p.quantity, net_unit_price(p.net, p.quantity))
         for p in priced_lines
     ]
     return await _place(
@@ -389,28 +397,15 @@ async def restore_from_erp(
     unknown = sorted({x.product_code for x in lines} - set(products))
     if unknown or not lines:
         raise LookupError(f"unknown product codes {unknown}" if unknown else "the ERP order has no product lines")
-    total = sum(((x.quantity * x.unit_price).quantize(Decimal("0.01")) for x in lines), ZERO)
     tenant = await session.get(Tenant, tenant_id)
     assert tenant is not None
-    created = datetime.combine(placed_on or utcnow().date(), datetime.min.time(), tzinfo=utcnow().tzinfo)
-    order = Order(
-        tenant_id=tenant_id, id=uuid.uuid4(), number=number, account_id=account.id if account else None,
-        partner_organization_id=partner.id if partner else None, status=OrderStatus.SUBMITTED,
-        currency=currency, total=total, payment_terms_days=tenant.payment_terms_days, paid_amount=ZERO,
-        sync_state=SyncState.SYNCED, created_at=created,
+    placed_on = placed_on or utcnow().date()
+    rows = [(x.product_code, x.description, products[x.product_code].id, x.quantity, x.unit_price) for x in lines]
+    order = await _write_order(
+        session, tenant, rows, placed_on, number=number, account_id=account.id if account else None,
+        partner_organization_id=partner.id if partner else None, currency=currency, sync_state=SyncState.SYNCED,
+        created_at=datetime.combine(placed_on, datetime.min.time(), tzinfo=UTC),
     )  # fmt: skip
-    session.add(order)
-    for position, x in enumerate(lines, start=1):
-        session.add(OrderLine(
-            tenant_id=tenant_id, id=uuid.uuid4(), order_id=order.id, position=position,
-            product_id=products[x.product_code].id, product_code=x.product_code, description=x.description,
-            quantity=x.quantity, unit_price=x.unit_price,
-            net_amount=(x.quantity * x.unit_price).quantize(Decimal("0.01")),
-        ))  # fmt: skip
-    await session.flush()
-    owner = receivables.Owner(order.id, order.id, None, order.account_id, order.partner_organization_id, currency)
-    due = created.date() + timedelta(days=tenant.payment_terms_days)
-    receivables.add_plan(session, tenant_id, owner, receivables.plan(total, due, 1, 0))
     prefix, _, digits = number.partition("-")
     if digits.isdigit():  # later numbers must not collide with the restored one
         await session.execute(
@@ -423,7 +418,7 @@ async def restore_from_erp(
     session.add(AuditEvent(
         tenant_id=tenant_id, actor_user_id=None, actor_name="erp reconcile", record_type="order", record_id=order.id,
         action="restored_from_erp",
-        changes={"number": {"old": None, "new": number}, "total": {"old": None, "new": str(total)}},
+        changes={"number": {"old": None, "new": number}, "total": {"old": None, "new": str(order.total)}},
     ))  # fmt: skip
     await session.flush()
     return order
