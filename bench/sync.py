@@ -30,7 +30,7 @@ from api.provisioning import create_tenant
 from api.settings import Settings
 from domain import migrations
 from domain.catalog import PriceList
-from domain.db import create_engine, session_factory, transaction
+from domain.db import connect_raw, create_engine, session_factory, transaction
 from domain.erp_sync import ErpAdapterKind, ErpConnection, MessageStatus, OutboxMessage
 from domain.orders import place_partner_order
 from domain.organizations import Organization, OrganizationKind, PartnerTier, child_path
@@ -80,7 +80,7 @@ async def measure_ours(url: str, sessions, tryton, orders: int, rate: float, wor
     database = tryton.new_database(f"bench_{uuid.uuid4().hex[:8]}")
     tenant_id, user_id = await _tenant(sessions, tryton, database)
     product = await _product_id(sessions, tenant_id)
-    connections = [await worker.connect(url) for _ in range(workers)]
+    connections = [await connect_raw(url) for _ in range(workers)]
     managers = [
         worker.queue_manager(c, sessions, policy=RetryPolicy(base_seconds=0.2, cap_seconds=2)) for c in connections
     ]

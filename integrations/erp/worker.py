@@ -38,11 +38,6 @@ from integrations.erp.sync import (
 log = logging.getLogger("crm.worker")
 
 
-async def connect(database_url: str) -> asyncpg.Connection:
-    """A plain asyncpg connection for PgQueuer (it LISTENs for new jobs)."""
-    return await connect_raw(database_url)  # type: ignore[no-any-return]
-
-
 def queue_manager(
     connection: asyncpg.Connection,
     sessions: async_sessionmaker[AsyncSession],
@@ -70,7 +65,7 @@ async def drain(
     policy: RetryPolicy | None = None,
 ) -> None:
     """Deliver every queued message (waiting out scheduled retries), then return."""
-    connection = await connect(database_url)
+    connection = await connect_raw(database_url)  # PgQueuer LISTENs on a plain asyncpg connection
     try:
         manager = queue_manager(connection, sessions, ports=ports, policy=policy)
         await manager.run(mode=QueueExecutionMode.drain, dequeue_timeout=timedelta(seconds=1))
@@ -115,7 +110,7 @@ async def run(
         await drain(database_url, sessions)
         await scheduled()
         return
-    connection = await connect(database_url)
+    connection = await connect_raw(database_url)  # PgQueuer LISTENs on a plain asyncpg connection
     manager = queue_manager(connection, sessions)
 
     async def loop() -> None:
