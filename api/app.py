@@ -13,11 +13,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api.auth.cors import CorsMiddleware
 from api.auth.keys import key_ring
+from api.auth.links import link_routes
 from api.auth.middleware import AuthenticationMiddleware
 from api.auth.oauth import token_endpoint
+from api.auth.sign_in import sign_in_routes
+from api.auth.sso import sso_routes
 from api.erp.webhooks import erp_webhook
 from api.graphql.app import make_graphql_app
+from api.graphql.graphiql import graphiql_asset_routes
 from api.leads.public_forms import form_submission, form_token
 from api.settings import Settings
 from domain import migrations
@@ -76,13 +81,18 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/readyz", readyz),
             Route("/.well-known/jwks.json", jwks),
             Route("/oauth/token", token_endpoint, methods=["POST"]),
+            *sign_in_routes(),
+            *sso_routes(),
+            *link_routes(),
             Route("/forms/{key}/token", form_token, methods=["GET", "OPTIONS"]),
             Route("/forms/{key}/leads", form_submission, methods=["POST", "OPTIONS"]),
             Route("/webhooks/erp", erp_webhook, methods=["POST"]),
             Route("/graphql", make_graphql_app(sessions, settings), methods=["GET", "POST"]),
+            *graphiql_asset_routes(enabled=not settings.production),
         ],
         middleware=[
-            Middleware(AuthenticationMiddleware, sessions=lambda: sessions, graphiql_open=not settings.production)
+            Middleware(CorsMiddleware, sessions=lambda: sessions, public_url=settings.public_url),
+            Middleware(AuthenticationMiddleware, sessions=lambda: sessions, graphiql_open=not settings.production),
         ],
         lifespan=lifespan,
     )

@@ -60,7 +60,8 @@ def migrate() -> None:
 def _load_demo(url: str):  # type: ignore[no-untyped-def]
     from api.demo import load_demo
 
-    return _with_sessions(url, load_demo)
+    production = Settings.from_env().production
+    return _with_sessions(url, lambda sessions: load_demo(sessions, production=production))
 
 
 @main.command()
@@ -83,6 +84,8 @@ def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
     """Run the API (migrating first, and loading the demo tenant unless --no-demo)."""
     import uvicorn
 
+    from api.demo import DEMO_PASSWORD
+
     url = _database_url()
     migrations.upgrade(url)
     # Workers are separate processes: they find the database through the environment.
@@ -92,8 +95,13 @@ def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
         click.echo(f"Demo tenant '{summary.tenant_slug}' is ready. Some users to try:")
         for role, email in summary.sample_users:
             click.echo(f"  {role:<22} {email}")
-    click.echo(f"\nGraphiQL:  http://{host}:{port}/graphql")
-    click.echo("Token:     crm token EMAIL   (then send 'Authorization: Bearer <token>')\n")
+        if not Settings.from_env().production:
+            click.echo(f"Demo password (every demo user, demo only): {DEMO_PASSWORD}")
+    click.echo(f"\nGraphiQL:  http://{host}:{port}/graphql   (sign in with the form at the top)")
+    click.echo(
+        f"Sign in:   curl -s http://{host}:{port}/auth/login -H 'Content-Type: application/json' "
+        f'-d \'{{"tenant": "acme", "email": "...", "password": "...", "cookie": false}}\'\n'
+    )
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True)
 
 
@@ -136,20 +144,54 @@ def tenant() -> None:
 @tenant.command("create")
 @click.argument("slug")
 @click.argument("name")
-def tenant_create(slug: str, name: str) -> None:
-    """Create a tenant with its enterprise organization and default policies."""
-    from api.provisioning import create_tenant, find_tenant
+@click.option("--admin-email", default=None, help="E-mail of the tenant's first admin, who is sent an invitation.")
+@click.option("--admin-name", default=None, help="The admin's full name (default: the e-mail's local part).")
+@click.option("--locale", type=click.Choice(["en", "zh-CN"]), default="en", show_default=True,
+              help="Language of the admin's e-mails.")  # fmt: skip
+def tenant_create(slug: str, name: str, admin_email: str | None, admin_name: str | None, locale: str) -> None:
+    """Create a tenant with its enterprise organization and default policies, and with --admin-email its first admin.
 
-    async def work(sessions: async_sessionmaker[AsyncSession]) -> str:
+    The admin gets an invitation link (printed here and e-mailed) to choose a password; it works once, for 7 days.
+    """
+    from api.auth.links import link_pages
+    from api.provisioning import check_tenant_slug, create_tenant, find_tenant
+    from domain.errors import DomainError
+    from domain.user_accounts import add_first_admin
+
+    try:
+        check_tenant_slug(slug)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    if not name.strip():
+        raise click.ClickException("The tenant name must not be blank.")
+    settings = Settings.from_env()
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, str | None, str | None]:
         async with sessions() as session, session.begin():
             if await find_tenant(session, slug):
                 raise click.ClickException(f"Tenant {slug} already exists.")
-            created, _ = await create_tenant(session, slug, name)
-            return str(created.id)
+            created, enterprise = await create_tenant(session, slug, name.strip())
+            link = email = None
+            if admin_email is not None:
+                try:
+                    admin, link = await add_first_admin(
+                        session, created.id, enterprise.id, email=admin_email, name=admin_name, locale=locale,
+                        pages=link_pages(settings),
+                    )  # fmt: skip
+                except DomainError as exc:
+                    raise click.ClickException(f"{exc.message} Nothing was created.") from exc
+                email = admin.email
+            return str(created.id), link, email
 
     url = _database_url()
     migrations.upgrade(url)
-    click.echo(f"Created tenant {slug} ({_with_sessions(url, work)}).")
+    tenant_id, link, email = _with_sessions(url, work)
+    click.echo(f"Created tenant {slug} ({tenant_id}).")
+    if link is not None:
+        click.echo(f"Invitation for the admin {email} (works once, for 7 days):")
+        click.echo(f"  {link}")
+        sending = "`crm worker` sends it" if settings.smtp_url else "set CRM_SMTP_URL and run `crm worker` to send it"
+        click.echo(f"The invitation e-mail is queued ({sending}; `crm mail list` shows it).")
 
 
 @main.group()
@@ -209,7 +251,9 @@ def schema_export(output: Path, check: bool) -> None:
 @click.option("--interval", default=60, show_default=True, type=int, help="Seconds between runs of the scheduled jobs.")
 @click.option("--once", is_flag=True, help="Deliver what is queued, run the scheduled jobs once, and exit.")
 def worker(interval: int, once: bool) -> None:
-    """Deliver outbox messages to the ERP and run the scheduled jobs.
+    """Deliver outbox messages to the ERP, send queued mail, and run the scheduled jobs.
+
+    Mail goes to CRM_SMTP_URL every few seconds; without it, mail stays queued in the database.
 
     Scheduled: poll each tenant's ERP for changes, open contract renewals, expire lapsed deal
     registrations, re-route leads whose partner let the SLA pass. Several workers may run: jobs
@@ -221,8 +265,18 @@ def worker(interval: int, once: bool) -> None:
     from domain.erp_sync import requeue_stranded
     from domain.lead_routing import expire_offers
     from integrations.erp import worker as erp_worker
+    from integrations.mail.smtp import MailSender
 
     log = logging.getLogger("crm.worker")
+    settings = Settings.from_env()
+    mail = None
+    if settings.smtp_url:
+        try:
+            mail = MailSender.from_settings(settings.smtp_url, settings.mail_from)
+        except ValueError as exc:
+            raise click.ClickException(f"CRM_SMTP_URL: {exc}") from exc
+    else:
+        log.info("CRM_SMTP_URL is not set: mail stays queued in the database (see `crm mail list`)")
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> None:
         async def scheduled() -> None:
@@ -240,11 +294,81 @@ def worker(interval: int, once: bool) -> None:
                 "re-queued %d stranded messages", expired, rerouted, renewals, applied, stranded,
             )  # fmt: skip
 
-        await erp_worker.run(url, sessions, scheduled, interval=interval, once=once)
+        await erp_worker.run(url, sessions, scheduled, interval=interval, once=once, mail=mail)
 
     url = _database_url()
     migrations.upgrade(url)
     _with_sessions(url, work)
+
+
+@main.group()
+def mail() -> None:
+    """The mail outbox: what was sent, what waits, what failed."""
+
+
+@mail.command("list")
+@click.option("--tenant", "tenant_slug", default=None, help="Only this tenant's mail.")
+@click.option("--status", type=click.Choice(["pending", "sent", "dead"]), default=None, help="Only mail in this state.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+def mail_list(tenant_slug: str | None, status: str | None, limit: int) -> None:
+    """List the newest mail: id, created, to, subject, status (and attempts)."""
+    from api.provisioning import find_tenant
+    from domain.mail.outbox import list_mail
+
+    async def work(sessions: async_sessionmaker[AsyncSession]):  # type: ignore[no-untyped-def]
+        async with sessions() as session:
+            tenant_id = None
+            if tenant_slug:
+                found = await find_tenant(session, tenant_slug)
+                if found is None:
+                    raise click.ClickException(f"No tenant with slug {tenant_slug}.")
+                tenant_id = found.id
+            return await list_mail(session, tenant_id=tenant_id, status=status, limit=limit)
+
+    rows = _with_sessions(_database_url(), work)
+    if not rows:
+        click.echo("No mail.")
+        return
+    click.echo(f"{'id':36}  {'created (UTC)':16}  {'status':7}  {'tries':>5}  {'to':32}  subject")
+    for m in rows:
+        click.echo(
+            f"{m.id!s:36}  {m.created_at:%Y-%m-%d %H:%M}  {m.status:7}  {m.attempts:>5}  {m.to_address:32}  {m.subject}"
+        )
+
+
+@mail.command("show")
+@click.argument("message_id")
+def mail_show(message_id: str) -> None:
+    """Print one message, headers and body (to copy an invitation link by hand, for instance)."""
+    import uuid
+
+    from domain.mail.outbox import find_mail
+
+    try:
+        wanted = uuid.UUID(message_id)
+    except ValueError as exc:
+        raise click.ClickException(f"{message_id} is not a mail id (ids look like those of `crm mail list`).") from exc
+
+    async def work(sessions: async_sessionmaker[AsyncSession]):  # type: ignore[no-untyped-def]
+        async with sessions() as session:
+            return await find_mail(session, wanted)
+
+    m = _with_sessions(_database_url(), work)
+    if m is None:
+        raise click.ClickException(f"No mail with id {message_id}.")
+    click.echo(f"From:     {Settings.from_env().mail_from}")
+    click.echo(f"To:       {m.to_address}")
+    click.echo(f"Subject:  {m.subject}")
+    click.echo(f"Date:     {m.created_at:%Y-%m-%d %H:%M:%S} UTC")
+    click.echo(f"Kind:     {m.kind} ({m.locale})")
+    sent = f", sent {m.sent_at:%Y-%m-%d %H:%M:%S} UTC" if m.sent_at else ""
+    click.echo(f"Status:   {m.status}, {m.attempts} attempt(s){sent}")
+    if m.status == "pending" and m.attempts:
+        click.echo(f"Next try: {m.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC")
+    if m.last_error:
+        click.echo(f"Error:    {m.last_error}")
+    click.echo("")
+    click.echo(m.body_text)
 
 
 def _tenant_id(session_work: Callable[[async_sessionmaker[AsyncSession], object], Awaitable[T]], slug: str) -> T:

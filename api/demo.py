@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.provisioning import create_tenant, find_tenant
@@ -39,6 +40,8 @@ from domain.orders import Order
 from domain.organizations import Organization, OrganizationKind, PartnerTier, child_path
 from domain.principals import load_user_actor
 from domain.quotes import Quote
+from domain.sign_in.models import UserCredential
+from domain.sign_in.passwords import hash_password
 from domain.territories import Territory
 from domain.users import User
 from domain.web_forms import WebForm
@@ -90,6 +93,10 @@ STAGE_WEIGHTS = [
 ]  # fmt: skip
 
 
+# The demo tenant's users sign in with this, outside production only; `crm serve` prints it.
+DEMO_PASSWORD = "channel-demo-2026"
+
+
 @dataclass
 class DemoSummary:
     """What the demo load did and what the demo tenant holds."""
@@ -123,15 +130,33 @@ async def _counts(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, int]
     }
 
 
-async def load_demo(sessions: async_sessionmaker[AsyncSession]) -> DemoSummary:
-    """Create the demo tenant unless it exists; either way, report what it holds."""
+async def load_demo(sessions: async_sessionmaker[AsyncSession], *, production: bool = False) -> DemoSummary:
+    """Create the demo tenant unless it exists; either way, report what it holds.
+
+    Outside production every demo user can sign in with DEMO_PASSWORD (users who set their own keep it).
+    """
     async with sessions() as session, session.begin():
         existing = await find_tenant(session, SLUG)
         if existing is not None:
-            return DemoSummary(SLUG, False, await _counts(session, existing.id))
-        tenant, enterprise = await create_tenant(session, SLUG, NAME)
-        await _populate(session, tenant.id, enterprise)
-        return DemoSummary(SLUG, True, await _counts(session, tenant.id))
+            tenant_id, created = existing.id, False
+        else:
+            tenant, enterprise = await create_tenant(session, SLUG, NAME)
+            await _populate(session, tenant.id, enterprise)
+            tenant_id, created = tenant.id, True
+        if not production:
+            await _demo_passwords(session, tenant_id)
+        return DemoSummary(SLUG, created, await _counts(session, tenant_id))
+
+
+async def _demo_passwords(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """Give every demo user without a password the demo password (one hash: the same password for all)."""
+    digest = await hash_password(DEMO_PASSWORD)
+    users = (await session.execute(select(User.id).where(User.tenant_id == tenant_id))).scalars().all()
+    await session.execute(
+        pg_insert(UserCredential)
+        .values([{"tenant_id": tenant_id, "user_id": u, "password_hash": digest} for u in users])
+        .on_conflict_do_nothing()
+    )
 
 
 class _Builder:

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.base import new_id
+from domain.errors import ErrorCode, FieldError, ValidationFailed
 from domain.organizations import Organization, OrganizationKind, child_path
 from domain.tenants import Tenant
 from permissions.engine import seed_default_policies
+
+# 2-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen (a DNS label, so it can
+# name a subdomain).
+TENANT_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,61}[a-z0-9]")
+
+
+def check_tenant_slug(slug: str) -> None:
+    """Raise ValidationFailed (field "slug") unless the slug is 2-63 lower-case letters, digits and inner hyphens."""
+    if not TENANT_SLUG.fullmatch(slug):
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "slug",
+                    ErrorCode.INVALID,
+                    f"The tenant slug {slug!r} is not valid: use 2 to 63 lower-case letters, digits and hyphens, "
+                    "not starting or ending with a hyphen (e.g. acme-china).",
+                )  # fmt: skip
+            ]
+        )
 
 
 async def create_tenant(session: AsyncSession, slug: str, name: str) -> tuple[Tenant, Organization]:

@@ -64,6 +64,8 @@ class Actor:
     territory_path: str | None = None
     is_partner: bool = False
     email: str | None = None
+    # The signed-in session the request's token belongs to; None for machine clients and tokens from `crm token`.
+    session_id: uuid.UUID | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

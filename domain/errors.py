@@ -57,6 +57,12 @@ class Forbidden(DomainError):
     code = ErrorCode.FORBIDDEN
 
 
+class Unauthenticated(DomainError):
+    """The person could not be signed in (a failed proof, or an account that may no longer sign in)."""
+
+    code = ErrorCode.UNAUTHENTICATED
+
+
 class RateLimited(DomainError):
     """Too many requests from one source; try again after `retry_after` seconds."""
 

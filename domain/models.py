@@ -21,6 +21,16 @@ from domain.policy_rules import PolicyRule
 from domain.quotas import Quota
 from domain.quotes import Quote, QuoteLine
 from domain.receivables import Installment, Payment
+from domain.sign_in.models import (
+    AuthSession,
+    MailMessage,
+    RefreshToken,
+    SignInThrottle,
+    SsoConnection,
+    SsoLogin,
+    UserCredential,
+    UserLink,
+)
 from domain.stage_gates import StageApproval, StageGate
 from domain.team_stage_rules import TeamStageRule
 from domain.tenants import Tenant
@@ -32,6 +42,7 @@ __all__ = [
     "Account",
     "Activity",
     "AuditEvent",
+    "AuthSession",
     "Base",
     "Contact",
     "Contract",
@@ -43,6 +54,7 @@ __all__ = [
     "ForecastAdjustment",
     "Installment",
     "Lead",
+    "MailMessage",
     "NumberSequence",
     "OAuthClient",
     "Opportunity",
@@ -64,15 +76,21 @@ __all__ = [
     "Quota",
     "Quote",
     "QuoteLine",
+    "RefreshToken",
     "RoutingDecision",
     "RoutingRule",
+    "SignInThrottle",
     "SigningKey",
+    "SsoConnection",
+    "SsoLogin",
     "StageApproval",
     "StageGate",
     "TeamStageRule",
     "Tenant",
     "Territory",
     "User",
+    "UserCredential",
+    "UserLink",
     "WebForm",
     "WebFormSubmission",
     "WebhookReceipt",

@@ -21,6 +21,8 @@ from domain.organizations import (
     PartnerTier,
     child_path,
 )
+from domain.principals import ACTIVE_ORG_STATUSES
+from domain.sign_in.sessions import revoke_organization_sessions
 from domain.territories import Territory
 from domain.users import INTERNAL_ROLES, User
 from domain.visibility import get_or_raise
@@ -161,6 +163,10 @@ async def update_partner(
         raise Forbidden("The enterprise itself is not changed here.", field="id")
     values = await _validated(session, access, changes, creating=False)
     await audit_log.apply_and_record(session, access, organization, "organization", values)
+    if organization.status not in ACTIVE_ORG_STATUSES:
+        await revoke_organization_sessions(
+            session, organization.tenant_id, organization.id, f"organization {organization.status}"
+        )
     return organization
 
 

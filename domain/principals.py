@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Actor, ActorKind
+from domain.base import utcnow
 from domain.credentials import OAuthClient
 from domain.organizations import PARTNER_KINDS, Organization, OrganizationStatus
+from domain.sign_in.models import AuthSession
 from domain.tenants import Tenant
 from domain.territories import Territory
 from domain.users import PARTNER_ROLES, User
@@ -26,22 +28,34 @@ class LoadedActor:
     policy_version: int
 
 
-async def load_user_actor(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> LoadedActor | None:
-    """The user as an actor, or None when the user, or their partner organization, may no longer act."""
-    row = (
-        await session.execute(
-            select(User, Organization.path, Organization.kind, Territory.path, Tenant.policy_version)
-            .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
-            .join(Tenant, Tenant.id == User.tenant_id)
-            .outerjoin(Territory, (Territory.tenant_id == User.tenant_id) & (Territory.id == User.territory_id))
-            .where(
-                User.tenant_id == tenant_id,
-                User.id == user_id,
-                User.is_active.is_(True),
-                Organization.status.in_(ACTIVE_ORG_STATUSES),
+async def load_user_actor(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID | None = None
+) -> LoadedActor | None:
+    """The user as an actor, or None when the user, their partner organization or the session may no longer act."""
+    statement = (
+        select(User, Organization.path, Organization.kind, Territory.path, Tenant.policy_version)
+        .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .outerjoin(Territory, (Territory.tenant_id == User.tenant_id) & (Territory.id == User.territory_id))
+        .where(
+            User.tenant_id == tenant_id,
+            User.id == user_id,
+            User.is_active.is_(True),
+            Organization.status.in_(ACTIVE_ORG_STATUSES),
+        )
+    )
+    if session_id is not None:
+        # A token from a signed-in session is good only while that session lives (sign-out, revocation, reuse).
+        statement = statement.where(
+            exists().where(
+                AuthSession.tenant_id == tenant_id,
+                AuthSession.id == session_id,
+                AuthSession.user_id == user_id,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > utcnow(),
             )
         )
-    ).one_or_none()
+    row = (await session.execute(statement)).one_or_none()
     if row is None:
         return None
     user, org_path, org_kind, territory_path, policy_version = row
@@ -61,6 +75,7 @@ async def load_user_actor(session: AsyncSession, tenant_id: uuid.UUID, user_id: 
         territory_path=territory_path,
         is_partner=is_partner,
         email=user.email,
+        session_id=session_id,
     )
     return LoadedActor(actor, policy_version)
 

@@ -6,7 +6,8 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, Integer, Numeric, String, Uuid, func
+from sqlalchemy import ARRAY, DateTime, Integer, Numeric, String, Uuid, any_, exists, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.base import Base, new_id
@@ -34,4 +35,13 @@ class Tenant(Base):
     payment_terms_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     # How long before a contract ends its renewal opportunity is opened, in days.
     contract_renewal_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    # Who must pass a second factor at sign-in: none, admins, internal (every internal user) or everyone.
+    mfa_requirement: Mapped[str] = mapped_column(String(10), default="none", server_default="none")
+    # Browser front ends of this tenant (scheme://host[:port]): CORS and sign-in redirects go to these only.
+    frontend_origins: Mapped[list[str]] = mapped_column(ARRAY(String(300)), default=list, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+async def origin_registered(session: AsyncSession, origin: str) -> bool:
+    """Whether any tenant registered this browser origin (scheme://host[:port]) as one of its front ends."""
+    return bool(await session.scalar(select(exists().where(literal(origin) == any_(Tenant.frontend_origins)))))

@@ -1,4 +1,7 @@
-"""Inviting and deactivating users: partner admins manage their own subtree's users, with partner roles only."""
+"""Inviting and deactivating users: partner admins manage their own subtree's users, with partner roles only.
+
+An invited user has no password: their invitation e-mail carries a single-use link to choose one.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain import audit_log
 from domain.access import Access, Action, Resource
 from domain.errors import Conflict, ErrorCode, Forbidden, Validator
+from domain.mail.templates import DEFAULT_LOCALE, SUPPORTED_LOCALES
 from domain.organizations import Organization
+from domain.sign_in.links import LinkPages, has_password, send_invitation
+from domain.sign_in.sessions import revoke_user_sessions
 from domain.users import INTERNAL_ROLES, PARTNER_ROLES, User
 from domain.visibility import get_or_raise
 
@@ -26,8 +32,13 @@ async def invite_user(
     name: str,
     organization_id: uuid.UUID,
     roles: list[str],
+    pages: LinkPages,
+    locale: str | None = None,
 ) -> User:
-    """Add a user to an organization the actor manages; partner organizations take partner roles only."""
+    """Add a user to an organization the actor manages and queue their invitation e-mail in their locale.
+
+    Partner organizations take partner roles only.
+    """
     actor = access.actor
     if not access.can(Resource.USER, Action.CREATE):
         raise Forbidden("Your role may not add users.")
@@ -38,6 +49,9 @@ async def invite_user(
     clean_name = v.require_text("name", name, max_length=200)
     if not roles:
         v.fail("roles", ErrorCode.REQUIRED, "Give at least one role.")
+    clean_locale = locale or DEFAULT_LOCALE
+    if clean_locale not in SUPPORTED_LOCALES:
+        v.fail("locale", ErrorCode.INVALID, f"locale must be one of {', '.join(SUPPORTED_LOCALES)}.")
     v.raise_if_any()
     organization = await get_or_raise(
         session, access, Organization, Resource.ORGANIZATION, organization_id, field="organizationId"
@@ -59,15 +73,43 @@ async def invite_user(
         raise Conflict("A user with that email already exists.", field="email")
     user = User(
         tenant_id=actor.tenant_id, id=uuid.uuid4(), email=clean_email, name=clean_name,
-        organization_id=organization.id, roles=sorted(set(roles)), is_active=True,
+        organization_id=organization.id, roles=sorted(set(roles)), is_active=True, locale=clean_locale,
     )  # fmt: skip
     session.add(user)
     await session.flush()
     audit_log.record(
         session, access, record_type="user", record_id=user.id, action="invited",
         changes=audit_log.created_changes({"email": clean_email, "organization_id": organization.id,
-                                           "roles": ", ".join(user.roles)}),
+                                           "roles": ", ".join(user.roles), "locale": clean_locale}),
     )  # fmt: skip
+    await send_invitation(session, user, inviter=await _inviter(session, access), pages=pages)
+    return user
+
+
+async def _inviter(session: AsyncSession, access: Access) -> str | None:
+    """Who the invitation e-mail says invited: the acting user's name and e-mail; None for a machine client."""
+    if access.actor.user_id is None:
+        return None
+    me = await session.get(User, (access.actor.tenant_id, access.actor.user_id))
+    return f"{me.name} ({me.email})" if me else access.actor.audit_name
+
+
+async def resend_invitation(session: AsyncSession, access: Access, user_id: uuid.UUID, *, pages: LinkPages) -> User:
+    """Send a user who has not yet set a password a new invitation; the link sent before stops working."""
+    user = await get_or_raise(
+        session, access, User, Resource.USER, user_id, action=Action.UPDATE, field="userId", for_update=True
+    )
+    v = Validator()
+    if not user.is_active:
+        v.fail("userId", ErrorCode.INVALID, "The user is deactivated; reactivate them before inviting them again.")
+    elif await has_password(session, user.tenant_id, user.id):
+        v.fail(
+            "userId", ErrorCode.INVALID,
+            "The user has already set a password; they can reset it from the sign-in page if they forgot it.",
+        )  # fmt: skip
+    v.raise_if_any()
+    await send_invitation(session, user, inviter=await _inviter(session, access), pages=pages)
+    audit_log.record(session, access, record_type="user", record_id=user.id, action="invitation resent")
     return user
 
 
@@ -86,8 +128,41 @@ async def set_user_active(
         v.raise_if_any()
     user.is_active = active
     await session.flush()
+    if not active:
+        await revoke_user_sessions(session, user.tenant_id, [user.id], "user deactivated")
     audit_log.record(
         session, access, record_type="user", record_id=user.id, action="reactivated" if active else "deactivated",
         changes={"is_active": {"old": not active, "new": active}}, reason=reason,
     )  # fmt: skip
     return user
+
+
+async def add_first_admin(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    *,
+    email: str,
+    name: str | None,
+    locale: str,
+    pages: LinkPages,
+) -> tuple[User, str]:
+    """A new tenant's first admin, in its enterprise organization, and their invitation link (also e-mailed).
+
+    An operator's job at tenant creation, so no actor: nobody of the tenant exists yet to act.
+    """
+    v = Validator()
+    clean_email = (v.require_text("email", email, max_length=320) or "").lower()
+    if clean_email and not EMAIL_RE.match(clean_email):
+        v.fail("email", ErrorCode.INVALID, "email must be an e-mail address such as name@example.com.")
+    clean_name = v.require_text("name", name or clean_email.partition("@")[0], max_length=200)
+    if locale not in SUPPORTED_LOCALES:
+        v.fail("locale", ErrorCode.INVALID, f"locale must be one of {', '.join(SUPPORTED_LOCALES)}.")
+    v.raise_if_any()
+    user = User(
+        tenant_id=tenant_id, id=uuid.uuid4(), email=clean_email, name=clean_name, organization_id=organization_id,
+        roles=["admin"], is_active=True, locale=locale,
+    )  # fmt: skip
+    session.add(user)
+    await session.flush()
+    return user, await send_invitation(session, user, inviter=None, pages=pages)

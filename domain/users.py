@@ -48,3 +48,5 @@ class User(TenantScoped, Timestamped, Base):
     territory_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     roles: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # The language of the mail the user receives: en or zh-CN.
+    locale: Mapped[str] = mapped_column(String(10), default="en", server_default="en")

@@ -18,7 +18,8 @@ from domain.principals import load_client_actor, load_user_actor
 log = logging.getLogger("crm.auth")
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/oauth/token", "/.well-known/jwks.json"})
-OPEN_PREFIXES = ("/webhooks/", "/forms/")
+# /graphiql/static/ holds only the GraphiQL page's vendored scripts; it is not mounted in production.
+OPEN_PREFIXES = ("/webhooks/", "/forms/", "/auth/", "/graphiql/static/")
 
 
 def unauthenticated(message: str) -> JSONResponse:
@@ -90,11 +91,13 @@ class AuthenticationMiddleware:
                     user_id = uuid.UUID(claims.subject)
                 except ValueError:
                     return unauthenticated("The token's subject is not a user.")
-                loaded = await load_user_actor(session, claims.tenant_id, user_id)
+                loaded = await load_user_actor(session, claims.tenant_id, user_id, claims.session_id)
             else:
                 loaded = await load_client_actor(session, claims.tenant_id, claims.subject)
         if loaded is None:
-            return unauthenticated("This account is deactivated, or its organization no longer has access.")
+            return unauthenticated(
+                "This session has ended, or the account is deactivated or its organization no longer has access."
+            )
         state["actor"] = loaded.actor
         state["policy_version"] = loaded.policy_version
         return None

@@ -17,7 +17,9 @@ from api.auth.keys import ALGORITHM, KeyRing, key_ring
 from domain.users import User
 
 ISSUER = "channel-crm"
-DEFAULT_TTL_SECONDS = 3600
+# People's access tokens live 15 minutes at most; refresh tokens keep them signed in.
+ACCESS_TOKEN_TTL_SECONDS = 900
+DEFAULT_TTL_SECONDS = ACCESS_TOKEN_TTL_SECONDS
 
 
 class TokenInvalid(Exception):
@@ -33,29 +35,43 @@ class Claims:
     kind: str
     roles: list[str]
     expires_at: int
+    session_id: uuid.UUID | None = None
 
 
 def _sign(ring: KeyRing, claims: dict[str, Any]) -> str:
     return jwt.encode({"alg": ALGORITHM, "kid": ring.signing.kid}, claims, ring.signing)
 
 
-def _claims(subject: str, tenant_id: uuid.UUID, kind: str, roles: list[str], ttl: int) -> dict[str, Any]:
+def _claims(
+    subject: str, tenant_id: uuid.UUID, kind: str, roles: list[str], ttl: int, session_id: uuid.UUID | None = None
+) -> dict[str, Any]:
     now = int(time.time())
-    return {
+    claims: dict[str, Any] = {
         "iss": ISSUER, "sub": subject, "tid": str(tenant_id), "kind": kind, "roles": sorted(roles),
         "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex,
     }  # fmt: skip
+    if session_id is not None:
+        claims["sid"] = str(session_id)
+    return claims
 
 
 async def issue_user_token(
-    sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID, user_id: uuid.UUID, ttl: int = DEFAULT_TTL_SECONDS
+    sessions: async_sessionmaker[AsyncSession],
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    ttl: int = DEFAULT_TTL_SECONDS,
+    *,
+    session_id: uuid.UUID | None = None,
 ) -> str:
-    """A signed token for a user of a tenant (whose roles are read again on every request)."""
+    """A signed access token for a user of a tenant (whose roles are read again on every request).
+
+    With `session_id` the token is good only while that signed-in session lives.
+    """
     async with sessions() as session:
         roles = (
             await session.execute(select(User.roles).where(User.tenant_id == tenant_id, User.id == user_id))
         ).scalar_one()
-    return _sign(await key_ring(sessions), _claims(str(user_id), tenant_id, "user", list(roles), ttl))
+    return _sign(await key_ring(sessions), _claims(str(user_id), tenant_id, "user", list(roles), ttl, session_id))
 
 
 async def issue_client_token(
@@ -69,24 +85,30 @@ async def issue_client_token(
     return _sign(await key_ring(sessions), _claims(client_id, tenant_id, "machine", roles, ttl))
 
 
+def _decoded_claims(ring: KeyRing, token: str, kind: dict[str, Any]) -> dict[str, Any]:
+    """The claims of a token we signed, its issuer, subject, expiry, tenant and kind checked; joserfc errors pass."""
+    decoded = jwt.decode(token, ring.verifying, algorithms=[ALGORITHM])
+    JWTClaimsRegistry(
+        iss={"essential": True, "value": ISSUER},
+        sub={"essential": True},
+        exp={"essential": True},
+        tid={"essential": True},
+        kind={"essential": True, **kind},
+    ).validate(decoded.claims)
+    return dict(decoded.claims)
+
+
 def verify(ring: KeyRing, token: str) -> Claims:
     """Check signature, issuer and expiry; raise TokenInvalid with a reason a client can act on."""
     try:
-        decoded = jwt.decode(token, ring.verifying, algorithms=[ALGORITHM])
-        JWTClaimsRegistry(
-            iss={"essential": True, "value": ISSUER},
-            sub={"essential": True},
-            exp={"essential": True},
-            tid={"essential": True},
-            kind={"essential": True, "values": ["user", "machine"]},
-        ).validate(decoded.claims)
-        claims = decoded.claims
+        claims = _decoded_claims(ring, token, {"values": ["user", "machine"]})
         return Claims(
             subject=str(claims["sub"]),
             tenant_id=uuid.UUID(str(claims["tid"])),
             kind=str(claims["kind"]),
             roles=list(claims.get("roles", [])),
             expires_at=int(claims["exp"]),
+            session_id=uuid.UUID(str(claims["sid"])) if "sid" in claims else None,
         )
     except ExpiredTokenError as exc:
         raise TokenInvalid("The token has expired; get a new one.") from exc
@@ -96,3 +118,39 @@ def verify(ring: KeyRing, token: str) -> Claims:
         raise TokenInvalid(f"The token's claims are not acceptable: {exc.description}.") from exc
     except (DecodeError, JoseError, ValueError, TypeError, KeyError) as exc:
         raise TokenInvalid("The token is malformed.") from exc
+
+
+MFA_TOKEN_TTL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class MfaClaims:
+    """A password (or link) sign-in waiting for its second factor."""
+
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    method: str
+    enrolling: bool
+
+
+def issue_mfa_token(ring: KeyRing, tenant_id: uuid.UUID, user_id: uuid.UUID, method: str, *, enrolling: bool) -> str:
+    """A five-minute token that proves the first factor passed; it opens nothing but POST /auth/mfa."""
+    claims = _claims(str(user_id), tenant_id, "mfa", [], MFA_TOKEN_TTL_SECONDS)
+    claims.update({"method": method, "enrolling": enrolling})
+    return _sign(ring, claims)
+
+
+def verify_mfa_token(ring: KeyRing, token: str) -> MfaClaims:
+    """Check an mfa_token; raise TokenInvalid with the reason."""
+    try:
+        claims = _decoded_claims(ring, token, {"value": "mfa"})
+        return MfaClaims(
+            tenant_id=uuid.UUID(str(claims["tid"])),
+            user_id=uuid.UUID(str(claims["sub"])),
+            method=str(claims.get("method", "password")),
+            enrolling=bool(claims.get("enrolling", False)),
+        )
+    except ExpiredTokenError as exc:
+        raise TokenInvalid("The mfa_token has expired; sign in again.") from exc
+    except (DecodeError, JoseError, ValueError, TypeError, KeyError) as exc:
+        raise TokenInvalid("The mfa_token is not valid; sign in again.") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from api.auth.links import link_pages
 from api.directory.types import (
     OrganizationKindType,
     OrganizationStatusType,
@@ -19,7 +20,7 @@ from api.graphql.resolving import ctx
 from domain.commands import UNSET
 from domain.db import transaction
 from domain.partners import PartnerChanges, move_organization, onboard_partner, update_partner
-from domain.user_accounts import invite_user, set_user_active
+from domain.user_accounts import invite_user, resend_invitation, set_user_active
 
 U = strawberry.UNSET
 
@@ -72,6 +73,14 @@ class InviteUserInput:
     name: str = strawberry.field(description="Full name.")
     organization_id: strawberry.ID = strawberry.field(description="Home organization.")
     roles: list[str] = strawberry.field(description="Roles; partner organizations take partner roles only.")
+    locale: str = strawberry.field(
+        default="en", description="Language of the invitation and later e-mails to the user: en or zh-CN."
+    )
+
+
+@strawberry.input(description="Send an invited user a new invitation link; the one sent before stops working.")
+class ResendInvitationInput:
+    user_id: strawberry.ID = strawberry.field(description="The invited user; they must not have set a password yet.")
 
 
 @strawberry.input(description="Deactivate or reactivate a user.")
@@ -152,15 +161,33 @@ class DirectoryMutations:
 
         return await run_mutation(perform, _organization_failed)
 
-    @strawberry.mutation(description="Add a user to an organization the caller manages.")
+    @strawberry.mutation(
+        description="Add a user to an organization the caller manages and e-mail them an invitation link "
+        "(single use, valid 7 days) to choose their password."
+    )
     async def invite_user(self, info: Info, input: InviteUserInput) -> UserPayload:
         async def perform() -> UserPayload:
             organization_id = id_of(input.organization_id, "Organization", "organizationId")
             async with transaction(ctx(info).sessions) as session:
                 row = await invite_user(
                     session, ctx(info).access, email=input.email, name=input.name,
-                    organization_id=organization_id, roles=list(input.roles),
+                    organization_id=organization_id, roles=list(input.roles), locale=input.locale,
+                    pages=link_pages(ctx(info).request.app.state.settings),
                 )  # fmt: skip
+            return UserPayload(user=UserType.from_row(row), errors=[])
+
+        return await run_mutation(perform, _user_failed)
+
+    @strawberry.mutation(
+        description="E-mail a new invitation link to a user the caller manages who has not yet set a password."
+    )
+    async def resend_invitation(self, info: Info, input: ResendInvitationInput) -> UserPayload:
+        async def perform() -> UserPayload:
+            user_id = id_of(input.user_id, "User", "userId")
+            async with transaction(ctx(info).sessions) as session:
+                row = await resend_invitation(
+                    session, ctx(info).access, user_id, pages=link_pages(ctx(info).request.app.state.settings)
+                )
             return UserPayload(user=UserType.from_row(row), errors=[])
 
         return await run_mutation(perform, _user_failed)

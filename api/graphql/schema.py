@@ -17,6 +17,8 @@ from api.activities.mutations import ActivityMutations, ActivityQueries
 from api.activities.types import ActivityType
 from api.analytics.queries import AnalyticsQueries, QuotaMutations, QuotaQueries
 from api.audit.queries import AuditQueries
+from api.auth.graphql import SignInMutations, SignInQueries
+from api.auth.sso_graphql import SsoMutations, SsoQueries
 from api.commerce.mutations import CommerceMutations
 from api.commerce.queries import CommerceQueries
 from api.commerce.types import ContractType, OrderType, ProductType, QuoteType
@@ -87,6 +89,8 @@ Query = merge_types(
         QuotaQueries,
         PipelineQueries,
         CommerceQueries,
+        SignInQueries,
+        SsoQueries,
     ),
 )
 Mutation = merge_types(
@@ -101,6 +105,8 @@ Mutation = merge_types(
         QuotaMutations,
         PipelineMutations,
         CommerceMutations,
+        SignInMutations,
+        SsoMutations,
     ),
 )
 

@@ -34,6 +34,7 @@ from integrations.erp.sync import (
     sync_products,
     tenants_with_erp,
 )
+from integrations.mail.smtp import MailSender, run_mail_loop
 
 log = logging.getLogger("crm.worker")
 
@@ -104,11 +105,17 @@ async def run(
     *,
     interval: float,
     once: bool,
+    mail: MailSender | None = None,
 ) -> None:
-    """Consume outbox jobs and run `scheduled` every `interval` seconds (once and exit with `once`)."""
+    """Consume outbox jobs and run `scheduled` every `interval` seconds (once and exit with `once`).
+
+    With a `mail` sender, due mail goes to its SMTP server every few seconds (once with `once`).
+    """
     if once:
         await drain(database_url, sessions)
         await scheduled()
+        if mail is not None:
+            await mail.deliver_due(sessions)
         return
     connection = await connect_raw(database_url)  # PgQueuer LISTENs on a plain asyncpg connection
     manager = queue_manager(connection, sessions)
@@ -124,7 +131,10 @@ async def run(
             except TimeoutError:
                 pass
 
+    loops = [manager.run(), loop()]
+    if mail is not None:
+        loops.append(run_mail_loop(sessions, mail, manager.shutdown))
     try:
-        await asyncio.gather(manager.run(), loop())
+        await asyncio.gather(*loops)
     finally:
         await connection.close()

@@ -63,3 +63,18 @@ async def test_loading_twice_creates_nothing(demo, sessions) -> None:  # type: i
     again = await load_demo(sessions)
     assert again.created is False
     assert again.counts == demo.counts
+
+
+async def test_every_sample_user_signs_in_with_the_demo_password(demo, client) -> None:  # type: ignore[no-untyped-def]
+    from api.demo import DEMO_PASSWORD
+
+    for _role, email in SAMPLE_USERS:
+        response = await client.post(
+            "/auth/login", json={"tenant": "acme", "email": email, "password": DEMO_PASSWORD, "cookie": False}
+        )
+        assert response.status_code == 200, (email, response.text)
+        me = await client.post(
+            "/graphql", json={"query": "{ me { email } }"},
+            headers={"Authorization": f"Bearer {response.json()['access_token']}"},
+        )  # fmt: skip
+        assert me.json()["data"]["me"]["email"] == email

@@ -1,0 +1,1 @@
+"""Signing people in: passwords, second factors, sessions, e-mailed links and single sign-on."""
