@@ -168,7 +168,7 @@ class SignInMutations:
     async def revoke_session(self, info: Info, input: RevokeSessionInput) -> SignInChangePayload:
         async def perform() -> SignInChangePayload:
             session_id = id_of(input.id, "Session", "id")
-            await _in_transaction(info, lambda s: account.revoke_session(s, ctx(info).actor, session_id))
+            await _in_transaction(info, lambda s: account.revoke_session(s, ctx(info).access, session_id))
             return SignInChangePayload(ok=True, errors=[])
 
         return await run_mutation(perform, lambda errors: SignInChangePayload(ok=False, errors=errors))
@@ -177,7 +177,7 @@ class SignInMutations:
     async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordPayload:
         async def perform() -> ChangePasswordPayload:
             ended = await _in_transaction(
-                info, lambda s: account.change_password(s, ctx(info).actor, input.current_password, input.new_password)
+                info, lambda s: account.change_password(s, ctx(info).access, input.current_password, input.new_password)
             )
             return ChangePasswordPayload(ended_sessions=ended, errors=[])
 
@@ -195,19 +195,19 @@ class SignInMutations:
 
     @strawberry.mutation(description="Turn two-factor sign-in on with a code of the new secret; gives recovery codes.")
     async def confirm_totp(self, info: Info, input: TotpCodeInput) -> RecoveryCodesPayload:
-        return await _recovery_codes(info, lambda s: account.confirm_totp_enrolment(s, ctx(info).actor, input.code))
+        return await _recovery_codes(info, lambda s: account.confirm_totp_enrolment(s, ctx(info).access, input.code))
 
     @strawberry.mutation(description="Turn two-factor sign-in off with a fresh code (unless the tenant requires it).")
     async def disable_totp(self, info: Info, input: TotpCodeInput) -> SignInChangePayload:
         async def perform() -> SignInChangePayload:
-            await _in_transaction(info, lambda s: account.disable_totp(s, ctx(info).actor, input.code))
+            await _in_transaction(info, lambda s: account.disable_totp(s, ctx(info).access, input.code))
             return SignInChangePayload(ok=True, errors=[])
 
         return await run_mutation(perform, lambda errors: SignInChangePayload(ok=False, errors=errors))
 
     @strawberry.mutation(description="Replace the recovery codes with ten new ones, after a fresh code.")
     async def regenerate_recovery_codes(self, info: Info, input: TotpCodeInput) -> RecoveryCodesPayload:
-        return await _recovery_codes(info, lambda s: account.regenerate_recovery_codes(s, ctx(info).actor, input.code))
+        return await _recovery_codes(info, lambda s: account.regenerate_recovery_codes(s, ctx(info).access, input.code))
 
     @strawberry.mutation(description="Change who must use a second factor and the registered front ends (admins).")
     async def set_sign_in_settings(self, info: Info, input: SignInSettingsInput) -> SignInSettingsPayload:

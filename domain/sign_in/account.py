@@ -61,8 +61,14 @@ async def sign_in_status(session: AsyncSession, actor: Actor) -> SignInStatus:
     )
 
 
-async def change_password(session: AsyncSession, actor: Actor, current: str, new: str) -> int:
+def _audit(session: AsyncSession, access: Access, action: str, reason: str | None = None) -> None:
+    """Record a change to the viewer's own sign-in on their user record."""
+    audit_log.record(session, access, record_type="user", record_id=_person(access.actor), action=action, reason=reason)
+
+
+async def change_password(session: AsyncSession, access: Access, current: str, new: str) -> int:
     """Set a new password after checking the current one; every other session ends. Returns how many ended."""
+    actor = access.actor
     user, _, _ = await _user_and_rule(session, actor)
     credential = await mfa.credential_for_update(session, actor.tenant_id, user.id)
     if not await verify_password(credential.password_hash, current or ""):
@@ -76,6 +82,7 @@ async def change_password(session: AsyncSession, actor: Actor, current: str, new
     credential.password_changed_at = utcnow()
     await links.cancel_open_links(session, user)
     await links.notify_password_changed(session, user)
+    _audit(session, access, "password_changed")
     return await revoke_user_sessions(session, actor.tenant_id, [user.id], "password changed", keep=actor.session_id)
 
 
@@ -85,33 +92,43 @@ async def begin_totp_enrolment(session: AsyncSession, actor: Actor) -> mfa.Enrol
     return mfa.begin_enrolment(credential, user.email)
 
 
-async def confirm_totp_enrolment(session: AsyncSession, actor: Actor, code: str) -> list[str]:
+async def confirm_totp_enrolment(session: AsyncSession, access: Access, code: str) -> list[str]:
+    actor = access.actor
     credential = await mfa.credential_for_update(session, actor.tenant_id, _person(actor))
-    return await mfa.confirm_enrolment(credential, code)
+    codes = await mfa.confirm_enrolment(credential, code)
+    _audit(session, access, "two_factor_enabled")
+    return codes
 
 
-async def disable_totp(session: AsyncSession, actor: Actor, code: str) -> None:
+async def disable_totp(session: AsyncSession, access: Access, code: str) -> None:
     """Turn the second factor off with a fresh code, unless the tenant requires it of this user."""
+    actor = access.actor
     user, kind, requirement = await _user_and_rule(session, actor)
     if mfa.mfa_required(requirement, list(user.roles), kind):
         raise Forbidden("Your organization requires two-factor sign-in for you; it cannot be turned off.")
     credential = await mfa.credential_for_update(session, actor.tenant_id, user.id)
     mfa.disable(credential, code)
+    _audit(session, access, "two_factor_disabled")
 
 
-async def regenerate_recovery_codes(session: AsyncSession, actor: Actor, code: str) -> list[str]:
+async def regenerate_recovery_codes(session: AsyncSession, access: Access, code: str) -> list[str]:
+    actor = access.actor
     credential = await mfa.credential_for_update(session, actor.tenant_id, _person(actor))
-    return await mfa.regenerate_recovery_codes(credential, code)
+    codes = await mfa.regenerate_recovery_codes(credential, code)
+    _audit(session, access, "recovery_codes_replaced")
+    return codes
 
 
 async def my_sessions(session: AsyncSession, actor: Actor) -> list[AuthSession]:
     return await live_sessions(session, actor.tenant_id, _person(actor))
 
 
-async def revoke_session(session: AsyncSession, actor: Actor, session_id: uuid.UUID) -> None:
+async def revoke_session(session: AsyncSession, access: Access, session_id: uuid.UUID) -> None:
     """End one of the viewer's own sessions; someone else's, or an ended one, is not found."""
+    actor = access.actor
     if not await revoke_own_session(session, actor.tenant_id, _person(actor), session_id):
         raise NotFound("No such session of yours.", field="id")
+    _audit(session, access, "session_revoked")
 
 
 @dataclass(frozen=True)

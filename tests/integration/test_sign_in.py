@@ -510,3 +510,22 @@ async def test_cors_answers_registered_front_ends_only(web, world, sessions) -> 
     )
     assert "access-control-allow-origin" not in theirs.headers
     assert (await web.options("/graphql", headers={"Origin": stranger, **preflight})).status_code == 403
+
+
+async def test_changes_to_ones_sign_in_are_in_the_audit_trail(web, world, sessions) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.graphql_client import gid
+
+    user = await _unique_user(sessions, world)
+    login = {"tenant": world.slug, "email": user.email, "password": PASSWORD, "cookie": False}
+    token = (await web.post("/auth/login", json=login)).json()["access_token"]
+    await _enrol(web, token)
+    done = (await _data(web, token, CHANGE, c=PASSWORD, n="quartz-meadow-falcon-77"))["changePassword"]
+    assert done["errors"] == []
+    admin = (await _login(web, world, "admin")).json()["access_token"]
+    events = await _data(
+        web, admin, "query($id: ID!) { auditEvents(recordId: $id) { edges { node { action actorName } } } }",
+        id=gid("User", user.id),
+    )  # fmt: skip
+    actions = [e["node"]["action"] for e in events["auditEvents"]["edges"]]
+    assert actions[:2] == ["password_changed", "two_factor_enabled"]
+    assert {e["node"]["actorName"] for e in events["auditEvents"]["edges"][:2]} == {user.email}
