@@ -21,13 +21,59 @@ from domain.db import create_engine, session_factory
 
 T = TypeVar("T")
 SCHEMA_FILE = Path("schema.graphql")
+DATABASE_CONNECT_SECONDS = 10
 
 
 def _database_url() -> str:
     try:
-        return resolve_database_url(Settings.from_env())
+        settings = Settings.from_env()
+    except ValueError as exc:  # a malformed CRM_* variable: its message names it
+        raise click.ClickException(str(exc)) from exc
+    try:
+        url = resolve_database_url(settings)
     except Exception as exc:  # noqa: BLE001 - report any start-up failure as one clear line
         raise click.ClickException(f"Cannot reach or start the database: {exc}") from exc
+    _connect_or_fail(url)
+    return url
+
+
+def _connect_or_fail(url: str) -> None:
+    """Connect once, so a wrong or dead DATABASE_URL is one clear line, not a traceback from deep inside a command."""
+    from domain.db import connect_raw
+
+    async def probe() -> None:
+        connection = await asyncio.wait_for(connect_raw(url), DATABASE_CONNECT_SECONDS)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # noqa: BLE001 - whatever stops the connection, the operator reads one line
+        reason = " ".join(str(exc).split()) or f"no answer within {DATABASE_CONNECT_SECONDS} seconds"
+        raise click.ClickException(f"Cannot connect to the database at {_shown_url(url)}: {reason}") from exc
+
+
+def _shown_url(url: str) -> str:
+    """The URL with its password masked, to print."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown by name only
+        return "DATABASE_URL"
+
+
+def _listen_or_fail(host: str, port: int) -> None:
+    """Bind the address once as uvicorn will, so a port in use fails before migrating or printing anything."""
+    import errno
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise click.ClickException(f"Cannot listen on {host}:{port}: {reason}.") from exc
 
 
 def _with_sessions(url: str, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
@@ -77,7 +123,7 @@ def demo() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 @click.option("--no-demo", is_flag=True, help="Do not load the demo tenant.")
 def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
@@ -86,6 +132,7 @@ def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
 
     from api.demo import DEMO_PASSWORD
 
+    _listen_or_fail(host, port)
     url = _database_url()
     migrations.upgrade(url)
     # Workers are separate processes: they find the database through the environment.
@@ -97,7 +144,8 @@ def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
             click.echo(f"  {role:<22} {email}")
         if not Settings.from_env().production:
             click.echo(f"Demo password (every demo user, demo only): {DEMO_PASSWORD}")
-    click.echo(f"\nGraphiQL:  http://{host}:{port}/graphql   (sign in with the form at the top)")
+    click.echo(f"\nPortal:    http://{host}:{port}/portal/   (distributors and dealers, e.g. sales@dealer-n1.example)")
+    click.echo(f"GraphiQL:  http://{host}:{port}/graphql   (sign in with the form at the top)")
     click.echo(
         f"Sign in:   curl -s http://{host}:{port}/auth/login -H 'Content-Type: application/json' "
         f'-d \'{{"tenant": "acme", "email": "...", "password": "...", "cookie": false}}\'\n'
@@ -256,13 +304,15 @@ def worker(interval: int, once: bool) -> None:
     Mail goes to CRM_SMTP_URL every few seconds; without it, mail stays queued in the database.
 
     Scheduled: poll each tenant's ERP for changes, open contract renewals, expire lapsed deal
-    registrations, re-route leads whose partner let the SLA pass. Several workers may run: jobs
-    are handed out once (PgQueuer), messages and polls are locked, the rest is idempotent.
+    registrations, re-route leads whose partner let the SLA pass, delete expired idempotency keys.
+    Several workers may run: each outbox message is claimed by one delivery at a time (a lease),
+    polls are locked, the rest is idempotent. Every worker picks up each due message itself, so none
+    waits on a lost queue job.
     """
     from domain.contracts import run_renewals
     from domain.db import transaction
     from domain.deal_registrations import expire_due
-    from domain.erp_sync import requeue_stranded
+    from domain.idempotency import purge_expired
     from domain.lead_routing import expire_offers
     from integrations.erp import worker as erp_worker
     from integrations.mail.smtp import MailSender
@@ -287,11 +337,12 @@ def worker(interval: int, once: bool) -> None:
             async with transaction(sessions) as session:
                 renewals = await run_renewals(session)
             async with transaction(sessions) as session:
-                stranded = await requeue_stranded(session)
+                keys = await purge_expired(session)
             applied = await erp_worker.poll_all(sessions)
             log.info(
                 "expired %d deal registrations, re-routed %d leads, renewals %s, applied %d ERP changes, "
-                "re-queued %d stranded messages", expired, rerouted, renewals, applied, stranded,
+                "deleted %d expired idempotency keys",
+                expired, rerouted, renewals, applied, keys,
             )  # fmt: skip
 
         await erp_worker.run(url, sessions, scheduled, interval=interval, once=once, mail=mail)
@@ -429,31 +480,42 @@ def erp_connect(
 @click.option("--tenant", "slug", required=True, help="Tenant slug.")
 def erp_sync_products(slug: str) -> None:
     """Pull the ERP's products and list prices now."""
+    from integrations.erp.port import ErpError
     from integrations.erp.sync import sync_products
 
     async def work(sessions: async_sessionmaker[AsyncSession], tenant_id: object) -> int:
         return await sync_products(sessions, tenant_id)  # type: ignore[arg-type]
 
-    click.echo(f"{_tenant_id(work, slug)} products changed.")
+    try:
+        changed = _tenant_id(work, slug)
+    except ErpError as exc:  # no connection configured, or the ERP down or refusing
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{changed} products changed.")
 
 
 @erp.command("reconcile")
 @click.option("--tenant", "slug", required=True, help="Tenant slug.")
 @click.option("--repair", is_flag=True, help="Fix what can be fixed: re-queue what the ERP lacks, apply its states.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def erp_reconcile(slug: str, repair: bool, as_json: bool) -> None:
+@click.option(
+    "--pending-grace-minutes", "grace", default=10, show_default=True, type=click.IntRange(min=0),
+    help="A pending record the ERP lacks is drift once its message has waited this long.",
+)  # fmt: skip
+def erp_reconcile(slug: str, repair: bool, as_json: bool, grace: int) -> None:
     """Compare the tenant's orders and contracts with the ERP's and report drift. Exit 3 when there is drift."""
     import json
     from dataclasses import asdict
+    from datetime import timedelta
 
+    from integrations.erp.port import ErpError
     from integrations.erp.reconcile import reconcile
 
     async def work(sessions: async_sessionmaker[AsyncSession], tenant_id: object):  # type: ignore[no-untyped-def]
-        return await reconcile(sessions, tenant_id, repair=repair)  # type: ignore[arg-type]
+        return await reconcile(sessions, tenant_id, repair=repair, pending_grace=timedelta(minutes=grace))  # type: ignore[arg-type]
 
     try:
         report = _tenant_id(work, slug)
-    except LookupError as exc:
+    except (LookupError, ErpError) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps({"checked": report.checked, "drift": [asdict(d) for d in report.drift]}, indent=2))

@@ -413,6 +413,19 @@ async def _commerce(session: AsyncSession, tenant_id: uuid.UUID, dealer_access) 
     products = dict(
         (await session.execute(select(Product.code, Product.id).where(Product.tenant_id == tenant_id))).all()
     )
+    # Credit as the ERP would report it: a limit per partner, and what each owes
+    from domain.orders import record_credit
+
+    partners = (
+        await session.execute(
+            select(Organization.id, Organization.kind).where(
+                Organization.tenant_id == tenant_id, Organization.kind != OrganizationKind.ENTERPRISE
+            )
+        )
+    ).all()
+    for organization_id, kind in partners:
+        limit = Decimal("500000.00") if kind is OrganizationKind.DISTRIBUTOR else Decimal("120000.00")
+        await record_credit(session, tenant_id, str(organization_id), limit, limit / 8)
     await place_partner_order(session, dealer_access, [LineInput(products["HW-210"], Decimal("4"))], account_id=None)
     am = (
         await session.execute(select(User).where(User.tenant_id == tenant_id, User.email == "am1@acme.example"))

@@ -30,7 +30,7 @@ from api.provisioning import create_tenant
 from api.settings import Settings
 from domain import migrations
 from domain.catalog import PriceList
-from domain.db import connect_raw, create_engine, session_factory, transaction
+from domain.db import create_engine, session_factory, transaction
 from domain.erp_sync import ErpAdapterKind, ErpConnection, MessageStatus, OutboxMessage
 from domain.orders import place_partner_order
 from domain.organizations import Organization, OrganizationKind, PartnerTier, child_path
@@ -80,11 +80,9 @@ async def measure_ours(url: str, sessions, tryton, orders: int, rate: float, wor
     database = tryton.new_database(f"bench_{uuid.uuid4().hex[:8]}")
     tenant_id, user_id = await _tenant(sessions, tryton, database)
     product = await _product_id(sessions, tenant_id)
-    connections = [await connect_raw(url) for _ in range(workers)]
-    managers = [
-        worker.queue_manager(c, sessions, policy=RetryPolicy(base_seconds=0.2, cap_seconds=2)) for c in connections
-    ]
-    runs = [asyncio.create_task(m.run()) for m in managers]
+    stop = asyncio.Event()
+    policy = RetryPolicy(base_seconds=0.2, cap_seconds=2)
+    runs = [asyncio.create_task(worker.deliver_forever(url, policy=policy, stop=stop)) for _ in range(workers)]
     start = time.perf_counter()
     for _ in range(orders):
         async with transaction(sessions) as session:
@@ -110,11 +108,8 @@ async def measure_ours(url: str, sessions, tryton, orders: int, rate: float, wor
             break
         await asyncio.sleep(0.2)
     elapsed = time.perf_counter() - start
-    for m in managers:
-        m.shutdown.set()
+    stop.set()
     await asyncio.gather(*runs, return_exceptions=True)
-    for c in connections:
-        await c.close()
     lags = sorted((r.delivered_at - r.created_at).total_seconds() for r in rows if r.delivered_at)
     return {
         "orders": orders, "delivered": len(lags), "dead": sum(r.status is MessageStatus.DEAD for r in rows),

@@ -22,7 +22,11 @@ class Resource(StrEnum):
     ACCOUNT = "account"
     CONTACT = "contact"
     OPPORTUNITY = "opportunity"
-    OPPORTUNITY_INTERNAL = "opportunity_internal"  # margin, internal notes
+    OPPORTUNITY_INTERNAL = "opportunity_internal"  # margin, internal notes, close reasons, who won a lost deal
+    # Who works a deal. Writes to these need the deal's own UPDATE grant as well; their scopes say which rows:
+    OPPORTUNITY_OWNER = "opportunity_owner"  # handing a deal to another owner: scope over opportunities
+    OPPORTUNITY_TEAM = "opportunity_team"  # whose place on a deal (seat or ownership) may change: scope over users
+    OPPORTUNITY_PARTNER = "opportunity_partner"  # which organizations' links to a deal: scope over organizations
     ACTIVITY = "activity"
     AUDIT_EVENT = "audit_event"
     POLICY = "policy"

@@ -19,6 +19,8 @@ from domain.commands import UNSET, Patch, is_set
 from domain.company_names import normalize_company_name
 from domain.errors import ErrorCode, Forbidden, Validator, required
 from domain.organizations import Organization
+from domain.record_versions import Versioned, require_version
+from domain.search import search_term
 from domain.territories import Territory
 from domain.users import User
 from domain.visibility import get_or_raise
@@ -38,8 +40,11 @@ class BuyingRole(StrEnum):
     CHAMPION = "champion"
 
 
-class Account(TenantScoped, Timestamped, Base):
+class Account(TenantScoped, Timestamped, Versioned, Base):
     """A customer company."""
+
+    audit_record_type = "account"
+    bookkeeping_fields = frozenset({"normalized_name"})  # follows the name
 
     __tablename__ = "account"
     __table_args__ = (
@@ -68,8 +73,10 @@ class Account(TenantScoped, Timestamped, Base):
     )
 
 
-class Contact(TenantScoped, Timestamped, Base):
+class Contact(TenantScoped, Timestamped, Versioned, Base):
     """A person at an account, with their part in the buying centre."""
+
+    audit_record_type = "contact"
 
     __tablename__ = "contact"
     __table_args__ = (
@@ -121,11 +128,11 @@ class AccountChanges:
 
 
 def accounts_query(access: Access, flt: AccountFilter | None = None) -> Select[tuple[Account]]:
-    """Visible accounts, filtered."""
+    """Visible accounts, filtered; ValidationFailed for a search text over the bound."""
     stmt = select(Account).where(access.rows(Resource.ACCOUNT))
     if flt:
-        if flt.search:
-            stmt = stmt.where(Account.normalized_name.contains(normalize_company_name(flt.search), autoescape=True))
+        if term := search_term(flt.search):
+            stmt = stmt.where(Account.normalized_name.contains(normalize_company_name(term), autoescape=True))
         if flt.owner_id:
             stmt = stmt.where(Account.owner_id == flt.owner_id)
         if flt.territory_id:
@@ -255,9 +262,17 @@ async def create_account(session: AsyncSession, access: Access, changes: Account
 
 
 async def update_account(
-    session: AsyncSession, access: Access, account_id: uuid.UUID, changes: AccountChanges
+    session: AsyncSession,
+    access: Access,
+    account_id: uuid.UUID,
+    changes: AccountChanges,
+    *,
+    expected_version: int | None = None,
 ) -> Account:
-    """Change an account the actor may edit; ownership changes are audited like any other field."""
+    """Change an account the actor may edit; ownership changes are audited like any other field.
+
+    With `expected_version` (the version the actor read), an account changed since is refused (StaleVersion).
+    """
     account = await get_or_raise(
         session,
         access,
@@ -267,6 +282,7 @@ async def update_account(
         action=Action.UPDATE,
         for_update=True,
     )
+    await require_version(session, account, expected_version)
     values = await _validated_values(session, access, changes, creating=False)
     await audit_log.apply_and_record(session, access, account, "account", values)
     return account

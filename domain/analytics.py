@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 from domain import audit_log
 from domain.access import Access, Action, Resource
 from domain.base import Base, TenantScoped, Timestamped
-from domain.errors import ErrorCode, Forbidden, Validator
+from domain.errors import ErrorCode, Forbidden, NotFound, Validator
 from domain.money import check_amount, check_currency
 from domain.opportunities import ForecastCategory, Opportunity, OpportunityPartner, Stage
 from domain.organizations import Organization, OrganizationKind
@@ -110,6 +110,26 @@ class Slice:
         return and_(true(), *conditions)
 
 
+async def _check_slice(session: AsyncSession, access: Access, slice_: Slice) -> None:
+    """Refuse a slice naming a territory, partner or pipeline the viewer cannot see, as any reference would be."""
+    from domain.pipelines import Pipeline
+    from domain.territories import Territory
+
+    refs = (
+        (slice_.territory_id, Territory, access.rows(Resource.TERRITORY), "territory", "territoryId"),
+        (slice_.partner_id, Organization, access.rows(Resource.ORGANIZATION), "organization", "partnerOrganizationId"),
+        (slice_.pipeline_id, Pipeline, Pipeline.tenant_id == access.actor.tenant_id, "pipeline", "pipelineId"),
+    )
+    for record_id, model, visible, label, field_name in refs:
+        if record_id is None:
+            continue
+        found = (
+            await session.execute(select(model.id).where(visible, model.id == record_id))  # type: ignore[attr-defined]
+        ).scalar_one_or_none()
+        if found is None:
+            raise NotFound(f"No {label} with that {field_name}.", field=field_name)
+
+
 def _visible_in_period(access: Access, start: date, end: date, currency: str, slice_: Slice) -> Any:
     """The visible deals in the currency, closing within the period, within the slice."""
     return and_(
@@ -123,6 +143,7 @@ async def forecast(
 ) -> Forecast:
     """Deals closing in the period, by forecast category; per owner up the manager tree, per partner up its tree."""
     code = _period(Validator(), start, end, currency)
+    await _check_slice(session, access, slice_)
     in_period = _visible_in_period(access, start, end, code, slice_)
     by_category: dict[ForecastCategory, Totals] = {c: Totals() for c in ForecastCategory}
     owners: dict[uuid.UUID, ForecastRow] = {}
@@ -260,6 +281,7 @@ async def funnel(
 ) -> Funnel:
     """Count and amount per stage of the visible deals closing in the period, with win rate and cycle length."""
     code = _period(Validator(), start, end, currency)
+    await _check_slice(session, access, slice_)
     in_period = _visible_in_period(access, start, end, code, slice_)
     counts = {
         stage: _totals(count, amount, weighted)
@@ -361,6 +383,7 @@ async def leaderboard(
 ) -> list[LeaderboardEntry]:  # fmt: skip
     """Owners by amount closed won in the period, among visible deals and visible owners."""
     code = _period(Validator(), start, end, currency)
+    await _check_slice(session, access, slice_)
     rows = await session.execute(
         select(Opportunity.owner_id, func.count(), func.sum(Opportunity.amount), WEIGHTED)
         .where(

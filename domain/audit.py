@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKeyConstraint, Index, String, Text, Uuid, func
+from sqlalchemy import DateTime, ForeignKeyConstraint, Index, Integer, String, Text, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,3 +30,5 @@ class AuditEvent(TenantScoped, Base):
     action: Mapped[str] = mapped_column(String(60))
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The record's version this change made (records people edit together; see domain/record_versions.py).
+    record_version: Mapped[int | None] = mapped_column(Integer, nullable=True)

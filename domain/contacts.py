@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import audit_log
@@ -15,6 +15,8 @@ from domain.access import Access, Action, Resource
 from domain.accounts import Account, BuyingRole, Contact
 from domain.commands import UNSET, Patch, is_set
 from domain.errors import ErrorCode, Forbidden, Validator
+from domain.record_versions import require_version
+from domain.search import contains_any, search_term
 from domain.visibility import get_or_raise
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -36,19 +38,15 @@ class ContactChanges:
 def contacts_query(
     access: Access, *, account_id: uuid.UUID | None = None, search: str | None = None
 ) -> Select[tuple[Contact]]:
-    """Visible contacts, optionally of one account or matching a name or e-mail."""
+    """Visible contacts, optionally of one account or matching a name or e-mail.
+
+    Raises ValidationFailed for a search text over the bound.
+    """
     stmt = select(Contact).where(access.rows(Resource.CONTACT))
     if account_id is not None:
         stmt = stmt.where(Contact.account_id == account_id)
-    if search:
-        pattern = search.strip()
-        stmt = stmt.where(
-            or_(
-                Contact.first_name.icontains(pattern, autoescape=True),
-                Contact.last_name.icontains(pattern, autoescape=True),
-                Contact.email.icontains(pattern, autoescape=True),
-            )
-        )
+    if term := search_term(search):
+        stmt = stmt.where(contains_any(term, Contact.first_name, Contact.last_name, Contact.email))
     return stmt
 
 
@@ -99,12 +97,18 @@ async def create_contact(
 
 
 async def update_contact(
-    session: AsyncSession, access: Access, contact_id: uuid.UUID, changes: ContactChanges
+    session: AsyncSession,
+    access: Access,
+    contact_id: uuid.UUID,
+    changes: ContactChanges,
+    *,
+    expected_version: int | None = None,
 ) -> Contact:
-    """Change a contact the actor may edit."""
+    """Change a contact the actor may edit; with `expected_version`, one changed since that read is refused."""
     contact = await get_or_raise(
         session, access, Contact, Resource.CONTACT, contact_id, action=Action.UPDATE, for_update=True
     )
+    await require_version(session, contact, expected_version)
     values = _validated(changes, creating=False)
     await audit_log.apply_and_record(session, access, contact, "contact", values)
     return contact

@@ -1,10 +1,14 @@
 """Contracts: from a won opportunity or an order; approved, synced to the ERP, renewed before they end.
 
 Status runs draft → in_approval → active → expiring → renewed or terminated. Approval needs
-APPROVE on contracts; it activates the contract, plans its monthly installments and queues the
-ERP message in one transaction. The scheduled job opens a renewal opportunity the tenant's
-`contract_renewal_days` before the end (once: the contract remembers it), marks the contract
-renewed when that opportunity is won, and terminated when it ends unrenewed.
+APPROVE on contracts; it activates the contract, plans its installments (one a calendar month)
+and queues the ERP message in one transaction. The scheduled job opens a renewal opportunity the
+tenant's `contract_renewal_days` before the end (once: the contract remembers it), and
+terminates the contract when it ends unrenewed. When the renewal opportunity is won, the job
+marks the contract renewed and makes the contract for the next term, from the day after the end
+for as many months: with the renewal's accepted quote's lines and prices when it has one, else
+the same lines and prices. Terms carried over unchanged were approved already, so that contract
+is active at once (installments planned, queued for the ERP); changed terms wait in approval.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import (
     CHAR,
     Date,
@@ -44,6 +49,7 @@ from domain.opportunities import STAGE_DEFAULTS, Opportunity, Stage
 from domain.orders import Order, net_unit_price, order_lines
 from domain.quotes import Quote as QuoteRow
 from domain.quotes import QuoteStatus, quote_lines
+from domain.record_versions import Versioned, require_version
 from domain.tenants import Tenant
 from domain.visibility import get_or_raise
 
@@ -59,7 +65,14 @@ class ContractStatus(StrEnum):
     TERMINATED = "terminated"
 
 
-class Contract(TenantScoped, Timestamped, ErpMirror, Base):
+class Contract(TenantScoped, Timestamped, ErpMirror, Versioned, Base):
+    """A term agreement on products; people approve and end it, the ERP bills it."""
+
+    audit_record_type = "contract"
+    # What the ERP last said and money received: written alongside people's changes, not a change of theirs.
+    bookkeeping_fields = frozenset(
+        {"erp_id", "erp_number", "erp_state", "erp_changed_at", "sync_state", "sync_error", "paid_amount"}
+    )
     __tablename__ = "contract"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
@@ -109,15 +122,74 @@ class ContractLine(TenantScoped, Base):
     monthly_price: Mapped[Decimal] = mapped_column(Numeric(18, 4))  # per unit per month, to four places
 
 
-def add_months(day: date, months: int) -> date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, candidate)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+def term_end(start: date, months: int) -> date:
+    """The last day of a term of `months` calendar months from `start` (the day before the next term starts)."""
+    return start + relativedelta(months=months) - timedelta(days=1)
+
+
+# (product id, product code, description, quantity, monthly price per unit) of one contract line
+SourceLine = tuple[uuid.UUID, str, str, Decimal, Decimal]
+
+
+async def _accepted_quote(session: AsyncSession, tenant_id: uuid.UUID, opportunity_id: uuid.UUID) -> QuoteRow | None:
+    """The opportunity's accepted (or ordered) quote, the newest when there are several."""
+    return (
+        await session.execute(
+            select(QuoteRow)
+            .where(
+                QuoteRow.tenant_id == tenant_id,
+                QuoteRow.opportunity_id == opportunity_id,
+                QuoteRow.status.in_([QuoteStatus.ACCEPTED, QuoteStatus.ORDERED]),
+            )
+            .order_by(QuoteRow.updated_at.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def _quote_source(session: AsyncSession, quote: QuoteRow) -> list[SourceLine]:
+    return [(x.product_id, x.product_code, x.description, x.quantity, net_unit_price(x.net_amount, x.quantity))
+            for x in await quote_lines(session, quote.tenant_id, quote.id)]  # fmt: skip
+
+
+def _write_contract(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    source: Sequence[SourceLine],
+    *,
+    start_date: date,
+    term_months: int,
+    **values: object,
+) -> Contract:
+    """A contract and its lines; its value is the lines' monthly amount over the term."""
+    monthly = sum((Decimal(q) * Decimal(p) for _, _, _, q, p in source), Decimal("0"))
+    contract = Contract(
+        tenant_id=tenant_id,
+        id=uuid.uuid4(),
+        start_date=start_date,
+        term_months=term_months,
+        end_date=term_end(start_date, term_months),
+        value=(monthly * term_months).quantize(Decimal("0.01")),
+        sync_state=SyncState.NOT_SENT,
+        paid_amount=Decimal("0.00"),
+        **values,
+    )
+    session.add(contract)
+    for position, (product_id, code, description, quantity, price) in enumerate(source, start=1):
+        session.add(
+            ContractLine(
+                tenant_id=tenant_id,
+                id=uuid.uuid4(),
+                contract_id=contract.id,
+                position=position,
+                product_id=product_id,
+                product_code=code,
+                description=description,
+                quantity=quantity,
+                monthly_price=price,
+            )
+        )
+    return contract
 
 
 async def create_contract(
@@ -156,24 +228,12 @@ async def create_contract(
         )  # fmt: skip
         if opportunity.stage is not Stage.CLOSED_WON:
             raise Conflict("A contract comes from a won opportunity; this one is not won.", field="opportunityId")
-        quote = (
-            await session.execute(
-                select(QuoteRow)
-                .where(
-                    QuoteRow.tenant_id == tenant_id,
-                    QuoteRow.opportunity_id == opportunity.id,
-                    QuoteRow.status.in_([QuoteStatus.ACCEPTED, QuoteStatus.ORDERED]),
-                )
-                .order_by(QuoteRow.updated_at.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+        quote = await _accepted_quote(session, tenant_id, opportunity.id)
         if quote is None:
             raise Conflict(
                 "The opportunity has no accepted quote to take the contract's lines from.", field="opportunityId"
             )
-        source = [(x.product_id, x.product_code, x.description, x.quantity, net_unit_price(x.net_amount, x.quantity))
-                  for x in await quote_lines(session, tenant_id, quote.id)]  # fmt: skip
+        source = await _quote_source(session, quote)
         account_id, partner_id, owner_id, currency = (
             opportunity.account_id, quote.partner_organization_id, opportunity.owner_id, quote.currency,
         )  # fmt: skip
@@ -182,8 +242,8 @@ async def create_contract(
         order = await get_or_raise(session, access, Order, Resource.ORDER, order_id, field="orderId")
         if order.account_id is None:
             raise Conflict("A stock order has no end customer to contract with.", field="orderId")
-        source = [(x.product_id, x.product_code, x.description, x.quantity, x.unit_price)
-                  for x in await order_lines(session, tenant_id, order.id)]  # fmt: skip
+        source: list[SourceLine] = [(x.product_id, x.product_code, x.description, x.quantity, x.unit_price)
+                                    for x in await order_lines(session, tenant_id, order.id)]  # fmt: skip
         account_id, partner_id, owner_id, currency = (
             order.account_id, order.partner_organization_id, order.owner_id, order.currency,
         )  # fmt: skip
@@ -193,40 +253,12 @@ async def create_contract(
         if not source:
             v.fail("productIds", ErrorCode.INVALID, "None of these products is on the quote or order.")
             v.raise_if_any()
-    monthly = sum((Decimal(q) * Decimal(p) for _, _, _, q, p in source), Decimal("0"))
-    contract = Contract(
-        tenant_id=tenant_id,
-        id=uuid.uuid4(),
-        number=await next_number(session, tenant_id, "CT"),
-        account_id=account_id,
-        opportunity_id=opportunity_id,
-        order_id=order.id if order else None,
-        partner_organization_id=partner_id,
-        owner_id=owner_id or access.actor.user_id,
-        status=ContractStatus.DRAFT,
-        start_date=start_date,
-        end_date=add_months(start_date, term_months) - timedelta(days=1),
-        term_months=term_months,
-        currency=currency,
-        value=(monthly * term_months).quantize(Decimal("0.01")),
-        sync_state=SyncState.NOT_SENT,
-        paid_amount=Decimal("0.00"),
-    )
-    session.add(contract)
-    for position, (product_id, code, description, quantity, price) in enumerate(source, start=1):
-        session.add(
-            ContractLine(
-                tenant_id=tenant_id,
-                id=uuid.uuid4(),
-                contract_id=contract.id,
-                position=position,
-                product_id=product_id,
-                product_code=code,
-                description=description,
-                quantity=quantity,
-                monthly_price=price,
-            )
-        )
+    contract = _write_contract(
+        session, tenant_id, source, number=await next_number(session, tenant_id, "CT"), account_id=account_id,
+        opportunity_id=opportunity_id, order_id=order.id if order else None, partner_organization_id=partner_id,
+        owner_id=owner_id or access.actor.user_id, status=ContractStatus.DRAFT, start_date=start_date,
+        term_months=term_months, currency=currency,
+    )  # fmt: skip
     await session.flush()
     audit_log.record(
         session,
@@ -246,10 +278,15 @@ async def create_contract(
     return contract
 
 
-async def _contract_for(session: AsyncSession, access: Access, contract_id: uuid.UUID, action: Action) -> Contract:
-    return await get_or_raise(
+async def _contract_for(
+    session: AsyncSession, access: Access, contract_id: uuid.UUID, action: Action, expected_version: int | None
+) -> Contract:
+    """The contract, locked for change; with `expected_version` (the version read), refused if changed since."""
+    contract = await get_or_raise(
         session, access, Contract, Resource.CONTRACT, contract_id, action=action, field="contractId", for_update=True
     )
+    await require_version(session, contract, expected_version)
+    return contract
 
 
 def _require(contract: Contract, *allowed: ContractStatus) -> None:
@@ -258,18 +295,28 @@ def _require(contract: Contract, *allowed: ContractStatus) -> None:
         raise Conflict(f"The contract is {contract.status.value}; this needs it to be {names}.", field="contractId")
 
 
-async def submit_contract(session: AsyncSession, access: Access, contract_id: uuid.UUID) -> Contract:
-    contract = await _contract_for(session, access, contract_id, Action.UPDATE)
+async def submit_contract(
+    session: AsyncSession, access: Access, contract_id: uuid.UUID, *, expected_version: int | None = None
+) -> Contract:
+    """Send a draft contract for approval."""
+    contract = await _contract_for(session, access, contract_id, Action.UPDATE, expected_version)
     _require(contract, ContractStatus.DRAFT)
     await audit_log.apply_and_record(session, access, contract, "contract", {"status": ContractStatus.IN_APPROVAL})
     return contract
 
 
-async def decide_contract(session: AsyncSession, access: Access, contract_id: uuid.UUID, *, approve: bool) -> Contract:
+async def decide_contract(
+    session: AsyncSession,
+    access: Access,
+    contract_id: uuid.UUID,
+    *,
+    approve: bool,
+    expected_version: int | None = None,
+) -> Contract:
     """Approve (activate, plan installments, queue for the ERP) or send back to draft."""
     if not access.can(Resource.CONTRACT, Action.APPROVE):
         raise Forbidden("Your role may not approve contracts.")
-    contract = await _contract_for(session, access, contract_id, Action.APPROVE)
+    contract = await _contract_for(session, access, contract_id, Action.APPROVE, expected_version)
     _require(contract, ContractStatus.IN_APPROVAL)
     if not approve:
         await audit_log.apply_and_record(session, access, contract, "contract", {"status": ContractStatus.DRAFT})
@@ -286,22 +333,29 @@ async def decide_contract(session: AsyncSession, access: Access, contract_id: uu
             "sync_state": SyncState.PENDING,
         },
     )
-    owner = receivables.Owner(
-        contract.id, None, contract.id, contract.account_id, contract.partner_organization_id, contract.currency
-    )
-    receivables.add_plan(
-        session,
-        contract.tenant_id,
-        owner,
-        receivables.plan(contract.value, contract.start_date, contract.term_months, 30),
-    )
-    await erp_sync.enqueue(session, contract.tenant_id, MessageKind.CONTRACT, contract.id, contract.number)
-    await session.flush()
+    await _plan_and_queue(session, contract)
     return contract
 
 
+async def _plan_and_queue(session: AsyncSession, contract: Contract) -> None:
+    """An activated contract's installments, one a calendar month from its start, and its ERP message."""
+    owner = receivables.Owner(
+        contract.id, None, contract.id, contract.account_id, contract.partner_organization_id, contract.currency
+    )
+    dues = receivables.monthly_due_dates(contract.start_date, contract.term_months)
+    receivables.add_plan(session, contract.tenant_id, owner, receivables.plan(contract.value, dues))
+    await erp_sync.enqueue(session, contract.tenant_id, MessageKind.CONTRACT, contract.id, contract.number)
+    await session.flush()
+
+
 async def terminate_contract(
-    session: AsyncSession, access: Access, contract_id: uuid.UUID, reason: str | None, effective: date | None = None
+    session: AsyncSession,
+    access: Access,
+    contract_id: uuid.UUID,
+    reason: str | None,
+    effective: date | None = None,
+    *,
+    expected_version: int | None = None,
 ) -> Contract:
     """End a contract early (from `effective`, default today): it ends then, installments due after that are
     dropped, and a contract the ERP holds is queued so the ERP stops billing at the same date."""
@@ -312,7 +366,7 @@ async def terminate_contract(
     if end < today:
         v.fail("effectiveDate", ErrorCode.OUT_OF_RANGE, "A termination takes effect today or later.")
     v.raise_if_any()
-    contract = await _contract_for(session, access, contract_id, Action.UPDATE)
+    contract = await _contract_for(session, access, contract_id, Action.UPDATE, expected_version)
     _require(contract, ContractStatus.DRAFT, ContractStatus.IN_APPROVAL, ContractStatus.ACTIVE, ContractStatus.EXPIRING)
     values: dict[str, object] = {"status": ContractStatus.TERMINATED, "termination_reason": clean}
     if end < contract.end_date:
@@ -354,6 +408,60 @@ def _system_event(contract: Contract, action: str, changes: dict[str, dict[str, 
         action=action,
         changes=changes,
     )
+
+
+def _terms(source: Sequence[SourceLine], currency: str) -> tuple[str, list[tuple[uuid.UUID, Decimal, Decimal]]]:
+    return currency, sorted((product_id, Decimal(q), Decimal(p)) for product_id, _, _, q, p in source)
+
+
+async def _renew(session: AsyncSession, contract: Contract) -> Contract:
+    """Mark the contract renewed and make the next term's contract from its won renewal opportunity."""
+    assert contract.renewal_opportunity_id is not None
+    tenant_id = contract.tenant_id
+    renewal = await session.get(Opportunity, (tenant_id, contract.renewal_opportunity_id))
+    assert renewal is not None
+    previous: list[SourceLine] = [
+        (x.product_id, x.product_code, x.description, x.quantity, x.monthly_price)
+        for x in await contract_lines(session, tenant_id, contract.id)
+    ]
+    source, currency, partner_id = previous, contract.currency, contract.partner_organization_id
+    quote = await _accepted_quote(session, tenant_id, renewal.id)
+    if quote is not None and (quoted := await _quote_source(session, quote)):
+        source, currency, partner_id = quoted, quote.currency, quote.partner_organization_id
+    unchanged = _terms(source, currency) == _terms(previous, contract.currency)
+    following = _write_contract(
+        session, tenant_id, source, number=await next_number(session, tenant_id, "CT"),
+        account_id=contract.account_id, opportunity_id=renewal.id, order_id=None, partner_organization_id=partner_id,
+        owner_id=renewal.owner_id or contract.owner_id,
+        status=ContractStatus.ACTIVE if unchanged else ContractStatus.IN_APPROVAL,
+        approved_at=utcnow() if unchanged else None, start_date=contract.end_date + timedelta(days=1),
+        term_months=contract.term_months, currency=currency,
+    )  # fmt: skip
+    if unchanged:
+        following.sync_state = SyncState.PENDING
+    await session.flush()
+    old_status = contract.status.value
+    contract.status = ContractStatus.RENEWED
+    contract.renewed_by_contract_id = following.id
+    session.add(
+        _system_event(
+            contract, "renewed",
+            {"status": {"old": old_status, "new": "renewed"},
+             "renewed_by_contract_id": {"old": None, "new": str(following.id)}},
+        )
+    )  # fmt: skip
+    session.add(
+        _system_event(
+            following, "created",
+            audit_log.created_changes({
+                "number": following.number, "status": following.status, "value": following.value,
+                "start_date": following.start_date, "end_date": following.end_date, "renews_contract": contract.number,
+            }),
+        )
+    )  # fmt: skip
+    if unchanged:
+        await _plan_and_queue(session, following)
+    return following
 
 
 async def run_renewals(session: AsyncSession, today: date | None = None) -> dict[str, int]:
@@ -412,8 +520,7 @@ async def run_renewals(session: AsyncSession, today: date | None = None) -> dict
                 )
             ).scalar_one_or_none()
             if stage is Stage.CLOSED_WON:
-                contract.status = ContractStatus.RENEWED
-                session.add(_system_event(contract, "renewed", {"status": {"old": "expiring", "new": "renewed"}}))
+                await _renew(session, contract)
                 counts["renewed"] += 1
                 continue
         if contract.end_date < today:

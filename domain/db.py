@@ -1,10 +1,17 @@
-"""Engine and session factories for PostgreSQL through asyncpg."""
+"""Engine and session factories for PostgreSQL through asyncpg, bounded by timeouts, and how to tell it is away."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import Enum
+from types import TracebackType
+from typing import ClassVar
 
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -12,6 +19,60 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+# When PostgreSQL itself cannot cancel a statement (it is frozen, or the network is), the driver gives up this much
+# later than the server's statement_timeout would have, so a slow statement is the server's clean cancellation.
+CLIENT_GRACE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """How long, in seconds, to wait on PostgreSQL; each bounds one way a request could otherwise hang."""
+
+    connect: float = 5.0  # to open a connection and sign in
+    statement: float | None = 30.0  # for one statement; PostgreSQL cancels it then (None: no limit, for migrations)
+    idle_in_transaction: float = 60.0  # a transaction left idle this long ends its session
+    pool: float = 10.0  # for a free connection of the pool
+
+    ENVIRONMENT: ClassVar[dict[str, str]] = {
+        "connect": "CRM_DB_CONNECT_TIMEOUT",
+        "statement": "CRM_DB_STATEMENT_TIMEOUT",
+        "idle_in_transaction": "CRM_DB_IDLE_IN_TRANSACTION_TIMEOUT",
+        "pool": "CRM_DB_POOL_TIMEOUT",
+    }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> DatabaseTimeouts:
+        """The timeouts set by CRM_DB_*_TIMEOUT variables (seconds), the defaults for those unset."""
+        values = {name: seconds_from_env(environ, variable) for name, variable in cls.ENVIRONMENT.items()}
+        return cls(**{name: value for name, value in values.items() if value is not None})
+
+    def connect_args(self) -> dict[str, object]:
+        """asyncpg's connect arguments: its own timeouts, and the session settings PostgreSQL enforces."""
+        server_settings = {"idle_in_transaction_session_timeout": str(round(self.idle_in_transaction * 1000))}
+        args: dict[str, object] = {"timeout": self.connect, "server_settings": server_settings}
+        if self.statement is not None:
+            server_settings["statement_timeout"] = str(round(self.statement * 1000))
+            args["command_timeout"] = self.statement + CLIENT_GRACE_SECONDS
+        return args
+
+
+# Migrations may rewrite big tables; only reaching the database is bounded for them.
+MIGRATION_TIMEOUTS = DatabaseTimeouts(statement=None, idle_in_transaction=3600.0)
+
+
+def seconds_from_env(environ: Mapping[str, str], variable: str) -> float | None:
+    """A positive number of seconds from an environment variable, None when it is unset or empty."""
+    raw = environ.get(variable, "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < 86_400:
+        raise ValueError(f"{variable} must be a number of seconds above 0 and below 86400, such as 30; not {raw!r}.")
+    return seconds
 
 
 def async_url(url: str) -> str:
@@ -32,14 +93,112 @@ async def connect_raw(url: str):  # type: ignore[no-untyped-def]
         host=parsed.query.get("host") or parsed.host,
         port=parsed.port,
         database=parsed.database or "postgres",
+        timeout=DatabaseTimeouts.from_env().connect,
     )
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine with a bounded pool; statements are prepared and cached by asyncpg."""
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, timeouts: DatabaseTimeouts | None = None
+) -> AsyncEngine:
+    """An async engine with a bounded pool and bounded waits; statements are prepared and cached by asyncpg.
+
+    The timeouts default to those of the environment (`DatabaseTimeouts.from_env`).
+    """
+    timeouts = timeouts or DatabaseTimeouts.from_env()
     return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=pool_size, echo=echo, pool_pre_ping=True
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=timeouts.pool,
+        echo=echo,
+        pool_pre_ping=True,
+        connect_args=timeouts.connect_args(),
     )
+
+
+def on_connection_checked_out(engine: AsyncEngine, listener: Callable[[], None]) -> None:
+    """Call `listener` each time the pool hands out a connection that answered (new, or pinged on checkout)."""
+    event.listen(engine.sync_engine, "checkout", lambda *_: listener())
+
+
+class DatabaseTrouble(Enum):
+    """Why a statement failed without being at fault itself."""
+
+    UNREACHABLE = "unreachable"  # no connection could be made, it was lost, or no answer came in time
+    STATEMENT_TIMEOUT = "statement_timeout"  # PostgreSQL cancelled a statement that ran past statement_timeout
+
+
+def database_trouble(error: BaseException) -> DatabaseTrouble | None:
+    """Whether this failure (or one it came from) is the database being away or too slow, rather than a bug."""
+    found = database_trouble_cause(error)
+    return found[0] if found else None
+
+
+def database_trouble_cause(error: BaseException) -> tuple[DatabaseTrouble, BaseException] | None:
+    """The database trouble behind this failure and the error that shows it (the driver's, where there is one)."""
+    causes = list(_causes(error))
+    for cause in causes:
+        trouble = _trouble_of(cause)
+        if trouble is not None:
+            return trouble, cause
+    for cause in causes:  # SQLAlchemy's word alone, when the driver's own error is not in the chain
+        if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
+            return DatabaseTrouble.UNREACHABLE, cause
+    return None
+
+
+def _trouble_of(error: BaseException) -> DatabaseTrouble | None:
+    import asyncpg
+
+    if isinstance(error, asyncpg.QueryCanceledError):
+        return DatabaseTrouble.STATEMENT_TIMEOUT
+    if isinstance(
+        error,
+        (
+            asyncpg.PostgresConnectionError,  # lost mid-statement, refused, or rejected at sign-in
+            asyncpg.CannotConnectNowError,  # starting up, shutting down, in recovery
+            asyncpg.AdminShutdownError,  # terminated by a shutdown or by an operator
+            asyncpg.CrashShutdownError,
+            asyncpg.TooManyConnectionsError,
+            sa_exc.TimeoutError,  # no free connection in the pool within pool_timeout
+        ),
+    ):
+        return DatabaseTrouble.UNREACHABLE
+    if isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error):
+        return DatabaseTrouble.UNREACHABLE
+    # Sockets failing, and the driver's own connect and command timeouts (TimeoutError is an OSError); only when
+    # raised inside the driver, so that an ERP call timing out is not mistaken for them.
+    if isinstance(error, OSError) and _raised_in(error.__traceback__, "asyncpg"):
+        return DatabaseTrouble.UNREACHABLE
+    return None
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, what it was raised from or during, and the members of exception groups, each once."""
+    seen: set[int] = set()
+    stack = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            stack.extend(current.exceptions)
+        stack.extend(e for e in (current.__cause__, current.__context__, getattr(current, "orig", None)) if e)
+        original = getattr(current, "original_error", None)  # graphql-core's located errors
+        if isinstance(original, BaseException):
+            stack.append(original)
+
+
+def _raised_in(traceback: TracebackType | None, package: str) -> bool:
+    """Whether the traceback passes through the package's code."""
+    while traceback is not None:
+        module = str(traceback.tb_frame.f_globals.get("__name__", ""))
+        if module.split(".", 1)[0] == package:
+            return True
+        traceback = traceback.tb_next
+    return False
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

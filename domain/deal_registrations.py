@@ -61,6 +61,7 @@ from domain.tenants import Tenant
 from domain.visibility import get_or_raise
 
 MAX_EXTENSION_DAYS = 180
+MAX_PRODUCTS = 50  # product names on one registration
 
 
 class RegistrationStatus(StrEnum):
@@ -248,7 +249,8 @@ def _customer_identity(v: Validator, name: str | None, tax_id: str | None, web_d
             clean_tax_id = validate_tax_id(tax_id)
         except Exception as exc:  # noqa: BLE001 - ValidationFailed, re-reported under this input's field name
             v.fail("customerTaxId", ErrorCode.INVALID, getattr(exc, "message", "customerTaxId is not valid."))
-    return identity_of(clean_name or "", clean_tax_id, web_domain)
+    clean_domain = v.require_text("customerWebDomain", web_domain, max_length=253, required=False)
+    return identity_of(clean_name or "", clean_tax_id, clean_domain)
 
 
 async def precheck(
@@ -277,7 +279,7 @@ async def submit(session: AsyncSession, access: Access, cmd: NewRegistration) ->
     identity = _customer_identity(v, cmd.customer_name, cmd.customer_tax_id, cmd.customer_web_domain)
     amount = check_amount(v, "amount", cmd.amount)
     currency = check_currency(v, "currency", cmd.currency)
-    products = sorted({p.strip() for p in cmd.products if p.strip()})
+    products = sorted(set(v.require_texts("products", cmd.products, max_length=100, max_items=MAX_PRODUCTS)))
     if not products:
         v.fail("products", ErrorCode.REQUIRED, "Name at least one product.")
     if cmd.expected_close_date is None or cmd.expected_close_date < utcnow().date():
@@ -350,7 +352,8 @@ async def approve(
     if changes.expected_close_date is not None:
         registration.expected_close_date = changes.expected_close_date
     if changes.products is not None:
-        registration.products = sorted({p.strip() for p in changes.products if p.strip()}) or registration.products
+        products = v.require_texts("products", changes.products, max_length=100, max_items=MAX_PRODUCTS)
+        registration.products = sorted(set(products)) or registration.products
     reason = v.require_text("reason", reason, max_length=2000, required=False)
     v.raise_if_any()
     conflicts = await find_conflicts(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain.text import unstorable_reason
+
 
 class ErrorCode(StrEnum):
     """Codes the API hands to clients in payload `errors` and `extensions.code`."""
@@ -79,6 +81,23 @@ class Conflict(DomainError):
     code = ErrorCode.CONFLICT
 
 
+class StaleVersion(Conflict):
+    """A change made from an older read of a record; nothing was written. `changed` names the fields changed since."""
+
+    def __init__(self, message: str, *, field: str, changed: list[str]) -> None:
+        super().__init__(message, field=field)
+        self.changed = list(changed)
+
+    @property
+    def errors(self) -> list[FieldError]:
+        """The conflict itself, then one error on each field changed since the client's read."""
+        return [
+            FieldError(self.field, self.code, self.message),
+            *(FieldError(name, self.code, f"{name} was changed by someone else after you read it.")
+              for name in self.changed),
+        ]  # fmt: skip
+
+
 class ValidationFailed(DomainError):
     """One or more input fields are wrong; nothing was changed."""
 
@@ -102,7 +121,7 @@ class Validator:
         self.field_errors.append(FieldError(field, code, message))
 
     def require_text(self, field: str, value: str | None, *, max_length: int, required: bool = True) -> str | None:
-        """Strip a text value and check presence and length."""
+        """Strip a text value and check presence, length and that PostgreSQL can store it."""
         if value is None:
             if required:
                 self.fail(field, ErrorCode.REQUIRED, f"{field} is required.")
@@ -112,7 +131,19 @@ class Validator:
             self.fail(field, ErrorCode.REQUIRED, f"{field} must not be blank.")
         elif len(stripped) > max_length:
             self.fail(field, ErrorCode.TOO_LONG, f"{field} must be at most {max_length} characters.")
+        elif (reason := unstorable_reason(stripped)) is not None:
+            self.fail(field, ErrorCode.INVALID, f"{field} {reason}.")
         return stripped or None
+
+    def require_texts(self, field: str, values: list[str] | None, *, max_length: int, max_items: int) -> list[str]:
+        """Strip a list of short texts (products, interests), dropping blanks, and check how many and how long."""
+        values = values or []
+        if len(values) > max_items:
+            self.fail(field, ErrorCode.TOO_LONG, f"{field} may hold at most {max_items} entries.")
+            return []
+        cleaned = (self.require_text(f"{field}[{i}]", value, max_length=max_length, required=False)
+                   for i, value in enumerate(values))  # fmt: skip
+        return [text for text in cleaned if text]
 
     def raise_if_any(self) -> None:
         if self.field_errors:

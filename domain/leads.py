@@ -150,8 +150,9 @@ def validated_lead(v: Validator, cmd: NewLead) -> dict[str, Any]:
             tax_id = validate_tax_id(cmd.tax_id)
         except Exception as exc:  # noqa: BLE001 - a ValidationFailed, reported under this field
             v.fail("taxId", ErrorCode.INVALID, getattr(exc, "message", "taxId is not valid."))
-    identity = identity_of(company or "", tax_id, cmd.web_domain, email)
-    interests = sorted({i.strip().lower() for i in cmd.interests or [] if i.strip()})
+    web_domain = v.require_text("webDomain", cmd.web_domain, max_length=253, required=False)
+    identity = identity_of(company or "", tax_id, web_domain, email)
+    interests = sorted({i.lower() for i in v.require_texts("interests", cmd.interests, max_length=100, max_items=20)})
     return {
         "company_name": company, "normalized_name": identity.name[:200], "tax_id": tax_id,
         "web_domain": identity.web_domain, "email_domain": company_email_domain(email),

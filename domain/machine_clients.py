@@ -1,9 +1,10 @@
-"""Registering and authenticating machine clients (OAuth2 client credentials)."""
+"""Registering and authenticating machine clients (OAuth2 client credentials), and throttling failed attempts."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -12,9 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.credentials import OAuthClient
 from domain.errors import ErrorCode, FieldError, ValidationFailed
+from domain.sign_in import throttle
 from domain.users import MACHINE_ROLES
 
 _hasher = PasswordHasher()
+# Verified for a client id nobody has, so that an unknown id costs the same time as a wrong secret.
+_UNKNOWN_CLIENT_HASH = _hasher.hash("no client has this secret")
+
+# Client secrets are long and random, so guessing one is hopeless; what these locks guard is the server's time,
+# an Argon2 verification per attempt. One address gets few tries; one client id somewhat more, so that a
+# scattered attacker cannot lock a real client out as easily as it can be locked out from one address.
+CLIENT_RULE = throttle.ThrottleRule(20, timedelta(minutes=15), timedelta(minutes=1), timedelta(hours=1))
+CLIENT_ADDRESS_RULE = throttle.ThrottleRule(10, timedelta(minutes=15), timedelta(minutes=1), timedelta(hours=1))
 
 
 async def register_client(
@@ -42,9 +52,35 @@ async def find_client(session: AsyncSession, client_id: str) -> OAuthClient | No
     ).scalar_one_or_none()
 
 
-def secret_matches(client: OAuthClient, secret: str) -> bool:
-    """Constant-time check of a presented secret against the stored hash."""
+def secret_matches(client: OAuthClient | None, secret: str) -> bool:
+    """Constant-time check of a presented secret against the stored hash; an unknown client (None) takes as long."""
     try:
-        return _hasher.verify(client.secret_hash, secret)
+        return _hasher.verify(client.secret_hash if client else _UNKNOWN_CLIENT_HASH, secret) and client is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _client_key(client_id: str) -> str:
+    return f"oauth_client:{client_id[:100]}"  # no client id is that long; longer ones may share a count
+
+
+def _address_key(address: str | None) -> str:
+    return f"oauth_address:{address or 'unknown'}"
+
+
+async def refuse_if_throttled(session: AsyncSession, client_id: str | None, address: str | None) -> None:
+    """Raise RateLimited while the client id (known or not) or the address is locked by its failed attempts."""
+    keys = [_address_key(address), *([_client_key(client_id)] if client_id else [])]
+    await throttle.refuse_if_locked(session, keys)
+
+
+async def record_failed_authentication(session: AsyncSession, client_id: str | None, address: str | None) -> None:
+    """Count a failed attempt against the address and the presented client id, whether that id exists or not."""
+    await throttle.record_failure(session, _address_key(address), CLIENT_ADDRESS_RULE)
+    if client_id:
+        await throttle.record_failure(session, _client_key(client_id), CLIENT_RULE)
+
+
+async def record_authenticated(session: AsyncSession, client_id: str) -> None:
+    """Forget the client's failures after it authenticated."""
+    await throttle.clear(session, _client_key(client_id))

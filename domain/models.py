@@ -11,6 +11,7 @@ from domain.contracts import Contract, ContractLine
 from domain.credentials import OAuthClient, SigningKey
 from domain.deal_registrations import DealRegistration
 from domain.erp_sync import ErpConnection, ErpParty, NumberSequence, OutboxMessage, WebhookReceipt
+from domain.idempotency import IdempotencyKey
 from domain.lead_routing import RoutingDecision, RoutingRule
 from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
@@ -21,6 +22,7 @@ from domain.policy_rules import PolicyRule
 from domain.quotas import Quota
 from domain.quotes import Quote, QuoteLine
 from domain.receivables import Installment, Payment
+from domain.saved_views import SavedView
 from domain.sign_in.models import (
     AuthSession,
     MailMessage,
@@ -35,8 +37,9 @@ from domain.stage_gates import StageApproval, StageGate
 from domain.team_stage_rules import TeamStageRule
 from domain.tenants import Tenant
 from domain.territories import Territory
+from domain.usage_budgets import UsageBucket
 from domain.users import User
-from domain.web_forms import WebForm, WebFormSubmission
+from domain.web_forms import WebForm, WebFormSubmission, WebFormTokenUse
 
 __all__ = [
     "Account",
@@ -52,6 +55,7 @@ __all__ = [
     "ErpConnection",
     "ErpParty",
     "ForecastAdjustment",
+    "IdempotencyKey",
     "Installment",
     "Lead",
     "MailMessage",
@@ -67,6 +71,7 @@ __all__ = [
     "Organization",
     "OutboxMessage",
     "Payment",
+    "SavedView",
     "Pipeline",
     "PipelineStage",
     "PolicyRule",
@@ -88,10 +93,12 @@ __all__ = [
     "TeamStageRule",
     "Tenant",
     "Territory",
+    "UsageBucket",
     "User",
     "UserCredential",
     "UserLink",
     "WebForm",
     "WebFormSubmission",
+    "WebFormTokenUse",
     "WebhookReceipt",
 ]

@@ -33,9 +33,11 @@ from domain.access import Access, Action, Resource
 from domain.accounts import Account
 from domain.base import Base, TenantScoped, Timestamped
 from domain.commands import UNSET, Patch, is_set
-from domain.errors import Conflict, ErrorCode, Forbidden, NotFound, Validator, required
+from domain.errors import Conflict, ErrorCode, Forbidden, NotFound, ValidationFailed, Validator, required
 from domain.money import check_amount, check_currency
 from domain.organizations import Organization
+from domain.record_versions import Versioned, require_version
+from domain.search import contains_any, search_term
 from domain.users import User
 from domain.visibility import get_or_raise
 
@@ -108,8 +110,10 @@ class PartnerRole(StrEnum):
     INFLUENCING = "influencing"
 
 
-class Opportunity(TenantScoped, Timestamped, Base):
+class Opportunity(TenantScoped, Timestamped, Versioned, Base):
     """A potential sale to an account, owned by one user and worked by a team."""
+
+    audit_record_type = "opportunity"
 
     __tablename__ = "opportunity"
     __table_args__ = (
@@ -188,6 +192,8 @@ class OpportunityPartner(TenantScoped, Timestamped, Base):
 # --- Use cases -------------------------------------------------------------------------------
 
 INTERNAL_FIELDS = ("margin", "internal_notes")
+# What only roles that read internal fields see: a conflict does not name them to anyone else.
+INTERNAL_READ_FIELDS = (*INTERNAL_FIELDS, "close_reason_code", "close_reason", "lost_to_competitor")
 MARGIN_PLACES = Decimal("0.0001")
 INTERNAL_FIELD_NAMES = {"margin": "margin", "internal_notes": "internalNotes"}
 
@@ -225,12 +231,12 @@ class OpportunityChanges:
 
 
 def opportunities_query(access: Access, flt: OpportunityFilter | None = None) -> Select[tuple[Opportunity]]:
-    """Visible opportunities, filtered."""
+    """Visible opportunities, filtered; ValidationFailed for a search text over the bound."""
     stmt = select(Opportunity).where(access.rows(Resource.OPPORTUNITY))
     if flt is None:
         return stmt
-    if flt.search:
-        stmt = stmt.where(Opportunity.name.icontains(flt.search.strip(), autoescape=True))
+    if term := search_term(flt.search):
+        stmt = stmt.where(contains_any(term, Opportunity.name))
     if flt.stages:
         stmt = stmt.where(Opportunity.stage.in_(flt.stages))
     if flt.owner_id:
@@ -324,6 +330,60 @@ async def _active_visible_user(session: AsyncSession, access: Access, user_id: u
     return user
 
 
+def _refused_place(access: Access, field: str) -> Forbidden:
+    if access.actor.is_partner:
+        return Forbidden(
+            "Partners change only their own organization's people on a deal: its seats and its ownership.",
+            field=field,
+        )
+    return Forbidden("Your role may not change that user's place on a deal.", field=field)
+
+
+async def _require_place_rights(
+    session: AsyncSession, access: Access, user_id: uuid.UUID, field: str, refused: Forbidden | None = None
+) -> None:
+    """Refuse to seat, unseat, hand a deal to or take it from a user outside the people the actor manages on deals."""
+    inside = (
+        await session.execute(
+            select(User.id).where(access.rows(Resource.OPPORTUNITY_TEAM, Action.UPDATE), User.id == user_id)
+        )
+    ).scalar_one_or_none()
+    if inside is None:
+        raise refused or _refused_place(access, field)
+
+
+async def _visible_member_or_raise(
+    session: AsyncSession, access: Access, opportunity: Opportunity, user_id: uuid.UUID, field: str
+) -> OpportunityTeamMember:
+    """The user's seat, for a change; a member the actor cannot see is "not on the team" to them."""
+    member = await _team_member(session, opportunity, user_id)
+    seen = (
+        await session.execute(select(User.id).where(access.rows(Resource.USER), User.id == user_id))
+    ).scalar_one_or_none()
+    if member is None or seen is None:
+        raise NotFound("That user is not on the team.", field=field)
+    await _require_place_rights(session, access, user_id, field)
+    return member
+
+
+async def _require_partner_link_rights(session: AsyncSession, access: Access, organization_id: uuid.UUID) -> None:
+    """Refuse to link or unlink an organization outside those whose links to deals the actor may change."""
+    inside = (
+        await session.execute(
+            select(Organization.id).where(
+                access.rows(Resource.OPPORTUNITY_PARTNER, Action.UPDATE), Organization.id == organization_id
+            )
+        )
+    ).scalar_one_or_none()
+    if inside is None:
+        message = (
+            "Partners link a deal to, or unlink it from, their own organization only."
+            if access.actor.is_partner
+            else "Your role may not change that organization's link to a deal."
+        )
+        raise Forbidden(message, field="organizationId")
+
+
 async def create_opportunity(
     session: AsyncSession,
     access: Access,
@@ -345,8 +405,11 @@ async def create_opportunity(
     if owner_id is None:
         raise required("ownerId")
     await _active_visible_user(session, access, owner_id, "ownerId")
-    # Imported here: pipelines build on this module.
+    if owner_id != actor.user_id:
+        await _require_place_rights(session, access, owner_id, "ownerId")
+    # Imported here: pipelines and stage gates build on this module.
     from domain.pipelines import pipeline_for_new_deal, stage_terms, stages_of
+    from domain.stage_gates import stages_passed, unmet_on_the_way
 
     pipeline = await pipeline_for_new_deal(session, actor.tenant_id, pipeline_id)
     if stage is None:
@@ -364,6 +427,11 @@ async def create_opportunity(
         pipeline_id=pipeline.id if pipeline else None,
         **values,
     )
+    # Starting in a later stage passes the gates of the stages before it, as moving there would.
+    passed = await stages_passed(session, actor.tenant_id, opportunity.pipeline_id, None, stage)
+    unmet = await unmet_on_the_way(session, opportunity, passed, creating=True)
+    if unmet:
+        raise ValidationFailed(unmet)
     session.add(opportunity)
     await session.flush()
     audit_log.record(
@@ -422,23 +490,40 @@ async def _partner_link(
 
 
 async def editable_opportunity_or_raise(
-    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, field: str = "id"
+    session: AsyncSession,
+    access: Access,
+    opportunity_id: uuid.UUID,
+    field: str = "id",
+    *,
+    expected_version: int | None = None,
 ) -> Opportunity:
-    """The opportunity, locked for change, if the actor may edit it; partners read closed deals only."""
+    """The opportunity, locked for change, if the actor may edit it; partners read closed deals only.
+
+    With `expected_version` (the version the actor read), a deal changed since is refused (StaleVersion).
+    """
     opportunity = await get_or_raise(
         session, access, Opportunity, Resource.OPPORTUNITY, opportunity_id, action=Action.UPDATE, field=field,
         for_update=True,
     )  # fmt: skip
     if access.actor.is_partner and opportunity.stage.is_closed:
         raise Forbidden("The deal is closed: partners may read it but no longer change it.", field=field)
+    hidden = () if access.can(Resource.OPPORTUNITY_INTERNAL, Action.READ) else INTERNAL_READ_FIELDS
+    await require_version(session, opportunity, expected_version, hidden=hidden)
     return opportunity
 
 
 async def update_opportunity(
-    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, changes: OpportunityChanges
+    session: AsyncSession,
+    access: Access,
+    opportunity_id: uuid.UUID,
+    changes: OpportunityChanges,
+    *,
+    expected_version: int | None = None,
 ) -> Opportunity:
     """Change an opportunity the actor may edit; internal-only fields need their own grant."""
-    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
+    opportunity = await editable_opportunity_or_raise(
+        session, access, opportunity_id, expected_version=expected_version
+    )
     values = _validated(changes, creating=False)
     _require_internal_field_rights(access, values)
     # Imported here: the rules module builds on this one.
@@ -457,15 +542,37 @@ async def transfer_ownership(
     reason: str | None,
     *,
     keep_previous_owner_on_team: bool = False,
+    expected_version: int | None = None,
 ) -> Opportunity:
-    """Hand an opportunity to another owner, with a reason; the previous owner may stay on the team read-only."""
-    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
+    """Hand an opportunity to another owner, with a reason; the previous owner may stay on the team read-only.
+
+    It takes the right to hand the deal over (its owner, their managers, directors, admins; a team seat is not
+    enough) and a place-changing right over both the previous and the new owner.
+    """
+    opportunity = await editable_opportunity_or_raise(
+        session, access, opportunity_id, expected_version=expected_version
+    )
+    may_hand_over = (
+        await session.execute(
+            select(Opportunity.id).where(
+                Opportunity.id == opportunity.id, access.rows(Resource.OPPORTUNITY_OWNER, Action.UPDATE)
+            )
+        )
+    ).scalar_one_or_none()
+    if may_hand_over is None:
+        raise Forbidden("Your role may not hand this deal to another owner.", field="id")
+    if access.actor.is_partner:
+        refused = Forbidden("Partners hand over only deals owned by people of their own organization.", field="id")
+    else:
+        refused = Forbidden("Your role may not take this deal from its owner.", field="id")
+    await _require_place_rights(session, access, opportunity.owner_id, "id", refused)
     v = Validator()
     reason = v.require_text("reason", reason, max_length=2000)
     if new_owner_id == opportunity.owner_id:
         v.fail("newOwnerId", ErrorCode.INVALID, "That user already owns the opportunity.")
     v.raise_if_any()
     await _active_visible_user(session, access, new_owner_id, "newOwnerId")
+    await _require_place_rights(session, access, new_owner_id, "newOwnerId")
     previous = opportunity.owner_id
     opportunity.owner_id = new_owner_id
     # The new owner needs no team row of their own: ownership already grants their access.
@@ -499,9 +606,10 @@ async def add_team_member(
     sales_role: SalesRole,
     team_access: TeamAccess,
 ) -> OpportunityTeamMember:
-    """Put a user on an opportunity's team in a sales role."""
+    """Put a user on an opportunity's team in a sales role; partners seat only their own organization's people."""
     opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
     await _active_visible_user(session, access, user_id, "userId")
+    await _require_place_rights(session, access, user_id, "userId")
     if user_id == opportunity.owner_id:
         raise Conflict("The owner is not added to the team: ownership already gives full access.", field="userId")
     existing = await _team_member(session, opportunity, user_id)
@@ -524,11 +632,9 @@ async def add_team_member(
 async def remove_team_member(
     session: AsyncSession, access: Access, opportunity_id: uuid.UUID, user_id: uuid.UUID, reason: str | None = None
 ) -> Opportunity:
-    """Take a user off an opportunity's team."""
+    """Take a user off an opportunity's team; partners unseat only their own organization's people."""
     opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
-    member = await _team_member(session, opportunity, user_id)
-    if member is None:
-        raise NotFound("That user is not on the team.", field="userId")
+    member = await _visible_member_or_raise(session, access, opportunity, user_id, "userId")
     await session.delete(member)
     await session.flush()
     audit_log.record(
@@ -543,7 +649,7 @@ async def remove_team_member(
 async def link_partner(
     session: AsyncSession, access: Access, opportunity_id: uuid.UUID, organization_id: uuid.UUID, role: PartnerRole
 ) -> OpportunityPartner:
-    """Link a partner organization the actor can see to an opportunity in a channel role."""
+    """Link a partner organization the actor can see to an opportunity in a channel role (partners: their own)."""
     opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
     organization = await get_or_raise(
         session, access, Organization, Resource.ORGANIZATION, organization_id, field="organizationId"
@@ -552,6 +658,7 @@ async def link_partner(
         v = Validator()
         v.fail("organizationId", ErrorCode.INVALID, "Only partner organizations can be linked to an opportunity.")
         v.raise_if_any()
+    await _require_partner_link_rights(session, access, organization.id)
     existing = await _partner_link(session, opportunity, organization.id)
     if existing is not None:
         raise Conflict("That organization is already linked to the opportunity.", field="organizationId")
@@ -571,11 +678,17 @@ async def link_partner(
 async def unlink_partner(
     session: AsyncSession, access: Access, opportunity_id: uuid.UUID, organization_id: uuid.UUID
 ) -> Opportunity:
-    """Remove a partner organization's link to an opportunity."""
+    """Remove a partner organization's link to an opportunity (partners: their own organization's)."""
     opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
     link = await _partner_link(session, opportunity, organization_id)
-    if link is None:
+    seen = (
+        await session.execute(
+            select(Organization.id).where(access.rows(Resource.ORGANIZATION), Organization.id == organization_id)
+        )
+    ).scalar_one_or_none()
+    if link is None or seen is None:
         raise NotFound("That organization is not linked to the opportunity.", field="organizationId")
+    await _require_partner_link_rights(session, access, organization_id)
     await session.delete(link)
     await session.flush()
     audit_log.record(
@@ -593,17 +706,19 @@ async def swap_team_member(
     incoming_user_id: uuid.UUID,
     reason: str | None,
 ) -> Opportunity:
-    """Hand a team seat to someone else, with a reason: same sales role and access, one audit event."""
+    """Hand a team seat to someone else, with a reason: same sales role and access, one audit event.
+
+    Partners hand over only their own organization's seats, to their own organization's people.
+    """
     v = Validator()
     reason = v.require_text("reason", reason, max_length=2000)
     if outgoing_user_id == incoming_user_id:
         v.fail("incomingUserId", ErrorCode.INVALID, "The incoming user is the outgoing one.")
     v.raise_if_any()
     opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
-    outgoing = await _team_member(session, opportunity, outgoing_user_id)
-    if outgoing is None:
-        raise NotFound("That user is not on the team.", field="outgoingUserId")
+    outgoing = await _visible_member_or_raise(session, access, opportunity, outgoing_user_id, "outgoingUserId")
     await _active_visible_user(session, access, incoming_user_id, "incomingUserId")
+    await _require_place_rights(session, access, incoming_user_id, "incomingUserId")
     if incoming_user_id == opportunity.owner_id or await _team_member(session, opportunity, incoming_user_id):
         raise Conflict("The incoming user already works this deal.", field="incomingUserId")
     role, seat_access = outgoing.sales_role, outgoing.access

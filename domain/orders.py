@@ -132,16 +132,15 @@ def party_reference(record: _Billed) -> str:
 async def record_credit(
     session: AsyncSession, tenant_id: uuid.UUID, reference: str, limit: Decimal | None, owed: Decimal
 ) -> None:
-    standing = await session.get(CreditStanding, (tenant_id, reference))
-    if standing is None:
-        session.add(
-            CreditStanding(
-                tenant_id=tenant_id, party_reference=reference, credit_limit=limit, owed=owed, fetched_at=utcnow()
-            )
-        )
-    else:
-        standing.credit_limit, standing.owed, standing.fetched_at = limit, owed, utcnow()
-    await session.flush()
+    """Keep a party's credit as the ERP reported it (an upsert: two orders of one partner may report at once)."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    values = {"credit_limit": limit, "owed": owed, "fetched_at": utcnow()}
+    await session.execute(
+        insert(CreditStanding)
+        .values(tenant_id=tenant_id, party_reference=reference, **values)
+        .on_conflict_do_update(index_elements=["tenant_id", "party_reference"], set_=values)
+    )
 
 
 UNINVOICED = (None, "none", "pending")
@@ -201,7 +200,7 @@ async def _write_order(
     await session.flush()
     owner = receivables.Owner(order.id, order.id, None, order.account_id, order.partner_organization_id, order.currency)
     due = placed_on + timedelta(days=tenant.payment_terms_days)
-    receivables.add_plan(session, tenant.id, owner, receivables.plan(order.total, due, 1, 0))
+    receivables.add_plan(session, tenant.id, owner, receivables.plan(order.total, [due]))
     return order
 
 
@@ -424,6 +423,12 @@ async def restore_from_erp(
     return order
 
 
+def is_cancellable(order: Order) -> bool:
+    """Whether the CRM may still cancel the order: not cancelled, and the ERP has not received it."""
+    received = order.erp_id is not None or order.sync_state is SyncState.SYNCED
+    return order.status is not OrderStatus.CANCELLED and not received
+
+
 async def cancel_order(session: AsyncSession, access: Access, order_id: uuid.UUID, reason: str | None) -> Order:
     """Cancel an order the ERP has not received yet: its message is withdrawn and its installments dropped.
 
@@ -442,7 +447,7 @@ async def cancel_order(session: AsyncSession, access: Access, order_id: uuid.UUI
     order = await get_or_raise(session, access, Order, Resource.ORDER, order_id, action=Action.UPDATE, for_update=True)
     if order.status is OrderStatus.CANCELLED:
         raise Conflict("The order is cancelled already.", field="id")
-    if order.erp_id is not None or order.sync_state is SyncState.SYNCED:
+    if not is_cancellable(order):
         raise Conflict("The ERP has the order already: cancel it there, and the CRM follows.", field="id")
     try:
         async with session.begin_nested():
@@ -461,8 +466,11 @@ async def cancel_order(session: AsyncSession, access: Access, order_id: uuid.UUI
                 .scalars()
                 .all()
             )
-    except DBAPIError:
-        raise Conflict("The order is being sent to the ERP right now; try again in a moment.", field="id") from None
+    except DBAPIError:  # a worker is claiming or recording a delivery
+        messages = None
+    now = await erp_sync.database_now(session)
+    if messages is None or any(erp_sync.is_claimed(m, now) for m in messages):  # or is talking to the ERP about it
+        raise Conflict("The order is being sent to the ERP right now; try again in a moment.", field="id")
     for message in messages:
         message.status, message.last_error = MessageStatus.CANCELLED, "The order was cancelled before delivery."
     await audit_log.apply_and_record(

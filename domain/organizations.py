@@ -9,6 +9,7 @@ from sqlalchemy import ARRAY, Enum, ForeignKeyConstraint, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.base import Base, TenantScoped, Timestamped
+from domain.record_versions import Versioned
 
 
 class OrganizationKind(StrEnum):
@@ -43,8 +44,11 @@ def child_path(parent_path: str | None, org_id: uuid.UUID) -> str:
     return f"{parent_path or '/'}{org_id.hex}/"
 
 
-class Organization(TenantScoped, Timestamped, Base):
+class Organization(TenantScoped, Timestamped, Versioned, Base):
     """The enterprise or one of its partners; `path` lists the ids from the root down."""
+
+    audit_record_type = "organization"
+    bookkeeping_fields = frozenset({"path"})  # follows the parent
 
     __tablename__ = "organization"
     __table_args__ = (

@@ -22,6 +22,7 @@ from domain.organizations import (
     child_path,
 )
 from domain.principals import ACTIVE_ORG_STATUSES
+from domain.record_versions import require_version
 from domain.sign_in.sessions import revoke_organization_sessions
 from domain.territories import Territory
 from domain.users import INTERNAL_ROLES, User
@@ -150,15 +151,22 @@ async def onboard_partner(
 
 
 async def update_partner(
-    session: AsyncSession, access: Access, organization_id: uuid.UUID, changes: PartnerChanges
+    session: AsyncSession,
+    access: Access,
+    organization_id: uuid.UUID,
+    changes: PartnerChanges,
+    *,
+    expected_version: int | None = None,
 ) -> Organization:
     """Change a partner's name, specializations, regions, or (internal roles only) tier, status and manager.
 
-    Suspending or terminating a partner takes its users' access away on their next request.
+    Suspending or terminating a partner takes its users' access away on their next request. With
+    `expected_version` (the version the actor read), a partner changed since is refused (StaleVersion).
     """
     organization = await get_or_raise(
         session, access, Organization, Resource.ORGANIZATION, organization_id, action=Action.UPDATE, for_update=True
     )
+    await require_version(session, organization, expected_version)
     if not organization.is_partner:
         raise Forbidden("The enterprise itself is not changed here.", field="id")
     values = await _validated(session, access, changes, creating=False)
@@ -171,9 +179,19 @@ async def update_partner(
 
 
 async def move_organization(
-    session: AsyncSession, access: Access, organization_id: uuid.UUID, new_parent_id: uuid.UUID, reason: str | None
+    session: AsyncSession,
+    access: Access,
+    organization_id: uuid.UUID,
+    new_parent_id: uuid.UUID,
+    reason: str | None,
+    *,
+    expected_version: int | None = None,
 ) -> Organization:
-    """Re-parent a partner and its whole subtree; who sees what follows at once, since visibility is by path."""
+    """Re-parent a partner and its whole subtree; who sees what follows at once, since visibility is by path.
+
+    A move needs the right to change both ends: the partner moved and the parent it moves under (a channel
+    manager moves its own partners among the partners it manages; only tenant-wide roles move them elsewhere).
+    """
     if access.actor.is_partner:
         raise Forbidden("Only the enterprise moves partners between parents.")
     v = Validator()
@@ -184,9 +202,22 @@ async def move_organization(
     )
     if not organization.is_partner:
         raise Forbidden("The enterprise cannot be moved.", field="id")
+    await require_version(session, organization, expected_version)
     new_parent = await get_or_raise(
         session, access, Organization, Resource.ORGANIZATION, new_parent_id, field="newParentId"
     )
+    may_receive = (
+        await session.execute(
+            select(Organization.id).where(
+                access.rows(Resource.ORGANIZATION, Action.UPDATE), Organization.id == new_parent.id
+            )
+        )
+    ).scalar_one_or_none()
+    if may_receive is None:
+        raise Forbidden(
+            "You may move a partner only under a parent you may change yourself (one you manage).",
+            field="newParentId",
+        )
     if new_parent.path.startswith(organization.path):
         v.fail("newParentId", ErrorCode.INVALID, "An organization cannot move under itself or its own sub-partners.")
     elif new_parent.id == organization.parent_id:

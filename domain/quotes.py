@@ -40,6 +40,7 @@ from domain.erp_sync import next_number
 from domain.errors import Conflict, ErrorCode, Forbidden, Validator
 from domain.opportunities import Opportunity, Stage, editable_opportunity_or_raise
 from domain.organizations import Organization
+from domain.record_versions import Versioned, require_version
 from domain.tenants import Tenant
 from domain.visibility import get_or_raise
 
@@ -58,7 +59,10 @@ class QuoteStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
-class Quote(TenantScoped, Timestamped, Base):
+class Quote(TenantScoped, Timestamped, Versioned, Base):
+    """A priced offer; `version` is its revision number, `row_version` counts the changes to this revision."""
+
+    audit_record_type = "quote"
     __tablename__ = "quote"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
@@ -255,9 +259,19 @@ async def create_quote(
     return quote
 
 
+# The quote's change counter is its `editVersion`: its `version` is the revision number.
+VERSION_FIELD = "expectedEditVersion"
+
+
 async def quote_for_change(
-    session: AsyncSession, access: Access, quote_id: uuid.UUID | None, *, action: Action
+    session: AsyncSession,
+    access: Access,
+    quote_id: uuid.UUID | None,
+    *,
+    action: Action,
+    expected_version: int | None = None,
 ) -> Quote:
+    """The newest revision of a quote, locked for change; with `expected_version`, refused if changed since."""
     quote = await get_or_raise(session, access, Quote, Resource.QUOTE, quote_id, action=action, for_update=True)
     newest = (
         await session.execute(
@@ -269,6 +283,7 @@ async def quote_for_change(
     ).scalar_one()
     if newest != quote.id:
         raise Conflict("A newer version of this quote exists; work on that one.", field="quoteId")
+    await require_version(session, quote, expected_version, field=VERSION_FIELD)
     return quote
 
 
@@ -285,10 +300,15 @@ async def _move(session: AsyncSession, access: Access, quote: Quote, status: Quo
 
 
 async def revise_quote(
-    session: AsyncSession, access: Access, quote_id: uuid.UUID, lines: Sequence[LineInput] | None
+    session: AsyncSession,
+    access: Access,
+    quote_id: uuid.UUID,
+    lines: Sequence[LineInput] | None,
+    *,
+    expected_version: int | None = None,
 ) -> Quote:
     """A new draft version (with new lines, or the same ones); the old version is superseded."""
-    old = await quote_for_change(session, access, quote_id, action=Action.UPDATE)
+    old = await quote_for_change(session, access, quote_id, action=Action.UPDATE, expected_version=expected_version)
     _require(
         old,
         QuoteStatus.DRAFT,
@@ -341,9 +361,11 @@ async def revise_quote(
     return quote
 
 
-async def submit_quote(session: AsyncSession, access: Access, quote_id: uuid.UUID) -> Quote:
+async def submit_quote(
+    session: AsyncSession, access: Access, quote_id: uuid.UUID, *, expected_version: int | None = None
+) -> Quote:
     """Draft → approved, or → pending approval when a discount is above the tenant's threshold."""
-    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE)
+    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE, expected_version=expected_version)
     _require(quote, QuoteStatus.DRAFT)
     tenant = await session.get(Tenant, quote.tenant_id)
     assert tenant is not None
@@ -352,11 +374,13 @@ async def submit_quote(session: AsyncSession, access: Access, quote_id: uuid.UUI
     return await _move(session, access, quote, QuoteStatus.APPROVED, decided_at=utcnow())
 
 
-async def decide_quote(session: AsyncSession, access: Access, quote_id: uuid.UUID, *, approve: bool) -> Quote:
+async def decide_quote(
+    session: AsyncSession, access: Access, quote_id: uuid.UUID, *, approve: bool, expected_version: int | None = None
+) -> Quote:
     """Approve or reject a discount; needs APPROVE on the quote and may not be the quote's own author."""
     if not access.can(Resource.QUOTE, Action.APPROVE):
         raise Forbidden("Your role may not approve quote discounts.")
-    quote = await quote_for_change(session, access, quote_id, action=Action.APPROVE)
+    quote = await quote_for_change(session, access, quote_id, action=Action.APPROVE, expected_version=expected_version)
     _require(quote, QuoteStatus.PENDING_APPROVAL)
     if quote.created_by_id is not None and quote.created_by_id == access.actor.user_id:
         raise Forbidden("You may not approve your own quote's discount.", field="quoteId")
@@ -364,15 +388,20 @@ async def decide_quote(session: AsyncSession, access: Access, quote_id: uuid.UUI
     return await _move(session, access, quote, status, approved_by_id=access.actor.user_id, decided_at=utcnow())
 
 
-async def send_quote(session: AsyncSession, access: Access, quote_id: uuid.UUID) -> Quote:
-    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE)
+async def send_quote(
+    session: AsyncSession, access: Access, quote_id: uuid.UUID, *, expected_version: int | None = None
+) -> Quote:
+    """Mark an approved quote as sent to the customer."""
+    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE, expected_version=expected_version)
     _require(quote, QuoteStatus.APPROVED)
     return await _move(session, access, quote, QuoteStatus.SENT, sent_at=utcnow())
 
 
-async def accept_quote(session: AsyncSession, access: Access, quote_id: uuid.UUID) -> Quote:
+async def accept_quote(
+    session: AsyncSession, access: Access, quote_id: uuid.UUID, *, expected_version: int | None = None
+) -> Quote:
     """Record the customer's acceptance of the sent quote."""
-    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE)
+    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE, expected_version=expected_version)
     _require(quote, QuoteStatus.SENT)
     if quote.valid_until is not None and quote.valid_until < utcnow().date():
         raise Conflict(f"The quote expired on {quote.valid_until.isoformat()}; revise it.", field="quoteId")

@@ -1,6 +1,8 @@
 """Stage moves with gates: entering a stage can require fields, a decision maker in the buying centre,
-team roles and a manager's approval. A move that fails a gate reports every unmet requirement at once
-and changes nothing; moving back needs a reason, and closing needs a reason code."""
+team roles and a manager's approval. A forward move meets the gate of every stage it passes, not only
+the one it lands in, and so does a deal created in a later stage. A move that fails a gate reports
+every unmet requirement at once and changes nothing; moving back needs a reason, and closing needs a
+reason code."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKeyConstraint,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -38,7 +41,7 @@ from domain.opportunities import (
     Stage,
     editable_opportunity_or_raise,
 )
-from domain.pipelines import stage_terms
+from domain.pipelines import stage_terms, stages_of
 from domain.team_stage_rules import FieldGroup, require_team_stage_rights
 from domain.visibility import get_or_raise
 
@@ -152,24 +155,70 @@ async def gates(session: AsyncSession, tenant_id: uuid.UUID) -> list[StageGate]:
     return list((await session.execute(select(StageGate).where(StageGate.tenant_id == tenant_id))).scalars().all())
 
 
-async def unmet_requirements(session: AsyncSession, opportunity: Opportunity, stage: Stage) -> list[FieldError]:
-    """Everything the stage's gate requires that the opportunity lacks."""
-    gate = (
-        await session.execute(
-            select(StageGate).where(StageGate.tenant_id == opportunity.tenant_id, StageGate.stage == stage)
-        )
-    ).scalar_one_or_none()
-    if gate is None:
+async def stages_passed(
+    session: AsyncSession, tenant_id: uuid.UUID, pipeline_id: uuid.UUID | None, current: Stage | None, target: Stage
+) -> list[Stage]:
+    """The stages a forward move enters on its way to `target`, the target last; `current` None is a new deal.
+
+    A deal passes every open stage of its pipeline between the two; winning passes all that remain, losing
+    passes none but CLOSED_LOST. A new deal starts in the pipeline's first stage, so it enters the ones after.
+    """
+    order = [row.stage for row in await stages_of(session, tenant_id, pipeline_id)] if pipeline_id else list(Stage)
+    open_stages = [s for s in order if not s.is_closed] or OPEN_ORDER
+    if target is Stage.CLOSED_LOST:
+        return [target]
+    start = OPEN_ORDER.index(current if current is not None else open_stages[0])
+    if target is Stage.CLOSED_WON:
+        return [s for s in open_stages if OPEN_ORDER.index(s) > start] + [target]
+    end = OPEN_ORDER.index(target)
+    return [s for s in open_stages if start < OPEN_ORDER.index(s) < end] + ([target] if end > start else [])
+
+
+async def unmet_on_the_way(
+    session: AsyncSession, opportunity: Opportunity, stages: list[Stage], *, creating: bool = False
+) -> list[FieldError]:
+    """Everything the gates of `stages` require that the opportunity lacks, each requirement once.
+
+    For a deal being created only the gated fields can be met from its input; the rest (buying centre, team,
+    approval) is reported on `stage`, since such a deal has to start earlier and move on once they are met.
+    """
+    if not stages:
         return []
-    unmet: list[FieldError] = []
-    label = stage.name
+    found = (
+        await session.execute(
+            select(StageGate).where(StageGate.tenant_id == opportunity.tenant_id, StageGate.stage.in_(stages))
+        )
+    ).scalars()
+    by_stage = {gate.stage: gate for gate in found}
+    target = stages[-1]
+    unmet: dict[tuple[str, ...], FieldError] = {}
+    for stage in stages:
+        gate = by_stage.get(stage)
+        if gate is None:
+            continue
+        how = f"to enter {stage.name}" if stage == target else f"to pass {stage.name} on the way to {target.name}"
+        for key, error in await _unmet_at_gate(session, opportunity, gate, how, creating=creating):
+            unmet.setdefault(key, error)
+    return list(unmet.values())
+
+
+async def _unmet_at_gate(
+    session: AsyncSession, opportunity: Opportunity, gate: StageGate, how: str, *, creating: bool
+) -> list[tuple[tuple[str, ...], FieldError]]:
+    """(requirement, error) for every requirement of one gate the opportunity does not meet."""
+    unmet: list[tuple[tuple[str, ...], FieldError]] = []
+    later = ": create the deal in an earlier stage and move it on once this is met." if creating else "."
+
+    def fail(key: tuple[str, ...], field: str, message: str) -> None:
+        unmet.append((key, FieldError("stage" if creating else field, ErrorCode.REQUIRED, message + later)))
+
     for attr in gate.required_fields:
         if getattr(opportunity, attr) is None:
-            unmet.append(
-                FieldError(GATE_FIELDS[attr], ErrorCode.REQUIRED, f"{GATE_FIELDS[attr]} is required to enter {label}.")
-            )
-    if gate.require_decision_maker:
-        found = (
+            name = GATE_FIELDS[attr]
+            unmet.append((("field", attr), FieldError(name, ErrorCode.REQUIRED, f"{name} is required {how}.")))
+    if gate.require_decision_maker and (
+        creating
+        or (
             await session.execute(
                 select(OpportunityContact.id)
                 .where(
@@ -180,47 +229,45 @@ async def unmet_requirements(session: AsyncSession, opportunity: Opportunity, st
                 .limit(1)
             )
         ).scalar_one_or_none()
-        if found is None:
-            unmet.append(
-                FieldError(
-                    "buyingCentre",
-                    ErrorCode.REQUIRED,
-                    f"A decision maker must be in the buying centre to enter {label}.",
-                )
-            )
+        is None
+    ):
+        fail(("decision_maker",), "buyingCentre", f"A decision maker must be in the buying centre {how}")
     if gate.required_team_roles:
-        present = set(
-            (
-                await session.execute(
-                    select(OpportunityTeamMember.sales_role).where(
-                        OpportunityTeamMember.tenant_id == opportunity.tenant_id,
-                        OpportunityTeamMember.opportunity_id == opportunity.id,
+        present = (
+            set()
+            if creating
+            else set(
+                (
+                    await session.execute(
+                        select(OpportunityTeamMember.sales_role).where(
+                            OpportunityTeamMember.tenant_id == opportunity.tenant_id,
+                            OpportunityTeamMember.opportunity_id == opportunity.id,
+                        )
                     )
-                )
-            ).scalars()
+                ).scalars()
+            )
         )
         for role in gate.required_team_roles:
             if SalesRole(role) not in present:
-                unmet.append(FieldError("team", ErrorCode.REQUIRED, f"A {role} must be on the team to enter {label}."))
-    if gate.requires_approval:
-        approved = (
+                fail(("team", role), "team", f"A {role} must be on the team {how}")
+    if gate.requires_approval and (
+        creating
+        or (
             await session.execute(
                 select(StageApproval.id)
                 .where(
                     StageApproval.tenant_id == opportunity.tenant_id,
                     StageApproval.opportunity_id == opportunity.id,
-                    StageApproval.stage == stage,
+                    StageApproval.stage == gate.stage,
                     StageApproval.status == ApprovalStatus.APPROVED,
                 )
                 .limit(1)
             )
         ).scalar_one_or_none()
-        if approved is None:
-            unmet.append(
-                FieldError(
-                    "approval", ErrorCode.REQUIRED, f"Entering {label} needs a manager's approval: request one first."
-                )
-            )
+        is None
+    ):
+        ask = "" if creating else f": request one for {gate.stage.name} first"
+        fail(("approval", gate.stage.value), "approval", f"A manager's approval is needed {how}{ask}")
     return unmet
 
 
@@ -233,9 +280,15 @@ async def move_stage(
     reason: str | None = None,
     reason_code: CloseReason | None = None,
     competitor: str | None = None,
+    expected_version: int | None = None,
 ) -> Opportunity:
-    """Move an opportunity to a stage: forward moves pass the stage's gate, backward moves and closing need reasons."""
-    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
+    """Move an opportunity to a stage: forward moves pass the stage's gate, backward moves and closing need reasons.
+
+    With `expected_version`, a move made from an older read (the deal moved meanwhile) is refused.
+    """
+    opportunity = await editable_opportunity_or_raise(
+        session, access, opportunity_id, expected_version=expected_version
+    )
     await require_team_stage_rights(session, access, opportunity, {FieldGroup.STAGE})
     v = Validator()
     reason = v.require_text("reason", reason, max_length=2000, required=False)
@@ -253,7 +306,8 @@ async def move_stage(
     if competitor and stage is not Stage.CLOSED_LOST:
         v.fail("competitor", ErrorCode.INVALID, "A competitor is recorded only when the deal is lost.")
     if not backwards and current != stage:
-        v.field_errors.extend(await unmet_requirements(session, opportunity, stage))
+        passed = await stages_passed(session, opportunity.tenant_id, opportunity.pipeline_id, current, stage)
+        v.field_errors.extend(await unmet_on_the_way(session, opportunity, passed))
     v.raise_if_any()
     probability, forecast = await stage_terms(session, opportunity.tenant_id, opportunity.pipeline_id, stage)
     before = {
@@ -349,6 +403,17 @@ async def request_approval(
         changes={"stage": {"old": None, "new": stage.value}},
     )
     return approval
+
+
+def pending_approvals_query(access: Access) -> Select[tuple[StageApproval]]:
+    """Stage approvals waiting on the actor: still requested, on deals whose approvals they may decide."""
+    return select(StageApproval).where(
+        StageApproval.tenant_id == access.actor.tenant_id,
+        StageApproval.status == ApprovalStatus.REQUESTED,
+        StageApproval.opportunity_id.in_(
+            select(Opportunity.id).where(access.rows(Resource.OPPORTUNITY, Action.APPROVE))
+        ),
+    )
 
 
 async def decide_approval(

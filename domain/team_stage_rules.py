@@ -8,6 +8,7 @@ rule for a field group keeps the access its team membership gives it.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import Boolean, Enum, ForeignKeyConstraint, UniqueConstraint, select
@@ -83,13 +84,24 @@ async def rules(session: AsyncSession, tenant_id: uuid.UUID) -> list[TeamStageRu
     return list((await session.execute(select(TeamStageRule).where(TeamStageRule.tenant_id == tenant_id))).scalars())
 
 
-async def require_team_stage_rights(
-    session: AsyncSession, access: Access, opportunity: Opportunity, groups: set[FieldGroup]
-) -> None:
-    """Refuse a change the actor's team role may not make at the deal's current stage."""
+@dataclass(frozen=True)
+class TeamStageLimit:
+    """What the team stage rules leave a member, whose right to edit rests on the team alone, at the deal's stage."""
+
+    sales_role: SalesRole
+    stage: Stage
+    refused: frozenset[FieldGroup]
+
+    @property
+    def allowed(self) -> list[FieldGroup]:
+        return [g for g in FieldGroup if g not in self.refused]
+
+
+async def team_stage_limit(session: AsyncSession, access: Access, opportunity: Opportunity) -> TeamStageLimit | None:
+    """The rules' limit on the actor for this deal at its current stage; None when the rules do not bind them."""
     actor = access.actor
-    if not groups or actor.user_id is None or opportunity.owner_id == actor.user_id:
-        return
+    if actor.user_id is None or opportunity.owner_id == actor.user_id:
+        return None
     beyond_team = (
         await session.execute(
             select(Opportunity.id).where(
@@ -98,7 +110,7 @@ async def require_team_stage_rights(
         )
     ).scalar_one_or_none()
     if beyond_team is not None:
-        return  # their right to edit does not rest on the team
+        return None  # their right to edit does not rest on the team
     member = (
         await session.execute(
             select(OpportunityTeamMember).where(
@@ -109,16 +121,27 @@ async def require_team_stage_rights(
         )
     ).scalar_one_or_none()
     if member is None:
-        return
+        return None
     table = [r for r in await rules(session, opportunity.tenant_id) if r.sales_role == member.sales_role]
-    refused = []
-    for group in sorted(groups):
+    refused = set()
+    for group in FieldGroup:
         cells = [r for r in table if r.field_group == group]
         if cells and not any(r.stage == opportunity.stage and r.can_edit for r in cells):
-            refused.append(group.value)
-    if refused:
+            refused.add(group)
+    return TeamStageLimit(member.sales_role, opportunity.stage, frozenset(refused))
+
+
+async def require_team_stage_rights(
+    session: AsyncSession, access: Access, opportunity: Opportunity, groups: set[FieldGroup]
+) -> None:
+    """Refuse a change the actor's team role may not make at the deal's current stage."""
+    if not groups:
+        return
+    limit = await team_stage_limit(session, access, opportunity)
+    refused = sorted(groups & limit.refused) if limit else []
+    if limit and refused:
         raise Forbidden(
-            f"As {member.sales_role.value} you may not change {', '.join(refused)} while the deal is in "
-            f"{opportunity.stage.name}.",
+            f"As {limit.sales_role.value} you may not change {', '.join(g.value for g in refused)} while the deal "
+            f"is in {opportunity.stage.name}.",
             field="id",
         )

@@ -137,6 +137,37 @@ async def set_user_active(
     return user
 
 
+async def set_user_roles(session: AsyncSession, access: Access, user_id: uuid.UUID, roles: list[str]) -> User:
+    """Replace the roles of a user the actor manages; partner users take partner roles only, and nobody changes
+    their own. The new roles apply from the user's next request."""
+    v = Validator()
+    if user_id == access.actor.user_id:
+        v.fail("id", ErrorCode.INVALID, "You cannot change your own roles.")
+    if not roles:
+        v.fail("roles", ErrorCode.REQUIRED, "Give at least one role.")
+    v.raise_if_any()
+    user = await get_or_raise(session, access, User, Resource.USER, user_id, action=Action.UPDATE, for_update=True)
+    organization = await session.get(Organization, (user.tenant_id, user.organization_id))
+    assert organization is not None
+    allowed = PARTNER_ROLES if organization.is_partner else INTERNAL_ROLES
+    unknown = sorted(set(roles) - allowed)
+    if unknown:
+        kind = "partner" if organization.is_partner else "internal"
+        message = f"Users of this organization take {kind} roles only; not {', '.join(unknown)}."
+        v.fail("roles", ErrorCode.INVALID, message)
+        v.raise_if_any()
+    before, after = sorted(user.roles), sorted(set(roles))
+    if before == after:
+        return user
+    user.roles = after
+    await session.flush()
+    audit_log.record(
+        session, access, record_type="user", record_id=user.id, action="roles_changed",
+        changes={"roles": {"old": ", ".join(before), "new": ", ".join(after)}},
+    )  # fmt: skip
+    return user
+
+
 async def add_first_admin(
     session: AsyncSession,
     tenant_id: uuid.UUID,

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from domain.db import create_engine
+from domain.db import MIGRATION_TIMEOUTS, create_engine
 from domain.migrations import include_name
 from domain.models import Base
 
@@ -23,7 +23,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _main() -> None:
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"), pool_size=1)
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url"), pool_size=1, timeouts=MIGRATION_TIMEOUTS)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

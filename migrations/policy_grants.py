@@ -23,3 +23,18 @@ def grant_to_existing_tenants(grants: list[tuple[str, str, str, str]]) -> None:
         """  # noqa: S608 - the values are this release's constant grants, not input
     )
     op.execute("UPDATE tenant SET policy_version = policy_version + 1")
+
+
+def revoke_from_existing_tenants(grants: list[tuple[str, str, str, str]]) -> None:
+    """Delete each (role, resource, action, scope) a release takes out of the defaults, from every tenant.
+
+    Call it before `grant_to_existing_tenants` in the same migration: that one reloads the enforcers.
+    """
+    values = ", ".join(f"('{role}', '{resource}', '{action}', '{scope}')" for role, resource, action, scope in grants)
+    op.execute(
+        f"""
+        DELETE FROM policy_rule p
+        USING (VALUES {values}) AS g(role, resource, action, scope)
+        WHERE p.ptype = 'p' AND p.v0 = g.role AND p.v2 = g.resource AND p.v3 = g.action AND p.v4 = g.scope
+        """  # noqa: S608 - the values are this release's constant grants, not input
+    )

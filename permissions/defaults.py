@@ -96,8 +96,10 @@ GRANTS: list[Grant] = [
         (READ, CREATE, UPDATE, APPROVE),
         S.TENANT,
     ),
-    # Channel managers run the partner programme: onboarding, tiers, status, moves, deal registrations.
-    *_grants("channel_manager", (R.ORGANIZATION,), (CREATE, UPDATE), S.TENANT),
+    # Channel managers run the partner programme: onboarding, tiers, status, moves, deal registrations. They
+    # change (and move, at both ends) only the partners they manage and those below them.
+    *_grants("channel_manager", (R.ORGANIZATION,), (CREATE,), S.TENANT),
+    *_grants("channel_manager", (R.ORGANIZATION,), (UPDATE,), S.MANAGED),
     *_grants("channel_manager", (R.DEAL_REGISTRATION,), (READ, APPROVE), S.MANAGED),
     *_grants("sales_director", (R.DEAL_REGISTRATION,), (READ,), S.TENANT),
     *_grants("channel_manager", (R.LEAD,), (READ, APPROVE), S.MANAGED),
@@ -123,6 +125,18 @@ GRANTS: list[Grant] = [
     *_grants("partner_manager", (R.DEAL_REGISTRATION,), (READ, UPDATE), S.ORG_TREE),
     *_grants("partner_manager", (R.LEAD,), (READ, UPDATE), S.ORG_TREE),
     *_grants("partner_admin", (R.USER, R.ORGANIZATION), (CREATE, UPDATE), S.ORG_TREE),
+    # Who works a deal, on top of the right to edit it. Internal people who may edit a deal seat anyone and link
+    # any partner; ownership moves with the owner, their managers, directors and admins, never with a team seat
+    # alone. Partners change at most their own organization's seats and link, and hand over only deals owned
+    # by their own organization's people (the owner is a seat too), so never an internally owned deal.
+    *_grants("internal_staff", (R.OPPORTUNITY_TEAM, R.OPPORTUNITY_PARTNER), (UPDATE,), S.TENANT),
+    *_grants("account_manager", (R.OPPORTUNITY_OWNER,), (UPDATE,), S.OWN),
+    *_grants("sales_manager", (R.OPPORTUNITY_OWNER,), (UPDATE,), S.TERRITORY),
+    *_grants("sales_director", (R.OPPORTUNITY_OWNER,), (UPDATE,), S.TENANT),
+    *_grants("admin", (R.OPPORTUNITY_OWNER, R.OPPORTUNITY_TEAM, R.OPPORTUNITY_PARTNER), (UPDATE,), S.TENANT),
+    *_grants("partner_sales", (R.OPPORTUNITY_TEAM, R.OPPORTUNITY_PARTNER), (UPDATE,), S.ORG),
+    *_grants("partner_sales", (R.OPPORTUNITY_OWNER,), (UPDATE,), S.OWN),
+    *_grants("partner_manager", (R.OPPORTUNITY_OWNER,), (UPDATE,), S.ORG_TREE),
     # Commerce: quotes, orders and contracts follow the deals and accounts they belong to.
     *_grants("internal_staff", (R.PRODUCT,), (READ,), S.TENANT),
     *_grants("partner_sales", (R.PRODUCT,), (READ,), S.TENANT),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from importlib.resources import files
 
@@ -55,13 +56,21 @@ class EnforcerCache:
 
     def __init__(self) -> None:
         self._by_tenant: dict[uuid.UUID, _Cached] = {}
-        self._lock = asyncio.Lock()
+        # An asyncio lock belongs to one event loop; a process may run several (a server thread beside the tests).
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
 
     async def get(self, session: AsyncSession, tenant_id: uuid.UUID, version: int) -> CountingEnforcer:
         cached = self._by_tenant.get(tenant_id)
         if cached and cached.version == version:
             return cached.enforcer
-        async with self._lock:
+        async with self._lock():
             cached = self._by_tenant.get(tenant_id)
             if cached and cached.version == version:
                 return cached.enforcer

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Action, Actor, Resource
-from domain.opportunities import OpportunityPartner, OpportunityTeamMember
+from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
 from domain.organizations import Organization
+from domain.team_stage_rules import FieldGroup, team_stage_limit
 from domain.territories import Territory
 from permissions.defaults import Scope
-from permissions.engine import ENFORCERS
+from permissions.engine import ENFORCERS, access_for
 from permissions.scopes import PREDICATES
 
 EXPLAINED_ACTIONS = (Action.READ, Action.UPDATE)
@@ -42,6 +43,8 @@ class Explanation:
     can: dict[Action, bool] = field(default_factory=dict)
     reasons: list[Reason] = field(default_factory=list)
     summary: str = ""
+    # For an opportunity: the field groups they may change at its current stage (team stage rules included).
+    editable_groups: list[FieldGroup] | None = None
 
 
 def _grants_by_role(
@@ -134,7 +137,36 @@ async def explain(
                 detail = await _detail(session, actor, resource, record_id, scope)
                 explanation.reasons.append(Reason(action, role, granting, scope, detail))
     read, edit = explanation.can[Action.READ], explanation.can[Action.UPDATE]
-    if edit:
+    limit = None
+    if resource is Resource.OPPORTUNITY:
+        explanation.editable_groups = list(FieldGroup) if edit else []
+        opportunity = (
+            await session.execute(
+                select(Opportunity).where(Opportunity.tenant_id == actor.tenant_id, Opportunity.id == record_id)
+            )
+        ).scalar_one_or_none()
+        if edit and opportunity is not None and actor.is_partner and opportunity.stage.is_closed:
+            explanation.can[Action.UPDATE], explanation.editable_groups = False, []
+            explanation.summary = "Can see it but not edit it: the deal is closed, and partners only read closed deals."
+            return explanation
+        if edit and opportunity is not None:
+            limit = await team_stage_limit(session, await access_for(session, actor, policy_version), opportunity)
+    if limit is not None and limit.refused:
+        # Their edit rests on a team seat, and the team stage rules narrow it at the deal's stage.
+        explanation.editable_groups = limit.allowed
+        explanation.can[Action.UPDATE] = bool(limit.allowed)
+        refused = ", ".join(g.value for g in FieldGroup if g in limit.refused)
+        as_role = f"as {limit.sales_role.value} on its team while it is in {limit.stage.name}"
+        if limit.allowed:
+            allowed = ", ".join(g.value for g in limit.allowed)
+            explanation.summary = (
+                f"Can see it and, {as_role}, change {allowed} only: team stage rules keep {refused} from them."
+            )
+        else:
+            explanation.summary = (
+                f"Can see it but, {as_role}, change nothing: team stage rules keep {refused} from them."
+            )
+    elif edit:
         explanation.summary = "Can see and edit it."
     elif read:
         explanation.summary = "Can see it but not edit it: no role of theirs grants editing in a scope covering it."

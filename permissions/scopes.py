@@ -110,14 +110,27 @@ def _accounts_of(opportunity_ids) -> ColumnElement[bool]:  # type: ignore[no-unt
     return Account.id.in_(select(Opportunity.account_id).where(Opportunity.id.in_(opportunity_ids)))
 
 
+def _owned_opportunity_ids(actor: Actor):  # type: ignore[no-untyped-def]
+    """Opportunities the actor owns."""
+    return select(Opportunity.id).where(Opportunity.tenant_id == actor.tenant_id, Opportunity.owner_id == actor.user_id)
+
+
 def account_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
-    """An account is in scope by its own fields or through an opportunity in the same scope."""
+    """An account is in scope by its own fields or through an opportunity in the same scope.
+
+    Owning a deal lets one read its account (and so its contacts), as a team seat does: a deal handed to a new
+    owner stays workable. Changing the account stays with its own owner and the wider scopes.
+    """
     a = Account
     match scope:
         case Scope.TENANT:
             return true()
         case Scope.OWN:
-            return a.owner_id == actor.user_id if actor.user_id else false()
+            if actor.user_id is None:
+                return false()
+            if action is Action.READ:
+                return or_(a.owner_id == actor.user_id, _accounts_of(_owned_opportunity_ids(actor)))
+            return a.owner_id == actor.user_id
         case Scope.TEAM:
             return _accounts_of(_team_opportunity_ids(actor, action)) if actor.user_id else false()
         case Scope.ORG:
@@ -160,7 +173,10 @@ def activity_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElem
     if scope is Scope.OWN:
         if actor.user_id is None:
             return false()
-        return or_(Activity.owner_id == actor.user_id, Activity.assignee_id == actor.user_id)
+        mine = or_(Activity.owner_id == actor.user_id, Activity.assignee_id == actor.user_id)
+        if action is Action.READ:  # the timeline of a deal one owns
+            return or_(mine, Activity.opportunity_id.in_(_owned_opportunity_ids(actor)))
+        return mine
     visible_opportunities = select(Opportunity.id).where(
         Opportunity.tenant_id == actor.tenant_id, opportunity_predicate(scope, actor, action)
     )
@@ -181,6 +197,8 @@ def organization_predicate(scope: Scope, actor: Actor, action: Action) -> Column
             return Organization.path.startswith(actor.organization_path, autoescape=True)
         case Scope.ORG | Scope.OWN | Scope.TEAM if actor.organization_id:
             return Organization.id == actor.organization_id
+        case Scope.MANAGED if actor.user_id:
+            return Organization.id.in_(_managed_partner_ids(actor))
         case _:
             return false()
 
@@ -284,7 +302,12 @@ def _commerce_predicate(model, scope: Scope, actor: Actor, action: Action) -> Co
         case Scope.OWN:
             if actor.user_id is None:
                 return false()
-            return or_(model.owner_id == actor.user_id, via_opportunity, via_account)
+            # Accounts the actor owns, not those they only read through a deal of theirs: owning one deal
+            # does not open the account's other business.
+            via_owned_account = model.account_id.in_(
+                select(Account.id).where(Account.tenant_id == actor.tenant_id, Account.owner_id == actor.user_id)
+            )
+            return or_(model.owner_id == actor.user_id, via_opportunity, via_owned_account)
         case Scope.TEAM:
             return via_opportunity
         case Scope.TERRITORY:
@@ -311,6 +334,9 @@ Predicate = Callable[[Scope, Actor, Action], ColumnElement[bool]]
 
 PREDICATES: dict[Resource, tuple[type, Predicate]] = {
     Resource.OPPORTUNITY: (Opportunity, opportunity_predicate),
+    Resource.OPPORTUNITY_OWNER: (Opportunity, opportunity_predicate),
+    Resource.OPPORTUNITY_TEAM: (User, user_predicate),
+    Resource.OPPORTUNITY_PARTNER: (Organization, organization_predicate),
     Resource.ACCOUNT: (Account, account_predicate),
     Resource.CONTACT: (Contact, contact_predicate),
     Resource.ACTIVITY: (Activity, activity_predicate),

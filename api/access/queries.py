@@ -7,9 +7,11 @@ from strawberry.types import Info
 
 from api.directory.types import UserType
 from api.graphql.context import NODE_MODELS
+from api.graphql.descriptions import describe_values, described_arguments
 from api.graphql.errors import AccessDenied, BadInput, query_value
 from api.graphql.relay import optional_id_of, record_ref
 from api.graphql.resolving import ctx, load
+from api.opportunities.mutations import FieldGroupType
 from domain.access import Action, Resource
 from domain.errors import NotFound
 from domain.principals import load_user_actor
@@ -17,6 +19,16 @@ from permissions.engine import access_for
 from permissions.explain import explain
 
 ActionType = strawberry.enum(Action, name="AccessAction", description="What a user may do to a record.")
+describe_values(
+    ActionType,
+    {
+        "READ": "See the record.",
+        "CREATE": "Create records of its kind.",
+        "UPDATE": "Change the record.",
+        "DELETE": "Remove the record.",
+        "APPROVE": "Decide on it (approve or reject), e.g. a registration or a discount.",
+    },
+)
 
 
 @strawberry.type(description="One grant that covers the record: which role, which scope, and what links it.")
@@ -36,7 +48,13 @@ class AccessReason:
 class AccessExplanation:
     user: UserType = strawberry.field(description="The user explained.")
     can_read: bool = strawberry.field(description="Whether they see it.")
-    can_edit: bool = strawberry.field(description="Whether they may change it.")
+    can_edit: bool = strawberry.field(
+        description="Whether they may change it; for an opportunity, at least one field group at its current stage."
+    )
+    editable_field_groups: list[FieldGroupType] | None = strawberry.field(  # type: ignore[valid-type]
+        description="For an opportunity, the field groups they may change at its current stage, team stage rules "
+        "applied (COMMERCIAL, DETAILS, STAGE); null for other records."
+    )
     can_read_internal_fields: bool = strawberry.field(description="Whether they read internal-only fields.")
     reasons: list[AccessReason] = strawberry.field(description="Every grant that covers it; empty when none does.")
     summary: str = strawberry.field(description="One sentence.")
@@ -44,6 +62,10 @@ class AccessExplanation:
 
 @strawberry.type
 class AccessQueries:
+    @described_arguments(
+        record_id="Global ID of a record you can see.",
+        user_id="The user to explain; you when left out (others: admins only).",
+    )  # fmt: skip
     @strawberry.field(
         description="Why a user (you, when userId is left out) can or cannot see or edit a record you can see. "
         "Explaining someone else's access is for admins."
@@ -67,7 +89,8 @@ class AccessQueries:
             if loaded is None:
                 return AccessExplanation(
                     user=UserType.from_row(target), can_read=False, can_edit=False, can_read_internal_fields=False,
-                    reasons=[], summary="Has no access at all: deactivated, or their organization is suspended.",
+                    editable_field_groups=[] if resource is Resource.OPPORTUNITY else None, reasons=[],
+                    summary="Has no access at all: deactivated, or their organization is suspended.",
                 )  # fmt: skip
             explanation = await explain(session, loaded.actor, loaded.policy_version, resource, record_uuid)  # type: ignore[arg-type]
             target_access = await access_for(session, loaded.actor, loaded.policy_version)
@@ -75,6 +98,7 @@ class AccessQueries:
             user=UserType.from_row(target),
             can_read=explanation.can[Action.READ],
             can_edit=explanation.can[Action.UPDATE],
+            editable_field_groups=explanation.editable_groups,
             can_read_internal_fields=explanation.can[Action.READ]
             and target_access.can(Resource.OPPORTUNITY_INTERNAL, Action.READ),
             reasons=[

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.accounts.types import AccountType, BuyingRoleType, ContactType, LifecycleStageType
 from api.graphql.errors import UserError, run_mutation
+from api.graphql.idempotency import create_once, idempotency_key_field
 from api.graphql.inputs import patch
+from api.graphql.record_versions import expected_version_field
 from api.graphql.relay import id_of, optional_id_of
 from api.graphql.resolving import ctx
-from domain.accounts import AccountChanges, create_account, update_account
+from domain.accounts import Account, AccountChanges, Contact, create_account, update_account
 from domain.commands import UNSET
 from domain.contacts import ContactChanges, create_contact, update_contact
 from domain.db import transaction
@@ -31,6 +34,7 @@ class CreateAccountInput:
         default=None, description="Managing partner; a partner user's accounts default to their organization."
     )
     lifecycle_stage: LifecycleStageType | None = strawberry.field(default=None, description="Defaults to PROSPECT.")  # type: ignore[valid-type]
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="Changes to an account; fields left out stay as they are.")
@@ -45,6 +49,7 @@ class UpdateAccountInput:
     territory_id: strawberry.ID | None = strawberry.field(default=U, description="Territory; null clears it.")
     managing_partner_id: strawberry.ID | None = strawberry.field(default=U, description="Managing partner.")
     lifecycle_stage: LifecycleStageType | None = strawberry.field(default=U, description="Lifecycle stage.")  # type: ignore[valid-type]
+    expected_version: int | None = expected_version_field()
 
 
 @strawberry.type(description="The result of an account mutation.")
@@ -62,6 +67,7 @@ class CreateContactInput:
     phone: str | None = strawberry.field(default=None, description="Phone number.")
     title: str | None = strawberry.field(default=None, description="Job title.")
     buying_role: BuyingRoleType | None = strawberry.field(default=None, description="Part in the buying centre.")  # type: ignore[valid-type]
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="Changes to a contact; fields left out stay as they are.")
@@ -73,6 +79,7 @@ class UpdateContactInput:
     phone: str | None = strawberry.field(default=U, description="Phone; null clears it.")
     title: str | None = strawberry.field(default=U, description="Title; null clears it.")
     buying_role: BuyingRoleType | None = strawberry.field(default=U, description="Buying-centre role.")  # type: ignore[valid-type]
+    expected_version: int | None = expected_version_field()
 
 
 @strawberry.type(description="The result of a contact mutation.")
@@ -89,6 +96,14 @@ def _contact_failed(errors: list[UserError]) -> ContactPayload:
     return ContactPayload(contact=None, errors=errors)
 
 
+def _account_succeeded(row: Account | None) -> AccountPayload:
+    return AccountPayload(account=AccountType.from_row(row) if row else None, errors=[])
+
+
+def _contact_succeeded(row: Contact | None) -> ContactPayload:
+    return ContactPayload(contact=ContactType.from_row(row) if row else None, errors=[])
+
+
 def _id_patch(value: strawberry.ID | None, type_name: str, field: str):  # type: ignore[no-untyped-def]
     value = patch(value)
     return value if value is UNSET else optional_id_of(value, type_name, field)
@@ -98,7 +113,7 @@ def _id_patch(value: strawberry.ID | None, type_name: str, field: str):  # type:
 class AccountMutations:
     @strawberry.mutation(description="Create an account.")
     async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
-        async def perform() -> AccountPayload:
+        async def create(session: AsyncSession) -> Account:
             changes = AccountChanges(
                 name=input.name, tax_id=input.tax_id, web_domain=input.web_domain, industry=input.industry,
                 grade=input.grade,
@@ -108,11 +123,11 @@ class AccountMutations:
                 else id_of(input.managing_partner_id, "Organization", "managingPartnerId"),
                 lifecycle_stage=UNSET if input.lifecycle_stage is None else input.lifecycle_stage,
             )  # fmt: skip
-            async with transaction(ctx(info).sessions) as session:
-                row = await create_account(session, ctx(info).access, changes)
-            return AccountPayload(account=AccountType.from_row(row), errors=[])
+            return await create_account(session, ctx(info).access, changes)
 
-        return await run_mutation(perform, _account_failed)
+        return await create_once(
+            info, create, "Account", _account_succeeded, _account_failed, key=input.idempotency_key, request=input
+        )
 
     @strawberry.mutation(description="Change an account the caller may edit.")
     async def update_account(self, info: Info, input: UpdateAccountInput) -> AccountPayload:
@@ -127,24 +142,26 @@ class AccountMutations:
                 lifecycle_stage=patch(input.lifecycle_stage),
             )  # fmt: skip
             async with transaction(ctx(info).sessions) as session:
-                row = await update_account(session, ctx(info).access, account_id, changes)
+                row = await update_account(
+                    session, ctx(info).access, account_id, changes, expected_version=input.expected_version
+                )
             return AccountPayload(account=AccountType.from_row(row), errors=[])
 
         return await run_mutation(perform, _account_failed)
 
     @strawberry.mutation(description="Add a contact to an account.")
     async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload:
-        async def perform() -> ContactPayload:
+        async def create(session: AsyncSession) -> Contact:
             account_id = id_of(input.account_id, "Account", "accountId")
             changes = ContactChanges(
                 first_name=input.first_name, last_name=input.last_name, email=input.email, phone=input.phone,
                 title=input.title, buying_role=input.buying_role,
             )  # fmt: skip
-            async with transaction(ctx(info).sessions) as session:
-                row = await create_contact(session, ctx(info).access, account_id, changes)
-            return ContactPayload(contact=ContactType.from_row(row), errors=[])
+            return await create_contact(session, ctx(info).access, account_id, changes)
 
-        return await run_mutation(perform, _contact_failed)
+        return await create_once(
+            info, create, "Contact", _contact_succeeded, _contact_failed, key=input.idempotency_key, request=input
+        )
 
     @strawberry.mutation(description="Change a contact the caller may edit.")
     async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
@@ -155,7 +172,9 @@ class AccountMutations:
                 phone=patch(input.phone), title=patch(input.title), buying_role=patch(input.buying_role),
             )  # fmt: skip
             async with transaction(ctx(info).sessions) as session:
-                row = await update_contact(session, ctx(info).access, contact_id, changes)
+                row = await update_contact(
+                    session, ctx(info).access, contact_id, changes, expected_version=input.expected_version
+                )
             return ContactPayload(contact=ContactType.from_row(row), errors=[])
 
         return await run_mutation(perform, _contact_failed)

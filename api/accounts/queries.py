@@ -8,8 +8,9 @@ import strawberry
 from strawberry.types import Info
 
 from api.accounts.types import AccountType, ContactType, LifecycleStageType
+from api.graphql.descriptions import describe_values, described_arguments
 from api.graphql.errors import query_value
-from api.graphql.relay import Connection, OrderDirection, optional_id_of
+from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, OrderDirection, optional_id_of
 from api.graphql.resolving import ctx, list_connection
 from domain.accounts import Account, AccountFilter, Contact, accounts_query
 from domain.contacts import contacts_query
@@ -23,6 +24,16 @@ class AccountOrderField(Enum):
     UPDATED_AT = "updated_at"
 
 
+describe_values(
+    AccountOrderField,
+    {
+        "NAME": "Account name, A to Z.",
+        "CREATED_AT": "When the account was created.",
+        "UPDATED_AT": "When the account last changed.",
+    },
+)
+
+
 @strawberry.input(description="Sort order for accounts.")
 class AccountOrder:
     field: AccountOrderField = strawberry.field(description="Sort key; ties are broken by id.")
@@ -31,7 +42,9 @@ class AccountOrder:
 
 @strawberry.input(description="Narrow the account list; every field optional.")
 class AccountFilterInput:
-    search: str | None = strawberry.field(default=None, description="Normalized name contains this text.")
+    search: str | None = strawberry.field(
+        default=None, description="Normalized name contains this text (at most 200 characters)."
+    )
     owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owned by this user.")
     territory_id: strawberry.ID | None = strawberry.field(default=None, description="In this territory.")
     managing_partner_id: strawberry.ID | None = strawberry.field(default=None, description="Managed by this partner.")
@@ -40,12 +53,18 @@ class AccountFilterInput:
 
 @strawberry.type
 class AccountQueries:
+    @described_arguments(
+        filter="Narrow the list; every field optional.",
+        order_by="Sort key and direction; by name, A to Z, when left out.",
+    )  # fmt: skip
     @strawberry.field(description="Accounts the viewer may see.")
     async def accounts(
         self,
         info: Info,
-        first: int = 20,
-        after: str | None = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         filter: AccountFilterInput | None = None,
         order_by: AccountOrder | None = None,
     ) -> Connection[AccountType]:
@@ -61,23 +80,31 @@ class AccountQueries:
                 )
             )
         order = order_by or AccountOrder(field=AccountOrderField.NAME)
+        query = query_value(lambda: accounts_query(ctx(info).access, flt))
         return await list_connection(
-            info, query=accounts_query(ctx(info).access, flt), sort_column=getattr(Account, order.field.value),
-            id_column=Account.id, direction=order.direction, first=first, after=after, to_node=AccountType.from_row,
+            info, query=query, sort_column=getattr(Account, order.field.value),
+            id_column=Account.id, direction=order.direction, first=first, after=after,
+            last=last, before=before, to_node=AccountType.from_row,
         )  # fmt: skip
 
+    @described_arguments(
+        account_id="Only this account's contacts.",
+        search="Only contacts whose name or e-mail contains this text.",
+    )  # fmt: skip
     @strawberry.field(description="Contacts the viewer may see, newest first.")
     async def contacts(
         self,
         info: Info,
-        first: int = 20,
-        after: str | None = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         account_id: strawberry.ID | None = None,
         search: str | None = None,
     ) -> Connection[ContactType]:
         account = query_value(lambda: optional_id_of(account_id, "Account", "accountId"))
         return await list_connection(
-            info, query=contacts_query(ctx(info).access, account_id=account, search=search),
+            info, query=query_value(lambda: contacts_query(ctx(info).access, account_id=account, search=search)),
             sort_column=Contact.created_at, id_column=Contact.id, direction=SortDirection.DESC,
-            first=first, after=after, to_node=ContactType.from_row,
+            first=first, after=after, last=last, before=before, to_node=ContactType.from_row,
         )  # fmt: skip

@@ -9,7 +9,9 @@ import strawberry
 from strawberry.types import Info
 
 from api.directory.types import OrganizationType, TerritoryType, UserType
-from api.graphql.relay import Connection, Node, to_global_id
+from api.graphql.descriptions import describe_values
+from api.graphql.record_versions import VERSION_DESCRIPTION
+from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, Node, to_global_id
 from api.graphql.resolving import child_connection, ctx, load
 from domain.accounts import Account, BuyingRole, Contact, LifecycleStage
 from domain.activities import Activity, activities_query
@@ -23,7 +25,25 @@ if TYPE_CHECKING:
 LifecycleStageType = strawberry.enum(
     LifecycleStage, name="LifecycleStage", description="Where an account stands with us."
 )
+describe_values(
+    LifecycleStageType,
+    {
+        "PROSPECT": "Not yet bought from us.",
+        "CUSTOMER": "Buys from us.",
+        "FORMER_CUSTOMER": "Bought from us before.",
+    },
+)
 BuyingRoleType = strawberry.enum(BuyingRole, name="BuyingRole", description="A contact's part in the buying centre.")
+describe_values(
+    BuyingRoleType,
+    {
+        "DECISION_MAKER": "Makes the buying decision.",
+        "INFLUENCER": "Shapes the decision without making it.",
+        "USER": "Will use what is bought.",
+        "GATEKEEPER": "Controls access to the decision makers.",
+        "CHAMPION": "Sells for us inside the customer.",
+    },
+)
 
 OpportunityRef = Annotated["OpportunityType", strawberry.lazy("api.opportunities.types")]
 ActivityRef = Annotated["ActivityType", strawberry.lazy("api.activities.types")]
@@ -36,6 +56,10 @@ class AccountType(Node):
     @classmethod
     def from_row(cls, row: Account) -> AccountType:
         return cls(id=to_global_id("Account", row.id), row=row)
+
+    @strawberry.field(description=VERSION_DESCRIPTION)
+    def version(self) -> int:
+        return self.row.row_version
 
     @strawberry.field(description="Company name as entered.")
     def name(self) -> str:
@@ -89,34 +113,43 @@ class AccountType(Node):
         return OrganizationType.from_row(row) if row else None
 
     @strawberry.field(description="The account's contacts the viewer may see, newest first.")
-    async def contacts(self, info: Info, first: int = 20, after: str | None = None) -> Connection[ContactType]:
+    async def contacts(
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        before: BeforeArg = None,
+    ) -> Connection[ContactType]:  # fmt: skip
         loaders = ctx(info).loaders
         return await child_connection(
-            info, parent_id=self.row.id, first=first, after=after,
+            info, parent_id=self.row.id, first=first, after=after, last=last, before=before,
             page_loader=loaders.contacts_by_account, count_loader=loaders.count_contacts_by_account,
             query=contacts_query(ctx(info).access, account_id=self.row.id),
             sort_column=Contact.created_at, id_column=Contact.id, to_node=ContactType.from_row,
         )  # fmt: skip
 
     @strawberry.field(description="The account's opportunities the viewer may see, newest first.")
-    async def opportunities(self, info: Info, first: int = 20, after: str | None = None) -> Connection[OpportunityRef]:
+    async def opportunities(
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        before: BeforeArg = None,
+    ) -> Connection[OpportunityRef]:  # fmt: skip
         from api.opportunities.types import OpportunityType
 
         loaders = ctx(info).loaders
         return await child_connection(
-            info, parent_id=self.row.id, first=first, after=after,
+            info, parent_id=self.row.id, first=first, after=after, last=last, before=before,
             page_loader=loaders.opportunities_by_account, count_loader=loaders.count_opportunities_by_account,
             query=opportunities_query(ctx(info).access, OpportunityFilter(account_id=self.row.id)),
             sort_column=Opportunity.created_at, id_column=Opportunity.id, to_node=OpportunityType.from_row,
         )  # fmt: skip
 
     @strawberry.field(description="The account's timeline: activities the viewer may see, most recent first.")
-    async def activities(self, info: Info, first: int = 20, after: str | None = None) -> Connection[ActivityRef]:
+    async def activities(
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        before: BeforeArg = None,
+    ) -> Connection[ActivityRef]:  # fmt: skip
         from api.activities.types import ActivityType
 
         loaders = ctx(info).loaders
         return await child_connection(
-            info, parent_id=self.row.id, first=first, after=after,
+            info, parent_id=self.row.id, first=first, after=after, last=last, before=before,
             page_loader=loaders.activities_by_account, count_loader=loaders.count_activities_by_account,
             query=activities_query(ctx(info).access, account_id=self.row.id),
             sort_column=Activity.occurred_at, id_column=Activity.id, to_node=ActivityType.from_row,
@@ -130,6 +163,10 @@ class ContactType(Node):
     @classmethod
     def from_row(cls, row: Contact) -> ContactType:
         return cls(id=to_global_id("Contact", row.id), row=row)
+
+    @strawberry.field(description=VERSION_DESCRIPTION)
+    def version(self) -> int:
+        return self.row.row_version
 
     @strawberry.field(description="Given name.")
     def first_name(self) -> str:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.activities.types import ActivityKindType, ActivityType
+from api.graphql.descriptions import described_arguments
 from api.graphql.errors import AccessDenied, UserError, run_mutation
-from api.graphql.relay import Connection, id_of, optional_id_of
+from api.graphql.idempotency import create_once, idempotency_key_field
+from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, id_of, optional_id_of
 from api.graphql.resolving import ctx, list_connection
 from domain.activities import Activity, NewActivity, complete_task, log_activity, open_tasks_query
 from domain.base import utcnow
@@ -30,6 +33,7 @@ class LogActivityInput:
     assignee_id: strawberry.ID | None = strawberry.field(
         default=None, description="Who must do a task; you if left out."
     )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="The result of an activity mutation.")
@@ -44,22 +48,25 @@ def _failed(errors: list[UserError]) -> ActivityPayload:
 
 @strawberry.type
 class ActivityQueries:
+    @described_arguments(overdue_only="Only tasks already past their due time.")
     @strawberry.field(description="Open tasks assigned to you that you can see, soonest due first.")
     async def my_open_tasks(
-        self, info: Info, first: int = 20, after: str | None = None, overdue_only: bool = False
-    ) -> Connection[ActivityType]:
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        before: BeforeArg = None, overdue_only: bool = False,
+    ) -> Connection[ActivityType]:  # fmt: skip
         context = ctx(info)
         if context.actor.user_id is None:
             raise AccessDenied("Only a person has tasks.")
         query = open_tasks_query(context.access, context.actor.user_id, overdue_at=utcnow() if overdue_only else None)
         return await list_connection(
             info, query=query, sort_column=Activity.due_at, id_column=Activity.id, direction=SortDirection.ASC,
-            first=first, after=after, to_node=ActivityType.from_row,
+            first=first, after=after, last=last, before=before, to_node=ActivityType.from_row,
         )  # fmt: skip
 
 
 @strawberry.type
 class ActivityMutations:
+    @described_arguments(id="The task, an Activity of kind TASK.")
     @strawberry.mutation(description="Mark a task done.")
     async def complete_task(self, info: Info, id: strawberry.ID) -> ActivityPayload:
         async def perform() -> ActivityPayload:
@@ -71,7 +78,7 @@ class ActivityMutations:
 
     @strawberry.mutation(description="Log an activity on an opportunity or account the caller can see.")
     async def log_activity(self, info: Info, input: LogActivityInput) -> ActivityPayload:
-        async def perform() -> ActivityPayload:
+        async def create(session: AsyncSession) -> Activity:
             cmd = NewActivity(
                 kind=input.kind, subject=input.subject, notes=input.notes, occurred_at=input.occurred_at,
                 due_at=input.due_at, done=input.done,
@@ -79,8 +86,10 @@ class ActivityMutations:
                 account_id=optional_id_of(input.account_id, "Account", "accountId"),
                 assignee_id=optional_id_of(input.assignee_id, "User", "assigneeId"),
             )  # fmt: skip
-            async with transaction(ctx(info).sessions) as session:
-                row = await log_activity(session, ctx(info).access, cmd)
-            return ActivityPayload(activity=ActivityType.from_row(row), errors=[])
+            return await log_activity(session, ctx(info).access, cmd)
 
-        return await run_mutation(perform, lambda errors: ActivityPayload(activity=None, errors=errors))
+        return await create_once(
+            info, create, "Activity",
+            lambda row: ActivityPayload(activity=ActivityType.from_row(row) if row else None, errors=[]), _failed,
+            key=input.idempotency_key, request=input,
+        )  # fmt: skip

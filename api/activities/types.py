@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from api.accounts.types import AccountType
 from api.directory.types import UserType
+from api.graphql.descriptions import describe_values
 from api.graphql.relay import Node, to_global_id
 from api.graphql.resolving import load
 from domain.activities import Activity, ActivityKind
@@ -19,6 +20,16 @@ if TYPE_CHECKING:
     from api.opportunities.types import OpportunityType
 
 ActivityKindType = strawberry.enum(ActivityKind, name="ActivityKind", description="What kind of activity.")
+describe_values(
+    ActivityKindType,
+    {
+        "CALL": "A phone call.",
+        "MEETING": "A meeting, in person or online.",
+        "VISIT": "A visit to the customer.",
+        "TASK": "A to-do with a due time and an assignee.",
+        "EMAIL": "An e-mail.",
+    },
+)
 
 
 @strawberry.type(name="Activity", description="A call, meeting, visit, e-mail or task on an account or opportunity.")

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.directory.types import OrganizationType, TerritoryType, UserType
+from api.graphql.descriptions import described_arguments
 from api.graphql.errors import UserError, query_value, run_mutation, run_query
 from api.graphql.relay import id_of, optional_id_of
 from api.graphql.resolving import ctx, load
@@ -149,6 +150,13 @@ class Funnel:
 
 @strawberry.type
 class AnalyticsQueries:
+    @described_arguments(
+        period_start="First day of the period (inclusive).", period_end="Last day of the period (inclusive).",
+        currency="ISO 4217 code; only deals in this currency count (amounts are never converted).",
+        territory_id="Only deals in this territory or below it.",
+        partner_organization_id="Only deals this partner organization (or one below it) is linked to.",
+        pipeline_id="Only deals that follow this pipeline.",
+    )  # fmt: skip
     @strawberry.field(
         description="Forecast of the visible deals closing between the dates (inclusive), in one currency."
     )
@@ -180,6 +188,13 @@ class AnalyticsQueries:
             by_partner=[PartnerForecast(row=r) for r in result.by_partner],
         )  # fmt: skip
 
+    @described_arguments(
+        period_start="First day of the period (inclusive).", period_end="Last day of the period (inclusive).",
+        currency="ISO 4217 code; only deals in this currency count (amounts are never converted).",
+        territory_id="Only deals in this territory or below it.",
+        partner_organization_id="Only deals this partner organization (or one below it) is linked to.",
+        pipeline_id="Only deals that follow this pipeline.",
+    )  # fmt: skip
     @strawberry.field(description="Funnel of the visible deals closing between the dates, with win rate and cycle.")
     async def funnel(
         self,
@@ -337,6 +352,13 @@ class AdjustForecastPayload:
 
 @strawberry.type
 class QuotaQueries:
+    @described_arguments(
+        period_start="First day of the period (inclusive).", period_end="Last day of the period (inclusive).",
+        currency="ISO 4217 code; only deals in this currency count (amounts are never converted).",
+        territory_id="Only deals in this territory or below it.",
+        partner_organization_id="Only deals this partner organization (or one below it) is linked to.",
+        pipeline_id="Only deals that follow this pipeline.", first="How many owners to list, the best first.",
+    )  # fmt: skip
     @strawberry.field(description="Owners by amount closed won in the period, among the deals and people you can see.")
     async def leaderboard(
         self,
@@ -359,6 +381,9 @@ class QuotaQueries:
 
         return [LeaderboardEntry(row=r) for r in await run_query(compute)]
 
+    @described_arguments(
+        period_start="First day of the period (inclusive).", period_end="Last day of the period (inclusive).",
+    )  # fmt: skip
     @strawberry.field(description="Quotas within the period whose subject you can see, with attainment and coverage.")
     async def quotas(self, info: Info, period_start: datetime.date, period_end: datetime.date) -> list[QuotaStatusType]:
         async with ctx(info).sessions() as session:

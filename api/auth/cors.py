@@ -84,5 +84,7 @@ class CorsMiddleware:
                 "Access-Control-Max-Age": "600",
             }
         else:
-            headers["Access-Control-Expose-Headers"] = "X-Request-ID, Retry-After"
+            headers["Access-Control-Expose-Headers"] = (
+                "X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
+            )
         return headers

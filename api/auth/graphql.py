@@ -10,8 +10,9 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from api.graphql.descriptions import describe_values
 from api.graphql.errors import UserError, run_mutation, run_query
-from api.graphql.relay import id_of, to_global_id
+from api.graphql.relay import Node, id_of, to_global_id
 from api.graphql.resolving import ctx
 from domain.db import transaction
 from domain.sign_in import account
@@ -25,26 +26,39 @@ MfaRequirementType = strawberry.enum(
     description="Who must pass a second factor at sign-in: NONE, ADMINS (admin and partner_admin), INTERNAL "
     "(every user of the enterprise) or EVERYONE.",
 )
+describe_values(
+    MfaRequirementType,
+    {
+        "NONE": "Nobody must.",
+        "ADMINS": "The admin and partner_admin roles must.",
+        "INTERNAL": "Every user of the enterprise must.",
+        "EVERYONE": "Every user must, partners included.",
+    },
+)
 
 
 @strawberry.type(name="Session", description="A signed-in device of the viewer.")
-class SessionType:
-    id: strawberry.ID = strawberry.field(description="Pass to revokeSession to end it.")
+class SessionType(Node):
+    id: strawberry.ID = strawberry.field(description="Global ID; pass it to revokeSession to end it.")
     method: str = strawberry.field(description="How it was signed in: password, sso, invitation, password_reset.")
     created_at: datetime = strawberry.field(description="When it was signed in.")
     last_used_at: datetime = strawberry.field(description="When its refresh token was last used.")
     expires_at: datetime = strawberry.field(description="When it ends at the latest.")
     client_address: str | None = strawberry.field(description="The client address it was last used from.")
     user_agent: str | None = strawberry.field(description="The browser or client it was last used with.")
-    current: bool = strawberry.field(description="Whether this request comes from it.")
+    session_id: strawberry.Private[object]
 
     @classmethod
-    def from_row(cls, row: AuthSession, current_id: object) -> SessionType:
+    def from_row(cls, row: AuthSession) -> SessionType:
         return cls(
             id=to_global_id("Session", row.id), method=row.method, created_at=row.created_at,
             last_used_at=row.last_used_at, expires_at=row.expires_at, client_address=row.client_address,
-            user_agent=row.user_agent, current=row.id == current_id,
+            user_agent=row.user_agent, session_id=row.id,
         )  # fmt: skip
+
+    @strawberry.field(description="Whether this request comes from it.")
+    def current(self, info: Info) -> bool:
+        return ctx(info).actor.session_id == self.session_id
 
 
 @strawberry.type(name="SignInStatus", description="The viewer's own sign-in methods.")
@@ -145,7 +159,7 @@ class SignInQueries:
     async def my_sessions(self, info: Info) -> list[SessionType]:
         actor = ctx(info).actor
         rows = await run_query(lambda: _in_transaction(info, lambda s: account.my_sessions(s, actor)))
-        return [SessionType.from_row(r, actor.session_id) for r in rows]
+        return [SessionType.from_row(r) for r in rows]
 
     @strawberry.field(description="The viewer's own sign-in methods.")
     async def my_sign_in(self, info: Info) -> SignInStatusType:

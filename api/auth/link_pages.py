@@ -44,7 +44,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "signed_in": "Your password is set and you are signed in.",
         "mfa": "Your password is set. Your organization requires a second factor: sign in to finish setting it up.",
         "requested": "If that account exists, a link to reset its password is on its way. It works for 30 minutes.",
-        "open_api": "Open the CRM",
+        "open_api": "Open the partner portal",
     },
     "zh-CN": {
         "invitation_title": "设置您的密码",
@@ -67,7 +67,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         "signed_in": "密码已设置，您已登录。",
         "mfa": "密码已设置。您的组织要求使用第二重验证：请登录以完成设置。",
         "requested": "如果该账户存在，重置密码的链接已经发出，30 分钟内有效。",
-        "open_api": "打开 CRM",
+        "open_api": "打开合作伙伴门户",
     },
 }
 
@@ -226,7 +226,7 @@ def render_page(kind: PageKind, language: str, *, tenant: str = "") -> tuple[str
   <button type="submit">{e["set"]}</button>
 </form>{request_form}
 <p id="message" role="status" aria-live="polite"></p>
-<p id="done" hidden><a href="/graphql">{e["open_api"]}</a></p>
+<p id="done" hidden><a href="/portal/">{e["open_api"]}</a></p>
 <nav><a href="?lang=en" data-lang="en">English</a> · <a href="?lang=zh-CN" data-lang="zh-CN">简体中文</a></nav>
 </main>
 <script nonce="{nonce}">{script}</script>

@@ -17,9 +17,10 @@ from domain.principals import load_client_actor, load_user_actor
 
 log = logging.getLogger("crm.auth")
 
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/oauth/token", "/.well-known/jwks.json"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/oauth/token", "/.well-known/jwks.json", "/", "/portal"})
 # /graphiql/static/ holds only the GraphiQL page's vendored scripts; it is not mounted in production.
-OPEN_PREFIXES = ("/webhooks/", "/forms/", "/auth/", "/graphiql/static/")
+# /portal/ serves the partner portal's files, which hold no data: the portal reads everything through /graphql.
+OPEN_PREFIXES = ("/webhooks/", "/forms/", "/auth/", "/graphiql/static/", "/portal/")
 
 
 def unauthenticated(message: str) -> JSONResponse:

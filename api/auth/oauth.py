@@ -2,6 +2,10 @@
 
 authlib's server is synchronous and has no Starlette binding, so the endpoint reads the form and
 the client row asynchronously first, then hands authlib a request and a client it can use as is.
+
+Failed attempts are throttled per address and per presented client id (in PostgreSQL, as sign-in is).
+An unknown client id is answered exactly as a wrong secret is: the same invalid_client body, after
+verifying one Argon2 hash, so neither the answer nor its time tells whether the id exists.
 """
 
 from __future__ import annotations
@@ -20,21 +24,33 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from api.auth.keys import KeyRing, key_ring
+from api.auth.responses import client_address
 from api.auth.tokens import _claims, _sign
 from domain.credentials import OAuthClient
-from domain.machine_clients import find_client, secret_matches
+from domain.db import transaction
+from domain.errors import RateLimited
+from domain.machine_clients import (
+    find_client,
+    record_authenticated,
+    record_failed_authentication,
+    refuse_if_throttled,
+    secret_matches,
+)
+from domain.text import first_unstorable
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+MAX_BODY = 16 * 1024  # bytes; a token request is a few short form fields
 
 
 class MachineClient(ClientMixin):  # type: ignore[misc]
-    """An OAuthClient row as authlib sees it: confidential, client-credentials only."""
+    """A presented client id as authlib sees it: confidential, client-credentials only; `row` None when unknown."""
 
-    def __init__(self, row: OAuthClient) -> None:
+    def __init__(self, client_id: str, row: OAuthClient | None) -> None:
+        self.client_id = client_id
         self.row = row
 
     def get_client_id(self) -> str:
-        return self.row.client_id
+        return self.client_id
 
     def get_default_redirect_uri(self) -> None:
         return None
@@ -105,6 +121,7 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         self.ttl = ttl
 
     def _generate(self, grant_type: str, client: MachineClient, **_: Any) -> dict[str, Any]:
+        assert client.row is not None  # only a client whose secret matched gets here
         claims = _claims(client.row.client_id, client.row.tenant_id, "machine", list(client.row.roles), self.ttl)
         return {"access_token": _sign(self.ring, claims), "token_type": "Bearer", "expires_in": self.ttl}
 
@@ -136,17 +153,27 @@ def _presented_client_id(headers: Headers, form: dict[str, str]) -> str | None:
 
 
 async def token_endpoint(request: Request) -> JSONResponse:
-    """Exchange client credentials for a bearer token of the client's tenant and roles."""
+    """Exchange client credentials for a bearer token of the client's tenant and roles; 429 while throttled."""
     sessions = request.app.state.sessions
     settings = request.app.state.settings
     form = {k: str(v) for k, v in (await request.form()).items()}
     headers = request.headers  # case-insensitive, as authlib expects to read "Authorization"
     client_id = _presented_client_id(headers, form)
-    row = None
-    if client_id:
-        async with sessions() as session:
-            row = await find_client(session, client_id)
-    server = TokenServer(MachineClient(row) if row else None, await key_ring(sessions), settings.token_ttl_seconds)
+    if (unstorable := first_unstorable(form | {"client_id": client_id})) is not None:  # before any query uses them
+        field, reason = unstorable
+        return JSONResponse({"error": "invalid_request", "error_description": f"{field} {reason}."}, status_code=400)
+    address = client_address(request)
+    async with sessions() as session:
+        try:
+            await refuse_if_throttled(session, client_id, address)
+        except RateLimited as exc:
+            return JSONResponse(
+                {"error": "rate_limited", "error_description": "Too many failed attempts; try again later."},
+                status_code=429, headers={"Retry-After": str(exc.retry_after)},
+            )  # fmt: skip
+        row = await find_client(session, client_id) if client_id else None
+    client = MachineClient(client_id, row) if client_id else None
+    server = TokenServer(client, await key_ring(sessions), settings.token_ttl_seconds)
     # Behind a TLS-terminating proxy the scheme arrives as a forwarded header; outside production plain HTTP is fine.
     scheme = "https" if not settings.production else request.url.scheme
     uri = str(request.url.replace(scheme=scheme))
@@ -154,4 +181,10 @@ async def token_endpoint(request: Request) -> JSONResponse:
     status, body, response_headers = await asyncio.to_thread(
         server.create_token_response, FormRequest(uri, headers, form)
     )
+    if isinstance(body, dict) and body.get("error") == "invalid_client":
+        async with transaction(sessions) as session:
+            await record_failed_authentication(session, client_id, address)
+    elif status == 200 and client_id:
+        async with transaction(sessions) as session:
+            await record_authenticated(session, client_id)
     return JSONResponse(body, status_code=status, headers=dict(response_headers))

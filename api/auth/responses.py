@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from api.auth.tokens import ACCESS_TOKEN_TTL_SECONDS, issue_user_token
 from domain.errors import DomainError, ErrorCode, FieldError, RateLimited
 from domain.sign_in.sessions import SESSION_LIFETIME, IssuedSession
+from domain.text import unstorable_reason
 
 REFRESH_COOKIE = "crm_refresh"
 # Refresh and logout by cookie need this header: another site's page cannot send it without our CORS consent.
@@ -65,8 +66,8 @@ async def json_body(request: Request, fields: dict[str, type]) -> dict[str, Any]
         value = body.get(name)
         if value is not None and not isinstance(value, kind):
             raise BodyInvalid(f"{name} must be a {'string' if kind is str else kind.__name__}.", field=name)
-        if isinstance(value, str) and "\x00" in value:
-            raise BodyInvalid(f"{name} must not contain NUL characters.", field=name)
+        if isinstance(value, str) and (reason := unstorable_reason(value)) is not None:
+            raise BodyInvalid(f"{name} {reason}.", field=name)
         values[name] = value
     return values
 

@@ -122,8 +122,30 @@ async def callback(request: Request) -> Response:
     return response
 
 
+async def sign_in_options(request: Request) -> JSONResponse:
+    """What a sign-in page may offer for a tenant: {"sso": true} when it signs people in by its identity provider.
+
+    It tells no more than GET /auth/sso/{tenant} would (a redirect or not found), and the same for a tenant
+    that does not exist as for one without single sign-on.
+    """
+    slug = (request.query_params.get("tenant") or "").strip().lower()
+    if not slug:
+        return auth_error(400, ErrorCode.REQUIRED, "tenant is required: ?tenant=<slug>.", field="tenant")
+    if len(slug) > 63 or "\x00" in slug:
+        message = "tenant must be a tenant's slug (at most 63 characters)."
+        return auth_error(400, ErrorCode.INVALID, message, field="tenant")
+    try:
+        async with request.app.state.sessions() as session:
+            await sso.tenant_for_sign_in(session, slug)
+        available = True
+    except DomainError:
+        available = False
+    return JSONResponse({"tenant": slug, "sso": available}, headers={"Cache-Control": "no-store"})
+
+
 def sso_routes() -> list[Route]:
     return [
+        Route("/auth/sign-in-options", sign_in_options, methods=["GET"]),
         Route("/auth/sso/{tenant_slug}", start, methods=["GET"]),
         Route("/auth/sso/{tenant_slug}/callback", callback, methods=["GET"]),
     ]

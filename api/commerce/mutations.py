@@ -22,7 +22,10 @@ from api.commerce.types import (
     PriceListType,
     QuoteType,
 )
+from api.graphql.descriptions import described_arguments
 from api.graphql.errors import UserError, run_mutation
+from api.graphql.idempotency import KEY_DESCRIPTION, create_once, idempotency_key_field
+from api.graphql.record_versions import EXPECTED_EDIT_VERSION_DESCRIPTION, EXPECTED_VERSION_DESCRIPTION
 from api.graphql.relay import id_of, optional_id_of
 from api.graphql.resolving import ctx, mutate_visible
 from domain import commerce_settings, contracts, orders, quotes
@@ -30,7 +33,7 @@ from domain.access import Action, Resource
 from domain.catalog import set_fixed_price, set_price_list
 from domain.db import transaction
 from domain.erp_sync import MessageStatus, OutboxMessage, SyncState, requeue
-from domain.errors import Conflict, Forbidden, NotFound
+from domain.errors import Conflict, ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed
 from domain.quotes import LineInput
 from integrations.erp.port import ErpError
 from integrations.erp.sync import refresh_credit, sync_products
@@ -57,12 +60,14 @@ class CreateQuoteInput:
     opportunity_id: strawberry.ID = strawberry.field(description="The opportunity.")
     lines: list[LineItemInput] = strawberry.field(description="Lines, at least one.")
     valid_until: datetime.date | None = strawberry.field(default=None, description="Last day it may be accepted.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="A new version of a quote.")
 class ReviseQuoteInput:
     id: strawberry.ID = strawberry.field(description="The quote's newest version.")
     lines: list[LineItemInput] | None = strawberry.field(default=None, description="New lines (null: keep).")
+    expected_edit_version: int | None = strawberry.field(default=None, description=EXPECTED_EDIT_VERSION_DESCRIPTION)
 
 
 @strawberry.input(description="A partner's order at its price list's prices.")
@@ -71,6 +76,7 @@ class PlacePartnerOrderInput:
         default=None, description="The end customer; null orders for the partner's own stock."
     )
     lines: list[LineItemInput] = strawberry.field(description="Lines, at least one; no discounts.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="A draft contract from a won opportunity or from an order.")
@@ -82,6 +88,7 @@ class CreateContractInput:
     product_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="The products it covers, of the quote's or order's lines (null: all)."
     )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="The price list of a partner kind and/or tier.")
@@ -158,26 +165,40 @@ class OutboxMessagePayload:
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
 
 
+def _quote_payload(row: Any) -> QuotePayload:
+    return QuotePayload(quote=QuoteType.from_row(row) if row else None, errors=[])
+
+
+def _quote_failed(errors: list[UserError]) -> QuotePayload:
+    return QuotePayload(quote=None, errors=errors)
+
+
+def _order_payload(row: Any) -> OrderPayload:
+    return OrderPayload(order=OrderType.from_row(row) if row else None, errors=[])
+
+
+def _order_failed(errors: list[UserError]) -> OrderPayload:
+    return OrderPayload(order=None, errors=errors)
+
+
+def _contract_payload(row: Any) -> ContractPayload:
+    return ContractPayload(contract=ContractType.from_row(row) if row else None, errors=[])
+
+
+def _contract_failed(errors: list[UserError]) -> ContractPayload:
+    return ContractPayload(contract=None, errors=errors)
+
+
 def _quote(info: Info, change: Callable[[AsyncSession], Awaitable[Any]]) -> Awaitable[QuotePayload]:
-    return mutate_visible(  # type: ignore[no-any-return]
-        info, change, "Quote", lambda row: QuotePayload(quote=QuoteType.from_row(row) if row else None, errors=[]),
-        lambda errors: QuotePayload(quote=None, errors=errors),
-    )  # fmt: skip
+    return mutate_visible(info, change, "Quote", _quote_payload, _quote_failed)  # type: ignore[no-any-return]
 
 
 def _order(info: Info, change: Callable[[AsyncSession], Awaitable[Any]]) -> Awaitable[OrderPayload]:
-    return mutate_visible(  # type: ignore[no-any-return]
-        info, change, "Order", lambda row: OrderPayload(order=OrderType.from_row(row) if row else None, errors=[]),
-        lambda errors: OrderPayload(order=None, errors=errors),
-    )  # fmt: skip
+    return mutate_visible(info, change, "Order", _order_payload, _order_failed)  # type: ignore[no-any-return]
 
 
 def _contract(info: Info, change: Callable[[AsyncSession], Awaitable[Any]]) -> Awaitable[ContractPayload]:
-    return mutate_visible(  # type: ignore[no-any-return]
-        info, change, "Contract",
-        lambda row: ContractPayload(contract=ContractType.from_row(row) if row else None, errors=[]),
-        lambda errors: ContractPayload(contract=None, errors=errors),
-    )  # fmt: skip
+    return mutate_visible(info, change, "Contract", _contract_payload, _contract_failed)  # type: ignore[no-any-return]
 
 
 def _qid(value: strawberry.ID):  # type: ignore[no-untyped-def]
@@ -199,41 +220,70 @@ class CommerceMutations:
                 session, ctx(info).access, opportunity, lines, valid_until=input.valid_until
             )
 
-        return await _quote(info, change)
+        return await create_once(
+            info, change, "Quote", _quote_payload, _quote_failed, key=input.idempotency_key, request=input
+        )
 
     @strawberry.mutation(description="Make a new draft version; the old one is superseded.")
     async def revise_quote(self, info: Info, input: ReviseQuoteInput) -> QuotePayload:
         return await _quote(
-            info, lambda s: quotes.revise_quote(s, ctx(info).access, _qid(input.id), _lines(input.lines))
-        )
+            info, lambda s: quotes.revise_quote(
+                s, ctx(info).access, _qid(input.id), _lines(input.lines), expected_version=input.expected_edit_version
+            ),
+        )  # fmt: skip
 
+    @described_arguments(id="The draft quote.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
     @strawberry.mutation(
         description="Submit a draft: approved at once, or pending approval above the discount threshold."
     )
-    async def submit_quote(self, info: Info, id: strawberry.ID) -> QuotePayload:
-        return await _quote(info, lambda s: quotes.submit_quote(s, ctx(info).access, _qid(id)))
-
-    @strawberry.mutation(description="Approve a quote's discount (managers of its territory, directors).")
-    async def approve_quote(self, info: Info, id: strawberry.ID) -> QuotePayload:
-        return await _quote(info, lambda s: quotes.decide_quote(s, ctx(info).access, _qid(id), approve=True))
-
-    @strawberry.mutation(description="Reject a quote's discount; revise it to try again.")
-    async def reject_quote(self, info: Info, id: strawberry.ID) -> QuotePayload:
-        return await _quote(info, lambda s: quotes.decide_quote(s, ctx(info).access, _qid(id), approve=False))
-
-    @strawberry.mutation(description="Mark an approved quote as sent to the customer.")
-    async def send_quote(self, info: Info, id: strawberry.ID) -> QuotePayload:
-        return await _quote(info, lambda s: quotes.send_quote(s, ctx(info).access, _qid(id)))
-
-    @strawberry.mutation(description="Record the customer's acceptance of a sent quote.")
-    async def accept_quote(self, info: Info, id: strawberry.ID) -> QuotePayload:
-        return await _quote(info, lambda s: quotes.accept_quote(s, ctx(info).access, _qid(id)))
-
-    @strawberry.mutation(description="Turn the accepted quote of a won opportunity into an order (queued for the ERP).")
-    async def create_order_from_quote(self, info: Info, quote_id: strawberry.ID) -> OrderPayload:
-        return await _order(
-            info, lambda s: orders.order_from_quote(s, ctx(info).access, id_of(quote_id, "Quote", "quoteId"))
+    async def submit_quote(
+        self, info: Info, id: strawberry.ID, expected_edit_version: int | None = None
+    ) -> QuotePayload:
+        return await _quote(
+            info, lambda s: quotes.submit_quote(s, ctx(info).access, _qid(id), expected_version=expected_edit_version)
         )
+
+    @described_arguments(id="The quote pending approval.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
+    @strawberry.mutation(description="Approve a quote's discount (managers of its territory, directors).")
+    async def approve_quote(
+        self, info: Info, id: strawberry.ID, expected_edit_version: int | None = None
+    ) -> QuotePayload:
+        return await _quote(info, lambda s: quotes.decide_quote(
+            s, ctx(info).access, _qid(id), approve=True, expected_version=expected_edit_version))  # fmt: skip
+
+    @described_arguments(id="The quote pending approval.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
+    @strawberry.mutation(description="Reject a quote's discount; revise it to try again.")
+    async def reject_quote(
+        self, info: Info, id: strawberry.ID, expected_edit_version: int | None = None
+    ) -> QuotePayload:
+        return await _quote(info, lambda s: quotes.decide_quote(
+            s, ctx(info).access, _qid(id), approve=False, expected_version=expected_edit_version))  # fmt: skip
+
+    @described_arguments(id="The approved quote.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
+    @strawberry.mutation(description="Mark an approved quote as sent to the customer.")
+    async def send_quote(self, info: Info, id: strawberry.ID, expected_edit_version: int | None = None) -> QuotePayload:
+        return await _quote(
+            info, lambda s: quotes.send_quote(s, ctx(info).access, _qid(id), expected_version=expected_edit_version)
+        )
+
+    @described_arguments(id="The sent quote.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
+    @strawberry.mutation(description="Record the customer's acceptance of a sent quote.")
+    async def accept_quote(
+        self, info: Info, id: strawberry.ID, expected_edit_version: int | None = None
+    ) -> QuotePayload:
+        return await _quote(
+            info, lambda s: quotes.accept_quote(s, ctx(info).access, _qid(id), expected_version=expected_edit_version)
+        )
+
+    @described_arguments(quote_id="The accepted quote of a won opportunity.", idempotency_key=KEY_DESCRIPTION)
+    @strawberry.mutation(description="Turn the accepted quote of a won opportunity into an order (queued for the ERP).")
+    async def create_order_from_quote(
+        self, info: Info, quote_id: strawberry.ID, idempotency_key: str | None = None
+    ) -> OrderPayload:
+        return await create_once(
+            info, lambda s: orders.order_from_quote(s, ctx(info).access, id_of(quote_id, "Quote", "quoteId")),
+            "Order", _order_payload, _order_failed, key=idempotency_key, request={"quoteId": quote_id},
+        )  # fmt: skip
 
     @strawberry.mutation(
         description="A partner orders for a customer or its stock, at its price list's prices, within its credit "
@@ -250,8 +300,13 @@ class CommerceMutations:
                 session, ctx(info).access, _lines(input.lines) or [], account_id=account
             )
 
-        return await _order(info, change)
+        return await create_once(
+            info, change, "Order", _order_payload, _order_failed, key=input.idempotency_key, request=input
+        )
 
+    @described_arguments(
+        id="The order, not yet received by the ERP.", reason="Why it is cancelled (kept in the audit trail).",
+    )  # fmt: skip
     @strawberry.mutation(
         description="Cancel an order the ERP has not received yet, with a reason; once the ERP has it, cancel it "
         "there and the CRM follows."
@@ -272,32 +327,55 @@ class CommerceMutations:
                 ],
             )  # fmt: skip
 
-        return await _contract(info, change)
+        return await create_once(
+            info, change, "Contract", _contract_payload, _contract_failed, key=input.idempotency_key, request=input
+        )
 
+    @described_arguments(id="The draft contract.", expected_version=EXPECTED_VERSION_DESCRIPTION)
     @strawberry.mutation(description="Send a draft contract for approval.")
-    async def submit_contract(self, info: Info, id: strawberry.ID) -> ContractPayload:
-        return await _contract(info, lambda s: contracts.submit_contract(s, ctx(info).access, _cid(id)))
+    async def submit_contract(
+        self, info: Info, id: strawberry.ID, expected_version: int | None = None
+    ) -> ContractPayload:
+        return await _contract(
+            info, lambda s: contracts.submit_contract(s, ctx(info).access, _cid(id), expected_version=expected_version)
+        )
 
+    @described_arguments(id="The contract in approval.", expected_version=EXPECTED_VERSION_DESCRIPTION)
     @strawberry.mutation(
         description="Approve: the contract turns active, gets its payment plan and is queued for the ERP."
     )
-    async def approve_contract(self, info: Info, id: strawberry.ID) -> ContractPayload:
-        return await _contract(info, lambda s: contracts.decide_contract(s, ctx(info).access, _cid(id), approve=True))
+    async def approve_contract(
+        self, info: Info, id: strawberry.ID, expected_version: int | None = None
+    ) -> ContractPayload:
+        return await _contract(info, lambda s: contracts.decide_contract(
+            s, ctx(info).access, _cid(id), approve=True, expected_version=expected_version))  # fmt: skip
 
+    @described_arguments(id="The contract in approval.", expected_version=EXPECTED_VERSION_DESCRIPTION)
     @strawberry.mutation(description="Send a contract in approval back to draft.")
-    async def reject_contract(self, info: Info, id: strawberry.ID) -> ContractPayload:
-        return await _contract(info, lambda s: contracts.decide_contract(s, ctx(info).access, _cid(id), approve=False))
+    async def reject_contract(
+        self, info: Info, id: strawberry.ID, expected_version: int | None = None
+    ) -> ContractPayload:
+        return await _contract(info, lambda s: contracts.decide_contract(
+            s, ctx(info).access, _cid(id), approve=False, expected_version=expected_version))  # fmt: skip
 
+    @described_arguments(
+        id="The active contract.", reason="Why it ends (kept in the audit trail).",
+        effective_date="The day it ends; today when left out.", expected_version=EXPECTED_VERSION_DESCRIPTION,
+    )  # fmt: skip
     @strawberry.mutation(
         description="Terminate a contract with a reason, from effectiveDate (default today): it ends then, later "
         "installments are dropped, and the ERP is told to stop billing at that date."
     )
     async def terminate_contract(
-        self, info: Info, id: strawberry.ID, reason: str, effective_date: datetime.date | None = None
+        self,
+        info: Info,
+        id: strawberry.ID,
+        reason: str,
+        effective_date: datetime.date | None = None,
+        expected_version: int | None = None,
     ) -> ContractPayload:
-        return await _contract(
-            info, lambda s: contracts.terminate_contract(s, ctx(info).access, _cid(id), reason, effective_date)
-        )
+        return await _contract(info, lambda s: contracts.terminate_contract(
+            s, ctx(info).access, _cid(id), reason, effective_date, expected_version=expected_version))  # fmt: skip
 
     @strawberry.mutation(description="Create or change the price list of a partner kind and/or tier.")
     async def set_price_list(self, info: Info, input: SetPriceListInput) -> PriceListPayload:
@@ -323,13 +401,24 @@ class CommerceMutations:
 
         return await run_mutation(perform, lambda errors: CommerceSettingsPayload(settings=None, errors=errors))
 
+    @described_arguments(
+        price_list_id="The price list.", product_id="The product.",
+        unit_price="The fixed unit price, in the product's currency; null removes it (the discount applies).",
+    )  # fmt: skip
     @strawberry.mutation(
         description="Fix one product's unit price on a price list; a null price removes it (the discount applies)."
     )
     async def set_price_list_price(
-        self, info: Info, price_list_id: strawberry.ID, product_id: strawberry.ID, unit_price: Decimal | None
+        self,
+        info: Info,
+        price_list_id: strawberry.ID,
+        product_id: strawberry.ID,
+        unit_price: Decimal | None = strawberry.UNSET,
     ) -> PriceListPayload:
         async def perform() -> PriceListPayload:
+            if unit_price is strawberry.UNSET:  # leaving it out must not silently remove a fixed price
+                message = "unitPrice is required: a price, or null to remove the fixed price."
+                raise ValidationFailed([FieldError("unitPrice", ErrorCode.REQUIRED, message)])
             async with transaction(ctx(info).sessions) as session:
                 row = await set_fixed_price(
                     session, ctx(info).access, id_of(price_list_id, "PriceList", "priceListId"),
@@ -354,6 +443,7 @@ class CommerceMutations:
 
         return await run_mutation(perform, lambda errors: ProductSyncPayload(changed=None, errors=errors))
 
+    @described_arguments(id="The dead outbox message.")
     @strawberry.mutation(description="Queue a dead outbox message again with a fresh set of attempts.")
     async def retry_outbox_message(self, info: Info, id: strawberry.ID) -> OutboxMessagePayload:
         access = ctx(info).access

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from strawberry.types import Info
 
 from api.commerce.mutations import CommerceSettingsType
@@ -21,8 +21,9 @@ from api.commerce.types import (
     ReceivablesType,
     SyncStateType,
 )
+from api.graphql.descriptions import described_arguments
 from api.graphql.errors import AccessDenied, query_value, run_query
-from api.graphql.relay import Connection, optional_id_of
+from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, optional_id_of
 from api.graphql.resolving import ctx, list_connection
 from domain import receivables
 from domain.access import Action, Resource
@@ -33,7 +34,7 @@ from domain.erp_sync import ErpConnection, MessageStatus, OutboxMessage
 from domain.orders import Order
 from domain.pagination import SortDirection
 from domain.quotes import Quote, QuoteStatus
-from domain.receivables import Installment
+from domain.search import contains_any, search_term
 
 
 def _optional_id(value: strawberry.ID | None, type_name: str, field: str):  # type: ignore[no-untyped-def]
@@ -41,30 +42,25 @@ def _optional_id(value: strawberry.ID | None, type_name: str, field: str):  # ty
     return query_value(lambda: optional_id_of(value, type_name, field))
 
 
-def visible_installments(info: Info):  # type: ignore[no-untyped-def]
-    """Installments whose order or contract the viewer may see."""
-    access = ctx(info).access
-    return or_(
-        Installment.order_id.in_(select(Order.id).where(access.rows(Resource.ORDER))),
-        Installment.contract_id.in_(select(Contract.id).where(access.rows(Resource.CONTRACT))),
-    )
-
-
 @strawberry.type
 class CommerceQueries:
-    @strawberry.field(description="Products from the ERP, by code.")
+    @described_arguments(
+        search="Only products whose code or name contains this text.",
+        active_only="Leave out products that cannot be sold now (the default).",
+    )  # fmt: skip
+    @strawberry.field(description="Products from the ERP, by code; 50 a page by default.")
     async def products(
-        self, info: Info, first: int = 50, after: str | None = None, search: str | None = None, active_only: bool = True
-    ) -> Connection[ProductType]:
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        before: BeforeArg = None, search: str | None = None, active_only: bool = True,
+    ) -> Connection[ProductType]:  # fmt: skip
         stmt = select(Product).where(ctx(info).access.rows(Resource.PRODUCT))
         if active_only:
             stmt = stmt.where(Product.active.is_(True))
-        if search:
-            pattern = f"%{search.strip()}%"
-            stmt = stmt.where(or_(Product.code.ilike(pattern), Product.name.ilike(pattern)))
+        if term := query_value(lambda: search_term(search)):
+            stmt = stmt.where(contains_any(term, Product.code, Product.name))
         return await list_connection(
             info, query=stmt, sort_column=Product.code, id_column=Product.id, direction=SortDirection.ASC,
-            first=first, after=after, to_node=ProductType.from_row,
+            first=first, after=after, last=last, before=before, default_size=50, to_node=ProductType.from_row,
         )  # fmt: skip
 
     @strawberry.field(description="Partner price lists (internal users).")
@@ -82,9 +78,14 @@ class CommerceQueries:
 
         return await run_query(fetch)  # type: ignore[no-any-return]
 
+    @described_arguments(
+        opportunity_id="Only this opportunity's quotes.",
+        latest_only="Only each quote's newest version, not the superseded ones (the default).",
+    )  # fmt: skip
     @strawberry.field(description="Quotes the viewer may see (those of visible opportunities), newest first.")
     async def quotes(
-        self, info: Info, first: int = 20, after: str | None = None, opportunity_id: strawberry.ID | None = None,
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        before: BeforeArg = None, opportunity_id: strawberry.ID | None = None,
         latest_only: bool = True,
     ) -> Connection[QuoteType]:  # fmt: skip
         stmt = select(Quote).where(ctx(info).access.rows(Resource.QUOTE))
@@ -95,12 +96,17 @@ class CommerceQueries:
             stmt = stmt.where(Quote.status != QuoteStatus.SUPERSEDED)
         return await list_connection(
             info, query=stmt, sort_column=Quote.created_at, id_column=Quote.id, direction=SortDirection.DESC,
-            first=first, after=after, to_node=QuoteType.from_row,
+            first=first, after=after, last=last, before=before, to_node=QuoteType.from_row,
         )  # fmt: skip
 
+    @described_arguments(
+        status="Only orders in this status.", sync_state="Only orders in this state of delivery to the ERP.",
+        account_id="Only orders for this customer account.", partner_id="Only this partner's own purchases.",
+    )  # fmt: skip
     @strawberry.field(description="Orders the viewer may see, newest first.")
     async def orders(
-        self, info: Info, first: int = 20, after: str | None = None,
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        before: BeforeArg = None,
         status: OrderStatusType | None = None,  # type: ignore[valid-type]
         sync_state: SyncStateType | None = None,  # type: ignore[valid-type]
         account_id: strawberry.ID | None = None, partner_id: strawberry.ID | None = None,
@@ -116,12 +122,14 @@ class CommerceQueries:
             stmt = stmt.where(Order.partner_organization_id == partner)
         return await list_connection(
             info, query=stmt, sort_column=Order.created_at, id_column=Order.id, direction=SortDirection.DESC,
-            first=first, after=after, to_node=OrderType.from_row,
+            first=first, after=after, last=last, before=before, to_node=OrderType.from_row,
         )  # fmt: skip
 
+    @described_arguments(status="Only contracts in this status.", account_id="Only this customer account's contracts.")
     @strawberry.field(description="Contracts the viewer may see, ending soonest first.")
     async def contracts(
-        self, info: Info, first: int = 20, after: str | None = None,
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        before: BeforeArg = None,
         status: ContractStatusType | None = None,  # type: ignore[valid-type]
         account_id: strawberry.ID | None = None,
     ) -> Connection[ContractType]:  # fmt: skip
@@ -132,9 +140,14 @@ class CommerceQueries:
             stmt = stmt.where(Contract.account_id == account)
         return await list_connection(
             info, query=stmt, sort_column=Contract.end_date, id_column=Contract.id, direction=SortDirection.ASC,
-            first=first, after=after, to_node=ContractType.from_row,
+            first=first, after=after, last=last, before=before, to_node=ContractType.from_row,
         )  # fmt: skip
 
+    @described_arguments(
+        account_id="Only this customer account's orders and contracts.",
+        partner_id="Only this partner's own purchases.", order_id="Only this order.",
+        contract_id="Only this contract.",
+    )  # fmt: skip
     @strawberry.field(
         description="Billed, paid, due and overdue per currency over the orders and contracts the viewer may see; "
         "narrow by account, partner (its own purchases), order or contract."
@@ -143,20 +156,17 @@ class CommerceQueries:
         self, info: Info, account_id: strawberry.ID | None = None, partner_id: strawberry.ID | None = None,
         order_id: strawberry.ID | None = None, contract_id: strawberry.ID | None = None,
     ) -> list[ReceivablesType]:  # fmt: skip
-        where = visible_installments(info)
-        if (account := _optional_id(account_id, "Account", "accountId")) is not None:
-            where = where & (Installment.account_id == account)
-        if (partner := _optional_id(partner_id, "Organization", "partnerId")) is not None:
-            where = where & (Installment.partner_organization_id == partner)
-        if (order := _optional_id(order_id, "Order", "orderId")) is not None:
-            where = where & (Installment.order_id == order)
-        if (contract := _optional_id(contract_id, "Contract", "contractId")) is not None:
-            where = where & (Installment.contract_id == contract)
-        where = where & (Installment.tenant_id == ctx(info).access.actor.tenant_id)
+        flt = receivables.ReceivablesFilter(
+            account_id=_optional_id(account_id, "Account", "accountId"),
+            partner_id=_optional_id(partner_id, "Organization", "partnerId"),
+            order_id=_optional_id(order_id, "Order", "orderId"),
+            contract_id=_optional_id(contract_id, "Contract", "contractId"),
+        )
 
         async def fetch() -> list[ReceivablesType]:
             async with ctx(info).sessions() as session:
-                return [ReceivablesType(row=t) for t in await receivables.totals(session, where, utcnow().date())]
+                rows = await receivables.visible_totals(session, ctx(info).access, flt, utcnow().date())
+            return [ReceivablesType(row=t) for t in rows]
 
         return await run_query(fetch)  # type: ignore[no-any-return]
 
@@ -211,9 +221,11 @@ class CommerceQueries:
 
         return await run_query(fetch)  # type: ignore[no-any-return]
 
+    @described_arguments(status="Only messages in this status, e.g. DEAD ones to retry.")
     @strawberry.field(description="ERP outbox messages (integration, finance and admin roles), newest first.")
     async def outbox_messages(
-        self, info: Info, first: int = 20, after: str | None = None,
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        before: BeforeArg = None,
         status: MessageStatusType | None = None,  # type: ignore[valid-type]
     ) -> Connection[OutboxMessageType]:  # fmt: skip
         access = ctx(info).access
@@ -224,5 +236,6 @@ class CommerceQueries:
             stmt = stmt.where(OutboxMessage.status == status)
         return await list_connection(
             info, query=stmt, sort_column=OutboxMessage.created_at, id_column=OutboxMessage.id,
-            direction=SortDirection.DESC, first=first, after=after, to_node=lambda r: OutboxMessageType(row=r),
+            direction=SortDirection.DESC, first=first, after=after,
+            last=last, before=before, to_node=lambda r: OutboxMessageType(row=r),
         )  # fmt: skip

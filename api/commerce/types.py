@@ -11,25 +11,105 @@ from strawberry.types import Info
 
 from api.accounts.types import AccountType
 from api.directory.types import OrganizationType, UserType
+from api.graphql.descriptions import describe_values
+from api.graphql.record_versions import EDIT_VERSION_DESCRIPTION, VERSION_DESCRIPTION
 from api.graphql.relay import Node, to_global_id
 from api.graphql.resolving import ctx, load
 from api.opportunities.types import Money, OpportunityType
 from domain.catalog import PriceList, Product
 from domain.contracts import Contract, ContractLine, ContractStatus
 from domain.erp_sync import ErpMirror, MessageKind, MessageStatus, OutboxMessage, SyncState
-from domain.orders import Order, OrderLine, OrderStatus
+from domain.orders import Order, OrderLine, OrderStatus, is_cancellable
 from domain.organizations import OrganizationKind, PartnerTier
 from domain.quotes import Quote, QuoteLine, QuoteStatus
 from domain.receivables import Installment, Payment, ReceivableTotals
 
 QuoteStatusType = strawberry.enum(QuoteStatus, name="QuoteStatus", description="Where a quote stands.")
+describe_values(
+    QuoteStatusType,
+    {
+        "DRAFT": "Being prepared.",
+        "PENDING_APPROVAL": "Its discount waits for a manager's approval.",
+        "APPROVED": "Approved; may be sent.",
+        "REJECTED": "Its discount was refused; revise it to try again.",
+        "SENT": "Sent to the customer.",
+        "ACCEPTED": "Accepted by the customer.",
+        "ORDERED": "Turned into an order.",
+        "SUPERSEDED": "Replaced by a newer version.",
+    },
+)
 OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus", description="Where an order stands.")
+describe_values(
+    OrderStatusType,
+    {
+        "SUBMITTED": "Placed; the ERP has not confirmed it yet.",
+        "CONFIRMED": "Confirmed by the ERP.",
+        "SHIPPED": "Shipped by the ERP.",
+        "COMPLETED": "Shipped and paid.",
+        "CANCELLED": "Cancelled, with a reason.",
+    },
+)
 ContractStatusType = strawberry.enum(ContractStatus, name="ContractStatus", description="Where a contract stands.")
+describe_values(
+    ContractStatusType,
+    {
+        "DRAFT": "Being prepared; not yet submitted.",
+        "IN_APPROVAL": "Submitted and waiting for approval.",
+        "ACTIVE": "Approved and running.",
+        "EXPIRING": "Running and near its end; its renewal opportunity is open.",
+        "RENEWED": "Followed by the contract of its renewal.",
+        "TERMINATED": "Ended early, with a reason.",
+    },
+)
 SyncStateType = strawberry.enum(SyncState, name="SyncState", description="Where a record stands with the ERP.")
+describe_values(
+    SyncStateType,
+    {
+        "NOT_SENT": "Nothing to send yet (a draft).",
+        "PENDING": "A message waits for delivery (or for a retry).",
+        "SYNCED": "The ERP holds the latest version.",
+        "FAILED": "Delivery gave up: see the dead outbox message.",
+    },
+)
 MessageStatusType = strawberry.enum(MessageStatus, name="OutboxStatus", description="Where an outbox message stands.")
+describe_values(
+    MessageStatusType,
+    {
+        "PENDING": "Waiting for delivery, or for its next attempt.",
+        "DELIVERED": "The ERP has it.",
+        "DEAD": "Delivery gave up after its attempts; retry it with retryOutboxMessage.",
+        "CANCELLED": "Its record was cancelled before delivery: nothing to send.",
+    },
+)
 MessageKindType = strawberry.enum(MessageKind, name="OutboxKind", description="What an outbox message carries.")
+describe_values(
+    MessageKindType,
+    {
+        "ORDER": "An order.",
+        "CONTRACT": "A contract.",
+    },
+)
 PartnerKindType = strawberry.enum(OrganizationKind, name="PriceListPartnerKind", description="A kind of organization.")
+describe_values(
+    PartnerKindType,
+    {
+        "ENTERPRISE": "The enterprise itself.",
+        "DISTRIBUTOR": "Distributors.",
+        "DEALER": "Dealers.",
+        "RESELLER": "Resellers.",
+        "AGENT": "Agents.",
+    },
+)
 PartnerTierType = strawberry.enum(PartnerTier, name="PriceListPartnerTier", description="A partner tier.")
+describe_values(
+    PartnerTierType,
+    {
+        "PLATINUM": "Platinum partners.",
+        "GOLD": "Gold partners.",
+        "SILVER": "Silver partners.",
+        "REGISTERED": "Registered partners without a tier.",
+    },
+)
 
 
 @strawberry.type(name="Product", description="A saleable product; the ERP is its master.")
@@ -67,8 +147,12 @@ class ProductType(Node):
 
 
 @strawberry.type(name="PriceList", description="What a kind and/or tier of partner pays: a discount off list price.")
-class PriceListType:
+class PriceListType(Node):
     row: strawberry.Private[PriceList]
+
+    @classmethod
+    def from_row(cls, row: PriceList) -> PriceListType:
+        return cls(row=row)
 
     @strawberry.field(description="Global ID.")
     def id(self) -> strawberry.ID:
@@ -160,9 +244,13 @@ class QuoteType(Node):
     def number(self) -> str:
         return self.row.number
 
-    @strawberry.field(description="Version, from 1.")
+    @strawberry.field(description="Revision number, from 1: reviseQuote makes the next one.")
     def version(self) -> int:
         return self.row.version
+
+    @strawberry.field(description=EDIT_VERSION_DESCRIPTION)
+    def edit_version(self) -> int:
+        return self.row.row_version
 
     @strawberry.field(description="Status.")
     def status(self) -> QuoteStatusType:  # type: ignore[valid-type]
@@ -306,6 +394,13 @@ class OrderType(Node):
     def sync(self) -> ErpSync:
         return ErpSync.of(self.row)
 
+    @strawberry.field(
+        description="Whether the CRM may still cancel it (cancelOrder): not cancelled, and the ERP has not received "
+        "it. Your role decides whether you may."
+    )
+    def cancellable(self) -> bool:
+        return is_cancellable(self.row)
+
     @strawberry.field(description="When it was placed.")
     def placed_at(self) -> datetime:
         return self.row.created_at
@@ -360,6 +455,10 @@ class ContractType(Node):
     @classmethod
     def from_row(cls, row: Contract) -> ContractType:
         return cls(id=to_global_id("Contract", row.id), row=row)
+
+    @strawberry.field(description=VERSION_DESCRIPTION)
+    def version(self) -> int:
+        return self.row.row_version
 
     @strawberry.field(description="Contract number (the ERP's reference for it).")
     def number(self) -> str:
@@ -421,12 +520,26 @@ class ContractType(Node):
         row = await load(info, "Opportunity", self.row.renewal_opportunity_id)
         return OpportunityType.from_row(row) if row else None
 
+    @strawberry.field(
+        description="The contract for the next term, made when the renewal opportunity was won; when visible."
+    )
+    async def renewed_by(self, info: Info) -> ContractType | None:
+        row = await load(info, "Contract", self.row.renewed_by_contract_id)
+        return ContractType.from_row(row) if row else None
 
-@strawberry.type(name="Receivables", description="Billed, paid, due and overdue, in one currency.")
+
+@strawberry.type(name="Receivables", description="Planned, billed, paid, due and overdue, in one currency.")
 class ReceivablesType:
     row: strawberry.Private[ReceivableTotals]
 
-    @strawberry.field(description="Everything planned for payment.")
+    @strawberry.field(description="Everything on the payment plans, invoiced or not.")
+    def planned(self) -> Money:
+        return Money(amount=self.row.planned, currency=self.row.currency)
+
+    @strawberry.field(
+        description="What the ERP has invoiced: orders it reports invoiced (an invoice state past none and pending), "
+        "and the months of contracts it holds that have begun; money received always counts."
+    )
     def billed(self) -> Money:
         return Money(amount=self.row.billed, currency=self.row.currency)
 
@@ -444,8 +557,12 @@ class ReceivablesType:
 
 
 @strawberry.type(name="OutboxMessage", description="A change the ERP must receive, and how its delivery went.")
-class OutboxMessageType:
+class OutboxMessageType(Node):
     row: strawberry.Private[OutboxMessage]
+
+    @classmethod
+    def from_row(cls, row: OutboxMessage) -> OutboxMessageType:
+        return cls(row=row)
 
     @strawberry.field(description="Global ID (retry takes it).")
     def id(self) -> strawberry.ID:
@@ -467,13 +584,23 @@ class OutboxMessageType:
     def attempts(self) -> int:
         return self.row.attempts
 
-    @strawberry.field(description="Attempts allowed before it is parked as dead.")
+    @strawberry.field(
+        description="The attempt bound of earlier versions; it no longer parks a message (see retryUntil).",
+        deprecation_reason="Retries are bounded by time: use retryUntil.",
+    )
     def max_attempts(self) -> int:
         return self.row.max_attempts
 
     @strawberry.field(description="When the next attempt is due (pending).")
     def next_attempt_at(self) -> datetime:
         return self.row.next_attempt_at
+
+    @strawberry.field(
+        description="When a message that keeps failing is parked as dead: the retry budget (24 hours unless "
+        "configured) counted from its first failure in a row. Null until it fails, and again once delivered or retried."
+    )
+    def retry_until(self) -> datetime | None:
+        return self.row.retry_until
 
     @strawberry.field(description="The last error.")
     def last_error(self) -> str | None:

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.deal_registrations.types import DealRegistrationType
+from api.graphql.descriptions import described_arguments
 from api.graphql.errors import UserError, run_mutation
+from api.graphql.idempotency import create_once, idempotency_key_field
 from api.graphql.relay import id_of, optional_id_of
 from api.graphql.resolving import ctx, mutate_visible
 from domain import deal_registrations as uc
@@ -24,11 +26,14 @@ class SubmitDealRegistrationInput:
     customer_name: str = strawberry.field(description="Customer company name.")
     customer_tax_id: str | None = strawberry.field(default=None, description="Tax id, checked by its scheme.")
     customer_web_domain: str | None = strawberry.field(default=None, description="Customer web domain.")
-    products: list[str] = strawberry.field(description="Products in the deal (at least one).")
+    products: list[str] = strawberry.field(
+        description="Products in the deal: at least one, at most 50, each up to 100 characters."
+    )
     amount: Decimal = strawberry.field(description="Expected value.")
     currency: str = strawberry.field(description="ISO 4217 code.")
     expected_close_date: datetime.date = strawberry.field(description="Expected close date, today or later.")
     notes: str | None = strawberry.field(default=None, description="Anything the channel manager should know.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="Approve a registration, optionally changing its terms.")
@@ -72,13 +77,12 @@ def _failed(errors: list[UserError]) -> DealRegistrationPayload:
     return DealRegistrationPayload(deal_registration=None, errors=errors)
 
 
+def _succeeded(row: DealRegistration | None) -> DealRegistrationPayload:
+    return DealRegistrationPayload(deal_registration=DealRegistrationType.from_row(row) if row else None, errors=[])
+
+
 async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[DealRegistration]]) -> DealRegistrationPayload:
-    return await mutate_visible(  # type: ignore[no-any-return]
-        info, change, "DealRegistration",
-        lambda row: DealRegistrationPayload(deal_registration=DealRegistrationType.from_row(row) if row else None,
-                                            errors=[]),
-        _failed,
-    )  # fmt: skip
+    return await mutate_visible(info, change, "DealRegistration", _succeeded, _failed)  # type: ignore[no-any-return]
 
 
 def _id(value: strawberry.ID):  # type: ignore[no-untyped-def]
@@ -94,7 +98,10 @@ class DealRegistrationMutations:
             customer_web_domain=input.customer_web_domain, products=list(input.products), amount=input.amount,
             currency=input.currency, expected_close_date=input.expected_close_date, notes=input.notes,
         )  # fmt: skip
-        return await _run(info, lambda s: uc.submit(s, ctx(info).access, cmd))
+        return await create_once(
+            info, lambda s: uc.submit(s, ctx(info).access, cmd), "DealRegistration", _succeeded, _failed,
+            key=input.idempotency_key, request=input,
+        )  # fmt: skip
 
     @strawberry.mutation(description="Approve: starts protection and creates or links the account and opportunity.")
     async def approve_deal_registration(
@@ -133,6 +140,7 @@ class DealRegistrationMutations:
             info, lambda s: uc.decide_extension(s, ctx(info).access, _id(input.id), input.days, input.reason)
         )
 
+    @described_arguments(days="Days an approved registration protects the partner's claim.")
     @strawberry.mutation(description="Set how many days an approval protects (admins).")
     async def set_deal_protection_days(self, info: Info, days: int) -> ProtectionDaysPayload:
         async def perform() -> ProtectionDaysPayload:

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from api.accounts.types import AccountType
 from api.directory.types import OrganizationType, UserType
+from api.graphql.descriptions import describe_values
 from api.graphql.errors import AccessDenied
 from api.graphql.relay import Node, to_global_id
 from api.graphql.resolving import ctx, load
@@ -20,7 +21,25 @@ from domain.deal_registrations import ConflictKind, DealRegistration, Registrati
 RegistrationStatusType = strawberry.enum(
     RegistrationStatus, name="RegistrationStatus", description="Where a deal registration stands."
 )
+describe_values(
+    RegistrationStatusType,
+    {
+        "SUBMITTED": "Waiting for the channel manager's decision.",
+        "APPROVED": "Approved: the partner's claim is protected until it expires.",
+        "REJECTED": "Rejected, with a reason.",
+        "WITHDRAWN": "Withdrawn by the partner; protection ended.",
+        "EXPIRED": "Its protection ran out.",
+    },
+)
 ConflictKindType = strawberry.enum(ConflictKind, name="ConflictKind", description="What a registration clashes with.")
+describe_values(
+    ConflictKindType,
+    {
+        "OPPORTUNITY": "An existing opportunity for the same customer.",
+        "REGISTRATION": "Another partner's registration for the same customer.",
+        "ACCOUNT": "An existing account of the same customer.",
+    },
+)
 CONFLICT_TYPE_NAMES = {"opportunity": "Opportunity", "registration": "DealRegistration", "account": "Account"}
 
 
@@ -114,9 +133,10 @@ class DealRegistrationType(Node):
         return OpportunityType.from_row(row) if row else None
 
     @strawberry.field(
-        description="What it clashes with and why. Channel managers only: partners get a FORBIDDEN error."
+        description="What it clashes with and why. Channel managers only (it names other partners' business): "
+        "for partners null, with a FORBIDDEN error on this field alone."
     )
-    def conflicts(self, info: Info) -> list[RegistrationConflict]:
+    def conflicts(self, info: Info) -> list[RegistrationConflict] | None:
         if not ctx(info).access.can(Resource.DEAL_REGISTRATION, Action.APPROVE):
             raise AccessDenied("Conflicts name other partners' business; only channel managers read them.")
         return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.auth.links import link_pages
@@ -14,13 +15,17 @@ from api.directory.types import (
     UserType,
 )
 from api.graphql.errors import UserError, run_mutation
+from api.graphql.idempotency import create_once, idempotency_key_field
 from api.graphql.inputs import patch
+from api.graphql.record_versions import expected_version_field
 from api.graphql.relay import id_of, optional_id_of
 from api.graphql.resolving import ctx
 from domain.commands import UNSET
 from domain.db import transaction
+from domain.organizations import Organization
 from domain.partners import PartnerChanges, move_organization, onboard_partner, update_partner
-from domain.user_accounts import invite_user, resend_invitation, set_user_active
+from domain.user_accounts import invite_user, resend_invitation, set_user_active, set_user_roles
+from domain.users import User
 
 U = strawberry.UNSET
 
@@ -39,6 +44,7 @@ class OnboardPartnerInput:
     specializations: list[str] | None = strawberry.field(default=None, description="Product lines and industries.")
     region_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Territories served.")
     channel_manager_id: strawberry.ID | None = strawberry.field(default=None, description="Relationship owner.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="Changes to a partner; fields left out stay as they are.")
@@ -52,6 +58,7 @@ class UpdatePartnerInput:
     specializations: list[str] | None = strawberry.field(default=U, description="Replaces the specializations.")
     region_ids: list[strawberry.ID] | None = strawberry.field(default=U, description="Replaces the regions served.")
     channel_manager_id: strawberry.ID | None = strawberry.field(default=U, description="Relationship owner.")
+    expected_version: int | None = expected_version_field()
 
 
 @strawberry.input(description="Move a partner, with everything below it, under another parent.")
@@ -59,6 +66,7 @@ class MoveOrganizationInput:
     id: strawberry.ID = strawberry.field(description="The partner to move.")
     new_parent_id: strawberry.ID = strawberry.field(description="Its new parent: the enterprise or a distributor.")
     reason: str = strawberry.field(description="Why (kept in the audit trail).")
+    expected_version: int | None = expected_version_field()
 
 
 @strawberry.type(description="The result of an organization mutation.")
@@ -76,6 +84,7 @@ class InviteUserInput:
     locale: str = strawberry.field(
         default="en", description="Language of the invitation and later e-mails to the user: en or zh-CN."
     )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="Send an invited user a new invitation link; the one sent before stops working.")
@@ -90,6 +99,15 @@ class SetUserActiveInput:
     reason: str | None = strawberry.field(default=None, description="Why; required to deactivate.")
 
 
+@strawberry.input(description="Replace a user's roles.")
+class SetUserRolesInput:
+    id: strawberry.ID = strawberry.field(description="The user; not yourself.")
+    roles: list[str] = strawberry.field(
+        description="The roles they hold from now on, at least one; partner users take partner roles only "
+        "(partner_admin, partner_manager, partner_sales)."
+    )
+
+
 @strawberry.type(description="The result of a user mutation.")
 class UserPayload:
     user: UserType | None = strawberry.field(description="The user; null when errors.")
@@ -98,6 +116,10 @@ class UserPayload:
 
 def _organization_failed(errors: list[UserError]) -> OrganizationPayload:
     return OrganizationPayload(organization=None, errors=errors)
+
+
+def _organization_succeeded(row: Organization | None) -> OrganizationPayload:
+    return OrganizationPayload(organization=OrganizationType.from_row(row) if row else None, errors=[])
 
 
 def _user_failed(errors: list[UserError]) -> UserPayload:
@@ -112,7 +134,7 @@ def _region_ids(values: list[strawberry.ID] | None):  # type: ignore[no-untyped-
 class DirectoryMutations:
     @strawberry.mutation(description="Onboard a partner under the enterprise or a distributor the caller manages.")
     async def onboard_partner(self, info: Info, input: OnboardPartnerInput) -> OrganizationPayload:
-        async def perform() -> OrganizationPayload:
+        async def create(session: AsyncSession) -> Organization:
             changes = PartnerChanges(
                 name=input.name,
                 tier=UNSET if input.tier is None else input.tier,
@@ -123,11 +145,12 @@ class DirectoryMutations:
                 else id_of(input.channel_manager_id, "User", "channelManagerId"),
             )  # fmt: skip
             parent_id = id_of(input.parent_id, "Organization", "parentId")
-            async with transaction(ctx(info).sessions) as session:
-                row = await onboard_partner(session, ctx(info).access, input.kind, parent_id, changes)
-            return OrganizationPayload(organization=OrganizationType.from_row(row), errors=[])
+            return await onboard_partner(session, ctx(info).access, input.kind, parent_id, changes)
 
-        return await run_mutation(perform, _organization_failed)
+        return await create_once(
+            info, create, "Organization", _organization_succeeded, _organization_failed,
+            key=input.idempotency_key, request=input,
+        )  # fmt: skip
 
     @strawberry.mutation(
         description="Change a partner's details; tier, status and channel manager are the enterprise's."
@@ -145,7 +168,9 @@ class DirectoryMutations:
             )  # fmt: skip
             organization_id = id_of(input.id, "Organization", "id")
             async with transaction(ctx(info).sessions) as session:
-                row = await update_partner(session, ctx(info).access, organization_id, changes)
+                row = await update_partner(
+                    session, ctx(info).access, organization_id, changes, expected_version=input.expected_version
+                )
             return OrganizationPayload(organization=OrganizationType.from_row(row), errors=[])
 
         return await run_mutation(perform, _organization_failed)
@@ -156,7 +181,10 @@ class DirectoryMutations:
             organization_id = id_of(input.id, "Organization", "id")
             new_parent_id = id_of(input.new_parent_id, "Organization", "newParentId")
             async with transaction(ctx(info).sessions) as session:
-                row = await move_organization(session, ctx(info).access, organization_id, new_parent_id, input.reason)
+                row = await move_organization(
+                    session, ctx(info).access, organization_id, new_parent_id, input.reason,
+                    expected_version=input.expected_version,
+                )  # fmt: skip
             return OrganizationPayload(organization=OrganizationType.from_row(row), errors=[])
 
         return await run_mutation(perform, _organization_failed)
@@ -166,17 +194,18 @@ class DirectoryMutations:
         "(single use, valid 7 days) to choose their password."
     )
     async def invite_user(self, info: Info, input: InviteUserInput) -> UserPayload:
-        async def perform() -> UserPayload:
+        async def create(session: AsyncSession) -> User:
             organization_id = id_of(input.organization_id, "Organization", "organizationId")
-            async with transaction(ctx(info).sessions) as session:
-                row = await invite_user(
-                    session, ctx(info).access, email=input.email, name=input.name,
-                    organization_id=organization_id, roles=list(input.roles), locale=input.locale,
-                    pages=link_pages(ctx(info).request.app.state.settings),
-                )  # fmt: skip
-            return UserPayload(user=UserType.from_row(row), errors=[])
+            return await invite_user(
+                session, ctx(info).access, email=input.email, name=input.name,
+                organization_id=organization_id, roles=list(input.roles), locale=input.locale,
+                pages=link_pages(ctx(info).request.app.state.settings),
+            )  # fmt: skip
 
-        return await run_mutation(perform, _user_failed)
+        return await create_once(
+            info, create, "User", lambda row: UserPayload(user=UserType.from_row(row) if row else None, errors=[]),
+            _user_failed, key=input.idempotency_key, request=input,
+        )  # fmt: skip
 
     @strawberry.mutation(
         description="E-mail a new invitation link to a user the caller manages who has not yet set a password."
@@ -198,6 +227,18 @@ class DirectoryMutations:
             user_id = id_of(input.id, "User", "id")
             async with transaction(ctx(info).sessions) as session:
                 row = await set_user_active(session, ctx(info).access, user_id, input.active, input.reason)
+            return UserPayload(user=UserType.from_row(row), errors=[])
+
+        return await run_mutation(perform, _user_failed)
+
+    @strawberry.mutation(
+        description="Replace the roles of a user the caller manages; they apply from the user's next request."
+    )
+    async def set_user_roles(self, info: Info, input: SetUserRolesInput) -> UserPayload:
+        async def perform() -> UserPayload:
+            user_id = id_of(input.id, "User", "id")
+            async with transaction(ctx(info).sessions) as session:
+                row = await set_user_roles(session, ctx(info).access, user_id, list(input.roles))
             return UserPayload(user=UserType.from_row(row), errors=[])
 
         return await run_mutation(perform, _user_failed)

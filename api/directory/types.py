@@ -7,6 +7,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from api.graphql.descriptions import describe_values
+from api.graphql.record_versions import VERSION_DESCRIPTION
 from api.graphql.relay import Node, to_global_id
 from api.graphql.resolving import ctx, load
 from domain.organizations import Organization, OrganizationKind, OrganizationStatus, PartnerTier
@@ -16,9 +18,37 @@ from domain.users import User
 OrganizationKindType = strawberry.enum(
     OrganizationKind, name="OrganizationKind", description="What an organization is in the channel."
 )
+describe_values(
+    OrganizationKindType,
+    {
+        "ENTERPRISE": "The enterprise itself.",
+        "DISTRIBUTOR": "A distributor, managing dealers and resellers.",
+        "DEALER": "A dealer, selling to end customers.",
+        "RESELLER": "A reseller, selling to end customers.",
+        "AGENT": "An agent, bringing in business for a commission.",
+    },
+)
 PartnerTierType = strawberry.enum(PartnerTier, name="PartnerTier", description="A partner's programme tier.")
+describe_values(
+    PartnerTierType,
+    {
+        "PLATINUM": "The highest tier.",
+        "GOLD": "The second tier.",
+        "SILVER": "The third tier.",
+        "REGISTERED": "In the programme, without a tier yet.",
+    },
+)
 OrganizationStatusType = strawberry.enum(
     OrganizationStatus, name="OrganizationStatus", description="Where a partner stands in the programme."
+)
+describe_values(
+    OrganizationStatusType,
+    {
+        "PROSPECT": "Being onboarded; its users may already work.",
+        "ACTIVE": "In the programme; its users work normally.",
+        "SUSPENDED": "Paused: its users cannot sign in.",
+        "TERMINATED": "Left the programme: its users cannot sign in.",
+    },
 )
 
 
@@ -29,6 +59,10 @@ class OrganizationType(Node):
     @classmethod
     def from_row(cls, row: Organization) -> OrganizationType:
         return cls(id=to_global_id("Organization", row.id), row=row)
+
+    @strawberry.field(description=VERSION_DESCRIPTION)
+    def version(self) -> int:
+        return self.row.row_version
 
     @strawberry.field(description="Display name.")
     def name(self) -> str:

@@ -22,18 +22,26 @@ from domain.access import Actor, Resource
 from domain.accounts import Account, Contact
 from domain.activities import Activity
 from domain.buying_centre import OpportunityCompetitor, OpportunityContact
-from domain.catalog import Pricing, Product, pricing_for
+from domain.catalog import PriceList, Pricing, Product, pricing_for
 from domain.contracts import Contract, ContractLine
 from domain.deal_registrations import DealRegistration
+from domain.dependent_visibility import load_visible_dependents
+from domain.erp_sync import OutboxMessage
+from domain.lead_routing import RoutingRule
 from domain.leads import Lead
 from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
 from domain.orders import Order, OrderLine
 from domain.organizations import Organization
+from domain.pipelines import Pipeline
 from domain.quotes import Quote, QuoteLine
 from domain.receivables import Installment, Payment
+from domain.saved_views import SavedView
+from domain.sign_in.models import AuthSession
+from domain.stage_gates import StageApproval
 from domain.territories import Territory
 from domain.users import User
 from domain.visibility import load_visible
+from domain.web_forms import WebForm
 from permissions.engine import PolicyAccess
 
 NODE_MODELS: dict[str, tuple[type, Resource]] = {
@@ -50,6 +58,17 @@ NODE_MODELS: dict[str, tuple[type, Resource]] = {
     "Quote": (Quote, Resource.QUOTE),
     "Order": (Order, Resource.ORDER),
     "Contract": (Contract, Resource.CONTRACT),
+}
+# Node types without a resource of their own, each read by the rule of what it belongs to.
+DEPENDENT_NODE_MODELS: dict[str, type] = {
+    "Pipeline": Pipeline,
+    "PriceList": PriceList,
+    "RoutingRule": RoutingRule,
+    "WebForm": WebForm,
+    "StageApproval": StageApproval,
+    "OutboxMessage": OutboxMessage,
+    "SavedView": SavedView,
+    "Session": AuthSession,
 }
 
 
@@ -76,7 +95,7 @@ class Loaders:
         self._pricing: Pricing | None = None
         self.by_type: dict[str, DataLoader[uuid.UUID, Any]] = {
             name: DataLoader(self._visible_by_id(model, resource)) for name, (model, resource) in NODE_MODELS.items()
-        }
+        } | {name: DataLoader(self._dependent_by_id(model)) for name, model in DEPENDENT_NODE_MODELS.items()}
         tenant = access.actor.tenant_id
         self.team_by_opportunity = DataLoader(
             self._all_by_parent(
@@ -159,8 +178,6 @@ class Loaders:
 
     async def _pipelines(self, ids: list[uuid.UUID]) -> list[Any]:
         """Pipelines are tenant configuration every user of the tenant may read."""
-        from domain.pipelines import Pipeline
-
         async with self.sessions() as session:
             rows = (
                 await session.execute(
@@ -169,6 +186,14 @@ class Loaders:
             ).scalars()
             found = {r.id: r for r in rows}
         return [found.get(i) for i in ids]
+
+    def _dependent_by_id(self, model: type):  # type: ignore[no-untyped-def]
+        async def load(ids: list[uuid.UUID]) -> list[Any]:
+            async with self.sessions() as session:
+                found = await load_visible_dependents(session, self.access, model, ids)
+            return [found.get(i) for i in ids]
+
+        return load
 
     def _visible_by_id(self, model: type, resource: Resource):  # type: ignore[no-untyped-def]
         async def load(ids: list[uuid.UUID]) -> list[Any]:

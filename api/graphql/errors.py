@@ -8,12 +8,29 @@ from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from sqlalchemy.orm.exc import StaleDataError
 
+from api.graphql.descriptions import describe_values
 from domain.errors import DomainError, ErrorCode, FieldError
 
 log = logging.getLogger("crm.graphql")
 
 ErrorCodeType = strawberry.enum(ErrorCode, name="ErrorCode", description="Machine-readable error codes.")
+describe_values(
+    ErrorCodeType,
+    {
+        "NOT_FOUND": "No such record, or one the viewer may not see (the two look the same).",
+        "INVALID": "The value is malformed or breaks a rule.",
+        "REQUIRED": "A value is needed here.",
+        "TOO_LONG": "The text is too long.",
+        "OUT_OF_RANGE": "The number or date is outside the allowed range.",
+        "DUPLICATE": "Such a record exists already.",
+        "FORBIDDEN": "The viewer's role may not do this (or see this field).",
+        "CONFLICT": "The record's current state does not allow this change.",
+        "UNAUTHENTICATED": "No valid sign-in.",
+        "RATE_LIMITED": "Too many attempts; wait and try again.",
+    },
+)
 
 
 @strawberry.type(description="A problem with a mutation's input or with the record it targets; nothing was changed.")
@@ -45,12 +62,22 @@ class BadInput(GraphQLError):
 P = TypeVar("P")
 
 
+# A versioned record's UPDATE found another version than the one it loaded: a concurrent write won the race.
+CONCURRENT_CHANGE = (
+    "The record was changed by someone else while this change was being saved; nothing was saved. "
+    "Read it again and make your change on the current version."
+)
+
+
 async def run_mutation(perform: Callable[[], Awaitable[P]], failed: Callable[[list[UserError]], P]) -> P:
     """Run a mutation's use case; expected domain failures become payload errors (its transaction rolled back)."""
     try:
         return await perform()
     except DomainError as exc:
         return failed(user_errors(exc.errors))
+    except StaleDataError:
+        log.info("a concurrent change to a versioned record refused a mutation", exc_info=True)
+        return failed([UserError(field=None, code=ErrorCode.CONFLICT, message=CONCURRENT_CHANGE)])
 
 
 def as_graphql_error(exc: DomainError) -> GraphQLError:

@@ -6,10 +6,11 @@ import base64
 import binascii
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
+from api.graphql.descriptions import describe_values
 from domain.errors import ErrorCode, FieldError, NotFound, ValidationFailed
 from domain.pagination import Page, SortDirection
 
@@ -52,11 +53,18 @@ class Node:
 
 @strawberry.type(description="Where a page sits in its connection.")
 class PageInfo:
-    has_next_page: bool = strawberry.field(description="Whether more rows follow this page.")
-    has_previous_page: bool = strawberry.field(description="Whether this page was requested with an `after` cursor.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first row of this page.")
+    has_next_page: bool = strawberry.field(
+        description="Whether rows follow this page (beyond a `before` cursor too); fetch them with `after: endCursor`."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Whether rows precede this page (before an `after` cursor too); fetch them with "
+        "`last` and `before: startCursor`."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the first row of this page; pass it as `before` for the previous page."
+    )
     end_cursor: str | None = strawberry.field(
-        description="Cursor of the last row; pass it as `after` for the next page."
+        description="Cursor of the last row of this page; pass it as `after` for the next page."
     )
 
 
@@ -69,7 +77,41 @@ def page_info(page: Page[Any]) -> PageInfo:
     )
 
 
+# The four arguments of every connection field. With neither `first` nor `last`, a connection returns its first
+# page of its default size (20 unless the field's description says otherwise).
+FirstArg = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Return the first n rows (after `after`, when given); 0 to 100. Not together with `last`."
+    ),
+]
+AfterArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Only rows after this cursor (an `endCursor` or edge `cursor` of this same list and order)."
+    ),
+]
+LastArg = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Return the last n rows (before `before`, when given), still in list order; 0 to 100."
+    ),
+]
+BeforeArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Only rows before this cursor (a `startCursor` or edge `cursor` of this same list and order)."
+    ),
+]
+
 OrderDirection = strawberry.enum(SortDirection, name="OrderDirection", description="Sort direction.")
+describe_values(
+    OrderDirection,
+    {
+        "ASC": "Ascending: smallest, earliest or A first.",
+        "DESC": "Descending: largest, latest or Z first.",
+    },
+)
 
 T = TypeVar("T")
 

@@ -25,7 +25,7 @@ async def child_connection(
     info: Info,
     *,
     parent_id: uuid.UUID,
-    first: int,
+    first: int | None,
     after: str | None,
     page_loader: Any,
     count_loader: Any,
@@ -33,31 +33,46 @@ async def child_connection(
     sort_column: Any,
     id_column: Any,
     to_node: Any,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Any:
-    """A nested connection: the first page comes batched from a loader, later pages from one query each."""
+    """A nested connection, newest first: a plain first page comes batched from a loader, any other from one query."""
     from api.graphql.context import ChildPageKey
     from api.graphql.errors import BadInput
     from api.graphql.relay import connection
     from domain.errors import DomainError
-    from domain.pagination import Page, PageRequest, SortDirection, encode_cursor, paginate
+    from domain.pagination import Page, PageRequest, SortDirection, paginate
 
     context = ctx(info)
+    ordering = _ordering(info, sort_column, id_column, SortDirection.DESC)
     try:
-        request = PageRequest(first=first, after=after).validated()
+        request = PageRequest(first=first, after=after, last=last, before=before).validated()
     except DomainError as exc:
         raise BadInput(exc) from exc
 
     async def count() -> int:
         return int(await count_loader.load(parent_id))
 
-    if request.after is None:
-        child = await page_loader.load(ChildPageKey(parent_id, request.first))
-        cursors = [encode_cursor(getattr(r, sort_column.key), r.id) for r in child.rows]
-        page = Page(child.rows, cursors, child.has_next_page, False)
-    else:
+    async def fetch() -> Any:
         async with context.sessions() as session:
-            page = await paginate(session, query, sort_column, id_column, SortDirection.DESC, request)
+            return await paginate(session, query, ordering, request)
+
+    if request.after is None and request.before is None and not request.backward:
+        child = await page_loader.load(ChildPageKey(parent_id, request.size))
+        page = Page(child.rows, [ordering.cursor(r) for r in child.rows], child.has_next_page, False)
+    else:
+        try:
+            page = await fetch()
+        except DomainError as exc:
+            raise BadInput(exc) from exc
     return connection(page, to_node, count)
+
+
+def _ordering(info: Info, sort_column: Any, id_column: Any, direction: Any) -> Any:
+    """The ordering of the connection this field resolves; its cursors belong to it alone."""
+    from domain.pagination import Ordering
+
+    return Ordering(f"{info.path.typename}.{info.field_name}", sort_column, id_column, direction)
 
 
 async def list_connection(
@@ -67,9 +82,12 @@ async def list_connection(
     sort_column: Any,
     id_column: Any,
     direction: Any,
-    first: int,
+    first: int | None,
     after: str | None,
     to_node: Any,
+    last: int | None = None,
+    before: str | None = None,
+    default_size: int = 20,
 ) -> Any:
     """A top-level connection: one statement for the page, one more only if totalCount is asked for."""
     from api.graphql.errors import run_query
@@ -77,10 +95,12 @@ async def list_connection(
     from domain.pagination import PageRequest, count, paginate
 
     context = ctx(info)
+    ordering = _ordering(info, sort_column, id_column, direction)
+    request = PageRequest(first=first, after=after, last=last, before=before, default_size=default_size)
 
     async def fetch() -> Any:
         async with context.sessions() as session:
-            return await paginate(session, query, sort_column, id_column, direction, PageRequest(first, after))
+            return await paginate(session, query, ordering, request)
 
     async def total() -> int:
         async with context.sessions() as session:

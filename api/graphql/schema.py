@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from api.access.queries import AccessQueries
 from api.accounts.mutations import AccountMutations
@@ -17,27 +18,32 @@ from api.activities.mutations import ActivityMutations, ActivityQueries
 from api.activities.types import ActivityType
 from api.analytics.queries import AnalyticsQueries, QuotaMutations, QuotaQueries
 from api.audit.queries import AuditQueries
-from api.auth.graphql import SignInMutations, SignInQueries
+from api.auth.graphql import SessionType, SignInMutations, SignInQueries
 from api.auth.sso_graphql import SsoMutations, SsoQueries
+from api.commerce.credit import CreditQueries
 from api.commerce.mutations import CommerceMutations
 from api.commerce.queries import CommerceQueries
-from api.commerce.types import ContractType, OrderType, ProductType, QuoteType
+from api.commerce.receivables import ReceivablesQueries
+from api.commerce.types import ContractType, OrderType, OutboxMessageType, PriceListType, ProductType, QuoteType
 from api.deal_registrations.mutations import DealRegistrationMutations
 from api.deal_registrations.queries import DealRegistrationQueries
 from api.deal_registrations.types import DealRegistrationType
 from api.directory.mutations import DirectoryMutations
 from api.directory.queries import DirectoryQueries
 from api.directory.types import OrganizationType, TerritoryType, UserType
-from api.graphql.context import NODE_MODELS
-from api.graphql.limits import extensions
+from api.graphql.budgets import RateLimitQueries
+from api.graphql.context import DEPENDENT_NODE_MODELS, NODE_MODELS
+from api.graphql.descriptions import describe_inputs_by_their_type, described_arguments
+from api.graphql.limits import extensions, log_errors
 from api.graphql.relay import Node, parse_global_id
 from api.graphql.resolving import load
 from api.leads.graphql import LeadMutations, LeadQueries
-from api.leads.types import LeadType
-from api.opportunities.mutations import OpportunityMutations
+from api.leads.types import LeadType, RoutingRuleType, WebFormType
+from api.opportunities.mutations import OpportunityMutations, StageApprovalType
 from api.opportunities.queries import OpportunityQueries
 from api.opportunities.types import OpportunityType
-from api.pipelines.graphql import PipelineMutations, PipelineQueries
+from api.pipelines.graphql import PipelineMutations, PipelineQueries, PipelineType
+from api.saved_views.graphql import SavedViewMutations, SavedViewQueries, SavedViewType
 
 NODE_TYPES: dict[str, type] = {
     "Account": AccountType,
@@ -53,12 +59,21 @@ NODE_TYPES: dict[str, type] = {
     "Quote": QuoteType,
     "Order": OrderType,
     "Contract": ContractType,
+    "Pipeline": PipelineType,
+    "PriceList": PriceListType,
+    "RoutingRule": RoutingRuleType,
+    "WebForm": WebFormType,
+    "StageApproval": StageApprovalType,
+    "OutboxMessage": OutboxMessageType,
+    "SavedView": SavedViewType,
+    "Session": SessionType,
 }
-assert NODE_TYPES.keys() == NODE_MODELS.keys()
+assert NODE_TYPES.keys() == NODE_MODELS.keys() | DEPENDENT_NODE_MODELS.keys()
 
 
 @strawberry.type
 class NodeQueries:
+    @described_arguments(id="The record's global ID, as any type's `id` field gives it.")
     @strawberry.field(description="Any record by global ID; null when it does not exist or the viewer may not see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         parsed = parse_global_id(id)
@@ -68,6 +83,7 @@ class NodeQueries:
         row = await load(info, type_name, record_id)
         return NODE_TYPES[type_name].from_row(row) if row else None  # type: ignore[attr-defined, no-any-return]
 
+    @described_arguments(ids="Global IDs, at most 100; any beyond the hundredth are ignored.")
     @strawberry.field(description="Several records by global ID, in order; null for each one not found or not visible.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         return [await NodeQueries.node(self, info, i) for i in ids[:100]]  # type: ignore[call-arg]
@@ -89,8 +105,12 @@ Query = merge_types(
         QuotaQueries,
         PipelineQueries,
         CommerceQueries,
+        CreditQueries,
+        ReceivablesQueries,
+        SavedViewQueries,
         SignInQueries,
         SsoQueries,
+        RateLimitQueries,
     ),
 )
 Mutation = merge_types(
@@ -105,19 +125,35 @@ Mutation = merge_types(
         QuotaMutations,
         PipelineMutations,
         CommerceMutations,
+        SavedViewMutations,
         SignInMutations,
         SsoMutations,
     ),
 )
+describe_inputs_by_their_type(Mutation)
+
+
+class CrmSchema(strawberry.Schema):
+    """Strawberry's schema, logging a request's expected errors in one line instead of one traceback each."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        request_id = getattr(getattr(execution_context, "context", None), "request_id", None)
+        unexpected = log_errors(errors, request_id)
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
-    """The schema; production hides field suggestions that would reveal its shape to probing clients."""
-    return strawberry.Schema(
+    """The schema; production hides every "Did you mean" suggestion, which would name what is not published.
+
+    Introspection stays open to every signed-in caller in production too: it tells no more than the
+    published `schema.graphql`, and the endpoint answers nobody without a token.
+    """
+    return CrmSchema(
         query=Query,
         mutation=Mutation,
         types=list(NODE_TYPES.values()),
-        extensions=extensions(),
+        extensions=extensions(production=production),
         config=StrawberryConfig(disable_field_suggestions=production),
     )
 

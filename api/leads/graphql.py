@@ -5,22 +5,26 @@ from __future__ import annotations
 import datetime
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from api.graphql.errors import UserError, run_mutation
-from api.graphql.relay import Connection, id_of, optional_id_of
+from api.graphql.descriptions import described_arguments
+from api.graphql.errors import UserError, query_value, run_mutation
+from api.graphql.idempotency import create_once, idempotency_key_field
+from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, id_of, optional_id_of
 from api.graphql.resolving import ctx, list_connection, mutate_visible
 from api.leads.types import LeadStatusType, LeadType, RoutingRuleType, RuleKindType, WebFormType
 from domain import lead_routing, leads, web_forms
 from domain.access import Resource
 from domain.db import transaction
-from domain.lead_routing import NewRule
+from domain.lead_routing import NewRule, RoutingRule
 from domain.leads import Conversion, Lead, LeadSource, NewLead
 from domain.pagination import SortDirection
+from domain.web_forms import WebForm
 
 
 @strawberry.input(description="A new lead. Internal leads are routed at once; a partner's stays with the partner.")
@@ -33,10 +37,13 @@ class CreateLeadInput:
     title: str | None = strawberry.field(default=None, description="Contact's job title.")
     tax_id: str | None = strawberry.field(default=None, description="Tax id, checked by its scheme.")
     web_domain: str | None = strawberry.field(default=None, description="Company web domain.")
-    interests: list[str] | None = strawberry.field(default=None, description="Product lines of interest.")
+    interests: list[str] | None = strawberry.field(
+        default=None, description="Product lines of interest: at most 20, each up to 100 characters."
+    )
     message: str | None = strawberry.field(default=None, description="Notes.")
     source_detail: str | None = strawberry.field(default=None, description="Campaign, event or referrer.")
     territory_id: strawberry.ID | None = strawberry.field(default=None, description="Territory, when known.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="Assign a lead to an internal user by hand.")
@@ -77,6 +84,7 @@ class CreateRoutingRuleInput:
     interest: str | None = strawberry.field(default=None, description="Only leads with this interest.")
     user_ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Round-robin pool (INTERNAL).")
     max_open_leads: int | None = strawberry.field(default=None, description="Capacity per user (INTERNAL).")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="A public lead form.")
@@ -84,6 +92,7 @@ class CreateWebFormInput:
     name: str = strawberry.field(description="Name.")
     campaign: str | None = strawberry.field(default=None, description="Recorded as the leads' source detail.")
     territory_id: strawberry.ID | None = strawberry.field(default=None, description="Territory for its leads.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="The result of a lead mutation.")
@@ -119,26 +128,39 @@ async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[Lead]]) ->
     )  # fmt: skip
 
 
+def _lead_payload(row: Lead | None) -> LeadPayload:
+    return LeadPayload(lead=LeadType.from_row(row) if row else None, errors=[])
+
+
 def _lead_id(value: strawberry.ID, field: str = "id"):  # type: ignore[no-untyped-def]
     return id_of(value, "Lead", field)
 
 
 @strawberry.type
 class LeadQueries:
+    @described_arguments(status="Only leads in this status.")
     @strawberry.field(description="Leads the viewer may see, newest first.")
     async def leads(
         self,
         info: Info,
-        first: int = 20,
-        after: str | None = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         status: LeadStatusType | None = None,  # type: ignore[valid-type]
+        partner_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only leads with this partner (a distributor narrowing to one dealer)."),
+        ] = None,
     ) -> Connection[LeadType]:
         stmt = select(Lead).where(ctx(info).access.rows(Resource.LEAD))
         if status is not None:
             stmt = stmt.where(Lead.status == status)
+        if (partner := query_value(lambda: optional_id_of(partner_id, "Organization", "partnerId"))) is not None:
+            stmt = stmt.where(Lead.partner_organization_id == partner)
         return await list_connection(
             info, query=stmt, sort_column=Lead.created_at, id_column=Lead.id, direction=SortDirection.DESC,
-            first=first, after=after, to_node=LeadType.from_row,
+            first=first, after=after, last=last, before=before, to_node=LeadType.from_row,
         )  # fmt: skip
 
 
@@ -160,13 +182,17 @@ class LeadMutations:
                 await lead_routing.route(session, lead)
             return lead
 
-        return await _run(info, change)
+        return await create_once(
+            info, change, "Lead", _lead_payload, lambda errors: LeadPayload(lead=None, errors=errors),
+            key=input.idempotency_key, request=input,
+        )  # fmt: skip
 
     @strawberry.mutation(description="Assign a lead to an internal user by hand (managers).")
     async def assign_lead(self, info: Info, input: AssignLeadInput) -> LeadPayload:
         return await _run(info, lambda s: lead_routing.assign_by_hand(
             s, ctx(info).access, _lead_id(input.id), id_of(input.user_id, "User", "userId"), input.reason))  # fmt: skip
 
+    @described_arguments(id="The lead offered to your organization.")
     @strawberry.mutation(description="Accept a lead offered to your organization.")
     async def accept_lead(self, info: Info, id: strawberry.ID) -> LeadPayload:
         return await _run(info, lambda s: lead_routing.accept(s, ctx(info).access, _lead_id(id)))
@@ -193,19 +219,22 @@ class LeadMutations:
 
     @strawberry.mutation(description="Add a lead routing rule (admins).")
     async def create_routing_rule(self, info: Info, input: CreateRoutingRuleInput) -> RoutingRulePayload:
-        async def perform() -> RoutingRulePayload:
+        async def create(session: AsyncSession) -> RoutingRule:
             cmd = NewRule(
                 name=input.name, kind=input.kind, position=input.position, interest=input.interest,
                 territory_id=optional_id_of(input.territory_id, "Territory", "territoryId"),
                 user_ids=[id_of(u, "User", "userIds") for u in input.user_ids or []],
                 max_open_leads=input.max_open_leads,
             )  # fmt: skip
-            async with transaction(ctx(info).sessions) as session:
-                rule = await lead_routing.create_rule(session, ctx(info).access, cmd)
-            return RoutingRulePayload(rule=RoutingRuleType(row=rule), errors=[])
+            return await lead_routing.create_rule(session, ctx(info).access, cmd)
 
-        return await run_mutation(perform, lambda errors: RoutingRulePayload(rule=None, errors=errors))
+        return await create_once(
+            info, create, "RoutingRule",
+            lambda row: RoutingRulePayload(rule=RoutingRuleType(row=row) if row else None, errors=[]),
+            lambda errors: RoutingRulePayload(rule=None, errors=errors), key=input.idempotency_key, request=input,
+        )  # fmt: skip
 
+    @described_arguments(hours="Hours from the offer until it expires and the lead goes to the next match.")
     @strawberry.mutation(description="Set how many hours a partner has to accept or decline an offered lead (admins).")
     async def set_partner_lead_sla_hours(self, info: Info, hours: int) -> PartnerSlaPayload:
         async def perform() -> PartnerSlaPayload:
@@ -217,10 +246,11 @@ class LeadMutations:
 
     @strawberry.mutation(description="Create a public lead form (admins).")
     async def create_web_form(self, info: Info, input: CreateWebFormInput) -> WebFormPayload:
-        async def perform() -> WebFormPayload:
+        async def create(session: AsyncSession) -> WebForm:
             territory = optional_id_of(input.territory_id, "Territory", "territoryId")
-            async with transaction(ctx(info).sessions) as session:
-                form = await web_forms.create_form(session, ctx(info).access, input.name, input.campaign, territory)
-            return WebFormPayload(form=WebFormType(row=form), errors=[])
+            return await web_forms.create_form(session, ctx(info).access, input.name, input.campaign, territory)
 
-        return await run_mutation(perform, lambda errors: WebFormPayload(form=None, errors=errors))
+        return await create_once(
+            info, create, "WebForm", lambda row: WebFormPayload(form=WebFormType(row=row) if row else None, errors=[]),
+            lambda errors: WebFormPayload(form=None, errors=errors), key=input.idempotency_key, request=input,
+        )  # fmt: skip

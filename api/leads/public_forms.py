@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from domain.db import transaction
-from domain.errors import DomainError, NotFound, RateLimited
+from domain.errors import DomainError, ErrorCode, FieldError, NotFound, RateLimited, ValidationFailed
 from domain.leads import LeadSource, NewLead
+from domain.text import first_unstorable
 from domain.web_forms import Submission, active_form_or_raise, issue_token, submit, visitor_id
 
 # Forms live on the enterprise's own web pages, which post here from their origin; no credentials travel.
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
         "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600"}  # fmt: skip
+# Bytes a submission may send: the longest fields (a 5,000-character message and the rest) fit several times over.
+MAX_BODY = 64 * 1024
 
 
 def _errors(exc: DomainError, status: int) -> JSONResponse:
@@ -37,6 +39,10 @@ async def form_token(request: Request) -> Response:
     return JSONResponse({"token": issue_token(form)}, headers={**CORS, "Cache-Control": "no-store"})
 
 
+def _invalid(field: str | None, message: str) -> ValidationFailed:
+    return ValidationFailed([FieldError(field, ErrorCode.INVALID, message)])
+
+
 def _text(body: dict[str, object], name: str) -> str | None:
     value = body.get(name)
     return value if isinstance(value, str) else None
@@ -47,12 +53,14 @@ async def form_submission(request: Request) -> Response:
     if request.method == "OPTIONS":
         return Response(status_code=204, headers=CORS)
     try:
-        body = json.loads(await request.body())
-        if not isinstance(body, dict):
-            raise ValueError
-    except ValueError:
-        return JSONResponse({"errors": [{"field": None, "code": "INVALID", "message": "Send a JSON object."}]},
-                            status_code=400, headers=CORS)  # fmt: skip
+        body = orjson.loads(await request.body())  # refuses nesting past 1,024 levels (json would recurse and crash)
+    except orjson.JSONDecodeError as exc:
+        return _errors(_invalid(None, f"Send a JSON object ({exc})."), 400)
+    if not isinstance(body, dict):
+        return _errors(_invalid(None, "Send a JSON object."), 400)
+    if (unstorable := first_unstorable(body)) is not None:  # any field, the honeypot and the token included
+        field, reason = unstorable
+        return _errors(_invalid(field, f"{field} {reason}."), 400)
     interests = body.get("interests")
     lead = NewLead(
         company_name=_text(body, "companyName") or "", last_name=_text(body, "lastName") or "",
@@ -65,7 +73,7 @@ async def form_submission(request: Request) -> Response:
     try:
         async with transaction(request.app.state.sessions) as session:
             form = await active_form_or_raise(session, request.path_params["key"])
-            visitor = visitor_id(form, client, request.headers.get("user-agent", ""))
+            visitor = visitor_id(form, client)
             await submit(session, form, visitor, Submission(_text(body, "token"), _text(body, "website"), lead))
     except NotFound as exc:
         return _errors(exc, 404)

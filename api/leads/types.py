@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from api.accounts.types import AccountType
 from api.directory.types import OrganizationType, TerritoryType, UserType
+from api.graphql.descriptions import describe_values
 from api.graphql.errors import AccessDenied
 from api.graphql.relay import Node, to_global_id
 from api.graphql.resolving import ctx, load
@@ -21,9 +22,52 @@ from domain.leads import Lead, LeadSource, LeadStatus
 from domain.web_forms import WebForm
 
 LeadStatusType = strawberry.enum(LeadStatus, name="LeadStatus", description="Where a lead stands.")
+describe_values(
+    LeadStatusType,
+    {
+        "NEW": "Just in, not yet routed.",
+        "ASSIGNED": "Given to an internal user.",
+        "OFFERED": "Offered to a partner, who must accept or decline in time.",
+        "ACCEPTED": "Accepted by the partner it was offered to.",
+        "UNROUTED": "No rule placed it; waiting for a manager.",
+        "CONVERTED": "Turned into an account, contact and opportunity.",
+        "MERGED": "Merged into another lead.",
+        "DISQUALIFIED": "Not worth pursuing.",
+    },
+)
 LeadSourceType = strawberry.enum(LeadSource, name="LeadSource", description="Where a lead came from.")
+describe_values(
+    LeadSourceType,
+    {
+        "WEB_FORM": "The public web form.",
+        "API": "Entered through this API.",
+        "PARTNER": "Brought in by a partner.",
+        "EVENT": "Met at an event.",
+        "REFERRAL": "Referred by someone.",
+        "IMPORT": "Imported from a file.",
+    },
+)
 RoutingOutcomeType = strawberry.enum(RoutingOutcome, name="RoutingOutcome", description="What a routing step did.")
+describe_values(
+    RoutingOutcomeType,
+    {
+        "ASSIGNED": "Assigned to an internal user.",
+        "OFFERED": "Offered to a partner.",
+        "ACCEPTED": "Accepted by the partner.",
+        "DECLINED": "Declined by the partner; it went on to the next match.",
+        "EXPIRED": "The partner did not answer in time; it went on to the next match.",
+        "UNROUTED": "No rule placed it.",
+        "MANUAL": "Assigned by hand by a manager.",
+    },
+)
 RuleKindType = strawberry.enum(RuleKind, name="RoutingRuleKind", description="Internal round robin or partner offer.")
+describe_values(
+    RuleKindType,
+    {
+        "INTERNAL": "Round robin among internal users.",
+        "PARTNER": "An offer to the best matching partner.",
+    },
+)
 DUPLICATE_TYPES = {"lead": "Lead", "account": "Account"}
 
 
@@ -154,8 +198,11 @@ class LeadType(Node):
                                            reasons=list(d["reasons"])))  # fmt: skip
         return found
 
-    @strawberry.field(description="Why the lead went where it did, step by step. Managers only (names other partners).")
-    async def routing(self, info: Info) -> list[RoutingStep]:
+    @strawberry.field(
+        description="Why the lead went where it did, step by step. Managers only (it names other partners): for "
+        "anyone else null, with a FORBIDDEN error on this field alone."
+    )
+    async def routing(self, info: Info) -> list[RoutingStep] | None:
         context = ctx(info)
         if not context.access.can(Resource.LEAD, Action.APPROVE):
             raise AccessDenied("Routing reasons compare partners; only managers read them.")
@@ -185,8 +232,12 @@ class LeadType(Node):
 
 
 @strawberry.type(name="RoutingRule", description="A lead routing rule; rules are tried in position order.")
-class RoutingRuleType:
+class RoutingRuleType(Node):
     row: strawberry.Private[RoutingRule]
+
+    @classmethod
+    def from_row(cls, row: RoutingRule) -> RoutingRuleType:
+        return cls(row=row)
 
     @strawberry.field(description="Global ID.")
     def id(self) -> strawberry.ID:
@@ -208,8 +259,12 @@ class RoutingRuleType:
 @strawberry.type(
     name="WebForm", description="A public lead form; embed its key in the page that posts to /forms/{key}."
 )
-class WebFormType:
+class WebFormType(Node):
     row: strawberry.Private[WebForm]
+
+    @classmethod
+    def from_row(cls, row: WebForm) -> WebFormType:
+        return cls(row=row)
 
     @strawberry.field(description="Global ID.")
     def id(self) -> strawberry.ID:

@@ -11,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.accounts.types import BuyingRoleType
+from api.directory.types import UserType
+from api.graphql.descriptions import describe_values, described_arguments
 from api.graphql.errors import UserError, run_mutation
+from api.graphql.idempotency import create_once, idempotency_key_field
 from api.graphql.inputs import patch
-from api.graphql.relay import id_of, optional_id_of, to_global_id
-from api.graphql.resolving import ctx, mutate_visible
+from api.graphql.record_versions import expected_version_field
+from api.graphql.relay import Node, id_of, optional_id_of, to_global_id
+from api.graphql.resolving import ctx, load, mutate_visible
 from api.opportunities.types import (
     AttitudeType,
     CloseReasonType,
@@ -52,6 +56,13 @@ class CreateOpportunityInput:
     owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owner; defaults to the caller.")
     margin: Decimal | None = strawberry.field(default=None, description="Expected margin fraction (internal-only).")
     internal_notes: str | None = strawberry.field(default=None, description="Internal notes (internal-only).")
+    budget: Decimal | None = strawberry.field(
+        default=None, description="The customer's budget, in the deal's currency (a gate may require it)."
+    )
+    decision_date: datetime.date | None = strawberry.field(
+        default=None, description="When the customer decides (a gate may require it)."
+    )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="Changes to an opportunity; fields left out stay as they are.")
@@ -67,6 +78,7 @@ class UpdateOpportunityInput:
     internal_notes: str | None = strawberry.field(default=U, description="Internal notes (internal-only).")
     budget: Decimal | None = strawberry.field(default=U, description="The customer's budget, in the deal's currency.")
     decision_date: datetime.date | None = strawberry.field(default=U, description="When the customer decides.")
+    expected_version: int | None = expected_version_field()
 
 
 @strawberry.input(description="Move an opportunity to another stage, through the stage's gate.")
@@ -78,6 +90,7 @@ class MoveOpportunityStageInput:
         default=None, description="Why it was won or lost; required to close."
     )
     competitor: str | None = strawberry.field(default=None, description="Who won it, when lost and known.")
+    expected_version: int | None = expected_version_field()
 
 
 @strawberry.input(description="Configure what entering a stage requires (admins).")
@@ -110,20 +123,57 @@ class StageGateType:
 
 
 ApprovalStatusType = strawberry.enum(ApprovalStatus, name="ApprovalStatus", description="Where an approval stands.")
+describe_values(
+    ApprovalStatusType,
+    {
+        "REQUESTED": "Waiting for a manager's decision.",
+        "APPROVED": "Approved: the deal may enter the stage.",
+        "REJECTED": "Rejected: the deal stays where it is.",
+    },
+)
 
 
 @strawberry.type(name="StageApproval", description="A request to enter a gated stage and its decision.")
-class StageApprovalType:
-    id: strawberry.ID = strawberry.field(description="Global ID.")
-    stage: StageType = strawberry.field(description="The stage.")  # type: ignore[valid-type]
-    status: ApprovalStatusType = strawberry.field(description="Requested, approved or rejected.")  # type: ignore[valid-type]
-    reason: str | None = strawberry.field(description="The manager's reason.")
+class StageApprovalType(Node):
+    row: strawberry.Private[StageApproval]
 
     @classmethod
     def from_row(cls, row: StageApproval) -> StageApprovalType:
-        return cls(
-            id=to_global_id("StageApproval", row.id), stage=row.stage, status=row.status.value, reason=row.reason
-        )
+        return cls(row=row)
+
+    @strawberry.field(description="Global ID; pass it to decideStageApproval.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("StageApproval", self.row.id)
+
+    @strawberry.field(description="The stage.")
+    def stage(self) -> StageType:  # type: ignore[valid-type]
+        return self.row.stage
+
+    @strawberry.field(description="Requested, approved or rejected.")
+    def status(self) -> ApprovalStatusType:  # type: ignore[valid-type]
+        return self.row.status
+
+    @strawberry.field(description="The manager's reason.")
+    def reason(self) -> str | None:
+        return self.row.reason
+
+    @strawberry.field(description="When it was requested (UTC).")
+    def requested_at(self) -> datetime.datetime:
+        return self.row.created_at
+
+    @strawberry.field(description="Who asked, when the viewer may see them.")
+    async def requested_by(self, info: Info) -> UserType | None:
+        found = await load(info, "User", self.row.requested_by_id)
+        return UserType.from_row(found) if found else None
+
+    @strawberry.field(description="When it was decided (UTC); null while it waits.")
+    def decided_at(self) -> datetime.datetime | None:
+        return self.row.decided_at
+
+    @strawberry.field(description="The opportunity, when the viewer may see it.")
+    async def opportunity(self, info: Info) -> OpportunityType | None:
+        found = await load(info, "Opportunity", self.row.opportunity_id)
+        return OpportunityType.from_row(found) if found else None
 
 
 @strawberry.type(description="The result of a stage gate or approval mutation.")
@@ -139,6 +189,14 @@ class StageApprovalPayload:
 
 
 FieldGroupType = strawberry.enum(FieldGroup, name="FieldGroup", description="A group of deal fields team rules govern.")
+describe_values(
+    FieldGroupType,
+    {
+        "COMMERCIAL": "Amount, currency, budget, margin, probability, forecast and close date.",
+        "DETAILS": "Name, decision date and internal notes.",
+        "STAGE": "Moving the deal from one stage to another.",
+    },
+)
 
 
 @strawberry.input(description="One cell of the team access table: may a sales role change a field group in a stage.")
@@ -205,6 +263,7 @@ class TransferOwnershipInput:
     keep_previous_owner_on_team: bool = strawberry.field(
         default=False, description="Keep the previous owner on the team with READ access."
     )
+    expected_version: int | None = expected_version_field()
 
 
 @strawberry.input(description="Link a partner organization to an opportunity.")
@@ -254,23 +313,26 @@ def _failed(errors: list[UserError]) -> OpportunityPayload:
     return OpportunityPayload(opportunity=None, errors=errors)
 
 
+def _succeeded(row: Opportunity | None) -> OpportunityPayload:
+    return OpportunityPayload(opportunity=OpportunityType.from_row(row) if row else None, errors=[])
+
+
 async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[Opportunity]]) -> OpportunityPayload:
     """Run one use case in its own transaction and answer with the opportunity or the errors."""
-    return await mutate_visible(  # type: ignore[no-any-return]
-        info, change, "Opportunity",
-        lambda row: OpportunityPayload(opportunity=OpportunityType.from_row(row) if row else None, errors=[]), _failed,
-    )  # fmt: skip
+    return await mutate_visible(info, change, "Opportunity", _succeeded, _failed)  # type: ignore[no-any-return]
 
 
 @strawberry.type
 class OpportunityMutations:
     @strawberry.mutation(description="Open an opportunity. A partner user's deals are linked to their organization.")
     async def create_opportunity(self, info: Info, input: CreateOpportunityInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
+        async def create(session: AsyncSession) -> Opportunity:
             changes = OpportunityChanges(
                 name=input.name, amount=input.amount, currency=input.currency, close_date=input.close_date,
                 **({"margin": input.margin} if input.margin is not None else {}),
                 **({"internal_notes": input.internal_notes} if input.internal_notes is not None else {}),
+                **({"budget": input.budget} if input.budget is not None else {}),
+                **({"decision_date": input.decision_date} if input.decision_date is not None else {}),
             )  # fmt: skip
             return await uc.create_opportunity(
                 session, ctx(info).access, id_of(input.account_id, "Account", "accountId"), changes,
@@ -278,7 +340,9 @@ class OpportunityMutations:
                 pipeline_id=optional_id_of(input.pipeline_id, "Pipeline", "pipelineId"),
             )  # fmt: skip
 
-        return await _run(info, change)
+        return await create_once(
+            info, create, "Opportunity", _succeeded, _failed, key=input.idempotency_key, request=input
+        )
 
     @strawberry.mutation(description="Change an opportunity the caller may edit.")
     async def update_opportunity(self, info: Info, input: UpdateOpportunityInput) -> OpportunityPayload:
@@ -290,7 +354,10 @@ class OpportunityMutations:
                 internal_notes=patch(input.internal_notes), budget=patch(input.budget),
                 decision_date=patch(input.decision_date),
             )  # fmt: skip
-            return await uc.update_opportunity(session, ctx(info).access, id_of(input.id, "Opportunity", "id"), changes)
+            return await uc.update_opportunity(
+                session, ctx(info).access, id_of(input.id, "Opportunity", "id"), changes,
+                expected_version=input.expected_version,
+            )  # fmt: skip
 
         return await _run(info, change)
 
@@ -299,7 +366,7 @@ class OpportunityMutations:
         async def change(session: AsyncSession) -> Opportunity:
             return await stage_gates.move_stage(
                 session, ctx(info).access, id_of(input.id, "Opportunity", "id"), input.stage, reason=input.reason,
-                reason_code=input.reason_code, competitor=input.competitor,
+                reason_code=input.reason_code, competitor=input.competitor, expected_version=input.expected_version,
             )  # fmt: skip
 
         return await _run(info, change)
@@ -328,6 +395,7 @@ class OpportunityMutations:
 
         return await run_mutation(perform, lambda errors: TeamStageRulePayload(rule=None, errors=errors))
 
+    @described_arguments(opportunity_id="The opportunity to move.", stage="The gated stage it should enter.")
     @strawberry.mutation(description="Ask a manager to let the opportunity into a gated stage.")
     async def request_stage_approval(
         self,
@@ -395,6 +463,7 @@ class OpportunityMutations:
                 session, ctx(info).access, id_of(input.id, "Opportunity", "id"),
                 id_of(input.new_owner_id, "User", "newOwnerId"), input.reason,
                 keep_previous_owner_on_team=input.keep_previous_owner_on_team,
+                expected_version=input.expected_version,
             )  # fmt: skip
 
         return await _run(info, change)

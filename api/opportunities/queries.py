@@ -9,15 +9,16 @@ from enum import Enum
 import strawberry
 from strawberry.types import Info
 
+from api.graphql.descriptions import describe_values, described_arguments
 from api.graphql.errors import query_value
-from api.graphql.relay import Connection, OrderDirection, optional_id_of
+from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, OrderDirection, optional_id_of
 from api.graphql.resolving import ctx, list_connection
-from api.opportunities.mutations import StageGateType, TeamStageRuleType
+from api.opportunities.mutations import StageApprovalType, StageGateType, TeamStageRuleType
 from api.opportunities.types import OpportunityType, StageType
 from domain import team_stage_rules
 from domain.opportunities import Opportunity, OpportunityFilter, Stage, opportunities_query
 from domain.pagination import SortDirection
-from domain.stage_gates import gates
+from domain.stage_gates import StageApproval, gates, pending_approvals_query
 
 
 @strawberry.enum(description="What to sort opportunities by.")
@@ -29,6 +30,18 @@ class OpportunityOrderField(Enum):
     CLOSE_DATE = "close_date"
 
 
+describe_values(
+    OpportunityOrderField,
+    {
+        "CREATED_AT": "When the deal was opened.",
+        "UPDATED_AT": "When the deal last changed.",
+        "NAME": "Deal name, A to Z.",
+        "AMOUNT": "Expected value.",
+        "CLOSE_DATE": "Expected close date.",
+    },
+)
+
+
 @strawberry.input(description="Sort order for opportunities.")
 class OpportunityOrder:
     field: OpportunityOrderField = strawberry.field(description="Sort key; ties are broken by id.")
@@ -37,7 +50,9 @@ class OpportunityOrder:
 
 @strawberry.input(description="Narrow the opportunity list; every field optional, all given fields must match.")
 class OpportunityFilterInput:
-    search: str | None = strawberry.field(default=None, description="Name contains this text (any case).")
+    search: str | None = strawberry.field(
+        default=None, description="Name contains this text (any case; at most 200 characters)."
+    )
     stages: list[StageType] | None = strawberry.field(default=None, description="In one of these stages.")  # type: ignore[valid-type]
     owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owned by this user.")
     account_id: strawberry.ID | None = strawberry.field(default=None, description="On this account.")
@@ -80,19 +95,39 @@ class OpportunityQueries:
             rows = await gates(session, ctx(info).actor.tenant_id)
         return [StageGateType.from_row(r) for r in sorted(rows, key=lambda g: list(Stage).index(g.stage))]
 
+    @strawberry.field(
+        description="Stage approvals waiting on you: still requested, on deals whose approvals you may decide "
+        "(decideStageApproval); the longest waiting first."
+    )
+    async def pending_stage_approvals(
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
+    ) -> Connection[StageApprovalType]:
+        return await list_connection(
+            info, query=pending_approvals_query(ctx(info).access), sort_column=StageApproval.created_at,
+            id_column=StageApproval.id, direction=SortDirection.ASC, first=first, after=after, last=last, before=before,
+            to_node=StageApprovalType.from_row,
+        )  # fmt: skip
+
+    @described_arguments(
+        filter="Narrow the list; every field optional.",
+        order_by="Sort key and direction; newest first when left out.",
+    )  # fmt: skip
     @strawberry.field(description="Opportunities the viewer may see; newest first unless orderBy says otherwise.")
     async def opportunities(
         self,
         info: Info,
-        first: int = 20,
-        after: str | None = None,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
         filter: OpportunityFilterInput | None = None,
         order_by: OpportunityOrder | None = None,
     ) -> Connection[OpportunityType]:
         flt = query_value(lambda: to_domain_filter(filter)) if filter else None
         order = order_by or OpportunityOrder(field=OpportunityOrderField.CREATED_AT)
         return await list_connection(
-            info, query=opportunities_query(ctx(info).access, flt),
+            info, query=query_value(lambda: opportunities_query(ctx(info).access, flt)),
             sort_column=getattr(Opportunity, order.field.value), id_column=Opportunity.id,
-            direction=order.direction, first=first, after=after, to_node=OpportunityType.from_row,
+            direction=order.direction, first=first, after=after,
+            last=last, before=before, to_node=OpportunityType.from_row,
         )  # fmt: skip

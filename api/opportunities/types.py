@@ -11,8 +11,10 @@ from strawberry.types import Info
 
 from api.accounts.types import AccountType, BuyingRoleType, ContactType
 from api.directory.types import OrganizationType, TerritoryType, UserType
+from api.graphql.descriptions import describe_values
 from api.graphql.errors import AccessDenied
-from api.graphql.relay import Connection, Node, to_global_id
+from api.graphql.record_versions import VERSION_DESCRIPTION
+from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, Node, to_global_id
 from api.graphql.resolving import child_connection, ctx, load
 from domain.access import Action, Resource
 from domain.activities import Activity, activities_query
@@ -36,13 +38,76 @@ if TYPE_CHECKING:
 ActivityRef = Annotated["ActivityType", strawberry.lazy("api.activities.types")]
 
 CloseReasonType = strawberry.enum(CloseReason, name="CloseReason", description="Why a deal was won or lost.")
+describe_values(
+    CloseReasonType,
+    {
+        "PRICE": "Decided by price.",
+        "PRODUCT_FIT": "Decided by how well the product fits.",
+        "RELATIONSHIP": "Decided by the relationship.",
+        "PARTNER": "Decided by a partner's part in the deal.",
+        "COMPETITOR": "Decided by a competitor's offer.",
+        "NO_DECISION": "The customer decided not to buy at all.",
+        "BUDGET": "Decided by the customer's budget.",
+        "TIMING": "Decided by timing.",
+        "OTHER": "Another reason (see the notes).",
+    },
+)
 StageType = strawberry.enum(
     Stage, name="OpportunityStage", description="Sales stage, in order; the last two are closed."
 )
+describe_values(
+    StageType,
+    {
+        "PROSPECTING": "Finding out whether there is a deal.",
+        "QUALIFICATION": "Checking need, budget and authority.",
+        "SOLUTION": "Shaping the solution with the customer.",
+        "PROPOSAL": "An offer is on the table.",
+        "NEGOTIATION": "Agreeing the terms.",
+        "CLOSED_WON": "Won.",
+        "CLOSED_LOST": "Lost.",
+    },
+)
 ForecastCategoryType = strawberry.enum(ForecastCategory, name="ForecastCategory", description="Forecast bucket.")
+describe_values(
+    ForecastCategoryType,
+    {
+        "PIPELINE": "Open, not yet likely.",
+        "BEST_CASE": "Could close in the period if things go well.",
+        "COMMIT": "Expected to close in the period.",
+        "CLOSED": "Won and closed.",
+        "OMITTED": "Left out of the forecast (a lost deal, say).",
+    },
+)
 SalesRoleType = strawberry.enum(SalesRole, name="SalesRole", description="The part a team member plays in the sale.")
+describe_values(
+    SalesRoleType,
+    {
+        "ACCOUNT_MANAGER": "Owns the customer relationship.",
+        "SOLUTION_SPECIALIST": "Designs the solution.",
+        "INDUSTRY_SPECIALIST": "Knows the customer's industry.",
+        "PRODUCT_SPECIALIST": "Knows the products.",
+        "NEGOTIATOR": "Negotiates the terms.",
+        "CHANNEL_MANAGER": "Manages the partners in the deal.",
+        "PARTNER_REP": "Represents a partner on the team.",
+    },
+)
 TeamAccessType = strawberry.enum(TeamAccess, name="TeamAccess", description="What a team member may do to the deal.")
+describe_values(
+    TeamAccessType,
+    {
+        "READ": "Sees the deal.",
+        "EDIT": "Sees and changes the deal, as the team rules of its stage allow.",
+    },
+)
 PartnerRoleType = strawberry.enum(PartnerRole, name="PartnerRole", description="A partner's part in a deal.")
+describe_values(
+    PartnerRoleType,
+    {
+        "SOURCING": "Brought the deal in.",
+        "FULFILLING": "Delivers what is sold.",
+        "INFLUENCING": "Helps win the deal.",
+    },
+)
 
 
 @strawberry.type(description="An amount of money in one currency.")
@@ -63,6 +128,10 @@ class OpportunityType(Node):
     @classmethod
     def from_row(cls, row: Opportunity) -> OpportunityType:
         return cls(id=to_global_id("Opportunity", row.id), row=row)
+
+    @strawberry.field(description=VERSION_DESCRIPTION)
+    def version(self) -> int:
+        return self.row.row_version
 
     @strawberry.field(description="Short name of the deal.")
     def name(self) -> str:
@@ -102,12 +171,18 @@ class OpportunityType(Node):
     def decision_date(self) -> date | None:
         return self.row.decision_date
 
-    @strawberry.field(description="Why it was won or lost (closed deals).")
-    def close_reason_code(self) -> CloseReasonType | None:  # type: ignore[valid-type]
+    # Why a deal closed is the enterprise's own analysis (a code of COMPETITOR, a note naming who and at what
+    # price), so it follows the same rule as who won: internal-only.
+    @strawberry.field(
+        description="Why it was won or lost (closed deals). Internal-only: partner roles get a FORBIDDEN error."
+    )
+    def close_reason_code(self, info: Info) -> CloseReasonType | None:  # type: ignore[valid-type]
+        _require_internal_read(info, "closeReasonCode")
         return self.row.close_reason_code
 
-    @strawberry.field(description="The closing note.")
-    def close_reason(self) -> str | None:
+    @strawberry.field(description="The closing note. Internal-only: partner roles get a FORBIDDEN error.")
+    def close_reason(self, info: Info) -> str | None:
+        _require_internal_read(info, "closeReason")
         return self.row.close_reason
 
     @strawberry.field(description="Who won it when we lost. Internal-only: partner roles get a FORBIDDEN error.")
@@ -187,12 +262,15 @@ class OpportunityType(Node):
         return [link for link, org in zip(linked, organizations, strict=True) if org is not None]
 
     @strawberry.field(description="The deal's timeline: activities the viewer may see, most recent first.")
-    async def activities(self, info: Info, first: int = 20, after: str | None = None) -> Connection[ActivityRef]:
+    async def activities(
+        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        before: BeforeArg = None,
+    ) -> Connection[ActivityRef]:  # fmt: skip
         from api.activities.types import ActivityType
 
         loaders = ctx(info).loaders
         return await child_connection(
-            info, parent_id=self.row.id, first=first, after=after,
+            info, parent_id=self.row.id, first=first, after=after, last=last, before=before,
             page_loader=loaders.activities_by_opportunity, count_loader=loaders.count_activities_by_opportunity,
             query=activities_query(ctx(info).access, opportunity_id=self.row.id),
             sort_column=Activity.occurred_at, id_column=Activity.id, to_node=ActivityType.from_row,
@@ -200,8 +278,26 @@ class OpportunityType(Node):
 
 
 AttitudeType = strawberry.enum(Attitude, name="BuyingAttitude", description="How a contact leans on the deal.")
+describe_values(
+    AttitudeType,
+    {
+        "SUPPORTER": "Favours us.",
+        "NEUTRAL": "Leans neither way.",
+        "SKEPTIC": "Doubts us.",
+        "OPPONENT": "Works against us.",
+        "UNKNOWN": "Not yet known.",
+    },
+)
 CompetitorStatusType = strawberry.enum(
     CompetitorStatus, name="CompetitorStatus", description="A competitor's standing."
+)
+describe_values(
+    CompetitorStatusType,
+    {
+        "ACTIVE": "Still in the running.",
+        "ELIMINATED": "Out of the running.",
+        "PREFERRED": "The customer's current favourite.",
+    },
 )
 
 

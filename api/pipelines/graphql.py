@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import strawberry
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from api.graphql.errors import UserError, run_mutation
-from api.graphql.relay import to_global_id
+from api.graphql.errors import UserError
+from api.graphql.idempotency import create_once, idempotency_key_field
+from api.graphql.relay import Node, to_global_id
 from api.graphql.resolving import ctx
 from api.opportunities.types import ForecastCategoryType, StageType
-from domain.db import transaction
 from domain.pipelines import Pipeline, PipelineStage, StageSpec, create_pipeline, stages_of
 
 
@@ -29,7 +30,7 @@ class PipelineStageType:
 
 
 @strawberry.type(name="Pipeline", description="A sales process: an ordered selection of stages.")
-class PipelineType:
+class PipelineType(Node):
     row: strawberry.Private[Pipeline]
 
     @classmethod
@@ -70,6 +71,7 @@ class CreatePipelineInput:
         description="Open stages in canonical order, then CLOSED_WON and CLOSED_LOST."
     )
     is_default: bool = strawberry.field(default=False, description="Make it the one new deals follow.")
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.type(description="The result of creating a pipeline.")
@@ -97,10 +99,12 @@ class PipelineQueries:
 class PipelineMutations:
     @strawberry.mutation(description="Create a pipeline (admins).")
     async def create_pipeline(self, info: Info, input: CreatePipelineInput) -> PipelinePayload:
-        async def perform() -> PipelinePayload:
+        async def create(session: AsyncSession) -> Pipeline:
             specs = [StageSpec(s.stage, s.label, s.probability, s.forecast_category) for s in input.stages]
-            async with transaction(ctx(info).sessions) as session:
-                row = await create_pipeline(session, ctx(info).access, input.name, specs, is_default=input.is_default)
-            return PipelinePayload(pipeline=PipelineType.from_row(row), errors=[])
+            return await create_pipeline(session, ctx(info).access, input.name, specs, is_default=input.is_default)
 
-        return await run_mutation(perform, lambda errors: PipelinePayload(pipeline=None, errors=errors))
+        return await create_once(
+            info, create, "Pipeline",
+            lambda row: PipelinePayload(pipeline=PipelineType.from_row(row) if row else None, errors=[]),
+            lambda errors: PipelinePayload(pipeline=None, errors=errors), key=input.idempotency_key, request=input,
+        )  # fmt: skip

@@ -1,8 +1,12 @@
 """Compare the CRM's orders and contracts with the ERP's, report drift, and repair what can be repaired.
 
+The ERP is asked with no database transaction open; repairs are written in one short transaction after.
+
 Drift kinds:
-- missing_in_erp: the CRM sent (or should have sent) a record the ERP does not hold. Repair: queue it
-  again (delivery looks up by reference first, so this cannot duplicate).
+- missing_in_erp: the CRM sent (or should have sent) a record the ERP does not hold. A record still
+  on its way (pending, queued less than `pending_grace` ago) is not drift yet; one pending for longer is,
+  with how long it has waited and why. Repair: queue it again, due now (delivery looks up by reference
+  first, so this cannot duplicate).
 - missing_in_crm: the ERP holds an order with a CRM reference the CRM does not know (the CRM was
   restored from an older backup, say). Repair: restore the order from the ERP under its number (its
   party's code names the buying account or partner, its lines the products), with the ERP's status;
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -27,10 +32,12 @@ from domain import erp_sync
 from domain.contracts import Contract, ContractStatus
 from domain.db import transaction
 from domain.erp_status import adopt_erp_amount, apply_status
-from domain.erp_sync import ErpConnection, MessageKind, SyncState
+from domain.erp_sync import ErpConnection, MessageKind, OutboxMessage, SyncState
 from domain.orders import Order, RestoredLine, restore_from_erp
-from integrations.erp.port import ErpPort, ErpStatus, RecordKind
+from integrations.erp.port import ErpOrderDetails, ErpPort, ErpStatus, RecordKind
 from integrations.erp.sync import PortFactory, adapter_for, reported
+
+PENDING_GRACE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -90,14 +97,20 @@ async def _rows(session: AsyncSession, tenant_id: uuid.UUID, kind: RecordKind) -
     )
 
 
-async def _missing_in_crm(
-    session: AsyncSession, port: ErpPort, tenant_id: uuid.UUID, kind: RecordKind, reference: str, repair: bool
+def _waited(message: OutboxMessage | None, now: datetime) -> str:
+    """How long a pending record has waited for the ERP, and why, for the report."""
+    if message is None:
+        return "pending, but no message is queued for it"
+    minutes = int((now - message.created_at).total_seconds() // 60)
+    why = f"; last error: {message.last_error[:200]}" if message.last_error else ""
+    return f"pending for {minutes} min after {message.attempts} attempt(s){why}"
+
+
+async def _restore(
+    session: AsyncSession, tenant_id: uuid.UUID, reference: str, details: ErpOrderDetails | None
 ) -> Drift:
-    if not repair:
-        return Drift("missing_in_crm", kind.value, reference, "in the ERP but not in the CRM")
-    if kind is RecordKind.CONTRACT:
-        return Drift("missing_in_crm", kind.value, reference, "in the ERP but not in the CRM; resolve by hand")
-    details = await port.order_details(reference)
+    """Re-create an order the ERP holds and the CRM lost, from the ERP's details."""
+    kind = RecordKind.ORDER
     if details is None:
         return Drift("missing_in_crm", kind.value, reference, "gone from the ERP meanwhile")
     lines = [RestoredLine(x.product_code, x.description, x.quantity, x.unit_price) for x in details.lines]
@@ -113,51 +126,108 @@ async def _missing_in_crm(
     return Drift("missing_in_crm", kind.value, reference, "restored from the ERP", True)
 
 
+@dataclass
+class _Snapshot:
+    """Both sides as read, the CRM's first (one read, no transaction held while the ERP is asked)."""
+
+    rows: dict[RecordKind, list[Order | Contract]] = field(default_factory=dict)
+    waiting: dict[uuid.UUID, OutboxMessage] = field(default_factory=dict)
+    now: datetime | None = None
+    statuses: dict[RecordKind, dict[str, ErpStatus]] = field(default_factory=dict)
+    only_in_erp: dict[RecordKind, list[str]] = field(default_factory=dict)
+    details: dict[str, ErpOrderDetails | None] = field(default_factory=dict)
+
+
+async def _ask_erp(port: ErpPort, snapshot: _Snapshot, repair: bool) -> None:
+    for kind in (RecordKind.ORDER, RecordKind.CONTRACT):
+        references = [r.number for r in snapshot.rows[kind]]
+        snapshot.statuses[kind] = await port.statuses(kind, references) if references else {}
+        prefix = "SO-" if kind is RecordKind.ORDER else "CT-"
+        theirs = {r for r in await port.all_references(kind) if r.startswith(prefix)}
+        snapshot.only_in_erp[kind] = sorted(theirs - set(references))
+    if repair:
+        for reference in snapshot.only_in_erp[RecordKind.ORDER]:
+            snapshot.details[reference] = await port.order_details(reference)
+
+
+async def _compare(
+    session: AsyncSession | None, tenant_id: uuid.UUID, snapshot: _Snapshot, pending_grace: timedelta
+) -> ReconcileReport:
+    """The drift between both sides; with a session, each repaired in it as it is found."""
+    report = ReconcileReport()
+    repair = session is not None
+    assert snapshot.now is not None
+    for kind in (RecordKind.ORDER, RecordKind.CONTRACT):
+        report.checked += len(snapshot.rows[kind])
+        for read in snapshot.rows[kind]:
+            reference, status = read.number, snapshot.statuses[kind].get(read.number)
+            row = read
+            if session is not None:
+                fresh = await session.get(type(read), (tenant_id, read.id), with_for_update=True)
+                if fresh is None:
+                    continue  # deleted since it was read
+                row = fresh
+            if status is None:
+                waiting = snapshot.waiting.get(row.id)
+                if read.sync_state is SyncState.PENDING:
+                    if waiting is not None and snapshot.now - waiting.created_at < pending_grace:
+                        continue  # on its way: not drift yet
+                    detail = "not in the ERP; " + _waited(waiting, snapshot.now)
+                else:
+                    detail = "not in the ERP"
+                if session is not None:
+                    row.sync_state = SyncState.PENDING
+                    await erp_sync.send_now(session, tenant_id, MessageKind(kind.value), row.id, reference)
+                report.drift.append(Drift("missing_in_erp", kind.value, reference, detail, repair))
+                continue
+            differences = _differences(read, status)
+            if differences:
+                if session is not None:
+                    await apply_status(session, tenant_id, reported(status))
+                report.drift.append(Drift("state_mismatch", kind.value, reference, "; ".join(differences), repair))
+            if status.total_amount is not None and status.total_amount != _total(read):
+                detail = f"total CRM={_total(read)} ERP={status.total_amount}"
+                if session is not None:
+                    await adopt_erp_amount(session, row, status.total_amount)
+                report.drift.append(Drift("amount_mismatch", kind.value, reference, detail, repair))
+        for reference in snapshot.only_in_erp[kind]:
+            if session is not None and kind is RecordKind.ORDER:
+                report.drift.append(await _restore(session, tenant_id, reference, snapshot.details.get(reference)))
+            elif session is not None:
+                detail = "in the ERP but not in the CRM; resolve by hand"
+                report.drift.append(Drift("missing_in_crm", kind.value, reference, detail))
+            else:
+                report.drift.append(Drift("missing_in_crm", kind.value, reference, "in the ERP but not in the CRM"))
+    return report
+
+
 async def reconcile(
     sessions: async_sessionmaker[AsyncSession],
     tenant_id: uuid.UUID,
     *,
     repair: bool = False,
     ports: PortFactory = adapter_for,
+    pending_grace: timedelta = PENDING_GRACE,
 ) -> ReconcileReport:
-    report = ReconcileReport()
-    async with transaction(sessions) as session:
+    """Compare the tenant's orders and contracts with the ERP's; with `repair`, fix what can be fixed.
+
+    A pending record the ERP lacks is drift once its message has waited `pending_grace`.
+    """
+    snapshot = _Snapshot()
+    async with sessions() as session:
         connection = await session.get(ErpConnection, tenant_id)
         if connection is None:
             raise LookupError("No ERP connection is configured for this tenant.")
-        port = ports(connection)
-        try:
-            for kind in (RecordKind.ORDER, RecordKind.CONTRACT):
-                rows = await _rows(session, tenant_id, kind)
-                report.checked += len(rows)
-                by_reference = {r.number: r for r in rows}
-                statuses = await port.statuses(kind, list(by_reference)) if by_reference else {}
-                for reference, row in by_reference.items():
-                    status = statuses.get(reference)
-                    if status is None:
-                        if row.sync_state is SyncState.PENDING:
-                            continue  # on its way: not drift yet
-                        if repair:
-                            row.sync_state = SyncState.PENDING
-                            await erp_sync.enqueue(session, tenant_id, MessageKind(kind.value), row.id, reference)
-                        report.drift.append(Drift("missing_in_erp", kind.value, reference, "not in the ERP", repair))
-                        continue
-                    differences = _differences(row, status)
-                    if differences:
-                        if repair:
-                            await apply_status(session, tenant_id, reported(status))
-                        report.drift.append(
-                            Drift("state_mismatch", kind.value, reference, "; ".join(differences), repair)
-                        )
-                    if status.total_amount is not None and status.total_amount != _total(row):
-                        detail = f"total CRM={_total(row)} ERP={status.total_amount}"
-                        if repair:
-                            await adopt_erp_amount(session, row, status.total_amount)
-                        report.drift.append(Drift("amount_mismatch", kind.value, reference, detail, repair))
-                prefix = "SO-" if kind is RecordKind.ORDER else "CT-"
-                theirs = {r for r in await port.all_references(kind) if r.startswith(prefix)}
-                for reference in sorted(theirs - set(by_reference)):
-                    report.drift.append(await _missing_in_crm(session, port, tenant_id, kind, reference, repair))
-        finally:
-            await port.close()
-    return report
+        for kind in (RecordKind.ORDER, RecordKind.CONTRACT):
+            snapshot.rows[kind] = await _rows(session, tenant_id, kind)
+        snapshot.waiting = await erp_sync.waiting_messages(session, tenant_id)
+        snapshot.now = await erp_sync.database_now(session)
+    port = ports(connection)
+    try:
+        await _ask_erp(port, snapshot, repair)
+    finally:
+        await port.close()
+    if not repair:
+        return await _compare(None, tenant_id, snapshot, pending_grace)
+    async with transaction(sessions) as session:
+        return await _compare(session, tenant_id, snapshot, pending_grace)

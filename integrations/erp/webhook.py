@@ -13,7 +13,10 @@ For ERPs that integrate over HTTP. The ERP side serves (relative to its base URL
     GET  /credit/<reference> → {"credit_limit": "…" | null, "owed": "…"}
 
 A status is {kind, reference, erp_id, state, changed_at, total_amount, currency, invoice_state,
-shipment_state, paid_amount, number}; a contract's total_amount is its amount per month. Pushes
+shipment_state, paid_amount, number}; a contract's total_amount is its amount per month. kind,
+reference, erp_id, state and changed_at are required; changed_at is ISO 8601 with a UTC offset;
+amounts are decimal strings (or JSON numbers), 0 to 9999999999999999.99; ids and states are short
+strings (erp_id and number at most 64 characters, the states at most 40). Pushes
 carry `Idempotency-Key: <reference>`; the ERP must answer a repeated key with the record it
 already made; a contract pushed again with an earlier end_date has been terminated, and the ERP
 should stop billing it then. Amounts travel as decimal strings, before tax.
@@ -24,15 +27,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
 import orjson
 
+from domain.money import MAX_AMOUNT
+from domain.text import unstorable_reason
 from integrations.erp.port import (
     ErpChanges,
     ErpContract,
+    ErpError,
     ErpLine,
     ErpOrder,
     ErpOrderDetails,
@@ -58,20 +64,97 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def status_from_json(data: dict[str, Any]) -> ErpStatus:
-    """An ErpStatus from its JSON form (webhook bodies and this adapter's answers)."""
+class MalformedStatus(ErpError):
+    """A status not in the documented shape; `field` names the part at fault (None: the status itself)."""
+
+    def __init__(self, field: str | None, problem: str) -> None:
+        super().__init__(f"{field or 'The status'} {problem}.")
+        self.field = field
+        self.problem = problem
+
+
+TIME_FORMAT = "an ISO 8601 time with a UTC offset, such as 2026-01-31T09:30:00+00:00"
+
+
+def _text(data: dict[str, Any], name: str, *, max_length: int) -> str | None:
+    """A string (an ERP's integer id is taken as its digits) that fits its column and PostgreSQL can store."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MalformedStatus(name, "must be a string")
+    text = str(value)
+    if len(text) > max_length:
+        raise MalformedStatus(name, f"must be at most {max_length} characters")
+    if (reason := unstorable_reason(text)) is not None:
+        raise MalformedStatus(name, reason)
+    return text
+
+
+def _required_text(data: dict[str, Any], name: str, *, max_length: int) -> str:
+    text = _text(data, name, max_length=max_length)
+    if text is None:
+        raise MalformedStatus(name, "is required")
+    if not text.strip():
+        raise MalformedStatus(name, "must not be blank")
+    return text
+
+
+def _amount(data: dict[str, Any], name: str) -> Decimal | None:
+    """A non-negative decimal amount (a JSON string or number) within what the CRM's money columns hold."""
+    value = data.get(name)
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise InvalidOperation
+        amount = Decimal(str(value).strip())
+        if not amount.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):  # ValueError: an integer too long to print
+        raise MalformedStatus(name, 'must be a finite decimal number such as "120.50"') from None
+    if amount < 0:
+        raise MalformedStatus(name, "must not be negative")
+    if amount > MAX_AMOUNT:
+        raise MalformedStatus(name, f"must be at most {MAX_AMOUNT}")
+    return amount
+
+
+def _changed_at(data: dict[str, Any]) -> datetime:
+    value = data.get("changed_at")
+    if value is None:
+        raise MalformedStatus("changed_at", "is required")
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:  # a time without an offset cannot be ordered against ours
+        raise MalformedStatus("changed_at", f"must be {TIME_FORMAT}")
+    return moment
+
+
+def status_from_json(data: Any) -> ErpStatus:
+    """An ErpStatus from its JSON form (webhook bodies and this adapter's answers).
+
+    Raises MalformedStatus naming the first field that is missing, of the wrong type, or out of range.
+    """
+    if not isinstance(data, dict):
+        raise MalformedStatus(None, "must be a JSON object")
+    kind = data.get("kind")
+    if not isinstance(kind, str) or kind not in {k.value for k in RecordKind}:
+        raise MalformedStatus("kind", f"must be one of {', '.join(k.value for k in RecordKind)}")
     return ErpStatus(
-        kind=RecordKind(data["kind"]),
-        reference=str(data["reference"]),
-        erp_id=str(data["erp_id"]),
-        state=str(data["state"]),
-        changed_at=datetime.fromisoformat(data["changed_at"]),
-        total_amount=_decimal(data.get("total_amount")),
-        currency=data.get("currency"),
-        invoice_state=data.get("invoice_state"),
-        shipment_state=data.get("shipment_state"),
-        paid_amount=_decimal(data.get("paid_amount")),
-        number=data.get("number"),
+        kind=RecordKind(kind),
+        reference=_required_text(data, "reference", max_length=64),
+        erp_id=_required_text(data, "erp_id", max_length=64),
+        state=_required_text(data, "state", max_length=40),
+        changed_at=_changed_at(data),
+        total_amount=_amount(data, "total_amount"),
+        currency=_text(data, "currency", max_length=3),
+        invoice_state=_text(data, "invoice_state", max_length=40),
+        shipment_state=_text(data, "shipment_state", max_length=40),
+        paid_amount=_amount(data, "paid_amount"),
+        number=_text(data, "number", max_length=64),
     )
 
 

@@ -259,11 +259,13 @@ async def test_orders_follow_the_access_table_on_every_read_path(as_, world, sho
         nodes = await caller.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=list(ids.values()))
         assert {names[n["id"]] for n in nodes["nodes"] if n} == expected, user
         receivables = await caller.data(
-            "{ receivables { billed { amount currency } due { amount } overdue { amount } } }"
+            "{ receivables { planned { amount currency } due { amount } overdue { amount } } }"
         )
-        billed = sum((TOTALS[n] for n in expected), Decimal("0"))
-        got = Decimal(receivables["receivables"][0]["billed"]["amount"]) if receivables["receivables"] else Decimal("0")
-        assert got == billed, user
+        planned = sum((TOTALS[n] for n in expected), Decimal("0"))
+        got = (
+            Decimal(receivables["receivables"][0]["planned"]["amount"]) if receivables["receivables"] else Decimal("0")
+        )
+        assert got == planned, user
         for name in ALL_ORDERS - expected:  # invisible is not found, by id and through filters
             one = await caller.data("query($id: ID!) { node(id: $id) { id } }", id=ids[name])
             assert one["node"] is None, (user, name)
@@ -345,9 +347,11 @@ async def test_contract_lifecycle_and_renewal(as_, world, shop, sessions):  # ty
     assert active["status"] == "ACTIVE" and active["sync"]["state"] == "PENDING"
     assert len(active["installments"]) == 12 and active["installments"][0]["overdue"] is True
     receivables = await am.data(
-        "query($c: ID!) { receivables(contractId: $c) { billed { amount } overdue { amount } } }", c=cid
+        "query($c: ID!) { receivables(contractId: $c) { planned { amount } billed { amount } overdue { amount } } }",
+        c=cid,
     )
-    assert receivables["receivables"][0]["billed"]["amount"] == "4800.00"
+    assert receivables["receivables"][0]["planned"]["amount"] == "4800.00"
+    assert receivables["receivables"][0]["billed"]["amount"] == "0.00"  # no ERP holds it, so none is invoiced
     assert Decimal(receivables["receivables"][0]["overdue"]["amount"]) == Decimal("400.00") * 10  # ten months past due
     # 300 days in, the end is within the 90-day window: the job opens one renewal opportunity, once.
     async with sessions() as session, session.begin():

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.settings import Settings
 from domain.sign_in.models import UserCredential
 from domain.sign_in.passwords import hash_password
+from tests.browser import CHROMIUM, Browsing, chromium, open_page
+from tests.browser import live_server as serve
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "violet-harbour-lantern-42"
 ME = "{ me { email } }"
 HTML = {"Accept": "text/html"}
@@ -124,25 +109,8 @@ async def test_production_serves_neither_page_nor_assets(
 @pytest.fixture
 def live_server(database_url: str, test_settings: Settings) -> Iterator[str]:
     """The development app under uvicorn on a free localhost port, in its own thread and event loop."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(test_settings, database_url=database_url), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
+    with serve(create_app(test_settings, database_url=database_url)) as base:
+        yield base
 
 
 @pytest.fixture
@@ -156,38 +124,11 @@ async def signed_up(sessions, world):  # type: ignore[no-untyped-def]
     return user
 
 
-@dataclass
-class Browsing:
-    """A Chromium page, the URLs off localhost it tried (and was refused), and the errors its scripts raised."""
-
-    page: Any
-    blocked: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
 @pytest.fixture
 async def browsing(live_server: str) -> AsyncIterator[Browsing]:
     """A Chromium page that may reach only localhost."""
-    from playwright.async_api import Route, async_playwright
-
-    blocked: list[str] = []
-
-    async def only_localhost(route: Route) -> None:
-        if urlsplit(route.request.url).hostname in {"127.0.0.1", "localhost"}:
-            await route.continue_()
-        else:
-            blocked.append(route.request.url)
-            await route.abort("internetdisconnected")
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            browsing = Browsing(await browser.new_page(), blocked)
-            browsing.page.on("pageerror", lambda exc: browsing.errors.append(str(exc)))
-            await browsing.page.route("**/*", only_localhost)
-            yield browsing
-        finally:
-            await browser.close()
+    async with chromium() as browser, open_page(browser) as page:
+        yield page
 
 
 async def run_query(page, query: str) -> None:  # type: ignore[no-untyped-def]

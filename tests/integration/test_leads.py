@@ -64,10 +64,11 @@ async def _create(caller, **fields):  # type: ignore[no-untyped-def]
 
 
 async def _partner_network(world, as_) -> None:  # type: ignore[no-untyped-def]
-    """R1a (silver) and R1b (gold) serve East with robotics; R2a serves West."""
-    channel = await as_("channel_mgr")
+    """R1a (silver) and R1b (gold) serve East with robotics; R2a serves West. Each is set by its channel manager."""
     east, west = gid("Territory", world.territories["East"].id), gid("Territory", world.territories["West"].id)
-    for org, tier, region in (("R1a", "SILVER", east), ("R1b", "GOLD", east), ("R2a", "PLATINUM", west)):
+    for org, tier, region, manager in (("R1a", "SILVER", east, "channel_mgr"), ("R1b", "GOLD", east, "channel_mgr"),
+                                       ("R2a", "PLATINUM", west, "channel_mgr2")):  # fmt: skip
+        channel = await as_(manager)
         data = await channel.data(PARTNER, input={"id": gid("Organization", world.orgs[org].id), "tier": tier,
                                                   "regionIds": [region], "specializations": ["robotics"]})  # fmt: skip
         assert data["updatePartner"]["errors"] == []

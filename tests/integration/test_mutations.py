@@ -189,9 +189,9 @@ async def test_opportunity_journey_through_every_mutation(world, as_) -> None:  
         "stage_moved", "updated", "created",
     ]  # fmt: skip
     assert events[0]["reason"] == "Territory realignment"
-    assert events[0]["changes"]["owner_id"] == {"old": str(world.users["am_east"].id),
-                                                "new": str(world.users["am_west"].id)}  # fmt: skip
-    assert events[5]["changes"]["stage"] == {"old": "prospecting", "new": "negotiation"}
+    assert events[0]["changes"]["ownerId"] == {"old": gid("User", world.users["am_east"].id),
+                                               "new": gid("User", world.users["am_west"].id)}  # fmt: skip
+    assert events[5]["changes"]["stage"] == {"old": "PROSPECTING", "new": "NEGOTIATION"}
     assert events[6]["changes"]["amount"] == {"old": "250000.00", "new": "275000.50"}
 
 

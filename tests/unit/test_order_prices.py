@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.orders import net_unit_price
-from domain.receivables import plan
+from domain.receivables import monthly_due_dates, plan
 
 
 def test_a_net_amount_that_does_not_divide_evenly() -> None:
@@ -35,8 +35,9 @@ def test_quantity_times_unit_price_rounds_back_to_the_net_amount(net: Decimal, q
 def test_a_payment_plan_sums_exactly_to_its_total(total: Decimal, count: int) -> None:
     from datetime import date
 
-    dues = plan(total, date(2026, 1, 31), count, 30)
+    dues = plan(total, monthly_due_dates(date(2026, 1, 31), count))
     assert len(dues) == count and sum(amount for _, amount in dues) == total
+    assert len({(due.year, due.month) for due, _ in dues}) == count  # one installment in each month
 
 
 def test_tax_is_taken_out_of_what_tryton_reports_paid() -> None:

@@ -57,3 +57,31 @@ def test_finance_reads_but_never_updates_sales_records() -> None:
     for resource in (Resource.ACCOUNT, Resource.OPPORTUNITY, Resource.CONTACT):
         assert scopes("finance", resource, Action.READ) == {Scope.TENANT}
         assert not scopes("finance", resource, Action.UPDATE)
+
+
+# role -> scopes of (handing a deal over: over deals, changing people's places on deals: over users,
+# changing organizations' links to deals: over organizations)
+WHO_WORKS_A_DEAL = {
+    "admin": ({Scope.TENANT}, {Scope.TENANT}, {Scope.TENANT}),
+    "sales_director": ({Scope.TENANT, Scope.TERRITORY, Scope.OWN}, {Scope.TENANT}, {Scope.TENANT}),
+    "sales_manager": ({Scope.TERRITORY, Scope.OWN}, {Scope.TENANT}, {Scope.TENANT}),
+    "account_manager": ({Scope.OWN}, {Scope.TENANT}, {Scope.TENANT}),
+    "channel_manager": ({Scope.OWN}, {Scope.TENANT}, {Scope.TENANT}),
+    "solution_specialist": (set(), {Scope.TENANT}, {Scope.TENANT}),  # a team seat never hands a deal over
+    "negotiator": (set(), {Scope.TENANT}, {Scope.TENANT}),
+    "partner_admin": ({Scope.ORG_TREE, Scope.OWN}, {Scope.ORG}, {Scope.ORG}),
+    "partner_manager": ({Scope.ORG_TREE, Scope.OWN}, {Scope.ORG}, {Scope.ORG}),
+    "partner_sales": ({Scope.OWN}, {Scope.ORG}, {Scope.ORG}),  # at most their own organization's people
+    "erp_integration": (set(), set(), set()),
+}
+
+
+@pytest.mark.parametrize(("role", "expected"), sorted(WHO_WORKS_A_DEAL.items()))
+def test_who_may_change_who_works_a_deal(role: str, expected: tuple[set[Scope], ...]) -> None:
+    resources = (Resource.OPPORTUNITY_OWNER, Resource.OPPORTUNITY_TEAM, Resource.OPPORTUNITY_PARTNER)
+    assert tuple(scopes(role, r, Action.UPDATE) for r in resources) == expected
+
+
+def test_channel_managers_change_only_the_partners_they_manage() -> None:
+    assert scopes("channel_manager", Resource.ORGANIZATION, Action.UPDATE) == {Scope.MANAGED}
+    assert scopes("channel_manager", Resource.ORGANIZATION, Action.CREATE) == {Scope.TENANT}

@@ -1,0 +1,98 @@
+"""Create mutations that a retry does not repeat: the `idempotencyKey` input field and the one runner that honours it.
+
+Every create mutation takes an optional `idempotencyKey` and runs through `create_once`. The key is held for
+the request in the create's own transaction (domain/idempotency.py); a retry with the same key and the same
+input gets the first result again, re-read through the caller's visibility like any mutation's payload.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+from enum import Enum
+from typing import Any, TypeVar
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from api.graphql.errors import UserError, run_mutation
+from api.graphql.resolving import ctx
+from domain import idempotency
+from domain.db import transaction
+
+P = TypeVar("P")
+
+KEY_DESCRIPTION = (
+    "A key of your choice (up to 255 characters; a UUID is a good one) that makes retrying this create safe: "
+    "sent again with the same key and the same input within 24 hours, the mutation creates nothing more and "
+    "answers with what the first request created; with a different input it is refused (CONFLICT on "
+    "idempotencyKey). Keys are your own: another user's same key is another key. A create that failed leaves "
+    "no key behind, so it may be retried with the same one."
+)
+
+
+def idempotency_key_field() -> Any:
+    """The optional `idempotencyKey` field of a create mutation's input."""
+    return strawberry.field(default=None, description=KEY_DESCRIPTION)
+
+
+def request_values(value: Any) -> Any:
+    """A GraphQL input (objects, lists, scalars) as plain JSON values, to fingerprint; the key itself left out."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: request_values(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name != "idempotency_key" and getattr(value, f.name) is not strawberry.UNSET
+        }
+    if isinstance(value, Mapping):
+        return {str(k): request_values(v) for k, v in value.items() if v is not strawberry.UNSET}
+    if isinstance(value, list | tuple):
+        return [request_values(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value.normalize()) if value.is_finite() else str(value)  # 10.50 and 10.5 are one amount
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+async def create_once(
+    info: Info,
+    change: Callable[[AsyncSession], Awaitable[Any]],
+    type_name: str,
+    payload: Callable[[Any], P],
+    failed: Callable[[list[UserError]], P],
+    *,
+    key: str | None,
+    request: Any,
+) -> P:
+    """Run a create mutation's use case once per idempotency key; answer `payload(record)` with the record as the
+    caller may now see it (None when out of their sight), or `failed(errors)` for a domain failure.
+
+    `request` is the mutation's input (or its arguments); a retry must send the same, key aside.
+    """
+    context = ctx(info)
+
+    async def perform() -> P:
+        async with transaction(context.sessions) as session:
+            if key is None:
+                record_id = (await change(session)).id
+            else:
+                operation = info.field_name
+                digest = idempotency.fingerprint({"input": request_values(request)})
+                held = await idempotency.claim(session, context.actor, operation, idempotency.checked_key(key), digest)
+                if held.replay_id is not None:
+                    record_id = held.replay_id
+                else:
+                    record_id = (await change(session)).id
+                    await idempotency.remember(session, context.actor, held, type_name, record_id)
+        return payload(await context.loaders.by_type[type_name].load(record_id))
+
+    return await run_mutation(perform, failed)

@@ -1,0 +1,5 @@
+// Preact with htm: components written as tagged templates, no build step.
+import { h } from "preact";
+import htm from "htm";
+
+export const html = htm.bind(h);

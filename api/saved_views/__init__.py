@@ -1,0 +1,1 @@
+"""Saved views over GraphQL: a person's named list filters."""
