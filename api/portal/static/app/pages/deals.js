@@ -168,7 +168,7 @@ export function DealsPage() {
 
 const DEAL = `query Deal($id: ID!) {
   node(id: $id) { ... on Opportunity {
-    id name stage probability forecastCategory closeDate isClosed createdAt updatedAt
+    id version name stage probability forecastCategory closeDate isClosed createdAt updatedAt
     amount { amount currency } account { id name } owner { id name }
     team { salesRole access joinedAt user { id name } }
     partners { role organization { id name } }
@@ -177,7 +177,7 @@ const DEAL = `query Deal($id: ID!) {
   access: explainAccess(recordId: $id) { canEdit editableFieldGroups }
   quotes(opportunityId: $id, first: 10) { edges { node { id number version status validUntil total { amount currency } } } }
 }`;
-const UPDATE = `mutation UpdateDeal($input: UpdateOpportunityInput!) { updateOpportunity(input: $input) { opportunity { id } errors { field code message } } }`;
+const UPDATE = `mutation UpdateDeal($input: UpdateOpportunityInput!) { updateOpportunity(input: $input) { opportunity { id version } errors { field code message } } }`;
 const MOVE = `mutation MoveDeal($input: MoveOpportunityStageInput!) { moveOpportunityStage(input: $input) { opportunity { id stage } errors { field code message } } }`;
 const LOG = `mutation Log($input: LogActivityInput!) { logActivity(input: $input) { activity { id } errors { field code message } } }`;
 const COMPLETE = `mutation Complete($id: ID!) { completeTask(id: $id) { activity { id done } errors { field code message } } }`;
@@ -198,13 +198,18 @@ function DealFields({ deal, groups, onSaved }) {
     setBusy(true);
     setError(null);
     try {
-      const input = { id: deal.id };
+      // The version read with the deal: a change someone saved meanwhile is refused (CONFLICT), never overwritten.
+      let version = deal.version;
+      const input = { id: deal.id, expectedVersion: version };
       if (canDetails && draft.name !== deal.name) input.name = draft.name;
       if (canCommercial && draft.amount !== deal.amount.amount) input.amount = draft.amount;
       if (canCommercial && draft.closeDate !== (deal.closeDate || "")) input.closeDate = draft.closeDate || null;
       if (canCommercial && draft.probability !== String(deal.probability)) input.probability = Number.parseInt(draft.probability, 10);
-      if (Object.keys(input).length > 1) await mutate("updateOpportunity", UPDATE, { input });
-      if (canStage && draft.stage !== deal.stage) await mutate("moveOpportunityStage", MOVE, { input: { id: deal.id, stage: draft.stage, reason: draft.reason.trim() || null } });
+      if (Object.keys(input).length > 2) {
+        const saved = await mutate("updateOpportunity", UPDATE, { input });
+        if (saved.opportunity) version = saved.opportunity.version;
+      }
+      if (canStage && draft.stage !== deal.stage) await mutate("moveOpportunityStage", MOVE, { input: { id: deal.id, stage: draft.stage, reason: draft.reason.trim() || null, expectedVersion: version } });
       clear();
       onSaved(t("deals.saved"));
     } catch (exc) {
