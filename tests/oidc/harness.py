@@ -14,9 +14,7 @@ import base64
 import contextlib
 import hashlib
 import json
-import os
 import secrets
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -29,52 +27,21 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
+from tests.npm_packages import cache_dir, ensure_npm_packages
+
 OIDC_PROVIDER_VERSION = "8.8.1"  # 8.x runs on Node 18 and 20
 SCRIPT = Path(__file__).resolve().parent / "provider.mjs"
 
 
 def default_install_dir() -> Path:
-    configured = os.environ.get("CRM_OIDC_PROVIDER_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".cache" / "channel-crm" / f"oidc-provider-{OIDC_PROVIDER_VERSION}"
-
-
-def _installed_version(node_modules: Path) -> str | None:
-    try:
-        return str(json.loads((node_modules / "oidc-provider" / "package.json").read_text())["version"])
-    except (OSError, ValueError, KeyError):
-        return None
+    return cache_dir("CRM_OIDC_PROVIDER_DIR", f"oidc-provider-{OIDC_PROVIDER_VERSION}")
 
 
 def ensure_oidc_provider(install_dir: Path | None = None) -> Path:
     """The node_modules folder holding oidc-provider at the pinned version, installed with npm if it is not."""
-    install_dir = install_dir or default_install_dir()
-    node_modules = install_dir / "node_modules"
-    if _installed_version(node_modules) == OIDC_PROVIDER_VERSION:
-        return node_modules
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        raise RuntimeError("The single sign-on tests need Node.js (20) and npm on PATH to run oidc-provider.")
-    install_dir.parent.mkdir(parents=True, exist_ok=True)
-    # Installed beside its final place and moved there at once, so an interrupted install leaves nothing half-made.
-    staging = Path(tempfile.mkdtemp(prefix=f".{install_dir.name}-", dir=install_dir.parent))
-    try:
-        (staging / "package.json").write_text(json.dumps({"name": "channel-crm-oidc-provider", "private": True}))
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--omit=dev", "--prefix", str(staging),
-             f"oidc-provider@{OIDC_PROVIDER_VERSION}"],
-            check=True, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        if install_dir.exists():
-            shutil.rmtree(install_dir)
-        staging.rename(install_dir)
-    except subprocess.CalledProcessError as exc:
-        raise RuntimeError(f"npm install oidc-provider@{OIDC_PROVIDER_VERSION} failed:\n{exc.stderr}") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    assert _installed_version(node_modules) == OIDC_PROVIDER_VERSION
-    return node_modules
+    return ensure_npm_packages(
+        install_dir or default_install_dir(), {"oidc-provider": OIDC_PROVIDER_VERSION}, needed_for="The SSO tests"
+    )
 
 
 def _free_port() -> int:
