@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.auth.tokens import issue_user_token
 from api.settings import Settings
+from tests.browser import live_server as serve_live
 from tests.integration.graphql_client import gid
 from tests.integration.graphql_http_audit import audit
 
@@ -20,25 +17,8 @@ from tests.integration.graphql_http_audit import audit
 @pytest.fixture
 def live_server(database_url: str, test_settings: Settings) -> Iterator[str]:
     """The development app under uvicorn on a free localhost port, in its own thread and event loop."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(test_settings, database_url=database_url), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        listener.close()
+    with serve_live(create_app(test_settings, database_url=database_url)) as url:
+        yield url
 
 
 async def test_graphql_http_audit_passes_every_check(live_server, sessions, world) -> None:  # type: ignore[no-untyped-def]
