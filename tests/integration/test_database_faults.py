@@ -7,6 +7,7 @@ app served by uvicorn on a local port. Each test prints what it measured (run wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
@@ -78,11 +79,13 @@ class OwnPostgres:
         """SIGSTOP the postmaster and every backend: connections stay open and nothing answers."""
         self.frozen = self.processes()
         for process in self.frozen:
-            process.send_signal(signal.SIGSTOP)
+            with contextlib.suppress(psutil.NoSuchProcess):  # a backend may end between listing and signalling
+                process.send_signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
         for process in self.frozen:
-            process.send_signal(signal.SIGCONT)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.send_signal(signal.SIGCONT)
         self.frozen = []
 
     def ensure_running(self) -> None:

@@ -9,6 +9,7 @@ in immediate mode (a crash, for the workers) and frozen. Orders and contracts ar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -87,13 +88,16 @@ class FaultDatabase:
         postmaster = psutil.Process(int((self.server.pgdata / "postmaster.pid").read_text().split()[0]))
         return [postmaster, *postmaster.children(recursive=True)]
 
-    def freeze(self) -> None:
+    def _signal_all(self, sig: signal.Signals) -> None:
         for process in self._processes():
-            process.send_signal(signal.SIGSTOP)
+            with contextlib.suppress(psutil.NoSuchProcess):  # a backend may end between listing and signalling
+                process.send_signal(sig)
+
+    def freeze(self) -> None:
+        self._signal_all(signal.SIGSTOP)
 
     def thaw(self) -> None:
-        for process in self._processes():
-            process.send_signal(signal.SIGCONT)
+        self._signal_all(signal.SIGCONT)
 
     def stop(self) -> None:
         self.thaw()
