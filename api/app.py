@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api import web_forms as public_forms
 from api.auth import oauth
 from api.auth.cors import CorsMiddleware
 from api.auth.keys import key_ring
@@ -28,15 +29,14 @@ from api.erp.webhooks import erp_webhook
 from api.graphql.app import make_graphql_app
 from api.graphql.graphiql import graphiql_asset_routes
 from api.graphql.http_limits import GraphQLHttpLimits
-from api.leads import public_forms
-from api.leads.public_forms import form_submission, form_token
 from api.portal import portal_routes
 from api.request_address import NulFreeAddress
 from api.request_limits import BodyLimit, BodySizeLimit
 from api.resilience import DatabaseOutage, RequestGuard
 from api.settings import Settings
-from domain import migrations
-from domain.db import (
+from api.web_forms import form_submission, form_token
+from infrastructure import migrations
+from infrastructure.db import (
     DatabaseTrouble,
     create_engine,
     database_trouble,

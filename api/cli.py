@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.embedded_postgres import resolve_database_url
 from api.settings import Settings
-from domain import migrations
-from domain.db import create_engine, session_factory
+from infrastructure import migrations
+from infrastructure.db import create_engine, session_factory
 
 T = TypeVar("T")
 SCHEMA_FILE = Path("schema.graphql")
@@ -39,7 +39,7 @@ def _database_url() -> str:
 
 def _connect_or_fail(url: str) -> None:
     """Connect once, so a wrong or dead DATABASE_URL is one clear line, not a traceback from deep inside a command."""
-    from domain.db import connect_raw
+    from infrastructure.db import connect_raw
 
     async def probe() -> None:
         connection = await asyncio.wait_for(connect_raw(url), DATABASE_CONNECT_SECONDS)
@@ -159,8 +159,8 @@ def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
 def token(email: str, tenant_slug: str | None) -> None:
     """Print a bearer token for the user with this e-mail."""
     from api.auth.tokens import issue_user_token
-    from domain.tenants import Tenant
-    from domain.users import User
+    from domain.identity.tenants import Tenant
+    from domain.identity.users import User
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> str:
         async with sessions() as session:
@@ -203,8 +203,8 @@ def tenant_create(slug: str, name: str, admin_email: str | None, admin_name: str
     """
     from api.auth.links import link_pages
     from api.provisioning import check_tenant_slug, create_tenant, find_tenant
-    from domain.errors import DomainError
-    from domain.user_accounts import add_first_admin
+    from domain.identity.user_accounts import add_first_admin
+    from domain.shared.errors import DomainError
 
     try:
         check_tenant_slug(slug)
@@ -254,8 +254,8 @@ def client() -> None:
 def client_create(tenant_slug: str, name: str, roles: tuple[str, ...]) -> None:
     """Register a machine client and print its id and secret (the secret is shown only now)."""
     from api.provisioning import find_tenant
-    from domain.errors import DomainError
-    from domain.machine_clients import register_client
+    from domain.identity.machine_clients import register_client
+    from domain.shared.errors import DomainError
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, str]:
         async with sessions() as session, session.begin():
@@ -309,11 +309,11 @@ def worker(interval: int, once: bool) -> None:
     polls are locked, the rest is idempotent. Every worker picks up each due message itself, so none
     waits on a lost queue job.
     """
-    from domain.contracts import run_renewals
-    from domain.db import transaction
-    from domain.deal_registrations import expire_due
-    from domain.idempotency import purge_expired
-    from domain.lead_routing import expire_offers
+    from domain.channel.deal_registrations import expire_due
+    from domain.channel.lead_routing import expire_offers
+    from domain.commerce.contracts import run_renewals
+    from domain.shared.idempotency import purge_expired
+    from infrastructure.db import transaction
     from integrations.erp import worker as erp_worker
     from integrations.mail.smtp import MailSender
 
@@ -424,7 +424,7 @@ def mail_show(message_id: str) -> None:
 
 def _tenant_id(session_work: Callable[[async_sessionmaker[AsyncSession], object], Awaitable[T]], slug: str) -> T:
     """Run work with the id of the tenant named by slug."""
-    from domain.tenants import Tenant
+    from domain.identity.tenants import Tenant
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> T:
         async with sessions() as session:
@@ -454,8 +454,8 @@ def erp_connect(
     webhook_secret: str | None,
 ) -> None:  # fmt: skip
     """Set (or replace) the tenant's ERP connection."""
-    from domain.db import transaction
-    from domain.erp_sync import ErpAdapterKind, ErpConnection
+    from domain.erp.outbox import ErpAdapterKind, ErpConnection
+    from infrastructure.db import transaction
 
     kind = ErpAdapterKind(adapter)
     if kind is ErpAdapterKind.TRYTON and not (database and login and password):

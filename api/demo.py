@@ -17,16 +17,24 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.provisioning import create_tenant, find_tenant
-from domain.accounts import Account, BuyingRole, Contact, LifecycleStage
-from domain.activities import Activity, ActivityKind
-from domain.catalog import PriceList, Product
-from domain.company_names import normalize_company_name
-from domain.deal_registrations import ApprovalChanges, DealRegistration, NewRegistration
-from domain.deal_registrations import approve as approve_registration
-from domain.deal_registrations import submit as submit_registration
-from domain.lead_routing import RoutingRule, RuleKind, route
-from domain.leads import Lead, LeadSource, NewLead, create_lead
-from domain.opportunities import (
+from domain.access.principals import load_user_actor
+from domain.channel.deal_registrations import ApprovalChanges, DealRegistration, NewRegistration
+from domain.channel.deal_registrations import approve as approve_registration
+from domain.channel.deal_registrations import submit as submit_registration
+from domain.channel.lead_routing import RoutingRule, RuleKind, route
+from domain.channel.leads import Lead, LeadSource, NewLead, create_lead
+from domain.channel.organizations import Organization, OrganizationKind, PartnerTier, child_path
+from domain.channel.web_forms import WebForm
+from domain.commerce.catalog import PriceList, Product
+from domain.commerce.orders import Order
+from domain.commerce.quotes import Quote
+from domain.identity.sign_in.models import UserCredential
+from domain.identity.sign_in.passwords import hash_password
+from domain.identity.users import User
+from domain.selling.accounts import Account, BuyingRole, Contact, LifecycleStage
+from domain.selling.activities import Activity, ActivityKind
+from domain.selling.company_names import normalize_company_name
+from domain.selling.opportunities import (
     STAGE_DEFAULTS,
     Opportunity,
     OpportunityPartner,
@@ -36,15 +44,7 @@ from domain.opportunities import (
     Stage,
     TeamAccess,
 )
-from domain.orders import Order
-from domain.organizations import Organization, OrganizationKind, PartnerTier, child_path
-from domain.principals import load_user_actor
-from domain.quotes import Quote
-from domain.sign_in.models import UserCredential
-from domain.sign_in.passwords import hash_password
-from domain.territories import Territory
-from domain.users import User
-from domain.web_forms import WebForm
+from domain.selling.territories import Territory
 from permissions.engine import access_for
 
 SLUG = "acme"
@@ -392,9 +392,9 @@ async def _channel_programme(
 
 async def _commerce(session: AsyncSession, tenant_id: uuid.UUID, dealer_access) -> None:  # type: ignore[no-untyped-def]
     """A catalogue as an ERP sync would bring it, partner price lists, a dealer's order and an internal quote."""
-    from domain.catalog import CatalogEntry, upsert_products
-    from domain.orders import place_partner_order
-    from domain.quotes import LineInput, create_quote
+    from domain.commerce.catalog import CatalogEntry, upsert_products
+    from domain.commerce.orders import place_partner_order
+    from domain.commerce.quotes import LineInput, create_quote
 
     await upsert_products(session, tenant_id, [
         CatalogEntry("HW-100", "Edge gateway", Decimal("1250.00"), "USD", True, None),
@@ -414,7 +414,7 @@ async def _commerce(session: AsyncSession, tenant_id: uuid.UUID, dealer_access) 
         (await session.execute(select(Product.code, Product.id).where(Product.tenant_id == tenant_id))).all()
     )
     # Credit as the ERP would report it: a limit per partner, and what each owes
-    from domain.orders import record_credit
+    from domain.commerce.orders import record_credit
 
     partners = (
         await session.execute(

@@ -7,10 +7,10 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.base import new_id
-from domain.errors import ErrorCode, FieldError, ValidationFailed
-from domain.organizations import Organization, OrganizationKind, child_path
-from domain.tenants import Tenant
+from domain.channel.organizations import Organization, OrganizationKind, child_path
+from domain.identity.tenants import Tenant
+from domain.shared.base import new_id
+from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
 from permissions.engine import seed_default_policies
 
 # 2-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen (a DNS label, so it can

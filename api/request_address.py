@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from domain.text import NUL
+from domain.shared.text import NUL
 
 
 def _nul_in(scope: Scope) -> tuple[str | None, str] | None:

@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.errors import ErrorCode
+from domain.shared.errors import ErrorCode
 
 
 @dataclass(frozen=True)

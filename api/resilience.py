@@ -21,8 +21,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.leads import public_forms
-from domain.db import DatabaseTrouble, database_trouble, database_trouble_cause
+from api import web_forms as public_forms
+from infrastructure.db import DatabaseTrouble, database_trouble, database_trouble_cause
 
 log = logging.getLogger("crm.resilience")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from domain.db import DatabaseTimeouts, seconds_from_env
+from infrastructure.db import DatabaseTimeouts, seconds_from_env
 
 
 @dataclass(frozen=True)

@@ -1,29 +1,21 @@
 """Every mapped model, imported in one place so metadata is complete (Alembic, tests)."""
 
-from domain.accounts import Account, Contact
-from domain.activities import Activity
-from domain.analytics import ForecastAdjustment
-from domain.audit import AuditEvent
-from domain.base import Base
-from domain.buying_centre import OpportunityCompetitor, OpportunityContact
-from domain.catalog import PriceList, PriceListItem, Product
-from domain.contracts import Contract, ContractLine
-from domain.credentials import OAuthClient, SigningKey
-from domain.deal_registrations import DealRegistration
-from domain.erp_sync import ErpConnection, ErpParty, NumberSequence, OutboxMessage, WebhookReceipt
-from domain.idempotency import IdempotencyKey
-from domain.lead_routing import RoutingDecision, RoutingRule
-from domain.leads import Lead
-from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
-from domain.orders import CreditStanding, Order, OrderLine
-from domain.organizations import Organization
-from domain.pipelines import Pipeline, PipelineStage
-from domain.policy_rules import PolicyRule
-from domain.quotas import Quota
-from domain.quotes import Quote, QuoteLine
-from domain.receivables import Installment, Payment
-from domain.saved_views import SavedView
-from domain.sign_in.models import (
+from domain.access.policy_rules import PolicyRule
+from domain.access.usage_budgets import UsageBucket
+from domain.audit.events import AuditEvent
+from domain.channel.deal_registrations import DealRegistration
+from domain.channel.lead_routing import RoutingDecision, RoutingRule
+from domain.channel.leads import Lead
+from domain.channel.organizations import Organization
+from domain.channel.web_forms import WebForm, WebFormSubmission, WebFormTokenUse
+from domain.commerce.catalog import PriceList, PriceListItem, Product
+from domain.commerce.contracts import Contract, ContractLine
+from domain.commerce.orders import CreditStanding, Order, OrderLine
+from domain.commerce.quotes import Quote, QuoteLine
+from domain.commerce.receivables import Installment, Payment
+from domain.erp.outbox import ErpConnection, ErpParty, NumberSequence, OutboxMessage, WebhookReceipt
+from domain.identity.credentials import OAuthClient, SigningKey
+from domain.identity.sign_in.models import (
     AuthSession,
     MailMessage,
     RefreshToken,
@@ -33,13 +25,21 @@ from domain.sign_in.models import (
     UserCredential,
     UserLink,
 )
-from domain.stage_gates import StageApproval, StageGate
-from domain.team_stage_rules import TeamStageRule
-from domain.tenants import Tenant
-from domain.territories import Territory
-from domain.usage_budgets import UsageBucket
-from domain.users import User
-from domain.web_forms import WebForm, WebFormSubmission, WebFormTokenUse
+from domain.identity.tenants import Tenant
+from domain.identity.users import User
+from domain.preferences.saved_views import SavedView
+from domain.selling.accounts import Account, Contact
+from domain.selling.activities import Activity
+from domain.selling.analytics import ForecastAdjustment
+from domain.selling.buying_centre import OpportunityCompetitor, OpportunityContact
+from domain.selling.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
+from domain.selling.pipelines import Pipeline, PipelineStage
+from domain.selling.quotas import Quota
+from domain.selling.stage_gates import StageApproval, StageGate
+from domain.selling.team_stage_rules import TeamStageRule
+from domain.selling.territories import Territory
+from domain.shared.base import Base
+from domain.shared.idempotency import IdempotencyKey
 
 __all__ = [
     "Account",

@@ -23,7 +23,7 @@ from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import KeySet
 
-from domain.sign_in.sso import SsoFailure, SsoIdentity, SsoRefused
+from domain.identity.sign_in.sso import SsoFailure, SsoIdentity, SsoRefused
 
 # Only signatures made with a private key: a shared-secret (HS*) token could be forged by anyone who holds the
 # client secret, and "none" is no signature at all.

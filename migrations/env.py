@@ -7,9 +7,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from domain.db import MIGRATION_TIMEOUTS, create_engine
-from domain.migrations import include_name
 from domain.models import Base
+from infrastructure.db import MIGRATION_TIMEOUTS, create_engine
+from infrastructure.migrations import include_name
 
 target_metadata = Base.metadata
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from domain.access import Action, Resource
+from domain.access.actor import Action, Resource
 
 
 class Scope(StrEnum):

@@ -12,9 +12,9 @@ import casbin
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Action, Actor, Resource
-from domain.policy_rules import PolicyRule
-from domain.tenants import Tenant
+from domain.access.actor import Action, Actor, Resource
+from domain.access.policy_rules import PolicyRule
+from domain.identity.tenants import Tenant
 from permissions.defaults import Scope, default_policy_lines
 from permissions.scopes import rows_predicate
 

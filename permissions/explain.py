@@ -13,11 +13,11 @@ import casbin
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Action, Actor, Resource
-from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
-from domain.organizations import Organization
-from domain.team_stage_rules import FieldGroup, team_stage_limit
-from domain.territories import Territory
+from domain.access.actor import Action, Actor, Resource
+from domain.channel.organizations import Organization
+from domain.selling.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
+from domain.selling.team_stage_rules import FieldGroup, team_stage_limit
+from domain.selling.territories import Territory
 from permissions.defaults import Scope
 from permissions.engine import ENFORCERS, access_for
 from permissions.scopes import PREDICATES

@@ -11,22 +11,22 @@ from collections.abc import Callable
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from domain.access import Action, Actor, Resource
-from domain.accounts import Account, Contact
-from domain.activities import Activity
-from domain.audit import AuditEvent
-from domain.catalog import Product
-from domain.contracts import Contract
-from domain.deal_registrations import DealRegistration
-from domain.erp_sync import OutboxMessage
-from domain.lead_routing import RoutingRule
-from domain.leads import Lead
-from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember, TeamAccess
-from domain.orders import Order
-from domain.organizations import Organization
-from domain.quotes import Quote
-from domain.territories import Territory
-from domain.users import User
+from domain.access.actor import Action, Actor, Resource
+from domain.audit.events import AuditEvent
+from domain.channel.deal_registrations import DealRegistration
+from domain.channel.lead_routing import RoutingRule
+from domain.channel.leads import Lead
+from domain.channel.organizations import Organization
+from domain.commerce.catalog import Product
+from domain.commerce.contracts import Contract
+from domain.commerce.orders import Order
+from domain.commerce.quotes import Quote
+from domain.erp.outbox import OutboxMessage
+from domain.identity.users import User
+from domain.selling.accounts import Account, Contact
+from domain.selling.activities import Activity
+from domain.selling.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember, TeamAccess
+from domain.selling.territories import Territory
 from permissions.defaults import Scope
 
 

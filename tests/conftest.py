@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from domain import migrations
-from domain.db import create_engine, session_factory
+from infrastructure import migrations
+from infrastructure.db import create_engine, session_factory
 
 
 def _server_url() -> Iterator[str]:
@@ -47,7 +47,7 @@ def create_database(server_url: str, name: str) -> str:
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
-    from domain.db import connect_raw
+    from infrastructure.db import connect_raw
 
     base = make_url(server_url)
 

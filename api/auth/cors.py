@@ -14,7 +14,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth.responses import CSRF_HEADER
-from domain.tenants import origin_registered
+from domain.identity.tenants import origin_registered
 
 ALLOWED_METHODS = "GET, POST"
 ALLOWED_HEADERS = f"Authorization, Content-Type, {CSRF_HEADER}"

@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.credentials import SigningKey
+from domain.identity.credentials import SigningKey
 
 ALGORITHM = "ES256"
 

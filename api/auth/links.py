@@ -19,11 +19,11 @@ from api.auth.link_pages import PageKind, page_language, render_page
 from api.auth.responses import domain_error_response, json_body, wants_cookie
 from api.auth.sign_in import complete_sign_in
 from api.settings import Settings
-from domain.db import transaction
-from domain.errors import DomainError, ErrorCode, FieldError, ValidationFailed
-from domain.sign_in.links import LinkPages, accept_invitation, request_password_reset, reset_password
-from domain.sign_in.models import SignInMethod
-from domain.users import User
+from domain.identity.sign_in.links import LinkPages, accept_invitation, request_password_reset, reset_password
+from domain.identity.sign_in.models import SignInMethod
+from domain.identity.users import User
+from domain.shared.errors import DomainError, ErrorCode, FieldError, ValidationFailed
+from infrastructure.db import transaction
 
 INVITATION_PAGE = "/auth/invitation"
 RESET_PAGE = "/auth/reset"

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth.keys import key_ring
 from api.auth.tokens import TokenInvalid, verify
-from domain.principals import load_client_actor, load_user_actor
+from domain.access.principals import load_client_actor, load_user_actor
 
 log = logging.getLogger("crm.auth")
 

@@ -26,17 +26,17 @@ from starlette.responses import JSONResponse
 from api.auth.keys import KeyRing, key_ring
 from api.auth.responses import client_address
 from api.auth.tokens import _claims, _sign
-from domain.credentials import OAuthClient
-from domain.db import transaction
-from domain.errors import RateLimited
-from domain.machine_clients import (
+from domain.identity.credentials import OAuthClient
+from domain.identity.machine_clients import (
     find_client,
     record_authenticated,
     record_failed_authentication,
     refuse_if_throttled,
     secret_matches,
 )
-from domain.text import first_unstorable
+from domain.shared.errors import RateLimited
+from domain.shared.text import first_unstorable
+from infrastructure.db import transaction
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 MAX_BODY = 16 * 1024  # bytes; a token request is a few short form fields

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.auth.tokens import ACCESS_TOKEN_TTL_SECONDS, issue_user_token
-from domain.errors import DomainError, ErrorCode, FieldError, RateLimited
-from domain.sign_in.sessions import SESSION_LIFETIME, IssuedSession
-from domain.text import unstorable_reason
+from domain.identity.sign_in.sessions import SESSION_LIFETIME, IssuedSession
+from domain.shared.errors import DomainError, ErrorCode, FieldError, RateLimited
+from domain.shared.text import unstorable_reason
 
 REFRESH_COOKIE = "crm_refresh"
 # Refresh and logout by cookie need this header: another site's page cannot send it without our CORS consent.

@@ -27,16 +27,16 @@ from api.auth.responses import (
     wants_cookie,
 )
 from api.auth.tokens import TokenInvalid, issue_mfa_token, verify_mfa_token
-from domain.db import transaction
-from domain.errors import DomainError, ErrorCode
-from domain.sign_in.login import NextStep, SignInFailed, authenticate_password, pass_code, second_factor
-from domain.sign_in.sessions import (
+from domain.identity.sign_in.login import NextStep, SignInFailed, authenticate_password, pass_code, second_factor
+from domain.identity.sign_in.sessions import (
     IssuedSession,
     RefreshRefused,
     revoke_by_refresh_token,
     rotate_refresh_token,
     start_session,
 )
+from domain.shared.errors import DomainError, ErrorCode
+from infrastructure.db import transaction
 
 
 def _failed(result: SignInFailed, field: str | None = None) -> JSONResponse:

@@ -15,12 +15,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from api.auth.responses import auth_error, client_address, domain_error_response, set_refresh_cookie, user_agent
-from domain.db import transaction
-from domain.errors import DomainError, ErrorCode
-from domain.sign_in import sso
-from domain.sign_in.models import SignInMethod
-from domain.sign_in.sessions import start_session
-from domain.sign_in.sso import SsoFailure, SsoRefused
+from domain.identity.sign_in import sso
+from domain.identity.sign_in.models import SignInMethod
+from domain.identity.sign_in.sessions import start_session
+from domain.identity.sign_in.sso import SsoFailure, SsoRefused
+from domain.shared.errors import DomainError, ErrorCode
+from infrastructure.db import transaction
 from integrations import oidc
 
 PROVIDER_TIMEOUT_SECONDS = 10.0

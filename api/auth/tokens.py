@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.keys import ALGORITHM, KeyRing, key_ring
-from domain.users import User
+from domain.identity.users import User
 
 ISSUER = "channel-crm"
 # People's access tokens live 15 minutes at most; refresh tokens keep them signed in.

@@ -19,10 +19,10 @@ from sqlalchemy.dialects.postgresql import insert
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from domain.db import transaction
-from domain.erp_status import apply_status
-from domain.erp_sync import ErpConnection, WebhookReceipt
-from domain.tenants import Tenant
+from domain.erp.outbox import ErpConnection, WebhookReceipt
+from domain.erp.status import apply_status
+from domain.identity.tenants import Tenant
+from infrastructure.db import transaction
 from integrations.erp.signing import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,

@@ -29,9 +29,9 @@ from api.graphql.descriptions import describe_values
 from api.graphql.unavailable import ServiceUnavailable
 from api.resilience import mark_database_trouble
 from api.settings import QueryLimits
-from domain.access import Actor, ActorKind
-from domain.db import database_trouble
-from domain.usage_budgets import TENANT_SUBJECT, Budget, Charge, charge, client_subject, user_subject
+from domain.access.actor import Actor, ActorKind
+from domain.access.usage_budgets import TENANT_SUBJECT, Budget, Charge, charge, client_subject, user_subject
+from infrastructure.db import database_trouble
 
 log = logging.getLogger("crm.graphql")
 

@@ -18,30 +18,30 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 
-from domain.access import Actor, Resource
-from domain.accounts import Account, Contact
-from domain.activities import Activity
-from domain.buying_centre import OpportunityCompetitor, OpportunityContact
-from domain.catalog import PriceList, Pricing, Product, pricing_for
-from domain.contracts import Contract, ContractLine
-from domain.deal_registrations import DealRegistration
-from domain.dependent_visibility import load_visible_dependents
-from domain.erp_sync import OutboxMessage
-from domain.lead_routing import RoutingRule
-from domain.leads import Lead
-from domain.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
-from domain.orders import Order, OrderLine
-from domain.organizations import Organization
-from domain.pipelines import Pipeline
-from domain.quotes import Quote, QuoteLine
-from domain.receivables import Installment, Payment
-from domain.saved_views import SavedView
-from domain.sign_in.models import AuthSession
-from domain.stage_gates import StageApproval
-from domain.territories import Territory
-from domain.users import User
-from domain.visibility import load_visible
-from domain.web_forms import WebForm
+from domain.access.actor import Actor, Resource
+from domain.access.dependent_visibility import load_visible_dependents
+from domain.access.visibility import load_visible
+from domain.channel.deal_registrations import DealRegistration
+from domain.channel.lead_routing import RoutingRule
+from domain.channel.leads import Lead
+from domain.channel.organizations import Organization
+from domain.channel.web_forms import WebForm
+from domain.commerce.catalog import PriceList, Pricing, Product, pricing_for
+from domain.commerce.contracts import Contract, ContractLine
+from domain.commerce.orders import Order, OrderLine
+from domain.commerce.quotes import Quote, QuoteLine
+from domain.commerce.receivables import Installment, Payment
+from domain.erp.outbox import OutboxMessage
+from domain.identity.sign_in.models import AuthSession
+from domain.identity.users import User
+from domain.preferences.saved_views import SavedView
+from domain.selling.accounts import Account, Contact
+from domain.selling.activities import Activity
+from domain.selling.buying_centre import OpportunityCompetitor, OpportunityContact
+from domain.selling.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
+from domain.selling.pipelines import Pipeline
+from domain.selling.stage_gates import StageApproval
+from domain.selling.territories import Territory
 from permissions.engine import PolicyAccess
 
 NODE_MODELS: dict[str, tuple[type, Resource]] = {

@@ -46,7 +46,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
-from domain.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from domain.shared.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 LIST_SIZE = 10
 MUTATION_COST = 10

@@ -11,7 +11,7 @@ from graphql import GraphQLError
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.graphql.descriptions import describe_values
-from domain.errors import DomainError, ErrorCode, FieldError
+from domain.shared.errors import DomainError, ErrorCode, FieldError
 
 log = logging.getLogger("crm.graphql")
 

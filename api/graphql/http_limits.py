@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.graphql.budgets import LIMITS_STATE, METER_STATE, Meter
 from api.settings import QueryLimits
-from domain.access import Actor
+from domain.access.actor import Actor
 
 log = logging.getLogger("crm.graphql")
 

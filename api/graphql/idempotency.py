@@ -1,7 +1,7 @@
 """Create mutations that a retry does not repeat: the `idempotencyKey` input field and the one runner that honours it.
 
 Every create mutation takes an optional `idempotencyKey` and runs through `create_once`. The key is held for
-the request in the create's own transaction (domain/idempotency.py); a retry with the same key and the same
+the request in the create's own transaction (domain/shared/idempotency.py); a retry with the same key and the same
 input gets the first result again, re-read through the caller's visibility like any mutation's payload.
 """
 
@@ -21,8 +21,8 @@ from strawberry.types import Info
 
 from api.graphql.errors import UserError, run_mutation
 from api.graphql.resolving import ctx
-from domain import idempotency
-from domain.db import transaction
+from domain.shared import idempotency
+from infrastructure.db import transaction
 
 P = TypeVar("P")
 

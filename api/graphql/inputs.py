@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 
-from domain.commands import UNSET
+from domain.shared.commands import UNSET
 
 
 def patch(value: Any) -> Any:

@@ -33,7 +33,7 @@ from api.graphql.budgets import QueryBudget
 from api.graphql.errors import BadInput, is_expected
 from api.graphql.text_input import StorableTextArguments
 from api.graphql.unavailable import DatabaseUnavailableErrors
-from domain.errors import ErrorCode, FieldError, ValidationFailed
+from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
 
 log = logging.getLogger("crm.graphql")
 

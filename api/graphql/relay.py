@@ -11,8 +11,8 @@ from typing import Annotated, Any, Generic, TypeVar
 import strawberry
 
 from api.graphql.descriptions import describe_values
-from domain.errors import ErrorCode, FieldError, NotFound, ValidationFailed
-from domain.pagination import Page, SortDirection
+from domain.shared.errors import ErrorCode, FieldError, NotFound, ValidationFailed
+from domain.shared.pagination import Page, SortDirection
 
 
 def to_global_id(type_name: str, record_id: uuid.UUID) -> strawberry.ID:

@@ -40,8 +40,8 @@ async def child_connection(
     from api.graphql.context import ChildPageKey
     from api.graphql.errors import BadInput
     from api.graphql.relay import connection
-    from domain.errors import DomainError
-    from domain.pagination import Page, PageRequest, SortDirection, paginate
+    from domain.shared.errors import DomainError
+    from domain.shared.pagination import Page, PageRequest, SortDirection, paginate
 
     context = ctx(info)
     ordering = _ordering(info, sort_column, id_column, SortDirection.DESC)
@@ -70,7 +70,7 @@ async def child_connection(
 
 def _ordering(info: Info, sort_column: Any, id_column: Any, direction: Any) -> Any:
     """The ordering of the connection this field resolves; its cursors belong to it alone."""
-    from domain.pagination import Ordering
+    from domain.shared.pagination import Ordering
 
     return Ordering(f"{info.path.typename}.{info.field_name}", sort_column, id_column, direction)
 
@@ -92,7 +92,7 @@ async def list_connection(
     """A top-level connection: one statement for the page, one more only if totalCount is asked for."""
     from api.graphql.errors import run_query
     from api.graphql.relay import connection
-    from domain.pagination import PageRequest, count, paginate
+    from domain.shared.pagination import PageRequest, count, paginate
 
     context = ctx(info)
     ordering = _ordering(info, sort_column, id_column, direction)
@@ -130,7 +130,7 @@ async def mutate_visible(
     """Run one use case in its own transaction; answer with `payload(row)` of the row as the caller may now see it
     (None when the change took it out of their sight), or `failed(errors)` for a domain failure."""
     from api.graphql.errors import run_mutation
-    from domain.db import transaction
+    from infrastructure.db import transaction
 
     async def perform() -> Any:
         async with transaction(ctx(info).sessions) as session:

@@ -10,40 +10,40 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
-from api.access.queries import AccessQueries
-from api.accounts.mutations import AccountMutations
-from api.accounts.queries import AccountQueries
-from api.accounts.types import AccountType, ContactType
-from api.activities.mutations import ActivityMutations, ActivityQueries
-from api.activities.types import ActivityType
-from api.analytics.queries import AnalyticsQueries, QuotaMutations, QuotaQueries
-from api.audit.queries import AuditQueries
-from api.auth.graphql import SessionType, SignInMutations, SignInQueries
-from api.auth.sso_graphql import SsoMutations, SsoQueries
-from api.commerce.credit import CreditQueries
-from api.commerce.mutations import CommerceMutations
-from api.commerce.queries import CommerceQueries
-from api.commerce.receivables import ReceivablesQueries
-from api.commerce.types import ContractType, OrderType, OutboxMessageType, PriceListType, ProductType, QuoteType
-from api.deal_registrations.mutations import DealRegistrationMutations
-from api.deal_registrations.queries import DealRegistrationQueries
-from api.deal_registrations.types import DealRegistrationType
-from api.directory.mutations import DirectoryMutations
-from api.directory.queries import DirectoryQueries
-from api.directory.types import OrganizationType, TerritoryType, UserType
+from api.graphql.access.queries import AccessQueries
+from api.graphql.audit.queries import AuditQueries
 from api.graphql.budgets import RateLimitQueries
+from api.graphql.channel.deal_registrations.mutations import DealRegistrationMutations
+from api.graphql.channel.deal_registrations.queries import DealRegistrationQueries
+from api.graphql.channel.deal_registrations.types import DealRegistrationType
+from api.graphql.channel.directory.mutations import DirectoryMutations
+from api.graphql.channel.directory.queries import DirectoryQueries
+from api.graphql.channel.directory.types import OrganizationType, TerritoryType, UserType
+from api.graphql.channel.leads.graphql import LeadMutations, LeadQueries
+from api.graphql.channel.leads.types import LeadType, RoutingRuleType, WebFormType
+from api.graphql.commerce.credit import CreditQueries
+from api.graphql.commerce.mutations import CommerceMutations
+from api.graphql.commerce.queries import CommerceQueries
+from api.graphql.commerce.receivables import ReceivablesQueries
+from api.graphql.commerce.types import ContractType, OrderType, OutboxMessageType, PriceListType, ProductType, QuoteType
 from api.graphql.context import DEPENDENT_NODE_MODELS, NODE_MODELS
 from api.graphql.descriptions import describe_inputs_by_their_type, described_arguments
+from api.graphql.identity.sign_in import SessionType, SignInMutations, SignInQueries
+from api.graphql.identity.sso import SsoMutations, SsoQueries
 from api.graphql.limits import extensions, log_errors
+from api.graphql.preferences.saved_views import SavedViewMutations, SavedViewQueries, SavedViewType
 from api.graphql.relay import Node, parse_global_id
 from api.graphql.resolving import load
-from api.leads.graphql import LeadMutations, LeadQueries
-from api.leads.types import LeadType, RoutingRuleType, WebFormType
-from api.opportunities.mutations import OpportunityMutations, StageApprovalType
-from api.opportunities.queries import OpportunityQueries
-from api.opportunities.types import OpportunityType
-from api.pipelines.graphql import PipelineMutations, PipelineQueries, PipelineType
-from api.saved_views.graphql import SavedViewMutations, SavedViewQueries, SavedViewType
+from api.graphql.selling.accounts.mutations import AccountMutations
+from api.graphql.selling.accounts.queries import AccountQueries
+from api.graphql.selling.accounts.types import AccountType, ContactType
+from api.graphql.selling.activities.mutations import ActivityMutations, ActivityQueries
+from api.graphql.selling.activities.types import ActivityType
+from api.graphql.selling.analytics.queries import AnalyticsQueries, QuotaMutations, QuotaQueries
+from api.graphql.selling.opportunities.mutations import OpportunityMutations, StageApprovalType
+from api.graphql.selling.opportunities.queries import OpportunityQueries
+from api.graphql.selling.opportunities.types import OpportunityType
+from api.graphql.selling.pipelines.graphql import PipelineMutations, PipelineQueries, PipelineType
 
 NODE_TYPES: dict[str, type] = {
     "Account": AccountType,

@@ -15,8 +15,8 @@ from graphql import GraphQLResolveInfo
 from strawberry.extensions import SchemaExtension
 
 from api.graphql.errors import BadInput
-from domain.errors import ErrorCode, FieldError, ValidationFailed
-from domain.text import first_unstorable
+from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
+from domain.shared.text import first_unstorable
 
 
 class StorableTextArguments(SchemaExtension):

@@ -11,7 +11,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
 from api.resilience import MESSAGES, RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, mark_database_trouble
-from domain.db import DatabaseTrouble, database_trouble
+from infrastructure.db import DatabaseTrouble, database_trouble
 
 
 class ServiceUnavailable(GraphQLError):

@@ -13,9 +13,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.base import new_id, utcnow
+from domain.identity.sign_in.models import MailMessage, MailStatus
 from domain.mail.templates import MailKind, RenderedMail
-from domain.sign_in.models import MailMessage, MailStatus
+from domain.shared.base import new_id, utcnow
 
 # After this many failed attempts a message is dead: kept, visible in `crm mail list`, no longer tried.
 MAX_ATTEMPTS = 8

@@ -28,12 +28,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain import erp_sync
-from domain.contracts import Contract, ContractStatus
-from domain.db import transaction
-from domain.erp_status import adopt_erp_amount, apply_status
-from domain.erp_sync import ErpConnection, MessageKind, OutboxMessage, SyncState
-from domain.orders import Order, RestoredLine, restore_from_erp
+from domain.commerce.contracts import Contract, ContractStatus
+from domain.commerce.orders import Order, RestoredLine, restore_from_erp
+from domain.erp import outbox as erp_sync
+from domain.erp.outbox import ErpConnection, MessageKind, OutboxMessage, SyncState
+from domain.erp.status import adopt_erp_amount, apply_status
+from infrastructure.db import transaction
 from integrations.erp.port import ErpOrderDetails, ErpPort, ErpStatus, RecordKind
 from integrations.erp.sync import PortFactory, adapter_for, reported
 

@@ -28,16 +28,16 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential, wait_random_exponential
 
-from domain import erp_sync
-from domain.accounts import Account
-from domain.base import utcnow
-from domain.catalog import CatalogEntry, upsert_products
-from domain.contracts import Contract, contract_lines
-from domain.db import transaction
-from domain.erp_status import ReportedStatus, apply_status
-from domain.erp_sync import ErpAdapterKind, ErpConnection, MessageKind, MessageStatus, OutboxMessage, SyncState
-from domain.orders import Order, order_lines, party_reference, record_credit
-from domain.organizations import Organization
+from domain.channel.organizations import Organization
+from domain.commerce.catalog import CatalogEntry, upsert_products
+from domain.commerce.contracts import Contract, contract_lines
+from domain.commerce.orders import Order, order_lines, party_reference, record_credit
+from domain.erp import outbox as erp_sync
+from domain.erp.outbox import ErpAdapterKind, ErpConnection, MessageKind, MessageStatus, OutboxMessage, SyncState
+from domain.erp.status import ReportedStatus, apply_status
+from domain.selling.accounts import Account
+from domain.shared.base import utcnow
+from infrastructure.db import transaction
 from integrations.erp.port import (
     ErpContract,
     ErpError,

@@ -33,8 +33,8 @@ from typing import Any
 import httpx
 import orjson
 
-from domain.money import MAX_AMOUNT
-from domain.text import unstorable_reason
+from domain.shared.money import MAX_AMOUNT
+from domain.shared.text import unstorable_reason
 from integrations.erp.port import (
     ErpChanges,
     ErpContract,

@@ -29,9 +29,9 @@ from pgqueuer.qm import QueueManager
 from pgqueuer.queries import Queries
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain import erp_sync
-from domain.db import connect_raw, create_engine, session_factory
-from domain.erp_sync import DELIVER_ENTRYPOINT, MessageStatus
+from domain.erp import outbox as erp_sync
+from domain.erp.outbox import DELIVER_ENTRYPOINT, MessageStatus
+from infrastructure.db import connect_raw, create_engine, session_factory
 from integrations.erp.sync import (
     PortFactory,
     RetryPolicy,

@@ -26,9 +26,9 @@ import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import wait_random_exponential
 
-from domain.db import transaction
+from domain.identity.sign_in.models import MailMessage, MailStatus
 from domain.mail.outbox import claim_due, mark_failed, mark_sent
-from domain.sign_in.models import MailMessage, MailStatus
+from infrastructure.db import transaction
 
 log = logging.getLogger("crm.mail")
 

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.catalog import CatalogEntry, PriceList, upsert_products
-from domain.erp_sync import ErpAdapterKind, ErpConnection
-from domain.opportunities import Opportunity, Stage
-from domain.organizations import OrganizationKind, PartnerTier
+from domain.channel.organizations import OrganizationKind, PartnerTier
+from domain.commerce.catalog import CatalogEntry, PriceList, upsert_products
+from domain.erp.outbox import ErpAdapterKind, ErpConnection
+from domain.selling.opportunities import Opportunity, Stage
 from tests.integration.graphql_client import Caller, gid
 
 CATALOGUE = [
@@ -32,7 +32,7 @@ async def stock_catalogue(sessions: async_sessionmaker[AsyncSession], tenant_id:
     """The ERP's products as a sync would bring them, and the partner price lists; product ids by code."""
     from sqlalchemy import select
 
-    from domain.catalog import Product
+    from domain.commerce.catalog import Product
 
     async with sessions() as session, session.begin():
         await upsert_products(session, tenant_id, CATALOGUE)

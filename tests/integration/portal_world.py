@@ -15,14 +15,21 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.access import Action, Resource
-from domain.accounts import Account, LifecycleStage
-from domain.activities import Activity, ActivityKind
-from domain.company_names import normalize_company_name
-from domain.deal_registrations import DealRegistration, RegistrationStatus
-from domain.erp_sync import SyncState
-from domain.leads import Lead, LeadSource, LeadStatus
-from domain.opportunities import (
+from domain.access.actor import Action, Resource
+from domain.channel.deal_registrations import DealRegistration, RegistrationStatus
+from domain.channel.leads import Lead, LeadSource, LeadStatus
+from domain.channel.organizations import Organization
+from domain.commerce.orders import Order, OrderStatus, record_credit
+from domain.commerce.quotes import LineInput
+from domain.commerce.receivables import Installment
+from domain.erp.outbox import SyncState
+from domain.identity.sign_in.models import UserCredential
+from domain.identity.sign_in.passwords import hash_password
+from domain.identity.users import User
+from domain.selling.accounts import Account, LifecycleStage
+from domain.selling.activities import Activity, ActivityKind
+from domain.selling.company_names import normalize_company_name
+from domain.selling.opportunities import (
     ForecastCategory,
     Opportunity,
     OpportunityPartner,
@@ -32,14 +39,7 @@ from domain.opportunities import (
     Stage,
     TeamAccess,
 )
-from domain.orders import Order, OrderStatus, record_credit
-from domain.organizations import Organization
-from domain.quotes import LineInput
-from domain.receivables import Installment
-from domain.sign_in.models import UserCredential
-from domain.sign_in.passwords import hash_password
-from domain.team_stage_rules import FieldGroup, TeamStageRule
-from domain.users import User
+from domain.selling.team_stage_rules import FieldGroup, TeamStageRule
 from tests.integration.commerce_setup import stock_catalogue
 from tests.integration.world import World, build_world
 
@@ -243,8 +243,8 @@ async def build_portal_world(sessions: async_sessionmaker[AsyncSession]) -> Port
 
 
 async def _place(session, world, user_key, lines, account_id) -> Order:  # type: ignore[no-untyped-def]
-    from domain.orders import place_partner_order
-    from domain.principals import load_user_actor
+    from domain.access.principals import load_user_actor
+    from domain.commerce.orders import place_partner_order
     from permissions.engine import access_for
 
     loaded = await load_user_actor(session, world.tenant_id, world.users[user_key].id)
@@ -258,7 +258,7 @@ async def latest_mail_link(sessions: async_sessionmaker[AsyncSession], tenant_id
     """The link in the newest mail to `to` (an invitation or reset), as the person would click it."""
     import re
 
-    from domain.sign_in.models import MailMessage
+    from domain.identity.sign_in.models import MailMessage
 
     async with sessions() as session:
         mail = (

@@ -17,8 +17,8 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from domain.db import transaction
-from domain.sign_in.models import MailMessage
+from domain.identity.sign_in.models import MailMessage
+from infrastructure.db import transaction
 from integrations.mail.smtp import MailRetryPolicy, MailSender, SmtpServer
 
 LINK = re.compile(r"(https?://\S+#token=([A-Za-z0-9_-]+))")

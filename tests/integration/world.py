@@ -17,8 +17,10 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.provisioning import create_tenant
-from domain.accounts import Account
-from domain.opportunities import (
+from domain.channel.organizations import Organization, OrganizationKind, PartnerTier, child_path
+from domain.identity.users import User
+from domain.selling.accounts import Account
+from domain.selling.opportunities import (
     ForecastCategory,
     Opportunity,
     OpportunityPartner,
@@ -28,9 +30,7 @@ from domain.opportunities import (
     Stage,
     TeamAccess,
 )
-from domain.organizations import Organization, OrganizationKind, PartnerTier, child_path
-from domain.territories import Territory
-from domain.users import User
+from domain.selling.territories import Territory
 
 
 @dataclass

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.company_names import normalize_company_name
+from domain.selling.company_names import normalize_company_name
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import ValidationFailed
-from domain.identity import CompanyIdentity, MatchReason, identity_of, match, matches_among, validate_tax_id
+from domain.selling.customer_matching import (
+    CompanyIdentity,
+    MatchReason,
+    identity_of,
+    match,
+    matches_among,
+    validate_tax_id,
+)
+from domain.shared.errors import ValidationFailed
 
 
 def reasons(a: CompanyIdentity, b: CompanyIdentity) -> set[MatchReason]:

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import ValidationFailed, Validator
-from domain.money import check_amount, check_currency
-from domain.pagination import PageRequest, decode_cursor, encode_cursor
+from domain.shared.errors import ValidationFailed, Validator
+from domain.shared.money import check_amount, check_currency
+from domain.shared.pagination import PageRequest, decode_cursor, encode_cursor
 
 
 @pytest.mark.parametrize(
@@ -57,8 +57,8 @@ def test_cursor_round_trip(value: object, row_id: uuid.UUID) -> None:
 
 @pytest.mark.parametrize("argument", ["after", "before"])
 def test_a_cursor_of_another_list_or_ordering_is_refused_naming_the_argument(argument: str) -> None:
-    from domain.opportunities import Opportunity
-    from domain.pagination import Ordering, SortDirection
+    from domain.selling.opportunities import Opportunity
+    from domain.shared.pagination import Ordering, SortDirection
 
     by_amount = Ordering("Query.opportunities", Opportunity.amount, Opportunity.id, SortDirection.DESC)
     by_created = Ordering("Query.opportunities", Opportunity.created_at, Opportunity.id, SortDirection.DESC)

@@ -7,8 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.orders import net_unit_price
-from domain.receivables import monthly_due_dates, plan
+from domain.commerce.orders import net_unit_price
+from domain.commerce.receivables import monthly_due_dates, plan
 
 
 def test_a_net_amount_that_does_not_divide_evenly() -> None:

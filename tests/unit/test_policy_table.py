@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from domain.access import Action, Actor, ActorKind, Resource
-from domain.users import ALL_ROLES, PARTNER_ROLES
+from domain.access.actor import Action, Actor, ActorKind, Resource
+from domain.identity.users import ALL_ROLES, PARTNER_ROLES
 from permissions.defaults import Scope, default_policy_lines
 from permissions.engine import _new_enforcer, grants_for
 

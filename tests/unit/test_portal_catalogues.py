@@ -82,8 +82,8 @@ def test_every_value_of_a_shown_enum_has_a_message(prefix: str, enum: str) -> No
 
 
 def test_every_partner_role_and_sign_in_method_has_a_message() -> None:
-    from domain.sign_in.models import SignInMethod
-    from domain.users import PARTNER_ROLES
+    from domain.identity.sign_in.models import SignInMethod
+    from domain.identity.users import PARTNER_ROLES
 
     for language in LANGUAGES:
         messages = catalogue(language)

@@ -12,8 +12,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
-from domain.errors import ValidationFailed
-from domain.sign_in.sso import SsoFailure, SsoRefused, check_return_to, issuer_problem, mapped_roles, origin_of
+from domain.identity.sign_in.sso import SsoFailure, SsoRefused, check_return_to, issuer_problem, mapped_roles, origin_of
+from domain.shared.errors import ValidationFailed
 from integrations.oidc import ProviderMetadata, identity_of, verify_id_token
 
 ISSUER = "https://idp.example"

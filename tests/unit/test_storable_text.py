@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import ErrorCode, Validator
-from domain.text import first_unstorable, unstorable_reason
+from domain.shared.errors import ErrorCode, Validator
+from domain.shared.text import first_unstorable, unstorable_reason
 
 
 def test_nul_and_lone_surrogates_are_named() -> None:

@@ -1,0 +1,111 @@
+"""explainAccess: why a user can or cannot see or edit a record."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.channel.directory.types import UserType
+from api.graphql.context import NODE_MODELS
+from api.graphql.descriptions import describe_values, described_arguments
+from api.graphql.errors import AccessDenied, BadInput, query_value
+from api.graphql.relay import optional_id_of, record_ref
+from api.graphql.resolving import ctx, load
+from api.graphql.selling.opportunities.mutations import FieldGroupType
+from domain.access.actor import Action, Resource
+from domain.access.principals import load_user_actor
+from domain.shared.errors import NotFound
+from permissions.engine import access_for
+from permissions.explain import explain
+
+ActionType = strawberry.enum(Action, name="AccessAction", description="What a user may do to a record.")
+describe_values(
+    ActionType,
+    {
+        "READ": "See the record.",
+        "CREATE": "Create records of its kind.",
+        "UPDATE": "Change the record.",
+        "DELETE": "Remove the record.",
+        "APPROVE": "Decide on it (approve or reject), e.g. a registration or a discount.",
+    },
+)
+
+
+@strawberry.type(description="One grant that covers the record: which role, which scope, and what links it.")
+class AccessReason:
+    action: ActionType = strawberry.field(description="READ or UPDATE.")  # type: ignore[valid-type]
+    role: str = strawberry.field(description="The role the user holds.")
+    granted_via: str = strawberry.field(
+        description="The role whose policy grants it: the same one, or one it inherits."
+    )
+    scope: str = strawberry.field(description="own, team, org, org_tree, territory, managed or tenant.")
+    detail: str = strawberry.field(
+        description="The link in words, e.g. 'is on its team as negotiator with edit access'."
+    )
+
+
+@strawberry.type(description="What a user may do to a record, and why.")
+class AccessExplanation:
+    user: UserType = strawberry.field(description="The user explained.")
+    can_read: bool = strawberry.field(description="Whether they see it.")
+    can_edit: bool = strawberry.field(
+        description="Whether they may change it; for an opportunity, at least one field group at its current stage."
+    )
+    editable_field_groups: list[FieldGroupType] | None = strawberry.field(  # type: ignore[valid-type]
+        description="For an opportunity, the field groups they may change at its current stage, team stage rules "
+        "applied (COMMERCIAL, DETAILS, STAGE); null for other records."
+    )
+    can_read_internal_fields: bool = strawberry.field(description="Whether they read internal-only fields.")
+    reasons: list[AccessReason] = strawberry.field(description="Every grant that covers it; empty when none does.")
+    summary: str = strawberry.field(description="One sentence.")
+
+
+@strawberry.type
+class AccessQueries:
+    @described_arguments(
+        record_id="Global ID of a record you can see.",
+        user_id="The user to explain; you when left out (others: admins only).",
+    )  # fmt: skip
+    @strawberry.field(
+        description="Why a user (you, when userId is left out) can or cannot see or edit a record you can see. "
+        "Explaining someone else's access is for admins."
+    )
+    async def explain_access(
+        self, info: Info, record_id: strawberry.ID, user_id: strawberry.ID | None = None
+    ) -> AccessExplanation:
+        context = ctx(info)
+        type_name, record_uuid = query_value(lambda: record_ref(record_id, NODE_MODELS))
+        if await load(info, type_name, record_uuid) is None:  # type: ignore[arg-type]
+            raise BadInput(NotFound("No record with that recordId.", field="recordId"))
+        target_id = query_value(lambda: optional_id_of(user_id, "User", "userId")) or context.actor.user_id
+        if target_id != context.actor.user_id and not context.access.can(Resource.POLICY, Action.READ):
+            raise AccessDenied("Only admins explain another user's access.")
+        target = await load(info, "User", target_id)
+        if target is None:
+            raise BadInput(NotFound("No user with that userId.", field="userId"))
+        _model, resource = NODE_MODELS[type_name]
+        async with context.sessions() as session:
+            loaded = await load_user_actor(session, context.actor.tenant_id, target.id)
+            if loaded is None:
+                return AccessExplanation(
+                    user=UserType.from_row(target), can_read=False, can_edit=False, can_read_internal_fields=False,
+                    editable_field_groups=[] if resource is Resource.OPPORTUNITY else None, reasons=[],
+                    summary="Has no access at all: deactivated, or their organization is suspended.",
+                )  # fmt: skip
+            explanation = await explain(session, loaded.actor, loaded.policy_version, resource, record_uuid)  # type: ignore[arg-type]
+            target_access = await access_for(session, loaded.actor, loaded.policy_version)
+        return AccessExplanation(
+            user=UserType.from_row(target),
+            can_read=explanation.can[Action.READ],
+            can_edit=explanation.can[Action.UPDATE],
+            editable_field_groups=explanation.editable_groups,
+            can_read_internal_fields=explanation.can[Action.READ]
+            and target_access.can(Resource.OPPORTUNITY_INTERNAL, Action.READ),
+            reasons=[
+                AccessReason(
+                    action=r.action, role=r.role, granted_via=r.granted_via, scope=r.scope.value, detail=r.detail
+                )
+                for r in explanation.reasons
+            ],  # fmt: skip
+            summary=explanation.summary,
+        )

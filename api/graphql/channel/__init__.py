@@ -1,0 +1,1 @@
+"""The GraphQL schema of the channel: the partner network, leads and deal registrations."""

@@ -1,0 +1,1 @@
+"""Leads, routing rules and web forms over GraphQL."""

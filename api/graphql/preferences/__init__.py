@@ -1,0 +1,1 @@
+"""The GraphQL schema of people's own preferences: saved views."""

@@ -1,0 +1,1 @@
+"""The GraphQL schema of selling: accounts, opportunities, pipelines, activities, forecasts."""

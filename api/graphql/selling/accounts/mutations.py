@@ -1,0 +1,180 @@
+"""Mutations on accounts and contacts."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from api.graphql.errors import UserError, run_mutation
+from api.graphql.idempotency import create_once, idempotency_key_field
+from api.graphql.inputs import patch
+from api.graphql.record_versions import expected_version_field
+from api.graphql.relay import id_of, optional_id_of
+from api.graphql.resolving import ctx
+from api.graphql.selling.accounts.types import AccountType, BuyingRoleType, ContactType, LifecycleStageType
+from domain.selling.accounts import Account, AccountChanges, Contact, create_account, update_account
+from domain.selling.contacts import ContactChanges, create_contact, update_contact
+from domain.shared.commands import UNSET
+from infrastructure.db import transaction
+
+U = strawberry.UNSET
+
+
+@strawberry.input(description="A new customer company.")
+class CreateAccountInput:
+    name: str = strawberry.field(description="Company name (1–200 characters).")
+    tax_id: str | None = strawberry.field(default=None, description="Tax id, e.g. a unified social credit code.")
+    web_domain: str | None = strawberry.field(default=None, description="Web domain, e.g. example.com.")
+    industry: str | None = strawberry.field(default=None, description="Industry.")
+    grade: str | None = strawberry.field(default=None, description="Account grade.")
+    owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owner; defaults to the caller.")
+    territory_id: strawberry.ID | None = strawberry.field(default=None, description="Territory.")
+    managing_partner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Managing partner; a partner user's accounts default to their organization."
+    )
+    lifecycle_stage: LifecycleStageType | None = strawberry.field(default=None, description="Defaults to PROSPECT.")  # type: ignore[valid-type]
+    idempotency_key: str | None = idempotency_key_field()
+
+
+@strawberry.input(description="Changes to an account; fields left out stay as they are.")
+class UpdateAccountInput:
+    id: strawberry.ID = strawberry.field(description="The account.")
+    name: str | None = strawberry.field(default=U, description="Company name.")
+    tax_id: str | None = strawberry.field(default=U, description="Tax id; null clears it.")
+    web_domain: str | None = strawberry.field(default=U, description="Web domain; null clears it.")
+    industry: str | None = strawberry.field(default=U, description="Industry; null clears it.")
+    grade: str | None = strawberry.field(default=U, description="Grade; null clears it.")
+    owner_id: strawberry.ID | None = strawberry.field(default=U, description="New owner (audited).")
+    territory_id: strawberry.ID | None = strawberry.field(default=U, description="Territory; null clears it.")
+    managing_partner_id: strawberry.ID | None = strawberry.field(default=U, description="Managing partner.")
+    lifecycle_stage: LifecycleStageType | None = strawberry.field(default=U, description="Lifecycle stage.")  # type: ignore[valid-type]
+    expected_version: int | None = expected_version_field()
+
+
+@strawberry.type(description="The result of an account mutation.")
+class AccountPayload:
+    account: AccountType | None = strawberry.field(description="The account as it now is; null when errors.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+@strawberry.input(description="A new contact at an account.")
+class CreateContactInput:
+    account_id: strawberry.ID = strawberry.field(description="The account.")
+    first_name: str = strawberry.field(description="Given name.")
+    last_name: str = strawberry.field(description="Family name.")
+    email: str | None = strawberry.field(default=None, description="E-mail address.")
+    phone: str | None = strawberry.field(default=None, description="Phone number.")
+    title: str | None = strawberry.field(default=None, description="Job title.")
+    buying_role: BuyingRoleType | None = strawberry.field(default=None, description="Part in the buying centre.")  # type: ignore[valid-type]
+    idempotency_key: str | None = idempotency_key_field()
+
+
+@strawberry.input(description="Changes to a contact; fields left out stay as they are.")
+class UpdateContactInput:
+    id: strawberry.ID = strawberry.field(description="The contact.")
+    first_name: str | None = strawberry.field(default=U, description="Given name.")
+    last_name: str | None = strawberry.field(default=U, description="Family name.")
+    email: str | None = strawberry.field(default=U, description="E-mail; null clears it.")
+    phone: str | None = strawberry.field(default=U, description="Phone; null clears it.")
+    title: str | None = strawberry.field(default=U, description="Title; null clears it.")
+    buying_role: BuyingRoleType | None = strawberry.field(default=U, description="Buying-centre role.")  # type: ignore[valid-type]
+    expected_version: int | None = expected_version_field()
+
+
+@strawberry.type(description="The result of a contact mutation.")
+class ContactPayload:
+    contact: ContactType | None = strawberry.field(description="The contact as it now is; null when errors.")
+    errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
+
+
+def _account_failed(errors: list[UserError]) -> AccountPayload:
+    return AccountPayload(account=None, errors=errors)
+
+
+def _contact_failed(errors: list[UserError]) -> ContactPayload:
+    return ContactPayload(contact=None, errors=errors)
+
+
+def _account_succeeded(row: Account | None) -> AccountPayload:
+    return AccountPayload(account=AccountType.from_row(row) if row else None, errors=[])
+
+
+def _contact_succeeded(row: Contact | None) -> ContactPayload:
+    return ContactPayload(contact=ContactType.from_row(row) if row else None, errors=[])
+
+
+def _id_patch(value: strawberry.ID | None, type_name: str, field: str):  # type: ignore[no-untyped-def]
+    value = patch(value)
+    return value if value is UNSET else optional_id_of(value, type_name, field)
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation(description="Create an account.")
+    async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
+        async def create(session: AsyncSession) -> Account:
+            changes = AccountChanges(
+                name=input.name, tax_id=input.tax_id, web_domain=input.web_domain, industry=input.industry,
+                grade=input.grade,
+                owner_id=UNSET if input.owner_id is None else id_of(input.owner_id, "User", "ownerId"),
+                territory_id=optional_id_of(input.territory_id, "Territory", "territoryId"),
+                managing_partner_id=UNSET if input.managing_partner_id is None
+                else id_of(input.managing_partner_id, "Organization", "managingPartnerId"),
+                lifecycle_stage=UNSET if input.lifecycle_stage is None else input.lifecycle_stage,
+            )  # fmt: skip
+            return await create_account(session, ctx(info).access, changes)
+
+        return await create_once(
+            info, create, "Account", _account_succeeded, _account_failed, key=input.idempotency_key, request=input
+        )
+
+    @strawberry.mutation(description="Change an account the caller may edit.")
+    async def update_account(self, info: Info, input: UpdateAccountInput) -> AccountPayload:
+        async def perform() -> AccountPayload:
+            account_id = id_of(input.id, "Account", "id")
+            changes = AccountChanges(
+                name=patch(input.name), tax_id=patch(input.tax_id), web_domain=patch(input.web_domain),
+                industry=patch(input.industry), grade=patch(input.grade),
+                owner_id=_id_patch(input.owner_id, "User", "ownerId"),
+                territory_id=_id_patch(input.territory_id, "Territory", "territoryId"),
+                managing_partner_id=_id_patch(input.managing_partner_id, "Organization", "managingPartnerId"),
+                lifecycle_stage=patch(input.lifecycle_stage),
+            )  # fmt: skip
+            async with transaction(ctx(info).sessions) as session:
+                row = await update_account(
+                    session, ctx(info).access, account_id, changes, expected_version=input.expected_version
+                )
+            return AccountPayload(account=AccountType.from_row(row), errors=[])
+
+        return await run_mutation(perform, _account_failed)
+
+    @strawberry.mutation(description="Add a contact to an account.")
+    async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload:
+        async def create(session: AsyncSession) -> Contact:
+            account_id = id_of(input.account_id, "Account", "accountId")
+            changes = ContactChanges(
+                first_name=input.first_name, last_name=input.last_name, email=input.email, phone=input.phone,
+                title=input.title, buying_role=input.buying_role,
+            )  # fmt: skip
+            return await create_contact(session, ctx(info).access, account_id, changes)
+
+        return await create_once(
+            info, create, "Contact", _contact_succeeded, _contact_failed, key=input.idempotency_key, request=input
+        )
+
+    @strawberry.mutation(description="Change a contact the caller may edit.")
+    async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
+        async def perform() -> ContactPayload:
+            contact_id = id_of(input.id, "Contact", "id")
+            changes = ContactChanges(
+                first_name=patch(input.first_name), last_name=patch(input.last_name), email=patch(input.email),
+                phone=patch(input.phone), title=patch(input.title), buying_role=patch(input.buying_role),
+            )  # fmt: skip
+            async with transaction(ctx(info).sessions) as session:
+                row = await update_contact(
+                    session, ctx(info).access, contact_id, changes, expected_version=input.expected_version
+                )
+            return ContactPayload(contact=ContactType.from_row(row), errors=[])
+
+        return await run_mutation(perform, _contact_failed)

@@ -1,1 +1,0 @@
-"""GraphQL and public endpoints for leads, routing and web forms."""

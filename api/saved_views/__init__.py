@@ -1,1 +1,0 @@
-"""Saved views over GraphQL: a person's named list filters."""

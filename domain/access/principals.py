@@ -1,0 +1,100 @@
+"""Turn a verified token's subject into an Actor, checking it may still act right now."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access.actor import Actor, ActorKind
+from domain.channel.organizations import PARTNER_KINDS, Organization, OrganizationStatus
+from domain.identity.credentials import OAuthClient
+from domain.identity.sign_in.models import AuthSession
+from domain.identity.tenants import Tenant
+from domain.identity.users import PARTNER_ROLES, User
+from domain.selling.territories import Territory
+from domain.shared.base import utcnow
+
+ACTIVE_ORG_STATUSES = (OrganizationStatus.ACTIVE, OrganizationStatus.PROSPECT)
+
+
+@dataclass(frozen=True)
+class LoadedActor:
+    """An actor and the tenant's current policy version, read in the same statement."""
+
+    actor: Actor
+    policy_version: int
+
+
+async def load_user_actor(
+    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID | None = None
+) -> LoadedActor | None:
+    """The user as an actor, or None when the user, their partner organization or the session may no longer act."""
+    statement = (
+        select(User, Organization.path, Organization.kind, Territory.path, Tenant.policy_version)
+        .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .outerjoin(Territory, (Territory.tenant_id == User.tenant_id) & (Territory.id == User.territory_id))
+        .where(
+            User.tenant_id == tenant_id,
+            User.id == user_id,
+            User.is_active.is_(True),
+            Organization.status.in_(ACTIVE_ORG_STATUSES),
+        )
+    )
+    if session_id is not None:
+        # A token from a signed-in session is good only while that session lives (sign-out, revocation, reuse).
+        statement = statement.where(
+            exists().where(
+                AuthSession.tenant_id == tenant_id,
+                AuthSession.id == session_id,
+                AuthSession.user_id == user_id,
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > utcnow(),
+            )
+        )
+    row = (await session.execute(statement)).one_or_none()
+    if row is None:
+        return None
+    user, org_path, org_kind, territory_path, policy_version = row
+    is_partner = org_kind in PARTNER_KINDS
+    roles = frozenset(user.roles)
+    if is_partner:
+        # A partner user never holds an internal role, whatever the row says.
+        roles = roles & PARTNER_ROLES
+    actor = Actor(
+        tenant_id=tenant_id,
+        kind=ActorKind.USER,
+        roles=roles,
+        user_id=user.id,
+        organization_id=user.organization_id,
+        organization_path=org_path,
+        territory_id=user.territory_id,
+        territory_path=territory_path,
+        is_partner=is_partner,
+        email=user.email,
+        session_id=session_id,
+    )
+    return LoadedActor(actor, policy_version)
+
+
+async def load_client_actor(session: AsyncSession, tenant_id: uuid.UUID, client_id: str) -> LoadedActor | None:
+    """A machine client as an actor, or None when it was deactivated."""
+    row = (
+        await session.execute(
+            select(OAuthClient.roles, Tenant.policy_version)
+            .join(Tenant, Tenant.id == OAuthClient.tenant_id)
+            .where(
+                OAuthClient.tenant_id == tenant_id,
+                OAuthClient.client_id == client_id,
+                OAuthClient.is_active.is_(True),
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    roles, policy_version = row
+    actor = Actor(tenant_id=tenant_id, kind=ActorKind.MACHINE, roles=frozenset(roles), client_id=client_id)
+    return LoadedActor(actor, policy_version)

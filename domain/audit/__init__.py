@@ -1,0 +1,1 @@
+"""The audit trail: who changed what, from which value to which, and why."""

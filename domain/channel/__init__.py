@@ -1,0 +1,1 @@
+"""The channel: the partner network, leads, web forms and deal registrations."""

@@ -1,0 +1,1 @@
+"""Lead to cash: catalogue, quotes, orders, contracts, receivables and credit."""

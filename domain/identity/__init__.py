@@ -1,0 +1,1 @@
+"""Tenants, the people and machines that act in them, and how they sign in."""

@@ -1,0 +1,1 @@
+"""Selling: accounts and contacts, opportunities and their teams, pipelines, activities, forecasts."""

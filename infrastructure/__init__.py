@@ -1,0 +1,1 @@
+"""Infrastructure: PostgreSQL engines and sessions, and migrations."""

@@ -1,0 +1,1 @@
+"""Access: the table of roles, records and operations; field rules; explanations."""

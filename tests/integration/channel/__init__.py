@@ -1,0 +1,1 @@
+"""The channel through the API: the partner network, leads and deal registrations."""

@@ -1,0 +1,1 @@
+"""Lead to cash through the API: quotes, orders, contracts and billing."""

@@ -1,0 +1,1 @@
+"""The ERP: the outbox, inbound status, the Tryton adapter, and faults."""

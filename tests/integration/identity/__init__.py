@@ -1,0 +1,1 @@
+"""Signing in: passwords, second factors, sessions, invitations, mail and single sign-on."""

@@ -1,0 +1,1 @@
+"""The platform: the GraphQL contract, limits, faults, idempotency, the CLI, migrations, the demo."""

@@ -1,0 +1,1 @@
+"""The partner portal: its API needs, its shell, and the browser journeys."""

@@ -1,0 +1,1 @@
+"""Selling through the API: accounts, opportunities, pipelines, stage gates, team rules, forecasts."""
