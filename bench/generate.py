@@ -20,10 +20,10 @@ from tqdm import tqdm
 
 from api.provisioning import create_tenant
 from api.settings import Settings
-from domain import migrations
-from domain.db import connect_raw, create_engine, session_factory
-from domain.opportunities import STAGE_DEFAULTS, Stage
-from domain.organizations import child_path
+from domain.channel.organizations import child_path
+from domain.selling.opportunities import STAGE_DEFAULTS, Stage
+from infrastructure import migrations
+from infrastructure.db import connect_raw, create_engine, session_factory
 
 SIZES = {"S": 100_000, "M": 1_000_000}
 OPPORTUNITIES_PER_MANAGER = 1_000

@@ -29,8 +29,8 @@ from sqlalchemy.engine import make_url
 
 from api.settings import Settings
 from bench.generate import SIZES, BenchTenant, connect, generate, slug_for
-from domain import migrations
-from domain.db import create_engine, session_factory
+from infrastructure import migrations
+from infrastructure.db import create_engine, session_factory
 
 QUERY = """
 query Opps($first: Int!, $after: String) {

@@ -45,8 +45,8 @@ import psutil
 from sqlalchemy.engine import make_url
 
 from api.settings import Settings
-from domain import migrations
-from domain.db import connect_raw, create_engine, session_factory
+from infrastructure import migrations
+from infrastructure.db import connect_raw, create_engine, session_factory
 
 RESULTS = Path(__file__).parent / "results"
 SOAK_DATABASE = "crm_soak"

@@ -28,15 +28,15 @@ from sqlalchemy import select
 
 from api.provisioning import create_tenant
 from api.settings import Settings
-from domain import migrations
-from domain.catalog import PriceList
-from domain.db import create_engine, session_factory, transaction
-from domain.erp_sync import ErpAdapterKind, ErpConnection, MessageStatus, OutboxMessage
-from domain.orders import place_partner_order
-from domain.organizations import Organization, OrganizationKind, PartnerTier, child_path
-from domain.principals import load_user_actor
-from domain.quotes import LineInput
-from domain.users import User
+from domain.access.principals import load_user_actor
+from domain.channel.organizations import Organization, OrganizationKind, PartnerTier, child_path
+from domain.commerce.catalog import PriceList
+from domain.commerce.orders import place_partner_order
+from domain.commerce.quotes import LineInput
+from domain.erp.outbox import ErpAdapterKind, ErpConnection, MessageStatus, OutboxMessage
+from domain.identity.users import User
+from infrastructure import migrations
+from infrastructure.db import create_engine, session_factory, transaction
 from integrations.erp import worker
 from integrations.erp.port import ErpLine, ErpOrder, ErpParty
 from integrations.erp.sync import RetryPolicy, sync_products
@@ -68,7 +68,7 @@ async def _tenant(sessions, tryton, database: str):  # type: ignore[no-untyped-d
 
 
 async def _product_id(sessions, tenant_id):  # type: ignore[no-untyped-def]
-    from domain.catalog import Product
+    from domain.commerce.catalog import Product
 
     async with sessions() as session:
         return (
