@@ -43,7 +43,7 @@ async def test_token_limit(admin) -> None:  # type: ignore[no-untyped-def]
 
 
 async def test_unexpected_errors_are_masked_and_logged_with_a_request_id(admin, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
-    import api.opportunities.queries as queries
+    import api.graphql.selling.opportunities.queries as queries
 
     def explode(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("database password is hunter2")

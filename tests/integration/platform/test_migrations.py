@@ -50,7 +50,7 @@ async def test_existing_tenants_get_the_grants_added_by_later_migrations(pg_serv
     await asyncio.to_thread(migrations.upgrade, url, "0002")
     tenant_id = uuid.uuid4()
     added_later = set()
-    for path in sorted((Path(migrations.__file__).parents[2] / "migrations" / "versions").glob("*.py")):
+    for path in sorted((Path(migrations.__file__).parents[1] / "migrations" / "versions").glob("*.py")):
         if path.name < "0003":
             continue
         spec = importlib.util.spec_from_file_location(path.stem, path)
@@ -98,7 +98,7 @@ async def test_existing_tenants_get_the_grants_added_by_later_migrations(pg_serv
         assert stored == current
         assert version == 1 + sum(
             1
-            for p in (Path(migrations.__file__).parents[2] / "migrations" / "versions").glob("*.py")
+            for p in (Path(migrations.__file__).parents[1] / "migrations" / "versions").glob("*.py")
             if p.name >= "0003" and "grant_to_existing_tenants(" in p.read_text()
         )
     finally:
