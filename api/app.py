@@ -24,6 +24,7 @@ from api.auth.middleware import AuthenticationMiddleware
 from api.auth.oauth import token_endpoint
 from api.auth.sign_in import sign_in_routes
 from api.auth.sso import sso_routes
+from api.embedded_postgres import resolve_database_url
 from api.erp import webhooks
 from api.erp.webhooks import erp_webhook
 from api.graphql.app import make_graphql_app
@@ -107,8 +108,6 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     """The ASGI app; the database URL comes from the argument, the settings, or the embedded server."""
     settings = settings or Settings.from_env()
     if database_url is None:
-        from api.embedded_postgres import resolve_database_url
-
         database_url = resolve_database_url(settings)
     engine = create_engine(database_url, timeouts=settings.database_timeouts)
     sessions = session_factory(engine)

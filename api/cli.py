@@ -3,21 +3,47 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import json
 import logging
 import os
+import socket
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
 import click
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import uvicorn
+from sqlalchemy.engine import make_url
 
+from api.auth.links import link_pages
+from api.auth.tokens import issue_user_token
 from api.embedded_postgres import resolve_database_url
+from api.graphql.schema import schema as graphql_schema
 from api.settings import Settings
+from domain.channel.deal_registrations import expire_due
+from domain.channel.lead_routing import expire_offers
+from domain.commerce.contracts import run_renewals
+from domain.erp.outbox import ErpAdapterKind, ErpConnection
+from domain.identity.sign_in.models import MailMessage
+from domain.mail.outbox import find_mail, list_mail
+from domain.shared.errors import DomainError
+from domain.shared.idempotency import purge_expired
 from infrastructure import migrations
-from infrastructure.db import create_engine, session_factory
+from infrastructure.db import connect_raw, create_engine, session_factory, transaction
+from integrations.erp import worker as erp_worker
+from integrations.erp.port import ErpError
+from integrations.erp.reconcile import ReconcileReport, reconcile
+from integrations.erp.sync import sync_products
+from integrations.mail.smtp import MailSender
+from services.demo import DEMO_PASSWORD, DemoSummary, load_demo
+from services.identity import register_machine_client, users_with_email
+from services.tenants import FirstAdmin, provision_tenant, tenant_by_slug
+from services.unit_of_work import Sessions
 
 T = TypeVar("T")
 SCHEMA_FILE = Path("schema.graphql")
@@ -39,7 +65,6 @@ def _database_url() -> str:
 
 def _connect_or_fail(url: str) -> None:
     """Connect once, so a wrong or dead DATABASE_URL is one clear line, not a traceback from deep inside a command."""
-    from infrastructure.db import connect_raw
 
     async def probe() -> None:
         connection = await asyncio.wait_for(connect_raw(url), DATABASE_CONNECT_SECONDS)
@@ -54,8 +79,6 @@ def _connect_or_fail(url: str) -> None:
 
 def _shown_url(url: str) -> str:
     """The URL with its password masked, to print."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - an unparsable URL is shown by name only
@@ -64,9 +87,6 @@ def _shown_url(url: str) -> str:
 
 def _listen_or_fail(host: str, port: int) -> None:
     """Bind the address once as uvicorn will, so a port in use fails before migrating or printing anything."""
-    import errno
-    import socket
-
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -76,7 +96,7 @@ def _listen_or_fail(host: str, port: int) -> None:
         raise click.ClickException(f"Cannot listen on {host}:{port}: {reason}.") from exc
 
 
-def _with_sessions(url: str, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+def _with_sessions(url: str, work: Callable[[Sessions], Awaitable[T]]) -> T:
     async def run() -> T:
         engine = create_engine(url, pool_size=2)
         try:
@@ -103,9 +123,7 @@ def migrate() -> None:
     click.echo(f"Database at revision {migrations.head_revision(url)}.")
 
 
-def _load_demo(url: str):  # type: ignore[no-untyped-def]
-    from api.demo import load_demo
-
+def _load_demo(url: str) -> DemoSummary:
     production = Settings.from_env().production
     return _with_sessions(url, lambda sessions: load_demo(sessions, production=production))
 
@@ -128,10 +146,6 @@ def demo() -> None:
 @click.option("--no-demo", is_flag=True, help="Do not load the demo tenant.")
 def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
     """Run the API (migrating first, and loading the demo tenant unless --no-demo)."""
-    import uvicorn
-
-    from api.demo import DEMO_PASSWORD
-
     _listen_or_fail(host, port)
     url = _database_url()
     migrations.upgrade(url)
@@ -158,28 +172,17 @@ def serve(host: str, port: int, workers: int, no_demo: bool) -> None:
 @click.option("--tenant", "tenant_slug", default=None, help="Tenant slug, when the e-mail exists in several.")
 def token(email: str, tenant_slug: str | None) -> None:
     """Print a bearer token for the user with this e-mail."""
-    from api.auth.tokens import issue_user_token
-    from domain.identity.tenants import Tenant
-    from domain.identity.users import User
 
-    async def work(sessions: async_sessionmaker[AsyncSession]) -> str:
-        async with sessions() as session:
-            stmt = (
-                select(User.id, User.tenant_id, Tenant.slug)
-                .join(Tenant, Tenant.id == User.tenant_id)
-                .where(User.email == email.strip().lower(), User.is_active)
-            )
-            if tenant_slug:
-                stmt = stmt.where(Tenant.slug == tenant_slug)
-            rows = (await session.execute(stmt)).all()
-        if not rows:
+    async def work(sessions: Sessions) -> str:
+        found = await users_with_email(sessions, email, tenant_slug)
+        if not found:
             raise click.ClickException(
                 f"No active user with e-mail {email}" + (f" in tenant {tenant_slug}." if tenant_slug else ".")
             )
-        if len(rows) > 1:
-            slugs = ", ".join(sorted(r.slug for r in rows))
+        if len(found) > 1:
+            slugs = ", ".join(sorted(u.tenant_slug for u in found))
             raise click.ClickException(f"{email} exists in several tenants ({slugs}); pass --tenant.")
-        return await issue_user_token(sessions, rows[0].tenant_id, rows[0].id)
+        return await issue_user_token(sessions, found[0].tenant_id, found[0].user_id)
 
     click.echo(_with_sessions(_database_url(), work))
 
@@ -194,42 +197,33 @@ def tenant() -> None:
 @click.argument("name")
 @click.option("--admin-email", default=None, help="E-mail of the tenant's first admin, who is sent an invitation.")
 @click.option("--admin-name", default=None, help="The admin's full name (default: the e-mail's local part).")
-@click.option("--locale", type=click.Choice(["en", "zh-CN"]), default="en", show_default=True,
-              help="Language of the admin's e-mails.")  # fmt: skip
+@click.option(
+    "--locale",
+    type=click.Choice(["en", "zh-CN"]),
+    default="en",
+    show_default=True,
+    help="Language of the admin's e-mails.",
+)
 def tenant_create(slug: str, name: str, admin_email: str | None, admin_name: str | None, locale: str) -> None:
     """Create a tenant with its enterprise organization and default policies, and with --admin-email its first admin.
 
     The admin gets an invitation link (printed here and e-mailed) to choose a password; it works once, for 7 days.
     """
-    from api.auth.links import link_pages
-    from api.provisioning import check_tenant_slug, create_tenant, find_tenant
-    from domain.identity.user_accounts import add_first_admin
-    from domain.shared.errors import DomainError
-
-    try:
-        check_tenant_slug(slug)
-    except DomainError as exc:
-        raise click.ClickException(exc.message) from exc
     if not name.strip():
         raise click.ClickException("The tenant name must not be blank.")
     settings = Settings.from_env()
+    admin = None
+    if admin_email is not None:
+        admin = FirstAdmin(email=admin_email, name=admin_name, locale=locale, pages=link_pages(settings))
 
-    async def work(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, str | None, str | None]:
-        async with sessions() as session, session.begin():
-            if await find_tenant(session, slug):
-                raise click.ClickException(f"Tenant {slug} already exists.")
-            created, enterprise = await create_tenant(session, slug, name.strip())
-            link = email = None
-            if admin_email is not None:
-                try:
-                    admin, link = await add_first_admin(
-                        session, created.id, enterprise.id, email=admin_email, name=admin_name, locale=locale,
-                        pages=link_pages(settings),
-                    )  # fmt: skip
-                except DomainError as exc:
-                    raise click.ClickException(f"{exc.message} Nothing was created.") from exc
-                email = admin.email
-            return str(created.id), link, email
+    async def work(sessions: Sessions) -> tuple[uuid.UUID, str | None, str | None]:
+        try:
+            created = await provision_tenant(sessions, slug, name, admin)
+        except DomainError as exc:
+            if exc.field == "slug":  # a bad or taken slug: nothing was begun
+                raise click.ClickException(exc.message) from exc
+            raise click.ClickException(f"{exc.message} Nothing was created.") from exc
+        return created.tenant_id, created.invitation_link, created.admin_email
 
     url = _database_url()
     migrations.upgrade(url)
@@ -253,20 +247,13 @@ def client() -> None:
 @click.option("--role", "roles", multiple=True, default=["erp_integration"], show_default=True)
 def client_create(tenant_slug: str, name: str, roles: tuple[str, ...]) -> None:
     """Register a machine client and print its id and secret (the secret is shown only now)."""
-    from api.provisioning import find_tenant
-    from domain.identity.machine_clients import register_client
-    from domain.shared.errors import DomainError
 
-    async def work(sessions: async_sessionmaker[AsyncSession]) -> tuple[str, str]:
-        async with sessions() as session, session.begin():
-            found = await find_tenant(session, tenant_slug)
-            if found is None:
-                raise click.ClickException(f"No tenant {tenant_slug}.")
-            try:
-                registered, secret = await register_client(session, found.id, name, list(roles))
-            except DomainError as exc:
-                raise click.ClickException(exc.message) from exc
-            return registered.client_id, secret
+    async def work(sessions: Sessions) -> tuple[str, str]:
+        try:
+            registered, secret = await register_machine_client(sessions, tenant_slug, name, list(roles))
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        return registered.client_id, secret
 
     client_id, secret = _with_sessions(_database_url(), work)
     click.echo(f"client_id:     {client_id}\nclient_secret: {secret}")
@@ -282,8 +269,6 @@ def schema() -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if the file differs from the code instead of writing it.")
 def schema_export(output: Path, check: bool) -> None:
     """Write the schema's SDL (what front-end teams read)."""
-    from api.graphql.schema import schema as graphql_schema
-
     sdl = str(graphql_schema) + "\n"
     if check:
         if not output.exists() or output.read_text() != sdl:
@@ -306,17 +291,9 @@ def worker(interval: int, once: bool) -> None:
     Scheduled: poll each tenant's ERP for changes, open contract renewals, expire lapsed deal
     registrations, re-route leads whose partner let the SLA pass, delete expired idempotency keys.
     Several workers may run: each outbox message is claimed by one delivery at a time (a lease),
-    polls are locked, the rest is idempotent. Every worker picks up each due message itself, so none
+    a tenant's poll too, the rest is idempotent. Every worker picks up each due message itself, so none
     waits on a lost queue job.
     """
-    from domain.channel.deal_registrations import expire_due
-    from domain.channel.lead_routing import expire_offers
-    from domain.commerce.contracts import run_renewals
-    from domain.shared.idempotency import purge_expired
-    from infrastructure.db import transaction
-    from integrations.erp import worker as erp_worker
-    from integrations.mail.smtp import MailSender
-
     log = logging.getLogger("crm.worker")
     settings = Settings.from_env()
     mail = None
@@ -328,7 +305,7 @@ def worker(interval: int, once: bool) -> None:
     else:
         log.info("CRM_SMTP_URL is not set: mail stays queued in the database (see `crm mail list`)")
 
-    async def work(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async def work(sessions: Sessions) -> None:
         async def scheduled() -> None:
             async with transaction(sessions) as session:
                 expired = await expire_due(session)
@@ -342,8 +319,12 @@ def worker(interval: int, once: bool) -> None:
             log.info(
                 "expired %d deal registrations, re-routed %d leads, renewals %s, applied %d ERP changes, "
                 "deleted %d expired idempotency keys",
-                expired, rerouted, renewals, applied, keys,
-            )  # fmt: skip
+                expired,
+                rerouted,
+                renewals,
+                applied,
+                keys,
+            )
 
         await erp_worker.run(url, sessions, scheduled, interval=interval, once=once, mail=mail)
 
@@ -363,17 +344,15 @@ def mail() -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
 def mail_list(tenant_slug: str | None, status: str | None, limit: int) -> None:
     """List the newest mail: id, created, to, subject, status (and attempts)."""
-    from api.provisioning import find_tenant
-    from domain.mail.outbox import list_mail
 
-    async def work(sessions: async_sessionmaker[AsyncSession]):  # type: ignore[no-untyped-def]
+    async def work(sessions: Sessions) -> list[MailMessage]:
+        tenant_id = None
+        if tenant_slug:
+            found = await tenant_by_slug(sessions, tenant_slug)
+            if found is None:
+                raise click.ClickException(f"No tenant with slug {tenant_slug}.")
+            tenant_id = found.id
         async with sessions() as session:
-            tenant_id = None
-            if tenant_slug:
-                found = await find_tenant(session, tenant_slug)
-                if found is None:
-                    raise click.ClickException(f"No tenant with slug {tenant_slug}.")
-                tenant_id = found.id
             return await list_mail(session, tenant_id=tenant_id, status=status, limit=limit)
 
     rows = _with_sessions(_database_url(), work)
@@ -391,16 +370,12 @@ def mail_list(tenant_slug: str | None, status: str | None, limit: int) -> None:
 @click.argument("message_id")
 def mail_show(message_id: str) -> None:
     """Print one message, headers and body (to copy an invitation link by hand, for instance)."""
-    import uuid
-
-    from domain.mail.outbox import find_mail
-
     try:
         wanted = uuid.UUID(message_id)
     except ValueError as exc:
         raise click.ClickException(f"{message_id} is not a mail id (ids look like those of `crm mail list`).") from exc
 
-    async def work(sessions: async_sessionmaker[AsyncSession]):  # type: ignore[no-untyped-def]
+    async def work(sessions: Sessions) -> MailMessage | None:
         async with sessions() as session:
             return await find_mail(session, wanted)
 
@@ -422,16 +397,14 @@ def mail_show(message_id: str) -> None:
     click.echo(m.body_text)
 
 
-def _tenant_id(session_work: Callable[[async_sessionmaker[AsyncSession], object], Awaitable[T]], slug: str) -> T:
+def _tenant_id(session_work: Callable[[Sessions, uuid.UUID], Awaitable[T]], slug: str) -> T:
     """Run work with the id of the tenant named by slug."""
-    from domain.identity.tenants import Tenant
 
-    async def work(sessions: async_sessionmaker[AsyncSession]) -> T:
-        async with sessions() as session:
-            tenant_id = (await session.execute(select(Tenant.id).where(Tenant.slug == slug))).scalar_one_or_none()
-        if tenant_id is None:
+    async def work(sessions: Sessions) -> T:
+        found = await tenant_by_slug(sessions, slug)
+        if found is None:
             raise click.ClickException(f"No tenant with slug {slug}.")
-        return await session_work(sessions, tenant_id)
+        return await session_work(sessions, found.id)
 
     return _with_sessions(_database_url(), work)
 
@@ -450,13 +423,15 @@ def erp() -> None:
 @click.option("--password", default=None, envvar="CRM_ERP_PASSWORD", help="Tryton: its password (or CRM_ERP_PASSWORD).")
 @click.option("--webhook-secret", default=None, envvar="CRM_ERP_WEBHOOK_SECRET", help="HMAC secret for webhooks.")
 def erp_connect(
-    slug: str, adapter: str, url: str, database: str | None, login: str | None, password: str | None,
+    slug: str,
+    adapter: str,
+    url: str,
+    database: str | None,
+    login: str | None,
+    password: str | None,
     webhook_secret: str | None,
-) -> None:  # fmt: skip
+) -> None:
     """Set (or replace) the tenant's ERP connection."""
-    from domain.erp.outbox import ErpAdapterKind, ErpConnection
-    from infrastructure.db import transaction
-
     kind = ErpAdapterKind(adapter)
     if kind is ErpAdapterKind.TRYTON and not (database and login and password):
         raise click.ClickException("The tryton adapter needs --database, --login and --password.")
@@ -464,7 +439,7 @@ def erp_connect(
         raise click.ClickException("The webhook adapter needs --webhook-secret.")
     settings = {"url": url} | ({"database": database, "login": login, "password": password} if database else {})
 
-    async def work(sessions: async_sessionmaker[AsyncSession], tenant_id: object) -> str:
+    async def work(sessions: Sessions, tenant_id: uuid.UUID) -> str:
         async with transaction(sessions) as session:
             connection = await session.get(ErpConnection, tenant_id)
             if connection is None:
@@ -480,11 +455,9 @@ def erp_connect(
 @click.option("--tenant", "slug", required=True, help="Tenant slug.")
 def erp_sync_products(slug: str) -> None:
     """Pull the ERP's products and list prices now."""
-    from integrations.erp.port import ErpError
-    from integrations.erp.sync import sync_products
 
-    async def work(sessions: async_sessionmaker[AsyncSession], tenant_id: object) -> int:
-        return await sync_products(sessions, tenant_id)  # type: ignore[arg-type]
+    async def work(sessions: Sessions, tenant_id: uuid.UUID) -> int:
+        return await sync_products(sessions, tenant_id)
 
     try:
         changed = _tenant_id(work, slug)
@@ -498,20 +471,18 @@ def erp_sync_products(slug: str) -> None:
 @click.option("--repair", is_flag=True, help="Fix what can be fixed: re-queue what the ERP lacks, apply its states.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
-    "--pending-grace-minutes", "grace", default=10, show_default=True, type=click.IntRange(min=0),
+    "--pending-grace-minutes",
+    "grace",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
     help="A pending record the ERP lacks is drift once its message has waited this long.",
-)  # fmt: skip
+)
 def erp_reconcile(slug: str, repair: bool, as_json: bool, grace: int) -> None:
     """Compare the tenant's orders and contracts with the ERP's and report drift. Exit 3 when there is drift."""
-    import json
-    from dataclasses import asdict
-    from datetime import timedelta
 
-    from integrations.erp.port import ErpError
-    from integrations.erp.reconcile import reconcile
-
-    async def work(sessions: async_sessionmaker[AsyncSession], tenant_id: object):  # type: ignore[no-untyped-def]
-        return await reconcile(sessions, tenant_id, repair=repair, pending_grace=timedelta(minutes=grace))  # type: ignore[arg-type]
+    async def work(sessions: Sessions, tenant_id: uuid.UUID) -> ReconcileReport:
+        return await reconcile(sessions, tenant_id, repair=repair, pending_grace=timedelta(minutes=grace))
 
     try:
         report = _tenant_id(work, slug)

@@ -136,7 +136,7 @@ class RequestGuard:
 
         async def send_guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
-                recorded = state.pop(TROUBLE_KEY, None)
+                recorded: tuple[DatabaseTrouble, BaseException] | None = state.pop(TROUBLE_KEY, None)
                 if recorded is not None:
                     message = self._as_unavailable(message, *recorded, state.get("request_id"))
                 progress.started = True
@@ -182,8 +182,11 @@ class RequestGuard:
             if not deadline.expired():
                 await self._failed(scope, send, progress, exc)  # a TimeoutError of the app's own, such as connecting
             elif progress.client_gone:
-                log.info("request %s: client went away after %.1f s; its work was stopped",
-                         state.get("request_id"), loop.time() - began)  # fmt: skip
+                log.info(
+                    "request %s: client went away after %.1f s; its work was stopped",
+                    state.get("request_id"),
+                    loop.time() - began,
+                )
             else:
                 await self._timed_out(scope, send, progress)
         except Exception as exc:  # noqa: BLE001 - only database failures are answered here; the rest is re-raised

@@ -7,14 +7,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from domain.channel.leads import LeadSource, NewLead
-from domain.channel.web_forms import Submission, active_form_or_raise, issue_token, submit, visitor_id
+from domain.channel.web_forms import Submission
 from domain.shared.errors import DomainError, ErrorCode, FieldError, NotFound, RateLimited, ValidationFailed
 from domain.shared.text import first_unstorable
-from infrastructure.db import transaction
+from services.channel import submit_web_form, web_form_token
 
 # Forms live on the enterprise's own web pages, which post here from their origin; no credentials travel.
-CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-        "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600"}  # fmt: skip
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "600",
+}
 # Bytes a submission may send: the longest fields (a 5,000-character message and the rest) fit several times over.
 MAX_BODY = 64 * 1024
 
@@ -31,12 +35,11 @@ async def form_token(request: Request) -> Response:
     """GET /forms/{key}/token: the timing token the form page includes in its submission."""
     if request.method == "OPTIONS":
         return Response(status_code=204, headers=CORS)
-    async with request.app.state.sessions() as session:
-        try:
-            form = await active_form_or_raise(session, request.path_params["key"])
-        except NotFound as exc:
-            return _errors(exc, 404)
-    return JSONResponse({"token": issue_token(form)}, headers={**CORS, "Cache-Control": "no-store"})
+    try:
+        token = await web_form_token(request.app.state.sessions, request.path_params["key"])
+    except NotFound as exc:
+        return _errors(exc, 404)
+    return JSONResponse({"token": token}, headers={**CORS, "Cache-Control": "no-store"})
 
 
 def _invalid(field: str | None, message: str) -> ValidationFailed:
@@ -63,18 +66,22 @@ async def form_submission(request: Request) -> Response:
         return _errors(_invalid(field, f"{field} {reason}."), 400)
     interests = body.get("interests")
     lead = NewLead(
-        company_name=_text(body, "companyName") or "", last_name=_text(body, "lastName") or "",
-        first_name=_text(body, "firstName"), email=_text(body, "email"), phone=_text(body, "phone"),
-        title=_text(body, "title"), tax_id=_text(body, "taxId"), web_domain=_text(body, "webDomain"),
+        company_name=_text(body, "companyName") or "",
+        last_name=_text(body, "lastName") or "",
+        first_name=_text(body, "firstName"),
+        email=_text(body, "email"),
+        phone=_text(body, "phone"),
+        title=_text(body, "title"),
+        tax_id=_text(body, "taxId"),
+        web_domain=_text(body, "webDomain"),
         interests=[i for i in interests if isinstance(i, str)] if isinstance(interests, list) else None,
-        message=_text(body, "message"), source=LeadSource.WEB_FORM,
-    )  # fmt: skip
+        message=_text(body, "message"),
+        source=LeadSource.WEB_FORM,
+    )
     client = request.client.host if request.client else "unknown"
+    submission = Submission(_text(body, "token"), _text(body, "website"), lead)
     try:
-        async with transaction(request.app.state.sessions) as session:
-            form = await active_form_or_raise(session, request.path_params["key"])
-            visitor = visitor_id(form, client)
-            await submit(session, form, visitor, Submission(_text(body, "token"), _text(body, "website"), lead))
+        await submit_web_form(request.app.state.sessions, request.path_params["key"], client, submission)
     except NotFound as exc:
         return _errors(exc, 404)
     except RateLimited as exc:

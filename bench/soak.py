@@ -292,7 +292,8 @@ def first_error_code(body: Any) -> str | None:
     """The code of a response's first error: GraphQL's `extensions.code`, or `code` of the REST-style errors."""
     errors = body.get("errors") if isinstance(body, dict) else None
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
-    extensions = first.get("extensions") if isinstance(first.get("extensions"), dict) else {}
+    found = first.get("extensions")
+    extensions = found if isinstance(found, dict) else {}
     code = extensions.get("code") or first.get("code")
     return str(code) if code else None
 
@@ -392,7 +393,7 @@ def server_processes(pid: int) -> list[psutil.Process]:
         return []
 
 
-async def sample(pid: int, db, postgres: PostgresCpu) -> Sample:  # type: ignore[no-untyped-def]
+async def sample(pid: int, db, postgres: PostgresCpu) -> Sample:
     """The server processes' RSS and CPU seconds, the database's client connections and their CPU, now."""
     rss, cpu, alive = 0, 0.0, 0
     for process in server_processes(pid):
@@ -413,7 +414,7 @@ async def sample(pid: int, db, postgres: PostgresCpu) -> Sample:  # type: ignore
     return Sample(time.perf_counter(), alive, rss, cpu, len(rows), active, postgres.total(), int(sessions or 0))
 
 
-async def sample_server(pid: int, db, postgres: PostgresCpu, stop: asyncio.Event, samples: list[Sample]) -> None:  # type: ignore[no-untyped-def]
+async def sample_server(pid: int, db, postgres: PostgresCpu, stop: asyncio.Event, samples: list[Sample]) -> None:
     """A sample every SAMPLE_SECONDS until stopped, and one when stopped."""
     while True:
         try:
@@ -434,7 +435,7 @@ def percentile_ms(seconds: list[float], q: int) -> float | None:
     return round(statistics.quantiles(seconds, n=100, method="inclusive")[q - 1] * 1000, 1)
 
 
-def summarise(outcomes: list[Outcome], samples: list[Sample], start: float, seconds: float, window: float) -> dict:  # type: ignore[type-arg]
+def summarise(outcomes: list[Outcome], samples: list[Sample], start: float, seconds: float, window: float) -> dict:
     """Per window and in total: requests, errors by kind, latency percentiles, memory, CPU and connections."""
     count = max(1, round(seconds / window))
 
@@ -533,7 +534,7 @@ async def prepare_database(url: str | None, keep_data: bool) -> tuple[str, bool]
         finally:
             await admin.close()
     await asyncio.to_thread(migrations.upgrade, url)
-    from api.demo import load_demo
+    from services.demo import load_demo
 
     engine = create_engine(url, pool_size=2)
     try:
@@ -572,7 +573,7 @@ async def personas_for(client: httpx.AsyncClient, tokens: dict[str, str]) -> Per
         body = response.json()
         if response.status_code != 200 or body.get("errors"):
             raise RuntimeError(f"setup query failed ({response.status_code}): {body}")
-        return body["data"]  # type: ignore[no-any-return]
+        return body["data"]
 
     def ids(connection: dict[str, Any]) -> list[str]:
         return [edge["node"]["id"] for edge in connection["edges"]]

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from api.provisioning import create_tenant
 from api.settings import Settings
 from domain.access.principals import load_user_actor
+from domain.access.unit_of_work import UnitOfWork
 from domain.channel.organizations import Organization, OrganizationKind, PartnerTier, child_path
 from domain.commerce.catalog import PriceList
 from domain.commerce.orders import place_partner_order
@@ -42,11 +42,12 @@ from integrations.erp.port import ErpLine, ErpOrder, ErpParty
 from integrations.erp.sync import RetryPolicy, sync_products
 from integrations.erp.tryton import TrytonErp
 from permissions.engine import access_for
+from services.tenants import create_tenant
 
 RESULTS = Path(__file__).parent / "results"
 
 
-async def _tenant(sessions, tryton, database: str):  # type: ignore[no-untyped-def]
+async def _tenant(sessions, tryton, database: str):
     """A tenant with one distributor user, connected to a fresh Tryton database, catalogue pulled."""
     slug = f"sync-{uuid.uuid4().hex[:8]}"
     async with transaction(sessions) as session:
@@ -67,7 +68,7 @@ async def _tenant(sessions, tryton, database: str):  # type: ignore[no-untyped-d
     return tenant.id, user.id
 
 
-async def _product_id(sessions, tenant_id):  # type: ignore[no-untyped-def]
+async def _product_id(sessions, tenant_id):
     from domain.commerce.catalog import Product
 
     async with sessions() as session:
@@ -76,7 +77,7 @@ async def _product_id(sessions, tenant_id):  # type: ignore[no-untyped-def]
         ).scalar_one()
 
 
-async def measure_ours(url: str, sessions, tryton, orders: int, rate: float, workers: int) -> dict:  # type: ignore[no-untyped-def, type-arg]
+async def measure_ours(url: str, sessions, tryton, orders: int, rate: float, workers: int) -> dict:
     database = tryton.new_database(f"bench_{uuid.uuid4().hex[:8]}")
     tenant_id, user_id = await _tenant(sessions, tryton, database)
     product = await _product_id(sessions, tenant_id)
@@ -89,7 +90,7 @@ async def measure_ours(url: str, sessions, tryton, orders: int, rate: float, wor
             loaded = await load_user_actor(session, tenant_id, user_id)
             assert loaded is not None
             access = await access_for(session, loaded.actor, loaded.policy_version)
-            await place_partner_order(session, access, [LineInput(product, Decimal("1"))], account_id=None)
+            await place_partner_order(UnitOfWork(session, access), [LineInput(product, Decimal("1"))], account_id=None)
         await asyncio.sleep(1 / rate)
     placed = time.perf_counter() - start
     while True:
@@ -120,7 +121,7 @@ async def measure_ours(url: str, sessions, tryton, orders: int, rate: float, wor
     }  # fmt: skip
 
 
-async def measure_floor(tryton, orders: int) -> dict:  # type: ignore[no-untyped-def, type-arg]
+async def measure_floor(tryton, orders: int) -> dict:
     database = tryton.new_database(f"floor_{uuid.uuid4().hex[:8]}")
     erp = TrytonErp(tryton.url, database, tryton.login, tryton.password)
     party = ErpParty(reference=str(uuid.uuid4()), name="Bench Distribution")
@@ -136,7 +137,7 @@ async def measure_floor(tryton, orders: int) -> dict:  # type: ignore[no-untyped
     return {"orders": orders, "seconds": round(elapsed, 2), "orders_per_second": round(orders / elapsed, 2)}
 
 
-async def run(url: str, orders: int, rate: float, workers: int) -> dict:  # type: ignore[no-untyped-def, type-arg]
+async def run(url: str, orders: int, rate: float, workers: int) -> dict:
     from tests.tryton.harness import session_server
 
     tryton = session_server()

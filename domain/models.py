@@ -2,7 +2,7 @@
 
 from domain.access.policy_rules import PolicyRule
 from domain.access.usage_budgets import UsageBucket
-from domain.audit.events import AuditEvent
+from domain.audit.trail import AuditEvent
 from domain.channel.deal_registrations import DealRegistration
 from domain.channel.lead_routing import RoutingDecision, RoutingRule
 from domain.channel.leads import Lead
@@ -14,7 +14,7 @@ from domain.commerce.orders import CreditStanding, Order, OrderLine
 from domain.commerce.quotes import Quote, QuoteLine
 from domain.commerce.receivables import Installment, Payment
 from domain.erp.outbox import ErpConnection, ErpParty, NumberSequence, OutboxMessage, WebhookReceipt
-from domain.identity.credentials import OAuthClient, SigningKey
+from domain.identity.machine_clients import OAuthClient
 from domain.identity.sign_in.models import (
     AuthSession,
     MailMessage,
@@ -25,13 +25,15 @@ from domain.identity.sign_in.models import (
     UserCredential,
     UserLink,
 )
+from domain.identity.signing_keys import SigningKey
 from domain.identity.tenants import Tenant
 from domain.identity.users import User
 from domain.preferences.saved_views import SavedView
-from domain.selling.accounts import Account, Contact
+from domain.selling.accounts import Account
 from domain.selling.activities import Activity
 from domain.selling.analytics import ForecastAdjustment
 from domain.selling.buying_centre import OpportunityCompetitor, OpportunityContact
+from domain.selling.contacts import Contact
 from domain.selling.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember
 from domain.selling.pipelines import Pipeline, PipelineStage
 from domain.selling.quotas import Quota

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
 from types import TracebackType
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -19,6 +19,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from domain.access.unit_of_work import guard_protected_reads
+
+if TYPE_CHECKING:
+    import asyncpg
 
 # When PostgreSQL itself cannot cancel a statement (it is frozen, or the network is), the driver gives up this much
 # later than the server's statement_timeout would have, so a slow statement is the server's clean cancellation.
@@ -81,16 +86,17 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-async def connect_raw(url: str):  # type: ignore[no-untyped-def]
+async def connect_raw(url: str) -> asyncpg.Connection:
     """A plain asyncpg connection from any PostgreSQL URL (unix-socket URLs included), for work beside the ORM:
     PgQueuer's listener, COPY in the benchmark, creating databases in the tests."""
     import asyncpg
 
     parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    hosts = parsed.query.get("host")  # a tuple when the URL names several
     return await asyncpg.connect(
         user=parsed.username or "postgres",
         password=parsed.password,
-        host=parsed.query.get("host") or parsed.host,
+        host=(list(hosts) if isinstance(hosts, tuple) else hosts) or parsed.host,
         port=parsed.port,
         database=parsed.database or "postgres",
         timeout=DatabaseTimeouts.from_env().connect,
@@ -202,6 +208,8 @@ def _raised_in(traceback: TracebackType | None, package: str) -> bool:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the engine; every one refuses a protected read that did not pass the door."""
+    guard_protected_reads()
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 

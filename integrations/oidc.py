@@ -115,7 +115,7 @@ def authorization_url(
     code_verifier: str,
 ) -> str:
     """Where to send the browser to sign in: a code request with state, nonce and an S256 code challenge."""
-    return prepare_grant_uri(  # type: ignore[no-any-return]
+    return prepare_grant_uri(
         metadata.authorization_endpoint, client_id, "code", redirect_uri=redirect_uri, scope=" ".join(scopes),
         state=state, nonce=nonce, code_challenge=create_s256_code_challenge(code_verifier),
         code_challenge_method="S256",
@@ -147,7 +147,10 @@ async def exchange_code(
         form |= {"client_id": client_id, "client_secret": client_secret}
     try:
         response = await http.post(
-            metadata.token_endpoint, data=form, auth=auth, headers={"Accept": "application/json"}
+            metadata.token_endpoint,
+            data=form,
+            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,  # none set on the client either
+            headers={"Accept": "application/json"},
         )
     except httpx.HTTPError as exc:
         raise _unavailable(metadata.issuer, f"{type(exc).__name__} for its token endpoint.") from exc

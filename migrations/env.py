@@ -23,7 +23,10 @@ def _run(connection: Connection) -> None:
 
 
 async def _main() -> None:
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"), pool_size=1, timeouts=MIGRATION_TIMEOUTS)
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:  # infrastructure.migrations sets it from the DATABASE_URL
+        raise SystemExit("No database URL for the migrations; give a DATABASE_URL.")
+    engine = create_engine(url, pool_size=1, timeouts=MIGRATION_TIMEOUTS)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

@@ -26,7 +26,7 @@ class CountingEnforcer(casbin.Enforcer):
 
     calls = 0
 
-    def get_implicit_permissions_for_user(self, user: str, domain: str = "", filter_policy_dom: bool = True):  # type: ignore[no-untyped-def, override]
+    def get_implicit_permissions_for_user(self, user: str, domain: str = "", filter_policy_dom: bool = True):
         type(self).calls += 1
         return super().get_implicit_permissions_for_user(user, domain, filter_policy_dom=filter_policy_dom)
 

@@ -6,13 +6,15 @@ writes all carry the same rule. Subtrees are matched by materialized path prefix
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from domain.access.actor import Action, Actor, Resource
-from domain.audit.events import AuditEvent
+from domain.audit.trail import AuditEvent
 from domain.channel.deal_registrations import DealRegistration
 from domain.channel.lead_routing import RoutingRule
 from domain.channel.leads import Lead
@@ -23,24 +25,26 @@ from domain.commerce.orders import Order
 from domain.commerce.quotes import Quote
 from domain.erp.outbox import OutboxMessage
 from domain.identity.users import User
-from domain.selling.accounts import Account, Contact
+from domain.selling.accounts import Account
 from domain.selling.activities import Activity
+from domain.selling.contacts import Contact
 from domain.selling.opportunities import Opportunity, OpportunityPartner, OpportunityTeamMember, TeamAccess
 from domain.selling.territories import Territory
 from permissions.defaults import Scope
 
+# A subquery of record ids, for `column.in_(...)`.
+Ids = Select[uuid.UUID]
 
-def _org_subtree_ids(actor: Actor):  # type: ignore[no-untyped-def]
-    """Ids of the actor's organization and every organization below it."""
-    if actor.organization_path is None:
-        return None
+
+def _org_subtree_ids(actor: Actor, path: str) -> Ids:
+    """Ids of the actor's organization (at `path`, its materialized path) and every organization below it."""
     return select(Organization.id).where(
         Organization.tenant_id == actor.tenant_id,
-        Organization.path.startswith(actor.organization_path, autoescape=True),
+        Organization.path.startswith(path, autoescape=True),
     )
 
 
-def _managed_partner_ids(actor: Actor):  # type: ignore[no-untyped-def]
+def _managed_partner_ids(actor: Actor) -> Ids:
     """Partners the actor is channel manager of, and every organization below them."""
     managed = aliased(Organization)
     return (
@@ -50,16 +54,15 @@ def _managed_partner_ids(actor: Actor):  # type: ignore[no-untyped-def]
     )
 
 
-def _territory_subtree_ids(actor: Actor):  # type: ignore[no-untyped-def]
-    if actor.territory_path is None:
-        return None
+def _territory_subtree_ids(actor: Actor, path: str) -> Ids:
+    """Ids of the actor's territory (at `path`, its materialized path) and every territory below it."""
     return select(Territory.id).where(
         Territory.tenant_id == actor.tenant_id,
-        Territory.path.startswith(actor.territory_path, autoescape=True),
+        Territory.path.startswith(path, autoescape=True),
     )
 
 
-def _team_opportunity_ids(actor: Actor, action: Action):  # type: ignore[no-untyped-def]
+def _team_opportunity_ids(actor: Actor, action: Action) -> Ids:
     """Opportunities the actor is on the team of; writes need EDIT access."""
     stmt = select(OpportunityTeamMember.opportunity_id).where(
         OpportunityTeamMember.tenant_id == actor.tenant_id,
@@ -70,11 +73,11 @@ def _team_opportunity_ids(actor: Actor, action: Action):  # type: ignore[no-unty
     return stmt
 
 
-def _partner_opportunity_ids(actor: Actor, subtree: bool):  # type: ignore[no-untyped-def]
+def _partner_opportunity_ids(actor: Actor, subtree: bool) -> Ids:
     """Opportunities linked to the actor's organization (or, with subtree, any below it)."""
     stmt = select(OpportunityPartner.opportunity_id).where(OpportunityPartner.tenant_id == actor.tenant_id)
-    if subtree:
-        return stmt.where(OpportunityPartner.organization_id.in_(_org_subtree_ids(actor)))
+    if subtree and actor.organization_path is not None:
+        return stmt.where(OpportunityPartner.organization_id.in_(_org_subtree_ids(actor, actor.organization_path)))
     return stmt.where(OpportunityPartner.organization_id == actor.organization_id)
 
 
@@ -92,25 +95,26 @@ def opportunity_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnE
         case Scope.ORG_TREE:
             return o.id.in_(_partner_opportunity_ids(actor, True)) if actor.organization_path else false()
         case Scope.TERRITORY:
-            ids = _territory_subtree_ids(actor)
-            return o.territory_id.in_(ids) if ids is not None else false()
+            if actor.territory_path is None:
+                return false()
+            return o.territory_id.in_(_territory_subtree_ids(actor, actor.territory_path))
         case Scope.MANAGED:
             return (
                 o.id.in_(_opportunities_of_partners(actor, _managed_partner_ids(actor))) if actor.user_id else false()
             )
 
 
-def _opportunities_of_partners(actor: Actor, organization_ids):  # type: ignore[no-untyped-def]
+def _opportunities_of_partners(actor: Actor, organization_ids: Ids) -> Ids:
     return select(OpportunityPartner.opportunity_id).where(
         OpportunityPartner.tenant_id == actor.tenant_id, OpportunityPartner.organization_id.in_(organization_ids)
     )
 
 
-def _accounts_of(opportunity_ids) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+def _accounts_of(opportunity_ids: Ids) -> ColumnElement[bool]:
     return Account.id.in_(select(Opportunity.account_id).where(Opportunity.id.in_(opportunity_ids)))
 
 
-def _owned_opportunity_ids(actor: Actor):  # type: ignore[no-untyped-def]
+def _owned_opportunity_ids(actor: Actor) -> Ids:
     """Opportunities the actor owns."""
     return select(Opportunity.id).where(Opportunity.tenant_id == actor.tenant_id, Opportunity.owner_id == actor.user_id)
 
@@ -144,12 +148,13 @@ def account_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnEleme
             if actor.organization_path is None:
                 return false()
             return or_(
-                a.managing_partner_id.in_(_org_subtree_ids(actor)),
+                a.managing_partner_id.in_(_org_subtree_ids(actor, actor.organization_path)),
                 _accounts_of(_partner_opportunity_ids(actor, True)),
             )
         case Scope.TERRITORY:
-            ids = _territory_subtree_ids(actor)
-            return a.territory_id.in_(ids) if ids is not None else false()
+            if actor.territory_path is None:
+                return false()
+            return a.territory_id.in_(_territory_subtree_ids(actor, actor.territory_path))
         case Scope.MANAGED:
             if actor.user_id is None:
                 return false()
@@ -214,9 +219,9 @@ def user_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[
         case Scope.ORG if actor.organization_id:
             return User.organization_id == actor.organization_id
         case Scope.ORG_TREE if actor.organization_path:
-            return User.organization_id.in_(_org_subtree_ids(actor))
+            return User.organization_id.in_(_org_subtree_ids(actor, actor.organization_path))
         case Scope.TERRITORY if actor.territory_path:
-            return User.territory_id.in_(_territory_subtree_ids(actor))
+            return User.territory_id.in_(_territory_subtree_ids(actor, actor.territory_path))
         case _:
             return false()
 
@@ -240,7 +245,7 @@ def deal_registration_predicate(scope: Scope, actor: Actor, action: Action) -> C
         case Scope.ORG if actor.organization_id:
             return r.partner_organization_id == actor.organization_id
         case Scope.ORG_TREE if actor.organization_path:
-            return r.partner_organization_id.in_(_org_subtree_ids(actor))
+            return r.partner_organization_id.in_(_org_subtree_ids(actor, actor.organization_path))
         case Scope.MANAGED if actor.user_id:
             return r.partner_organization_id.in_(_managed_partner_ids(actor))
         case _:
@@ -257,9 +262,9 @@ def lead_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[
         case Scope.ORG if actor.organization_id:
             return Lead.partner_organization_id == actor.organization_id
         case Scope.ORG_TREE if actor.organization_path:
-            return Lead.partner_organization_id.in_(_org_subtree_ids(actor))
+            return Lead.partner_organization_id.in_(_org_subtree_ids(actor, actor.organization_path))
         case Scope.TERRITORY if actor.territory_path:
-            return Lead.territory_id.in_(_territory_subtree_ids(actor))
+            return Lead.territory_id.in_(_territory_subtree_ids(actor, actor.territory_path))
         case Scope.MANAGED if actor.user_id:
             return Lead.partner_organization_id.in_(_managed_partner_ids(actor))
         case _:
@@ -282,7 +287,7 @@ def quote_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement
     )
 
 
-def _commerce_predicate(model, scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+def _commerce_predicate(model: Any, scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:
     """Orders and contracts: through their opportunity, their account (internal scopes) or the buying partner.
 
     Partner scopes never reach a record through the account alone, so a partner does not see the
@@ -315,7 +320,9 @@ def _commerce_predicate(model, scope: Scope, actor: Actor, action: Action) -> Co
         case Scope.ORG if actor.organization_id:
             return or_(model.partner_organization_id == actor.organization_id, via_opportunity)
         case Scope.ORG_TREE if actor.organization_path:
-            return or_(model.partner_organization_id.in_(_org_subtree_ids(actor)), via_opportunity)
+            return or_(
+                model.partner_organization_id.in_(_org_subtree_ids(actor, actor.organization_path)), via_opportunity
+            )
         case Scope.MANAGED if actor.user_id:
             return or_(model.partner_organization_id.in_(_managed_partner_ids(actor)), via_opportunity)
         case _:

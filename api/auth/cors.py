@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth.responses import CSRF_HEADER
-from domain.identity.tenants import origin_registered
+from services.identity import origin_allowed
+from services.unit_of_work import Sessions
 
 ALLOWED_METHODS = "GET, POST"
 ALLOWED_HEADERS = f"Authorization, Content-Type, {CSRF_HEADER}"
@@ -29,7 +29,7 @@ def origin_of(url: str) -> str:
 class CorsMiddleware:
     """Answers preflights and marks responses for registered origins; other origins get no CORS headers at all."""
 
-    def __init__(self, app: ASGIApp, sessions: Callable[[], async_sessionmaker[AsyncSession]], public_url: str) -> None:
+    def __init__(self, app: ASGIApp, sessions: Callable[[], Sessions], public_url: str) -> None:
         self.app = app
         self.sessions = sessions
         self.own_origin = origin_of(public_url)
@@ -37,8 +37,7 @@ class CorsMiddleware:
     async def _allowed(self, origin: str) -> bool:
         if origin == self.own_origin:
             return True
-        async with self.sessions()() as session:
-            return await origin_registered(session, origin)
+        return await origin_allowed(self.sessions(), origin)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(SELF_ORIGINS_PATHS):

@@ -6,11 +6,9 @@ import asyncio
 from dataclasses import dataclass
 
 from joserfc.jwk import ECKey, KeySet
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.identity.credentials import SigningKey
+from services.identity import signing_keys
+from services.unit_of_work import Sessions
 
 ALGORITHM = "ES256"
 
@@ -30,12 +28,12 @@ _rings: dict[str, KeyRing] = {}
 _lock = asyncio.Lock()
 
 
-def _cache_key(sessions: async_sessionmaker[AsyncSession]) -> str:
+def _cache_key(sessions: Sessions) -> str:
     bind = sessions.kw["bind"]
-    return bind.url.render_as_string(hide_password=True)
+    return str(bind.url.render_as_string(hide_password=True))
 
 
-async def key_ring(sessions: async_sessionmaker[AsyncSession]) -> KeyRing:
+async def key_ring(sessions: Sessions) -> KeyRing:
     """The key ring of the database behind `sessions`, creating the first key if there is none."""
     cache_key = _cache_key(sessions)
     if cache_key in _rings:
@@ -46,27 +44,17 @@ async def key_ring(sessions: async_sessionmaker[AsyncSession]) -> KeyRing:
     return _rings[cache_key]
 
 
-async def _load_or_create(sessions: async_sessionmaker[AsyncSession]) -> KeyRing:
-    async with sessions() as session, session.begin():
-        # Several workers may start at once: one creates the key, the others wait and read it.
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('crm.signing_key'))"))
-        rows = (
-            (
-                await session.execute(
-                    select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at.desc())
-                )
-            )
-            .scalars()
-            .all()
-        )
-        if not rows:
-            key = ECKey.generate_key("P-256", private=True, auto_kid=True)
-            await session.execute(
-                insert(SigningKey).values(kid=key.kid, private_jwk=key.as_dict(private=True)).on_conflict_do_nothing()
-            )
-            rows = (await session.execute(select(SigningKey).where(SigningKey.kid == key.kid))).scalars().all()
-    keys = [ECKey.import_key(dict(r.private_jwk)) for r in rows]
-    return KeyRing(signing=keys[0], verifying=KeySet(keys))
+def _new_key() -> tuple[str, dict[str, str]]:
+    key = ECKey.generate_key("P-256", private=True, auto_kid=True)
+    # A generated EC key's members (kty, crv, x, y, d and the kid auto_kid set) are all strings.
+    jwk = {name: value for name, value in key.as_dict(private=True).items() if isinstance(value, str)}
+    return jwk["kid"], jwk
+
+
+async def _load_or_create(sessions: Sessions) -> KeyRing:
+    # The copies ({**jwk}, [*keys]) only widen the types to joserfc's parameters: dicts and lists are invariant.
+    keys = [ECKey.import_key({**jwk}) for jwk in await signing_keys(sessions, _new_key)]
+    return KeyRing(signing=keys[0], verifying=KeySet([*keys]))
 
 
 def forget_cached_keys() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -19,11 +18,12 @@ from api.auth.link_pages import PageKind, page_language, render_page
 from api.auth.responses import domain_error_response, json_body, wants_cookie
 from api.auth.sign_in import complete_sign_in
 from api.settings import Settings
-from domain.identity.sign_in.links import LinkPages, accept_invitation, request_password_reset, reset_password
+from domain.identity.sign_in.links import LinkPages
 from domain.identity.sign_in.models import SignInMethod
 from domain.identity.users import User
 from domain.shared.errors import DomainError, ErrorCode, FieldError, ValidationFailed
-from infrastructure.db import transaction
+from services import identity
+from services.unit_of_work import Sessions
 
 INVITATION_PAGE = "/auth/invitation"
 RESET_PAGE = "/auth/reset"
@@ -46,13 +46,12 @@ def _required(body: dict[str, object], *names: str) -> None:
 
 
 async def _set_password_and_sign_in(
-    request: Request, use_link: Callable[[AsyncSession, str | None, str | None], Awaitable[User]], method: SignInMethod
+    request: Request, use_link: Callable[[Sessions, str | None, str | None], Awaitable[User]], method: SignInMethod
 ) -> JSONResponse:
     """Spend a link to set a password, in one transaction, then sign the person in (a second factor still applies)."""
     try:
         body = await json_body(request, {"token": str, "password": str, "cookie": bool})
-        async with transaction(request.app.state.sessions) as session:
-            user = await use_link(session, body["token"], body["password"])
+        user = await use_link(request.app.state.sessions, body["token"], body["password"])
     except DomainError as exc:
         return domain_error_response(exc)
     return await complete_sign_in(
@@ -62,7 +61,7 @@ async def _set_password_and_sign_in(
 
 async def accept_invitation_endpoint(request: Request) -> JSONResponse:
     """Choose a first password through an invitation link, then sign in."""
-    return await _set_password_and_sign_in(request, accept_invitation, SignInMethod.INVITATION)
+    return await _set_password_and_sign_in(request, identity.accept_invitation, SignInMethod.INVITATION)
 
 
 async def request_password_reset_endpoint(request: Request) -> JSONResponse:
@@ -71,11 +70,12 @@ async def request_password_reset_endpoint(request: Request) -> JSONResponse:
         body = await json_body(request, {"tenant": str, "email": str})
         _required(body, "tenant", "email")
         if len(body["tenant"]) <= 63 and len(body["email"]) <= 320:
-            async with transaction(request.app.state.sessions) as session:
-                await request_password_reset(
-                    session, tenant_slug=body["tenant"], email=body["email"],
-                    pages=link_pages(request.app.state.settings),
-                )  # fmt: skip
+            await identity.request_password_reset(
+                request.app.state.sessions,
+                tenant_slug=body["tenant"],
+                email=body["email"],
+                pages=link_pages(request.app.state.settings),
+            )
     except DomainError as exc:
         return domain_error_response(exc)
     return JSONResponse(RESET_REQUESTED, status_code=202, headers={"Cache-Control": "no-store"})
@@ -83,7 +83,7 @@ async def request_password_reset_endpoint(request: Request) -> JSONResponse:
 
 async def confirm_password_reset_endpoint(request: Request) -> JSONResponse:
     """Set a new password through a reset link; every other session ends, then this one starts."""
-    return await _set_password_and_sign_in(request, reset_password, SignInMethod.PASSWORD_RESET)
+    return await _set_password_and_sign_in(request, identity.reset_password, SignInMethod.PASSWORD_RESET)
 
 
 def _page(request: Request, kind: PageKind) -> Response:
@@ -113,6 +113,7 @@ async def reset_page(request: Request) -> Response:
 
 
 def link_routes() -> list[Route]:
+    """The link pages and the endpoints they post to."""
     return [
         Route(INVITATION_PAGE, invitation_page, methods=["GET"]),
         Route("/auth/invitation/accept", accept_invitation_endpoint, methods=["POST"]),

@@ -6,14 +6,14 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth.keys import key_ring
 from api.auth.tokens import TokenInvalid, verify
-from domain.access.principals import load_client_actor, load_user_actor
+from services.identity import principal
+from services.unit_of_work import Sessions
 
 log = logging.getLogger("crm.auth")
 
@@ -34,9 +34,7 @@ def unauthenticated(message: str) -> JSONResponse:
 class AuthenticationMiddleware:
     """Sets `request.state.actor`, `policy_version` and `request_id`, or answers 401."""
 
-    def __init__(
-        self, app: ASGIApp, sessions: Callable[[], async_sessionmaker[AsyncSession]], *, graphiql_open: bool
-    ) -> None:
+    def __init__(self, app: ASGIApp, sessions: Callable[[], Sessions], *, graphiql_open: bool) -> None:
         self.app = app
         self.sessions = sessions
         self.graphiql_open = graphiql_open
@@ -86,15 +84,16 @@ class AuthenticationMiddleware:
             claims = verify(await key_ring(sessions), token.strip())
         except TokenInvalid as exc:
             return unauthenticated(str(exc))
-        async with sessions() as session:
-            if claims.kind == "user":
-                try:
-                    user_id = uuid.UUID(claims.subject)
-                except ValueError:
-                    return unauthenticated("The token's subject is not a user.")
-                loaded = await load_user_actor(session, claims.tenant_id, user_id, claims.session_id)
-            else:
-                loaded = await load_client_actor(session, claims.tenant_id, claims.subject)
+        if claims.kind == "user":
+            try:
+                user_id = uuid.UUID(claims.subject)
+            except ValueError:
+                return unauthenticated("The token's subject is not a user.")
+            loaded = await principal(
+                sessions, claims.tenant_id, user_id=user_id, client_id=None, session_id=claims.session_id
+            )
+        else:
+            loaded = await principal(sessions, claims.tenant_id, user_id=None, client_id=claims.subject)
         if loaded is None:
             return unauthenticated(
                 "This session has ended, or the account is deactivated or its organization no longer has access."

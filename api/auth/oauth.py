@@ -14,6 +14,7 @@ import asyncio
 import base64
 import binascii
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import unquote
 
@@ -26,23 +27,16 @@ from starlette.responses import JSONResponse
 from api.auth.keys import KeyRing, key_ring
 from api.auth.responses import client_address
 from api.auth.tokens import _claims, _sign
-from domain.identity.credentials import OAuthClient
-from domain.identity.machine_clients import (
-    find_client,
-    record_authenticated,
-    record_failed_authentication,
-    refuse_if_throttled,
-    secret_matches,
-)
+from domain.identity.machine_clients import OAuthClient, secret_matches
 from domain.shared.errors import RateLimited
 from domain.shared.text import first_unstorable
-from infrastructure.db import transaction
+from services.identity import client_to_authenticate, record_client_authentication
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 MAX_BODY = 16 * 1024  # bytes; a token request is a few short form fields
 
 
-class MachineClient(ClientMixin):  # type: ignore[misc]
+class MachineClient(ClientMixin):
     """A presented client id as authlib sees it: confidential, client-credentials only; `row` None when unknown."""
 
     def __init__(self, client_id: str, row: OAuthClient | None) -> None:
@@ -52,10 +46,10 @@ class MachineClient(ClientMixin):  # type: ignore[misc]
     def get_client_id(self) -> str:
         return self.client_id
 
-    def get_default_redirect_uri(self) -> None:
+    def get_default_redirect_uri(self) -> None:  # type: ignore[override]  # the stubs' str: this client has none
         return None
 
-    def get_allowed_scope(self, scope: str) -> str:
+    def get_allowed_scope(self, scope: Collection[str] | str) -> str:
         return ""
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
@@ -74,11 +68,11 @@ class MachineClient(ClientMixin):  # type: ignore[misc]
         return grant_type == "client_credentials"
 
 
-class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
+class ClientCredentials(grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
 
-class FormPayload(OAuth2Payload):  # type: ignore[misc]
+class FormPayload(OAuth2Payload):
     def __init__(self, form: dict[str, str]) -> None:
         self._form = form
 
@@ -94,14 +88,14 @@ class FormPayload(OAuth2Payload):  # type: ignore[misc]
         return values
 
 
-class FormRequest(OAuth2Request):  # type: ignore[misc]
+class FormRequest(OAuth2Request):
     def __init__(self, uri: str, headers: Headers, form: dict[str, str]) -> None:
         super().__init__("POST", uri, headers=headers)
         self.payload = FormPayload(form)
         self._form = form
 
     @property
-    def args(self) -> dict[str, str]:
+    def args(self) -> dict[str, str | None]:
         return {}
 
     @property
@@ -109,14 +103,15 @@ class FormRequest(OAuth2Request):  # type: ignore[misc]
         return self._form
 
 
-class TokenServer(AuthorizationServer):  # type: ignore[misc]
+class TokenServer(AuthorizationServer):
     """Issues our signed JWTs for one already-looked-up client; tokens are self-contained, nothing is stored."""
 
     def __init__(self, client: MachineClient | None, ring: KeyRing, ttl: int) -> None:
         super().__init__()
         self.client = client
         self.register_grant(ClientCredentials)
-        self.register_token_generator("default", self._generate)
+        # authlib takes any callable; its stubs want a BearerTokenGenerator.
+        self.register_token_generator("default", self._generate)  # type: ignore[arg-type]
         self.ring = ring
         self.ttl = ttl
 
@@ -125,7 +120,7 @@ class TokenServer(AuthorizationServer):  # type: ignore[misc]
         claims = _claims(client.row.client_id, client.row.tenant_id, "machine", list(client.row.roles), self.ttl)
         return {"access_token": _sign(self.ring, claims), "token_type": "Bearer", "expires_in": self.ttl}
 
-    def query_client(self, client_id: str) -> MachineClient | None:
+    def query_client(self, client_id: str) -> MachineClient | None:  # type: ignore[override]  # authlib takes None
         return self.client if self.client and self.client.get_client_id() == client_id else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
@@ -163,15 +158,14 @@ async def token_endpoint(request: Request) -> JSONResponse:
         field, reason = unstorable
         return JSONResponse({"error": "invalid_request", "error_description": f"{field} {reason}."}, status_code=400)
     address = client_address(request)
-    async with sessions() as session:
-        try:
-            await refuse_if_throttled(session, client_id, address)
-        except RateLimited as exc:
-            return JSONResponse(
-                {"error": "rate_limited", "error_description": "Too many failed attempts; try again later."},
-                status_code=429, headers={"Retry-After": str(exc.retry_after)},
-            )  # fmt: skip
-        row = await find_client(session, client_id) if client_id else None
+    try:
+        row = await client_to_authenticate(sessions, client_id, address)
+    except RateLimited as exc:
+        return JSONResponse(
+            {"error": "rate_limited", "error_description": "Too many failed attempts; try again later."},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     client = MachineClient(client_id, row) if client_id else None
     server = TokenServer(client, await key_ring(sessions), settings.token_ttl_seconds)
     # Behind a TLS-terminating proxy the scheme arrives as a forwarded header; outside production plain HTTP is fine.
@@ -182,9 +176,7 @@ async def token_endpoint(request: Request) -> JSONResponse:
         server.create_token_response, FormRequest(uri, headers, form)
     )
     if isinstance(body, dict) and body.get("error") == "invalid_client":
-        async with transaction(sessions) as session:
-            await record_failed_authentication(session, client_id, address)
+        await record_client_authentication(sessions, client_id, address, succeeded=False)
     elif status == 200 and client_id:
-        async with transaction(sessions) as session:
-            await record_authenticated(session, client_id)
+        await record_client_authentication(sessions, client_id, address, succeeded=True)
     return JSONResponse(body, status_code=status, headers=dict(response_headers))

@@ -10,8 +10,9 @@ from starlette.responses import JSONResponse, Response
 
 from api.auth.tokens import ACCESS_TOKEN_TTL_SECONDS, issue_user_token
 from domain.identity.sign_in.sessions import SESSION_LIFETIME, IssuedSession
-from domain.shared.errors import DomainError, ErrorCode, FieldError, RateLimited
+from domain.shared.errors import Code, DomainError, ErrorCode, FieldError, RateLimited
 from domain.shared.text import unstorable_reason
+from services.identity import Device
 
 REFRESH_COOKIE = "crm_refresh"
 # Refresh and logout by cookie need this header: another site's page cannot send it without our CORS consent.
@@ -20,14 +21,16 @@ COOKIE_PATH = "/auth"
 
 
 def client_address(request: Request) -> str | None:
+    """The address the request came from, as the ASGI server saw it."""
     return request.client.host if request.client else None
 
 
-def user_agent(request: Request) -> str | None:
-    return request.headers.get("user-agent")
+def device(request: Request) -> Device:
+    """The address and user agent a sign-in comes from."""
+    return Device(client_address(request), request.headers.get("user-agent"))
 
 
-def auth_error(status: int, code: ErrorCode, message: str, *, field: str | None = None, **extra: Any) -> JSONResponse:
+def auth_error(status: int, code: Code, message: str, *, field: str | None = None, **extra: Any) -> JSONResponse:
     """An error body shaped like the GraphQL errors: {"error": {"code", "message", "field"}}."""
     error: dict[str, Any] = {"code": code.value, "message": message}
     if field:
@@ -102,9 +105,12 @@ async def signed_in(
 ) -> JSONResponse:
     """The answer to a completed sign-in or refresh: a fresh access token, and the refresh token as cookie or field."""
     access_token = await issue_user_token(
-        request.app.state.sessions, issued.tenant_id, issued.user_id, ACCESS_TOKEN_TTL_SECONDS,
+        request.app.state.sessions,
+        issued.tenant_id,
+        issued.user_id,
+        ACCESS_TOKEN_TTL_SECONDS,
         session_id=issued.session_id,
-    )  # fmt: skip
+    )
     body: dict[str, Any] = {
         "access_token": access_token,
         "token_type": "Bearer",

@@ -19,32 +19,23 @@ from api.auth.responses import (
     REFRESH_COOKIE,
     auth_error,
     clear_refresh_cookie,
-    client_address,
+    device,
     domain_error_response,
     json_body,
     signed_in,
-    user_agent,
     wants_cookie,
 )
 from api.auth.tokens import TokenInvalid, issue_mfa_token, verify_mfa_token
-from domain.identity.sign_in.login import NextStep, SignInFailed, authenticate_password, pass_code, second_factor
-from domain.identity.sign_in.sessions import (
-    IssuedSession,
-    RefreshRefused,
-    revoke_by_refresh_token,
-    rotate_refresh_token,
-    start_session,
-)
+from domain.identity.sign_in.login import NextStep, SignInFailed
+from domain.identity.sign_in.sessions import RefreshRefused
 from domain.shared.errors import DomainError, ErrorCode
-from infrastructure.db import transaction
+from services import identity
 
 
 def _failed(result: SignInFailed, field: str | None = None) -> JSONResponse:
     if result.retry_after is not None:
-        return auth_error(
-            429, ErrorCode.RATE_LIMITED, f"{result.message} Too many failed attempts; try again later.",
-            retry_after=result.retry_after,
-        )  # fmt: skip
+        message = f"{result.message} Too many failed attempts; try again later."
+        return auth_error(429, ErrorCode.RATE_LIMITED, message, retry_after=result.retry_after)
     return auth_error(401, ErrorCode.UNAUTHENTICATED, result.message, field=field)
 
 
@@ -54,14 +45,7 @@ async def complete_sign_in(
     """After a first factor passed: sign the person in, or ask for their second factor, or lead them to enrol."""
     sessions = request.app.state.sessions
     try:
-        async with transaction(sessions) as session:
-            factor = await second_factor(session, tenant_id, user_id)
-            issued = None
-            if factor.step is NextStep.SIGNED_IN:
-                issued = await start_session(
-                    session, tenant_id=tenant_id, user_id=user_id, method=method,
-                    client_address=client_address(request), user_agent=user_agent(request),
-                )  # fmt: skip
+        factor, issued = await identity.after_first_factor(sessions, tenant_id, user_id, method, device(request))
     except DomainError as exc:
         return domain_error_response(exc)
     if issued is not None:
@@ -85,11 +69,13 @@ async def login(request: Request) -> JSONResponse:
     """Sign in with a tenant, an e-mail and a password."""
     try:
         body = await json_body(request, {"tenant": str, "email": str, "password": str, "cookie": bool})
-        async with transaction(request.app.state.sessions) as session:
-            result = await authenticate_password(
-                session, tenant_slug=body["tenant"], email=body["email"], password=body["password"],
-                address=client_address(request),
-            )  # fmt: skip
+        result = await identity.check_password(
+            request.app.state.sessions,
+            tenant_slug=body["tenant"],
+            email=body["email"],
+            password=body["password"],
+            device=device(request),
+        )
     except DomainError as exc:
         return domain_error_response(exc)
     if isinstance(result, SignInFailed):
@@ -110,21 +96,21 @@ async def second_factor_step(request: Request) -> JSONResponse:
             claims = verify_mfa_token(await key_ring(sessions), body["mfa_token"])
         except TokenInvalid as exc:
             return auth_error(401, ErrorCode.UNAUTHENTICATED, str(exc), field="mfa_token")
-        async with transaction(sessions) as session:
-            result = await pass_code(
-                session, claims.tenant_id, claims.user_id, body["code"], enrolling=claims.enrolling
-            )
-            issued = None
-            if not isinstance(result, SignInFailed):
-                issued = await start_session(
-                    session, tenant_id=claims.tenant_id, user_id=claims.user_id, method=claims.method,
-                    client_address=client_address(request), user_agent=user_agent(request),
-                )  # fmt: skip
+        passed = await identity.pass_second_factor(
+            sessions,
+            claims.tenant_id,
+            claims.user_id,
+            body["code"],
+            enrolling=claims.enrolling,
+            method=claims.method,
+            device=device(request),
+        )
     except DomainError as exc:
         return domain_error_response(exc)
-    if isinstance(result, SignInFailed) or issued is None:
-        return _failed(result, field="code")  # type: ignore[arg-type]
-    extra = {"recovery_codes": result} if claims.enrolling else None
+    if isinstance(passed, SignInFailed):
+        return _failed(passed, field="code")
+    recovery_codes, issued = passed
+    extra = {"recovery_codes": recovery_codes} if claims.enrolling else None
     return await signed_in(request, issued, cookie=wants_cookie(body), extra=extra)
 
 
@@ -138,10 +124,8 @@ async def _presented_refresh_token(request: Request) -> tuple[str | None, bool, 
         return body["refresh_token"], False, None
     cookie = request.cookies.get(REFRESH_COOKIE)
     if not cookie:
-        return None, False, auth_error(
-            401, ErrorCode.UNAUTHENTICATED,
-            f'No refresh token: send the {REFRESH_COOKIE} cookie, or {{"refresh_token": ...}} in the body.',
-        )  # fmt: skip
+        message = f'No refresh token: send the {REFRESH_COOKIE} cookie, or {{"refresh_token": ...}} in the body.'
+        return None, False, auth_error(401, ErrorCode.UNAUTHENTICATED, message)
     if not request.headers.get(CSRF_HEADER):
         return (
             None,
@@ -156,28 +140,25 @@ async def _presented_refresh_token(request: Request) -> tuple[str | None, bool, 
 async def refresh(request: Request) -> JSONResponse:
     """A new access token for a refresh token, which is spent and replaced by a new one."""
     token, by_cookie, error = await _presented_refresh_token(request)
-    if error is not None or token is None:
-        return error  # type: ignore[return-value]
-    async with transaction(request.app.state.sessions) as session:
-        result = await rotate_refresh_token(
-            session, token, client_address=client_address(request), user_agent=user_agent(request)
-        )
+    if error is not None:
+        return error
+    assert token is not None
+    result = await identity.refresh(request.app.state.sessions, token, device(request))
     if isinstance(result, RefreshRefused):
         response = auth_error(401, ErrorCode.UNAUTHENTICATED, result.message, reused=result.reused)
         if by_cookie:
             clear_refresh_cookie(response, request)
         return response
-    issued: IssuedSession = result
-    return await signed_in(request, issued, cookie=by_cookie)
+    return await signed_in(request, result, cookie=by_cookie)
 
 
 async def logout(request: Request) -> JSONResponse:
     """End the session of a refresh token; its access tokens stop working too."""
     token, by_cookie, error = await _presented_refresh_token(request)
-    if error is not None or token is None:
-        return error  # type: ignore[return-value]
-    async with transaction(request.app.state.sessions) as session:
-        ended = await revoke_by_refresh_token(session, token)
+    if error is not None:
+        return error
+    assert token is not None
+    ended = await identity.sign_out(request.app.state.sessions, token)
     response = JSONResponse({"signed_out": ended})
     if by_cookie:
         clear_refresh_cookie(response, request)
@@ -185,6 +166,7 @@ async def logout(request: Request) -> JSONResponse:
 
 
 def sign_in_routes() -> list[Route]:
+    """The sign-in endpoints."""
     return [
         Route("/auth/login", login, methods=["POST"]),
         Route("/auth/mfa", second_factor_step, methods=["POST"]),

@@ -14,17 +14,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from api.auth.responses import auth_error, client_address, domain_error_response, set_refresh_cookie, user_agent
+from api.auth.responses import auth_error, device, domain_error_response, set_refresh_cookie
 from domain.identity.sign_in import sso
-from domain.identity.sign_in.models import SignInMethod
-from domain.identity.sign_in.sessions import start_session
 from domain.identity.sign_in.sso import SsoFailure, SsoRefused
-from domain.shared.errors import DomainError, ErrorCode
-from infrastructure.db import transaction
+from domain.shared.errors import Code, DomainError, ErrorCode
 from integrations import oidc
+from services import identity
 
 PROVIDER_TIMEOUT_SECONDS = 10.0
-_STATUS = {ErrorCode.INVALID: 400, ErrorCode.UNAUTHENTICATED: 401, ErrorCode.NOT_FOUND: 404}
+_STATUS: dict[Code, int] = {ErrorCode.INVALID: 400, ErrorCode.UNAUTHENTICATED: 401, ErrorCode.NOT_FOUND: 404}
 # The provider, not the person, is at fault: a gateway error.
 _PROVIDER_PROBLEMS = frozenset({SsoFailure.PROVIDER_UNAVAILABLE, SsoFailure.PROVIDER_MISCONFIGURED})
 
@@ -58,23 +56,26 @@ async def start(request: Request) -> Response:
     settings = request.app.state.settings
     sessions = request.app.state.sessions
     try:
-        async with sessions() as session:
-            tenant = await sso.tenant_for_sign_in(session, request.path_params["tenant_slug"])
+        tenant = await identity.sso_tenant(sessions, request.path_params["tenant_slug"])
         return_to = sso.check_return_to(
-            request.query_params.get("return_to"), frontend_origins=tenant.frontend_origins,
+            request.query_params.get("return_to"),
+            frontend_origins=tenant.frontend_origins,
             public_url=settings.public_url,
-        )  # fmt: skip
+        )
         async with provider_client(request) as http:
             metadata = await oidc.discover(http, tenant.connection.issuer)
-        async with transaction(sessions) as session:
-            login = await sso.begin_login(session, tenant.tenant_id, return_to)
+        login = await identity.begin_sso_login(sessions, tenant.tenant_id, return_to)
     except DomainError as exc:
         return _refused(exc)
     url = oidc.authorization_url(
-        metadata, client_id=tenant.connection.client_id, redirect_uri=callback_url(settings.public_url, tenant.slug),
-        scopes=oidc.scopes_for(metadata, tenant.connection.groups_claim), state=login.state, nonce=login.nonce,
+        metadata,
+        client_id=tenant.connection.client_id,
+        redirect_uri=callback_url(settings.public_url, tenant.slug),
+        scopes=oidc.scopes_for(metadata, tenant.connection.groups_claim),
+        state=login.state,
+        nonce=login.nonce,
         code_verifier=login.code_verifier,
-    )  # fmt: skip
+    )
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
 
 
@@ -84,12 +85,10 @@ async def callback(request: Request) -> Response:
     sessions = request.app.state.sessions
     params = request.query_params
     try:
-        async with sessions() as session:
-            tenant = await sso.tenant_for_sign_in(session, request.path_params["tenant_slug"])
+        tenant = await identity.sso_tenant(sessions, request.path_params["tenant_slug"])
         connection = tenant.connection
         # Spent in its own transaction before anything else: whatever happens next, this state is good no more.
-        async with transaction(sessions) as session:
-            login = await sso.consume_login(session, tenant.tenant_id, params.get("state"))
+        login = await identity.consume_sso_login(sessions, tenant.tenant_id, params.get("state"))
         issuer = params.get("iss")  # RFC 9207: a response from another provider is a mix-up attack
         if issuer is not None and issuer != connection.issuer:
             raise SsoRefused(
@@ -103,17 +102,18 @@ async def callback(request: Request) -> Response:
             raise SsoRefused(SsoFailure.CODE_REJECTED, "The identity provider sent no sign-in code.")
         async with provider_client(request) as http:
             metadata = await oidc.discover(http, connection.issuer)
-            identity = await oidc.identity_from_code(
-                http, metadata, client_id=connection.client_id, client_secret=connection.client_secret, code=code,
-                redirect_uri=callback_url(settings.public_url, tenant.slug), code_verifier=login.code_verifier,
-                nonce=login.nonce, groups_claim=connection.groups_claim,
-            )  # fmt: skip
-        async with transaction(sessions) as session:
-            user = await sso.sign_in_user(session, connection, identity)
-            issued = await start_session(
-                session, tenant_id=tenant.tenant_id, user_id=user.id, method=SignInMethod.SSO,
-                client_address=client_address(request), user_agent=user_agent(request),
-            )  # fmt: skip
+            person = await oidc.identity_from_code(
+                http,
+                metadata,
+                client_id=connection.client_id,
+                client_secret=connection.client_secret,
+                code=code,
+                redirect_uri=callback_url(settings.public_url, tenant.slug),
+                code_verifier=login.code_verifier,
+                nonce=login.nonce,
+                groups_claim=connection.groups_claim,
+            )
+        issued = await identity.sign_in_by_sso(sessions, tenant, person, device(request))
     except DomainError as exc:
         return _refused(exc)
     return_to = login.return_to or sso.check_return_to(None, frontend_origins=[], public_url=settings.public_url)
@@ -135,8 +135,7 @@ async def sign_in_options(request: Request) -> JSONResponse:
         message = "tenant must be a tenant's slug (at most 63 characters)."
         return auth_error(400, ErrorCode.INVALID, message, field="tenant")
     try:
-        async with request.app.state.sessions() as session:
-            await sso.tenant_for_sign_in(session, slug)
+        await identity.sso_tenant(request.app.state.sessions, slug)
         available = True
     except DomainError:
         available = False

@@ -9,12 +9,11 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, ClaimError, DecodeError, ExpiredTokenError, JoseError
-from joserfc.jwt import JWTClaimsRegistry
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from joserfc.jwt import ClaimsOption, JWTClaimsRegistry
 
 from api.auth.keys import ALGORITHM, KeyRing, key_ring
-from domain.identity.users import User
+from services.identity import roles_for_token
+from services.unit_of_work import Sessions
 
 ISSUER = "channel-crm"
 # People's access tokens live 15 minutes at most; refresh tokens keep them signed in.
@@ -47,16 +46,22 @@ def _claims(
 ) -> dict[str, Any]:
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": ISSUER, "sub": subject, "tid": str(tenant_id), "kind": kind, "roles": sorted(roles),
-        "iat": now, "exp": now + ttl, "jti": uuid.uuid4().hex,
-    }  # fmt: skip
+        "iss": ISSUER,
+        "sub": subject,
+        "tid": str(tenant_id),
+        "kind": kind,
+        "roles": sorted(roles),
+        "iat": now,
+        "exp": now + ttl,
+        "jti": uuid.uuid4().hex,
+    }
     if session_id is not None:
         claims["sid"] = str(session_id)
     return claims
 
 
 async def issue_user_token(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     tenant_id: uuid.UUID,
     user_id: uuid.UUID,
     ttl: int = DEFAULT_TTL_SECONDS,
@@ -67,15 +72,12 @@ async def issue_user_token(
 
     With `session_id` the token is good only while that signed-in session lives.
     """
-    async with sessions() as session:
-        roles = (
-            await session.execute(select(User.roles).where(User.tenant_id == tenant_id, User.id == user_id))
-        ).scalar_one()
-    return _sign(await key_ring(sessions), _claims(str(user_id), tenant_id, "user", list(roles), ttl, session_id))
+    roles = await roles_for_token(sessions, tenant_id, user_id)
+    return _sign(await key_ring(sessions), _claims(str(user_id), tenant_id, "user", roles, ttl, session_id))
 
 
 async def issue_client_token(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     tenant_id: uuid.UUID,
     client_id: str,
     roles: list[str],
@@ -85,7 +87,7 @@ async def issue_client_token(
     return _sign(await key_ring(sessions), _claims(client_id, tenant_id, "machine", roles, ttl))
 
 
-def _decoded_claims(ring: KeyRing, token: str, kind: dict[str, Any]) -> dict[str, Any]:
+def _decoded_claims(ring: KeyRing, token: str, kind: ClaimsOption) -> dict[str, Any]:
     """The claims of a token we signed, its issuer, subject, expiry, tenant and kind checked; joserfc errors pass."""
     decoded = jwt.decode(token, ring.verifying, algorithms=[ALGORITHM])
     JWTClaimsRegistry(

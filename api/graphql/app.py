@@ -12,7 +12,6 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -26,12 +25,13 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from api.graphql.budgets import limits_of
-from api.graphql.connection_slots import request_sessions
 from api.graphql.context import Context, Loaders
 from api.graphql.graphiql import page_html
 from api.graphql.record_versions import refused_precondition
 from api.graphql.schema import build_schema
+from infrastructure.connection_slots import request_sessions
 from permissions.engine import access_for
+from services.unit_of_work import Sessions
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -96,10 +96,10 @@ class MethodNotAllowed(HTTPException):
         super().__init__(405, reason)
 
 
-class CrmGraphQL(GraphQL):  # type: ignore[type-arg]
+class CrmGraphQL(GraphQL):
     """Strawberry's ASGI app with our context, content negotiation and request errors as the specification says."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, production: bool) -> None:
+    def __init__(self, sessions: Sessions, *, production: bool) -> None:
         super().__init__(
             build_schema(production=production),
             graphql_ide=None if production else "graphiql",
@@ -172,7 +172,7 @@ class CrmGraphQL(GraphQL):  # type: ignore[type-arg]
         request.state.graphql_sub_response = sub_response
         return sub_response
 
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:  # type: ignore[override]
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         """The response body; under `application/graphql-response+json` a failed request has no `data` and a 4xx."""
         body = await super().process_result(request, result)
         sub_response: Response = request.state.graphql_sub_response
@@ -214,5 +214,5 @@ class CrmGraphQL(GraphQL):  # type: ignore[type-arg]
         )
 
 
-def make_graphql_app(sessions: async_sessionmaker[AsyncSession], settings: Any) -> CrmGraphQL:
+def make_graphql_app(sessions: Sessions, settings: Any) -> CrmGraphQL:
     return CrmGraphQL(sessions, production=bool(getattr(settings, "production", False)))

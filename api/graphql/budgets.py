@@ -95,10 +95,12 @@ class BudgetSpent(GraphQLError):
             f"This query costs {spent.cost} points and {whose} query budget holds {spent.binding.remaining} now; "
             f"try again in {spent.retry_after} seconds.",
             extensions={
-                "code": "RATE_LIMITED", "cost": spent.cost, "remaining": spent.binding.remaining,
+                "code": "RATE_LIMITED",
+                "cost": spent.cost,
+                "remaining": spent.binding.remaining,
                 "retryAfter": spent.retry_after,
             },
-        )  # fmt: skip
+        )
 
 
 class QueryBudget(SchemaExtension):
@@ -168,11 +170,14 @@ class BudgetOwner(Enum):
 
 
 BudgetOwnerType = strawberry.enum(BudgetOwner, name="BudgetOwner", description="Whose query budget it is.")
-describe_values(BudgetOwnerType, {
-    "USER": "The viewer's own: every person has one.",
-    "TENANT": "The viewer's tenant's, shared by all its people.",
-    "MACHINE_CLIENT": "The machine client's own (an ERP integration); people's use does not draw on it.",
-})  # fmt: skip
+describe_values(
+    BudgetOwnerType,
+    {
+        "USER": "The viewer's own: every person has one.",
+        "TENANT": "The viewer's tenant's, shared by all its people.",
+        "MACHINE_CLIENT": "The machine client's own (an ERP integration); people's use does not draw on it.",
+    },
+)
 
 
 @strawberry.type(

@@ -176,7 +176,7 @@ class _Pricing:
             size = _page_size(arguments, DEFAULT_PAGE_SIZES.get(coordinate, DEFAULT_PAGE_SIZE))
             return extra + 1 + self.selections(named, node.selection_set, size)
         each = (0 if is_wrapper(named) else 1) + self.selections(named, node.selection_set, None)
-        if not is_list_type(get_nullable_type(definition.type)):  # type: ignore[arg-type]
+        if not is_list_type(get_nullable_type(definition.type)):
             return extra + each
         if name == "edges" and page is not None:
             return extra + page * each

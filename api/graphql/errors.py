@@ -2,35 +2,67 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy.orm.exc import StaleDataError
 
 from api.graphql.descriptions import describe_values
-from domain.shared.errors import DomainError, ErrorCode, FieldError
+from domain.channel import codes as channel_codes
+from domain.channel.codes import ChannelCode
+from domain.commerce import codes as commerce_codes
+from domain.commerce.codes import CommerceCode
+from domain.erp import codes as erp_codes
+from domain.erp.codes import ErpCode
+from domain.identity import codes as identity_codes
+from domain.identity.codes import IdentityCode
+from domain.preferences import codes as preferences_codes
+from domain.preferences.codes import PreferencesCode
+from domain.selling import codes as selling_codes
+from domain.selling.codes import SellingCode
+from domain.shared.errors import Code, ConceptCode, DomainError, ErrorCode, FieldError
 
-log = logging.getLogger("crm.graphql")
-
-ErrorCodeType = strawberry.enum(ErrorCode, name="ErrorCode", description="Machine-readable error codes.")
+GENERAL_DESCRIPTIONS = {
+    "NOT_FOUND": "No such record, or one the viewer may not see (the two look the same).",
+    "INVALID": "The value is malformed or breaks a rule.",
+    "REQUIRED": "A value is needed here.",
+    "TOO_LONG": "The text is too long.",
+    "OUT_OF_RANGE": "The number or date is outside the allowed range.",
+    "DUPLICATE": "Such a record exists already.",
+    "FORBIDDEN": "The viewer's role may not do this (or see this field).",
+    "CONFLICT": "The record's current state does not allow this change.",
+    "UNAUTHENTICATED": "No valid sign-in.",
+    "RATE_LIMITED": "Too many attempts; wait and try again.",
+}
+# Each concept's own codes, in the order the schema lists them after the general ones.
+CONCEPT_CODES: tuple[tuple[type[ConceptCode], Mapping[Any, str]], ...] = (
+    (SellingCode, selling_codes.DESCRIPTIONS),
+    (ChannelCode, channel_codes.DESCRIPTIONS),
+    (CommerceCode, commerce_codes.DESCRIPTIONS),
+    (ErpCode, erp_codes.DESCRIPTIONS),
+    (IdentityCode, identity_codes.DESCRIPTIONS),
+    (PreferencesCode, preferences_codes.DESCRIPTIONS),
+)
+AnyErrorCode = StrEnum(  # type: ignore[misc]
+    "AnyErrorCode",
+    [(c.name, c.value) for c in ErrorCode] + [(c.name, c.value) for codes, _ in CONCEPT_CODES for c in codes],
+)
+ErrorCodeType = strawberry.enum(
+    AnyErrorCode,
+    name="ErrorCode",
+    description="Machine-readable error codes: general ones first, then each business concept's specific ones.",
+)
 describe_values(
     ErrorCodeType,
-    {
-        "NOT_FOUND": "No such record, or one the viewer may not see (the two look the same).",
-        "INVALID": "The value is malformed or breaks a rule.",
-        "REQUIRED": "A value is needed here.",
-        "TOO_LONG": "The text is too long.",
-        "OUT_OF_RANGE": "The number or date is outside the allowed range.",
-        "DUPLICATE": "Such a record exists already.",
-        "FORBIDDEN": "The viewer's role may not do this (or see this field).",
-        "CONFLICT": "The record's current state does not allow this change.",
-        "UNAUTHENTICATED": "No valid sign-in.",
-        "RATE_LIMITED": "Too many attempts; wait and try again.",
-    },
+    {**GENERAL_DESCRIPTIONS, **{str(c.value): text for _, texts in CONCEPT_CODES for c, text in texts.items()}},
 )
+
+
+def code_of(code: Code) -> Any:
+    """The schema's `ErrorCode` value of a domain error's code."""
+    return AnyErrorCode(code.value)
 
 
 @strawberry.type(description="A problem with a mutation's input or with the record it targets; nothing was changed.")
@@ -41,7 +73,7 @@ class UserError:
 
 
 def user_errors(errors: list[FieldError]) -> list[UserError]:
-    return [UserError(field=e.field, code=e.code, message=e.message) for e in errors]
+    return [UserError(field=e.field, code=code_of(e.code), message=e.message) for e in errors]
 
 
 class AccessDenied(GraphQLError):
@@ -60,24 +92,6 @@ class BadInput(GraphQLError):
 
 
 P = TypeVar("P")
-
-
-# A versioned record's UPDATE found another version than the one it loaded: a concurrent write won the race.
-CONCURRENT_CHANGE = (
-    "The record was changed by someone else while this change was being saved; nothing was saved. "
-    "Read it again and make your change on the current version."
-)
-
-
-async def run_mutation(perform: Callable[[], Awaitable[P]], failed: Callable[[list[UserError]], P]) -> P:
-    """Run a mutation's use case; expected domain failures become payload errors (its transaction rolled back)."""
-    try:
-        return await perform()
-    except DomainError as exc:
-        return failed(user_errors(exc.errors))
-    except StaleDataError:
-        log.info("a concurrent change to a versioned record refused a mutation", exc_info=True)
-        return failed([UserError(field=None, code=ErrorCode.CONFLICT, message=CONCURRENT_CHANGE)])
 
 
 def as_graphql_error(exc: DomainError) -> GraphQLError:

@@ -160,8 +160,11 @@ class GraphQLHttpLimits:
         limit = self.limits.max_response_bytes
         log.warning(
             "request %s: response of %s%d bytes refused, over the %d-byte ceiling",
-            request_id, "at least " if at_least else "", size, limit,
-        )  # fmt: skip
+            request_id,
+            "at least " if at_least else "",
+            size,
+            limit,
+        )
         headers = MutableHeaders(scope=start)
         media_type = headers.get("content-type", "application/json")
         body = too_large_body(size, limit, request_id, with_data="graphql-response+json" not in media_type)

@@ -1,8 +1,9 @@
-"""Create mutations that a retry does not repeat: the `idempotencyKey` input field and the one runner that honours it.
+"""Create mutations that a retry does not repeat: the `idempotencyKey` input field and the input's fingerprint.
 
-Every create mutation takes an optional `idempotencyKey` and runs through `create_once`. The key is held for
-the request in the create's own transaction (domain/shared/idempotency.py); a retry with the same key and the same
-input gets the first result again, re-read through the caller's visibility like any mutation's payload.
+Every create mutation takes an optional `idempotencyKey` and hands it, with its input, to the one mutation runner
+(`api.graphql.mutation.mutate`). The key is held for the request in the create's own transaction
+(domain/shared/idempotency.py); a retry with the same key and the same input gets the first result again, re-read
+through the caller's visibility like any mutation's payload.
 """
 
 from __future__ import annotations
@@ -10,21 +11,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.types import Info
-
-from api.graphql.errors import UserError, run_mutation
-from api.graphql.resolving import ctx
-from domain.shared import idempotency
-from infrastructure.db import transaction
-
-P = TypeVar("P")
 
 KEY_DESCRIPTION = (
     "A key of your choice (up to 255 characters; a UUID is a good one) that makes retrying this create safe: "
@@ -61,38 +53,3 @@ def request_values(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
-
-
-async def create_once(
-    info: Info,
-    change: Callable[[AsyncSession], Awaitable[Any]],
-    type_name: str,
-    payload: Callable[[Any], P],
-    failed: Callable[[list[UserError]], P],
-    *,
-    key: str | None,
-    request: Any,
-) -> P:
-    """Run a create mutation's use case once per idempotency key; answer `payload(record)` with the record as the
-    caller may now see it (None when out of their sight), or `failed(errors)` for a domain failure.
-
-    `request` is the mutation's input (or its arguments); a retry must send the same, key aside.
-    """
-    context = ctx(info)
-
-    async def perform() -> P:
-        async with transaction(context.sessions) as session:
-            if key is None:
-                record_id = (await change(session)).id
-            else:
-                operation = info.field_name
-                digest = idempotency.fingerprint({"input": request_values(request)})
-                held = await idempotency.claim(session, context.actor, operation, idempotency.checked_key(key), digest)
-                if held.replay_id is not None:
-                    record_id = held.replay_id
-                else:
-                    record_id = (await change(session)).id
-                    await idempotency.remember(session, context.actor, held, type_name, record_id)
-        return payload(await context.loaders.by_type[type_name].load(record_id))
-
-    return await run_mutation(perform, failed)

@@ -146,8 +146,12 @@ def log_errors(errors: list[GraphQLError], request_id: str | None) -> list[Graph
         where = ".".join(str(p) for p in first.path) if first.path else None
         log.info(
             "request %s: %d expected error(s) %s; first at %s: %s",
-            request_id, len(expected), dict(codes), where, first.message[:200],
-        )  # fmt: skip
+            request_id,
+            len(expected),
+            dict(codes),
+            where,
+            first.message[:200],
+        )
     return [e for e in errors if not is_expected(e)]
 
 

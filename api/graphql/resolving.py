@@ -1,17 +1,44 @@
-"""Small pieces every resolver uses: the typed context and loading a visible record by id."""
+"""Small pieces every resolver uses: the typed context, a visible record by id, one read, and connections.
+
+Resolvers build no SQL: a list's statement comes from a domain query function, built through the door
+(`uow.visible(...)` and friends); the connections here run it in a read unit of work of the caller.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from api.graphql.context import Context
+from api.graphql.errors import BadInput, as_graphql_error, run_query
+from api.graphql.loaders import ChildPage, ChildPageKey
+from api.graphql.relay import Connection, connection
+from domain.access.unit_of_work import UnitOfWork
+from domain.shared.errors import DomainError
+from domain.shared.pagination import (
+    ListColumn,
+    ListQuery,
+    Ordering,
+    Page,
+    PageRequest,
+    SortDirection,
+    count,
+    paginate,
+)
+from services.unit_of_work import reading
+
+T = TypeVar("T")
+# A list: the domain query function that builds its statement through the door of the read unit of work it is
+# given (`lambda uow: opportunities_query(uow, filter)`); the unit exists only while the list is read.
+Listing = Callable[[UnitOfWork], ListQuery]
 
 
 def ctx(info: Info) -> Context:
-    return info.context  # type: ignore[no-any-return]
+    return info.context
 
 
 async def load(info: Info, type_name: str, record_id: uuid.UUID | None) -> Any:
@@ -21,28 +48,35 @@ async def load(info: Info, type_name: str, record_id: uuid.UUID | None) -> Any:
     return await ctx(info).loaders.by_type[type_name].load(record_id)
 
 
+async def read(info: Info, query: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """Run one domain query in a read unit of work of the caller; a domain failure becomes a GraphQL error."""
+    context = ctx(info)
+    async with reading(context.sessions, context.access) as uow:
+        try:
+            return await query(uow)
+        except DomainError as exc:
+            raise as_graphql_error(exc) from exc
+
+
 async def child_connection(
     info: Info,
     *,
     parent_id: uuid.UUID,
     first: int | None,
     after: str | None,
-    page_loader: Any,
-    count_loader: Any,
-    query: Any,
-    sort_column: Any,
-    id_column: Any,
-    to_node: Any,
+    page_loader: DataLoader[ChildPageKey, ChildPage],
+    count_loader: DataLoader[uuid.UUID, int],
+    query: Listing,
+    sort_column: ListColumn,
+    id_column: ListColumn,
+    to_node: Callable[[Any], T],
     last: int | None = None,
     before: str | None = None,
-) -> Any:
-    """A nested connection, newest first: a plain first page comes batched from a loader, any other from one query."""
-    from api.graphql.context import ChildPageKey
-    from api.graphql.errors import BadInput
-    from api.graphql.relay import connection
-    from domain.shared.errors import DomainError
-    from domain.shared.pagination import Page, PageRequest, SortDirection, paginate
+) -> Connection[T]:
+    """A nested connection, newest first: a plain first page comes batched from a loader, any other from one query.
 
+    `query` lists the parent's children the viewer may see, in the same rows the loaders batch.
+    """
     context = ctx(info)
     ordering = _ordering(info, sort_column, id_column, SortDirection.DESC)
     try:
@@ -50,91 +84,55 @@ async def child_connection(
     except DomainError as exc:
         raise BadInput(exc) from exc
 
-    async def count() -> int:
+    async def total() -> int:
         return int(await count_loader.load(parent_id))
-
-    async def fetch() -> Any:
-        async with context.sessions() as session:
-            return await paginate(session, query, ordering, request)
 
     if request.after is None and request.before is None and not request.backward:
         child = await page_loader.load(ChildPageKey(parent_id, request.size))
         page = Page(child.rows, [ordering.cursor(r) for r in child.rows], child.has_next_page, False)
     else:
         try:
-            page = await fetch()
+            async with reading(context.sessions, context.access) as uow:
+                page = await paginate(uow.session, query(uow), ordering, request)
         except DomainError as exc:
             raise BadInput(exc) from exc
-    return connection(page, to_node, count)
+    return connection(page, to_node, total)
 
 
-def _ordering(info: Info, sort_column: Any, id_column: Any, direction: Any) -> Any:
+def _ordering(info: Info, sort_column: ListColumn, id_column: ListColumn, direction: SortDirection) -> Ordering:
     """The ordering of the connection this field resolves; its cursors belong to it alone."""
-    from domain.shared.pagination import Ordering
-
     return Ordering(f"{info.path.typename}.{info.field_name}", sort_column, id_column, direction)
 
 
 async def list_connection(
     info: Info,
     *,
-    query: Any,
-    sort_column: Any,
-    id_column: Any,
-    direction: Any,
+    query: Listing,
+    sort_column: ListColumn,
+    id_column: ListColumn,
+    direction: SortDirection,
     first: int | None,
     after: str | None,
-    to_node: Any,
+    to_node: Callable[[Any], T],
     last: int | None = None,
     before: str | None = None,
     default_size: int = 20,
-) -> Any:
-    """A top-level connection: one statement for the page, one more only if totalCount is asked for."""
-    from api.graphql.errors import run_query
-    from api.graphql.relay import connection
-    from domain.shared.pagination import PageRequest, count, paginate
+) -> Connection[T]:
+    """A top-level connection: one statement for the page, one more only if totalCount is asked for.
 
+    Each runs in a read unit of work of its own, since totalCount may resolve beside other fields.
+    """
     context = ctx(info)
     ordering = _ordering(info, sort_column, id_column, direction)
     request = PageRequest(first=first, after=after, last=last, before=before, default_size=default_size)
 
-    async def fetch() -> Any:
-        async with context.sessions() as session:
-            return await paginate(session, query, ordering, request)
+    async def fetch() -> Page[Any]:
+        async with reading(context.sessions, context.access) as uow:
+            return await paginate(uow.session, query(uow), ordering, request)
 
     async def total() -> int:
-        async with context.sessions() as session:
-            return await count(session, query)
+        async with reading(context.sessions, context.access) as uow:
+            return await count(uow.session, query(uow))
 
     page = await run_query(fetch)
     return connection(page, to_node, total)
-
-
-async def still_visible(info: Info, type_name: str, row: Any) -> Any:
-    """The row as the caller may see it after their own change, or None when the change took it out of their sight.
-
-    A mutation can move a record beyond its author's reach (a hand-over, a declined lead going to another
-    partner); the payload then shows nothing of it, as any other read would.
-    """
-    fresh = await ctx(info).loaders.by_type[type_name].load(row.id)
-    return fresh
-
-
-async def mutate_visible(
-    info: Info,
-    change: Any,
-    type_name: str,
-    payload: Any,
-    failed: Any,
-) -> Any:
-    """Run one use case in its own transaction; answer with `payload(row)` of the row as the caller may now see it
-    (None when the change took it out of their sight), or `failed(errors)` for a domain failure."""
-    from api.graphql.errors import run_mutation
-    from infrastructure.db import transaction
-
-    async def perform() -> Any:
-        async with transaction(ctx(info).sessions) as session:
-            row = await change(session)
-        return payload(await still_visible(info, type_name, row))
-
-    return await run_mutation(perform, failed)

@@ -81,12 +81,12 @@ class NodeQueries:
             return None
         type_name, record_id = parsed
         row = await load(info, type_name, record_id)
-        return NODE_TYPES[type_name].from_row(row) if row else None  # type: ignore[attr-defined, no-any-return]
+        return NODE_TYPES[type_name].from_row(row) if row else None  # type: ignore[attr-defined]
 
     @described_arguments(ids="Global IDs, at most 100; any beyond the hundredth are ignored.")
     @strawberry.field(description="Several records by global ID, in order; null for each one not found or not visible.")
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        return [await NodeQueries.node(self, info, i) for i in ids[:100]]  # type: ignore[call-arg]
+        return [await NodeQueries.node(self, info, i) for i in ids[:100]]
 
 
 Query = merge_types(
@@ -153,7 +153,9 @@ def build_schema(*, production: bool) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         types=list(NODE_TYPES.values()),
-        extensions=extensions(production=production),
+        # Strawberry deprecates extension instances and types them out, but a factory would make the limiters'
+        # validation rules anew for each request, and ValidationCache (keyed by the rules) would never hit.
+        extensions=extensions(production=production),  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=production),
     )
 

@@ -6,9 +6,8 @@ from collections.abc import Awaitable, Callable
 from inspect import isawaitable
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLResolveInfo
 from strawberry.extensions import SchemaExtension
-from strawberry.types import Info
 
 from api.resilience import MESSAGES, RETRY_AFTER_SECONDS, SERVICE_UNAVAILABLE, mark_database_trouble
 from infrastructure.db import DatabaseTrouble, database_trouble
@@ -28,13 +27,13 @@ class DatabaseUnavailableErrors(SchemaExtension):
     their tracebacks) before any extension sees the result; a database outage is logged once, by the guard.
     """
 
-    def resolve(self, _next: Callable[..., Any], root: Any, info: Info, *args: Any, **kwargs: Any) -> Any:
+    def resolve(self, _next: Callable[..., Any], root: Any, info: GraphQLResolveInfo, *args: Any, **kwargs: Any) -> Any:
         result = _next(root, info, *args, **kwargs)
         if isawaitable(result):
             return self._answered(result, info)
         return result  # fields that do not await hold no database work
 
-    async def _answered(self, pending: Awaitable[Any], info: Info) -> Any:
+    async def _answered(self, pending: Awaitable[Any], info: GraphQLResolveInfo) -> Any:
         try:
             return await pending
         except GraphQLError:

@@ -80,7 +80,10 @@ class Actor:
 class Access(Protocol):
     """Answers the two access questions a use case has: may it, and which rows."""
 
-    actor: Actor
+    @property
+    def actor(self) -> Actor:
+        """The principal whose access this is."""
+        ...
 
     def can(self, resource: Resource, action: Action) -> bool:
         """Whether any policy grants the action on the resource type."""

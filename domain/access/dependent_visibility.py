@@ -1,10 +1,11 @@
 """Who sees the records that have no resource of their own: each is read by the rule of what it belongs to.
 
-Pipelines are tenant configuration every user of the tenant works with; price lists are internal commerce
-configuration (partners see their own prices on products instead); routing rules and web forms are lead
-routing configuration, read by those whose role reads routing rules; a stage approval belongs to its
-opportunity and is seen by whoever sees the deal; an outbox message is the ERP link's, read by those whose
-role reads the ERP sync; a saved view, and a sign-in session while it lasts, are their person's alone.
+Pipelines are tenant configuration every user of the tenant works with; price lists are commerce configuration
+(internal people see them all, a partner only the one it buys from: `catalog.price_list_rows`); routing
+rules and web forms are lead routing configuration, read by those whose role reads routing rules; a stage
+approval belongs to its opportunity and is seen by whoever sees the deal; an outbox message is the ERP
+link's, read by those whose role reads the ERP sync; a saved view, and a sign-in session while it lasts,
+are their person's alone.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, false, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access.actor import Access, Action, Resource
+from domain.access.unit_of_work import UnitOfWork
 from domain.channel.lead_routing import RoutingRule
 from domain.channel.web_forms import WebForm
-from domain.commerce.catalog import PriceList
+from domain.commerce.catalog import PriceList, price_list_rows
 from domain.erp.outbox import OutboxMessage
 from domain.identity.sign_in.models import AuthSession
 from domain.identity.sign_in.sessions import SESSION_IDLE_LIFETIME
@@ -34,12 +35,6 @@ M = TypeVar("M")
 
 def _pipelines(access: Access) -> ColumnElement[bool]:
     return Pipeline.tenant_id == access.actor.tenant_id
-
-
-def _price_lists(access: Access) -> ColumnElement[bool]:
-    if access.actor.is_partner or not access.can(Resource.PRODUCT, Action.READ):
-        return false()
-    return PriceList.tenant_id == access.actor.tenant_id
 
 
 def _routing_rules(access: Access) -> ColumnElement[bool]:
@@ -74,15 +69,17 @@ def _sign_in_sessions(access: Access) -> ColumnElement[bool]:
         return false()
     now = utcnow()
     return and_(
-        AuthSession.tenant_id == actor.tenant_id, AuthSession.user_id == actor.user_id,
-        AuthSession.revoked_at.is_(None), AuthSession.expires_at > now,
+        AuthSession.tenant_id == actor.tenant_id,
+        AuthSession.user_id == actor.user_id,
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > now,
         AuthSession.last_used_at > now - SESSION_IDLE_LIFETIME,
-    )  # fmt: skip
+    )
 
 
 RULES: dict[type, Callable[[Access], ColumnElement[bool]]] = {
     Pipeline: _pipelines,
-    PriceList: _price_lists,
+    PriceList: price_list_rows,
     RoutingRule: _routing_rules,
     WebForm: _web_forms,
     StageApproval: _stage_approvals,
@@ -97,13 +94,11 @@ def visible_rows(access: Access, model: type) -> ColumnElement[bool]:
     return RULES[model](access)
 
 
-async def load_visible_dependents(
-    session: AsyncSession, access: Access, model: type[M], ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, M]:
-    """The readable records of `model` among `ids`, in one statement, keyed by id."""
+async def load_visible_dependents(uow: UnitOfWork, model: type[M], ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, M]:
+    """The readable records of `model` among `ids`, in one statement through the door, keyed by id."""
     wanted = list(set(ids))
     if not wanted:
         return {}
-    stmt = select(model).where(visible_rows(access, model), model.id.in_(wanted))  # type: ignore[attr-defined]
-    rows: Sequence[Any] = (await session.execute(stmt)).scalars().all()
+    stmt = uow.mark(select(model).where(visible_rows(uow.access, model), model.id.in_(wanted)))  # type: ignore[attr-defined]
+    rows: Sequence[Any] = (await uow.session.execute(stmt)).scalars().all()
     return {r.id: r for r in rows}

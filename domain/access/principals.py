@@ -1,4 +1,7 @@
-"""Turn a verified token's subject into an Actor, checking it may still act right now."""
+"""Turn a verified token's subject into an Actor, checking it may still act right now.
+
+These lookups come before any actor exists, so they read users through the named system access `sign-in`.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access.actor import Actor, ActorKind
+from domain.access.unit_of_work import system_unit_of_work
 from domain.channel.organizations import PARTNER_KINDS, Organization, OrganizationStatus
-from domain.identity.credentials import OAuthClient
+from domain.identity.machine_clients import OAuthClient
 from domain.identity.sign_in.models import AuthSession
 from domain.identity.tenants import Tenant
 from domain.identity.users import PARTNER_ROLES, User
@@ -18,6 +22,8 @@ from domain.selling.territories import Territory
 from domain.shared.base import utcnow
 
 ACTIVE_ORG_STATUSES = (OrganizationStatus.ACTIVE, OrganizationStatus.PROSPECT)
+# The system access of lookups made before anyone is signed in (the token's user, the e-mail being signed in).
+SIGN_IN = "sign-in"
 
 
 @dataclass(frozen=True)
@@ -32,13 +38,14 @@ async def load_user_actor(
     session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID | None = None
 ) -> LoadedActor | None:
     """The user as an actor, or None when the user, their partner organization or the session may no longer act."""
+    uow = system_unit_of_work(session, tenant_id, SIGN_IN)
     statement = (
         select(User, Organization.path, Organization.kind, Territory.path, Tenant.policy_version)
         .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
         .join(Tenant, Tenant.id == User.tenant_id)
         .outerjoin(Territory, (Territory.tenant_id == User.tenant_id) & (Territory.id == User.territory_id))
         .where(
-            User.tenant_id == tenant_id,
+            uow.rows(User),
             User.id == user_id,
             User.is_active.is_(True),
             Organization.status.in_(ACTIVE_ORG_STATUSES),
@@ -55,7 +62,7 @@ async def load_user_actor(
                 AuthSession.expires_at > utcnow(),
             )
         )
-    row = (await session.execute(statement)).one_or_none()
+    row = (await session.execute(uow.mark(statement))).one_or_none()
     if row is None:
         return None
     user, org_path, org_kind, territory_path, policy_version = row
@@ -98,3 +105,12 @@ async def load_client_actor(session: AsyncSession, tenant_id: uuid.UUID, client_
     roles, policy_version = row
     actor = Actor(tenant_id=tenant_id, kind=ActorKind.MACHINE, roles=frozenset(roles), client_id=client_id)
     return LoadedActor(actor, policy_version)
+
+
+async def token_roles(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[str]:
+    """The roles a user's new access token names (each request reads them again); LookupError for no such user."""
+    uow = system_unit_of_work(session, tenant_id, SIGN_IN)
+    roles = await session.scalar(uow.visible_columns(User, User.roles).where(User.id == user_id))
+    if roles is None:
+        raise LookupError(f"No user {user_id} in tenant {tenant_id}.")
+    return list(roles)

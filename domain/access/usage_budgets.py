@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ARRAY,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Integer,
     String,
+    Table,
     Uuid,
     bindparam,
     case,
@@ -162,7 +163,7 @@ def _charge_statement() -> Any:
     affordable = select(func.bool_and(filled.c.level >= cost)).scalar_subquery()
     taken = case((affordable, cost), else_=0)
     # The table, not the mapped class: given parameters, an ORM insert would take them for rows to insert.
-    table = UsageBucket.__table__
+    table = cast(Table, UsageBucket.__table__)
     statement = insert(table).from_select(
         ["tenant_id", "subject", "capacity", "refill_per_second", "level", "last_cost", "updated_at"],
         select(
@@ -230,10 +231,14 @@ async def charge(session: AsyncSession, tenant_id: uuid.UUID, budgets: Sequence[
                 raise
     by_subject = {row.subject: row for row in rows}
     buckets = tuple(
-        BucketLevel(b.subject, by_subject[b.subject].level, by_subject[b.subject].capacity,
-                    by_subject[b.subject].refill_per_second)
+        BucketLevel(
+            b.subject,
+            by_subject[b.subject].level,
+            by_subject[b.subject].capacity,
+            by_subject[b.subject].refill_per_second,
+        )
         for b in budgets
-    )  # fmt: skip
+    )
     at = max((row.updated_at for row in rows), default=utcnow())
     allowed = all(by_subject[b.subject].last_cost == cost for b in budgets)
     return Charge(cost=cost, allowed=allowed, buckets=buckets, at=at)

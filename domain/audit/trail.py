@@ -1,4 +1,7 @@
-"""Writing and reading the audit trail."""
+"""The audit trail: who changed what, from which value to which, and why; written with each change, read per record.
+
+Every concept writes it in the transaction of its change (`from domain.audit import trail as audit_log`).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,39 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import DateTime, ForeignKeyConstraint, Index, Integer, Select, String, Text, Uuid, func, inspect
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.access.actor import Access, Action, Resource
-from domain.audit.events import AuditEvent
+from domain.access.unit_of_work import Protected, UnitOfWork
+from domain.shared.base import Base, TenantScoped, utcnow
 from domain.shared.errors import Forbidden
+
+
+class AuditEvent(Protected, TenantScoped, Base):
+    """One change to one record; `changes` maps a field to its old and new value."""
+
+    __resource__ = Resource.AUDIT_EVENT
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
+        Index("ix_audit_record", "tenant_id", "record_type", "record_id", "occurred_at"),
+    )
+
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), default=utcnow)
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(320))
+    record_type: Mapped[str] = mapped_column(String(60))
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(60))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The record's version this change made (records people edit together; see domain/shared/record_versions.py).
+    record_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 def _jsonable(value: Any) -> Any:
@@ -69,11 +99,11 @@ def created_changes(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: {"old": None, "new": _jsonable(v)} for k, v in values.items() if v is not None}
 
 
-def events_for_record_query(access: Access, record_id: uuid.UUID) -> Select[tuple[AuditEvent]]:
-    """Events of one record; the caller has already shown the record is visible to the actor."""
-    if not access.can(Resource.AUDIT_EVENT, Action.READ):
+def events_of_record(uow: UnitOfWork, record_id: uuid.UUID) -> Select[tuple[AuditEvent]]:
+    """The actor's visible events of one record; the caller has already shown the record is visible to them."""
+    if not uow.access.can(Resource.AUDIT_EVENT, Action.READ):
         raise Forbidden("Your role may not read the audit trail.", field="recordId")
-    return select(AuditEvent).where(access.rows(Resource.AUDIT_EVENT), AuditEvent.record_id == record_id)
+    return uow.visible(AuditEvent).where(AuditEvent.record_id == record_id)
 
 
 async def apply_and_record(
@@ -87,3 +117,12 @@ async def apply_and_record(
     changed = diff(before, values)
     if changed:
         record(session, access, record_type=record_type, record_id=row.id, action="updated", changes=changed)
+
+
+def enum_columns(model: type[Base]) -> dict[str, type[Enum]]:
+    """The enum-typed columns of a model, by column name: how an audited value maps back to its enum."""
+    return {
+        column.key: column.type.enum_class
+        for column in inspect(model).columns
+        if isinstance(column.type, SqlEnum) and column.type.enum_class is not None
+    }

@@ -14,11 +14,12 @@ from sqlalchemy import ARRAY, Boolean, Enum, ForeignKeyConstraint, Index, Intege
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import Protected, UnitOfWork, across_tenants, system_unit_of_work
 from domain.audit import trail as audit_log
+from domain.channel.codes import ChannelCode
 from domain.channel.leads import Lead, LeadStatus
-from domain.channel.organizations import Organization, OrganizationStatus, PartnerTier
+from domain.channel.organizations import Organization, OrganizationKind, OrganizationStatus, PartnerTier
 from domain.identity.tenants import Tenant
 from domain.identity.users import User
 from domain.selling.territories import Territory
@@ -43,8 +44,10 @@ class RoutingOutcome(StrEnum):
     MANUAL = "manual"
 
 
-class RoutingRule(TenantScoped, Timestamped, Base):
+class RoutingRule(Protected, TenantScoped, Timestamped, Base):
     """One routing rule; rules are tried by position until one places the lead."""
+
+    __resource__ = Resource.ROUTING_RULE
 
     __tablename__ = "routing_rule"
     __table_args__ = (
@@ -96,15 +99,14 @@ class NewRule:
 
 
 def _decision(lead: Lead, outcome: RoutingOutcome, reason: str, **ids: uuid.UUID | None) -> RoutingDecision:
-    return RoutingDecision(tenant_id=lead.tenant_id, id=uuid.uuid4(), lead_id=lead.id, outcome=outcome, reason=reason,
-                           **ids)  # fmt: skip
-
-
-async def _territory_paths(session: AsyncSession, tenant_id: uuid.UUID) -> dict[uuid.UUID, tuple[str, str]]:
-    rows = await session.execute(
-        select(Territory.id, Territory.path, Territory.name).where(Territory.tenant_id == tenant_id)
+    return RoutingDecision(
+        tenant_id=lead.tenant_id, id=uuid.uuid4(), lead_id=lead.id, outcome=outcome, reason=reason, **ids
     )
-    return {tid: (path, name) for tid, path, name in rows}
+
+
+async def _territory_paths(tenant: UnitOfWork) -> dict[uuid.UUID, tuple[str, str]]:
+    stmt = tenant.visible_columns(Territory, Territory.id, Territory.path, Territory.name)
+    return {tid: (path, name) for tid, path, name in await tenant.session.execute(stmt)}
 
 
 def _in_territory(lead: Lead, territory_id: uuid.UUID | None, paths: dict[uuid.UUID, tuple[str, str]]) -> bool:
@@ -115,21 +117,18 @@ def _in_territory(lead: Lead, territory_id: uuid.UUID | None, paths: dict[uuid.U
     return paths[lead.territory_id][0].startswith(paths[territory_id][0])
 
 
-async def _try_internal(session: AsyncSession, rule: RoutingRule, lead: Lead) -> RoutingDecision | None:
+async def _try_internal(tenant: UnitOfWork, rule: RoutingRule, lead: Lead) -> RoutingDecision | None:
     pool = list(rule.user_ids or [])
     if not pool:
         return None
-    active_users = select(User.id).where(User.tenant_id == lead.tenant_id, User.id.in_(pool), User.is_active)
-    active = set((await session.execute(active_users)).scalars())
-    open_counts = dict(
-        (
-            await session.execute(
-                select(Lead.owner_id, func.count())
-                .where(Lead.tenant_id == lead.tenant_id, Lead.owner_id.in_(pool), Lead.status == LeadStatus.ASSIGNED)
-                .group_by(Lead.owner_id)
-            )
-        ).all()
+    active_users = tenant.visible_columns(User, User.id).where(User.id.in_(pool), User.is_active)
+    active = set((await tenant.session.execute(active_users)).scalars())
+    assigned = (
+        tenant.visible_columns(Lead, Lead.owner_id, func.count())
+        .where(Lead.owner_id.in_(pool), Lead.status == LeadStatus.ASSIGNED)
+        .group_by(Lead.owner_id)
     )
+    open_counts: dict[uuid.UUID, int] = {owner: n for owner, n in await tenant.session.execute(assigned)}
     start = (pool.index(rule.last_assigned_user_id) + 1) if rule.last_assigned_user_id in pool else 0
     for offset in range(len(pool)):
         user_id = pool[(start + offset) % len(pool)]
@@ -145,43 +144,32 @@ async def _try_internal(session: AsyncSession, rule: RoutingRule, lead: Lead) ->
 
 
 async def _try_partner(
-    session: AsyncSession, rule: RoutingRule, lead: Lead, paths: dict[uuid.UUID, tuple[str, str]], sla_hours: int
+    tenant: UnitOfWork, rule: RoutingRule, lead: Lead, paths: dict[uuid.UUID, tuple[str, str]], sla_hours: int
 ) -> RoutingDecision | None:
-    partners = (
-        (
-            await session.execute(
-                select(Organization).where(
-                    Organization.tenant_id == lead.tenant_id,
-                    Organization.status == OrganizationStatus.ACTIVE,
-                    Organization.kind != "ENTERPRISE",
-                    Organization.id.not_in(lead.declined_by or [uuid.uuid4()]),
-                )
-            )
-        )
-        .scalars()
-        .all()
+    candidates = tenant.visible(Organization).where(
+        Organization.status == OrganizationStatus.ACTIVE,
+        Organization.kind != OrganizationKind.ENTERPRISE,
+        Organization.id.not_in(lead.declined_by or [uuid.uuid4()]),
     )
-    loads = dict(
-        (
-            await session.execute(
-                select(Lead.partner_organization_id, func.count())
-                .where(Lead.tenant_id == lead.tenant_id, Lead.status.in_([LeadStatus.OFFERED, LeadStatus.ACCEPTED]))
-                .group_by(Lead.partner_organization_id)
-            )
-        ).all()
+    partners = (await tenant.session.execute(candidates)).scalars().all()
+    offered = (
+        tenant.visible_columns(Lead, Lead.partner_organization_id, func.count())
+        .where(Lead.status.in_([LeadStatus.OFFERED, LeadStatus.ACCEPTED]))
+        .group_by(Lead.partner_organization_id)
     )
+    loads: dict[uuid.UUID | None, int] = {partner: n for partner, n in await tenant.session.execute(offered)}
     scored = []
     for org in partners:
         if not org.is_partner:
             continue
         regions = [r for r in org.region_ids or [] if r in paths]
         serves = lead.territory_id is None or any(_in_territory(lead, r, paths) for r in regions)
-        skills = set(org.specializations or []) & set(lead.interests or [])
-        if not serves or (lead.interests and not skills):
+        shared = set(org.specializations or []) & set(lead.interests or [])
+        if not serves or (lead.interests and not shared):
             continue
         weight = TIER_WEIGHT.get(org.tier or PartnerTier.REGISTERED, 1)
         load = loads.get(org.id, 0)
-        scored.append((weight / (1 + load), org.name, org, weight, load, sorted(skills)))
+        scored.append((weight / (1 + load), org.name, org, weight, load, sorted(shared)))
     if not scored:
         return None
     scored.sort(key=lambda s: (-s[0], s[1]))
@@ -190,145 +178,181 @@ async def _try_partner(
     lead.offer_expires_at = utcnow() + timedelta(hours=sla_hours)
     region = paths[lead.territory_id][1] if lead.territory_id in paths else "any region"
     runners = "; ".join(f"{s[1]} {s[0]:.2f}" for s in scored[1:3]) or "none"
+    specializes = f", specializes in {', '.join(skills)}" if skills else ""
+    tier = (org.tier or PartnerTier.REGISTERED).value
     reason = (
-        f"rule '{rule.name}': serves {region}" + (f", specializes in {', '.join(skills)}" if skills else "")
-        + f", {(org.tier or PartnerTier.REGISTERED).value} tier (weight {weight}), {load} open leads: "
+        f"rule '{rule.name}': serves {region}{specializes}, {tier} tier (weight {weight}), {load} open leads: "
         f"score {score:.2f}; runners-up: {runners}; answer due within {sla_hours} h"
-    )  # fmt: skip
+    )
     return _decision(lead, RoutingOutcome.OFFERED, reason, rule_id=rule.id, organization_id=org.id)
 
 
-async def route(session: AsyncSession, lead: Lead) -> RoutingDecision:
-    """Place a lead by the first rule that can; record the decision. The caller holds the lead's row lock."""
-    tenant_id = lead.tenant_id
-    rules = (
-        (
-            await session.execute(
-                select(RoutingRule)
-                .where(RoutingRule.tenant_id == tenant_id, RoutingRule.is_active)
-                .order_by(RoutingRule.position, RoutingRule.created_at)
-                .with_for_update()
-            )
-        )
-        .scalars()
-        .all()
+async def route(uow: UnitOfWork, lead: Lead) -> RoutingDecision:
+    """Place a lead by the first rule that can; record the decision. The caller holds the lead's row lock.
+
+    Routing weighs the whole tenant (every rule, partner, user and open lead), whoever's change set it off, so
+    it reads through the tenant's system access rather than the actor's.
+    """
+    tenant = system_unit_of_work(uow.session, lead.tenant_id, "lead routing")
+    active_rules = (
+        tenant.visible(RoutingRule)
+        .where(RoutingRule.is_active)
+        .order_by(RoutingRule.position, RoutingRule.created_at)
+        .with_for_update()
     )
-    paths = await _territory_paths(session, tenant_id)
-    sla_hours = (
-        await session.execute(select(Tenant.partner_lead_sla_hours).where(Tenant.id == tenant_id))
-    ).scalar_one()
+    rules = (await tenant.session.execute(active_rules)).scalars().all()
+    paths = await _territory_paths(tenant)
+    sla = select(Tenant.partner_lead_sla_hours).where(Tenant.id == lead.tenant_id)
+    sla_hours = (await tenant.session.execute(sla)).scalar_one()
     decision = None
     for rule in rules:
         if not _in_territory(lead, rule.territory_id, paths) or (rule.interest and rule.interest not in lead.interests):
             continue
         if rule.kind is RuleKind.INTERNAL:
-            decision = await _try_internal(session, rule, lead)
+            decision = await _try_internal(tenant, rule, lead)
         else:
-            decision = await _try_partner(session, rule, lead, paths, sla_hours)
+            decision = await _try_partner(tenant, rule, lead, paths, sla_hours)
         if decision is not None:
             break
     if decision is None:
         lead.status, lead.owner_id, lead.partner_organization_id, lead.offer_expires_at = (
-            LeadStatus.UNROUTED, None, None, None,
-        )  # fmt: skip
-        decision = _decision(lead, RoutingOutcome.UNROUTED,
-                             f"no rule placed it ({len(rules)} rules tried); a manager assigns it by hand")  # fmt: skip
-    session.add(decision)
-    await session.flush()
+            LeadStatus.UNROUTED,
+            None,
+            None,
+            None,
+        )
+        reason = f"no rule placed it ({len(rules)} rules tried); a manager assigns it by hand"
+        decision = _decision(lead, RoutingOutcome.UNROUTED, reason)
+    uow.session.add(decision)
+    await uow.session.flush()
     return decision
 
 
-async def _offered_lead(session: AsyncSession, access: Access, lead_id: uuid.UUID) -> Lead:
-    lead = await get_or_raise(session, access, Lead, Resource.LEAD, lead_id, action=Action.UPDATE, for_update=True)
+async def _offered_lead(uow: UnitOfWork, lead_id: uuid.UUID) -> Lead:
+    lead = await uow.get(Lead, lead_id, action=Action.UPDATE, for_update=True)
     if lead.status is not LeadStatus.OFFERED:
-        raise Conflict(f"The lead is {lead.status.value}, not awaiting an answer.", field="id")
-    if not access.actor.is_partner:
+        accepted = lead.status is LeadStatus.ACCEPTED
+        code = ChannelCode.LEAD_ALREADY_ACCEPTED if accepted else ChannelCode.LEAD_NOT_OFFERED
+        raise Conflict(f"The lead is {lead.status.value}, not awaiting an answer.", field="id", code=code)
+    if not uow.actor.is_partner:
         raise Forbidden("Only the partner the lead was offered to answers the offer.")
     return lead
 
 
-async def accept(session: AsyncSession, access: Access, lead_id: uuid.UUID) -> Lead:
+async def accept(uow: UnitOfWork, lead_id: uuid.UUID) -> Lead:
     """The partner takes the offered lead."""
-    lead = await _offered_lead(session, access, lead_id)
+    lead = await _offered_lead(uow, lead_id)
     lead.status, lead.offer_expires_at = LeadStatus.ACCEPTED, None
-    accepted = _decision(lead, RoutingOutcome.ACCEPTED, "accepted by the partner",
-                         organization_id=lead.partner_organization_id, decided_by_id=access.actor.user_id)  # fmt: skip
-    session.add(accepted)
-    await session.flush()
-    audit_log.record(session, access, record_type="lead", record_id=lead.id, action="accepted")
+    accepted = _decision(
+        lead,
+        RoutingOutcome.ACCEPTED,
+        "accepted by the partner",
+        organization_id=lead.partner_organization_id,
+        decided_by_id=uow.actor.user_id,
+    )
+    uow.session.add(accepted)
+    await uow.session.flush()
+    audit_log.record(uow.session, uow.access, record_type="lead", record_id=lead.id, action="accepted")
     return lead
 
 
-async def decline(session: AsyncSession, access: Access, lead_id: uuid.UUID, reason: str | None) -> Lead:
+async def decline(uow: UnitOfWork, lead_id: uuid.UUID, reason: str | None) -> Lead:
     """The partner turns the lead down; it is remembered and the lead goes to the next match."""
     v = Validator()
     reason = v.require_text("reason", reason, max_length=2000)
     v.raise_if_any()
-    lead = await _offered_lead(session, access, lead_id)
+    lead = await _offered_lead(uow, lead_id)
     declined = lead.partner_organization_id
     lead.declined_by = [*(lead.declined_by or []), declined]  # type: ignore[list-item]
-    session.add(_decision(lead, RoutingOutcome.DECLINED, f"declined by the partner: {reason}",
-                          organization_id=declined, decided_by_id=access.actor.user_id))  # fmt: skip
-    await session.flush()
-    audit_log.record(session, access, record_type="lead", record_id=lead.id, action="declined", reason=reason)
-    await route(session, lead)
+    uow.session.add(
+        _decision(
+            lead,
+            RoutingOutcome.DECLINED,
+            f"declined by the partner: {reason}",
+            organization_id=declined,
+            decided_by_id=uow.actor.user_id,
+        )
+    )
+    await uow.session.flush()
+    audit_log.record(uow.session, uow.access, record_type="lead", record_id=lead.id, action="declined", reason=reason)
+    await route(uow, lead)
     return lead
 
 
 async def expire_offers(session: AsyncSession, now: datetime | None = None) -> int:
-    """Re-route every lead whose partner let the SLA pass without an answer (the scheduled job); how many."""
+    """Re-route every lead whose partner let the SLA pass without an answer (the scheduled job); how many.
+
+    The job sweeps every tenant; each lead is then routed within its own tenant.
+    """
     now = now or utcnow()
-    leads = (
-        (
-            await session.execute(
-                select(Lead)
-                .where(Lead.status == LeadStatus.OFFERED, Lead.offer_expires_at <= now)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        .scalars()
-        .all()
+    overdue = across_tenants(
+        select(Lead)
+        .where(Lead.status == LeadStatus.OFFERED, Lead.offer_expires_at <= now)
+        .with_for_update(skip_locked=True),
+        "the scheduled job re-routes overdue lead offers of every tenant",
     )
+    leads = (await session.execute(overdue)).scalars().all()
     for lead in leads:
         silent = lead.partner_organization_id
-        lead.declined_by = [*(lead.declined_by or []), silent]  # type: ignore[list-item]
-        session.add(_decision(lead, RoutingOutcome.EXPIRED, "no answer within the SLA; offered to the next match",
-                              organization_id=silent))  # fmt: skip
+        lead.declined_by = [*(lead.declined_by or []), silent]
+        session.add(
+            _decision(
+                lead,
+                RoutingOutcome.EXPIRED,
+                "no answer within the SLA; offered to the next match",
+                organization_id=silent,
+            )
+        )
         await session.flush()
-        await route(session, lead)
+        await route(system_unit_of_work(session, lead.tenant_id, "lead offer expiry"), lead)
     return len(leads)
 
 
-async def assign_by_hand(
-    session: AsyncSession, access: Access, lead_id: uuid.UUID, user_id: uuid.UUID, reason: str | None
-) -> Lead:
+async def assign_by_hand(uow: UnitOfWork, lead_id: uuid.UUID, user_id: uuid.UUID, reason: str | None) -> Lead:
     """A manager assigns a lead to an internal user, whatever the rules would do."""
-    if not access.can(Resource.LEAD, Action.APPROVE):
+    if not uow.access.can(Resource.LEAD, Action.APPROVE):
         raise Forbidden("Only managers assign leads by hand.")
     v = Validator()
     reason = v.require_text("reason", reason, max_length=2000)
     v.raise_if_any()
-    lead = await get_or_raise(session, access, Lead, Resource.LEAD, lead_id, action=Action.APPROVE, for_update=True)
+    lead = await uow.get(Lead, lead_id, action=Action.APPROVE, for_update=True)
     if not lead.status.is_open:
-        raise Conflict(f"A {lead.status.value} lead cannot be assigned.", field="id")
-    user = await get_or_raise(session, access, User, Resource.USER, user_id, field="userId")
+        raise Conflict(f"A {lead.status.value} lead cannot be assigned.", field="id", code=ChannelCode.LEAD_CLOSED)
+    user = await uow.get(User, user_id, field="userId")
     if not user.is_active:
         v.fail("userId", ErrorCode.INVALID, "That user is deactivated.")
         v.raise_if_any()
     lead.owner_id, lead.status, lead.partner_organization_id, lead.offer_expires_at = (
-        user.id, LeadStatus.ASSIGNED, None, None,
-    )  # fmt: skip
-    session.add(_decision(lead, RoutingOutcome.MANUAL, f"assigned by hand: {reason}", user_id=user.id,
-                          decided_by_id=access.actor.user_id))  # fmt: skip
-    await session.flush()
-    audit_log.record(session, access, record_type="lead", record_id=lead.id, action="assigned",
-                     changes={"owner_id": {"old": None, "new": str(user.id)}}, reason=reason)  # fmt: skip
+        user.id,
+        LeadStatus.ASSIGNED,
+        None,
+        None,
+    )
+    uow.session.add(
+        _decision(
+            lead,
+            RoutingOutcome.MANUAL,
+            f"assigned by hand: {reason}",
+            user_id=user.id,
+            decided_by_id=uow.actor.user_id,
+        )
+    )
+    await uow.session.flush()
+    audit_log.record(
+        uow.session,
+        uow.access,
+        record_type="lead",
+        record_id=lead.id,
+        action="assigned",
+        changes={"owner_id": {"old": None, "new": str(user.id)}},
+        reason=reason,
+    )
     return lead
 
 
-async def create_rule(session: AsyncSession, access: Access, cmd: NewRule) -> RoutingRule:
+async def create_rule(uow: UnitOfWork, cmd: NewRule) -> RoutingRule:
     """Add a routing rule (admins)."""
-    if not access.can(Resource.ROUTING_RULE, Action.CREATE):
+    if not uow.access.can(Resource.ROUTING_RULE, Action.CREATE):
         raise Forbidden("Only admins change routing rules.")
     v = Validator()
     name = v.require_text("name", cmd.name, max_length=200)
@@ -337,38 +361,63 @@ async def create_rule(session: AsyncSession, access: Access, cmd: NewRule) -> Ro
     if cmd.max_open_leads is not None and cmd.max_open_leads < 1:
         v.fail("maxOpenLeads", ErrorCode.OUT_OF_RANGE, "maxOpenLeads must be at least 1.")
     if cmd.user_ids:
-        found = set(
-            (
-                await session.execute(select(User.id).where(access.rows(Resource.USER), User.id.in_(cmd.user_ids)))
-            ).scalars()
-        )
-        if found != set(cmd.user_ids):
+        users = uow.visible_columns(User, User.id).where(User.id.in_(cmd.user_ids))
+        if set((await uow.session.execute(users)).scalars()) != set(cmd.user_ids):
             v.fail("userIds", ErrorCode.NOT_FOUND, "Some userIds are not users of this tenant.")
     v.raise_if_any()
     rule = RoutingRule(
-        tenant_id=access.actor.tenant_id, id=uuid.uuid4(), position=cmd.position, name=name, kind=cmd.kind,
-        territory_id=cmd.territory_id, interest=(cmd.interest or "").strip().lower() or None,
-        user_ids=list(cmd.user_ids or []), max_open_leads=cmd.max_open_leads,
-    )  # fmt: skip
-    session.add(rule)
-    await session.flush()
+        tenant_id=uow.tenant_id,
+        id=uuid.uuid4(),
+        position=cmd.position,
+        name=name,
+        kind=cmd.kind,
+        territory_id=cmd.territory_id,
+        interest=(cmd.interest or "").strip().lower() or None,
+        user_ids=list(cmd.user_ids or []),
+        max_open_leads=cmd.max_open_leads,
+    )
+    uow.session.add(rule)
+    await uow.session.flush()
     created = audit_log.created_changes({"name": name, "kind": cmd.kind, "position": cmd.position})
-    audit_log.record(session, access, record_type="routing_rule", record_id=rule.id, action="created", changes=created)
+    audit_log.record(
+        uow.session, uow.access, record_type="routing_rule", record_id=rule.id, action="created", changes=created
+    )
     return rule
 
 
-async def set_partner_sla_hours(session: AsyncSession, access: Access, hours: int) -> int:
+async def set_partner_sla_hours(uow: UnitOfWork, hours: int) -> int:
     """Change how long partners have to answer an offered lead (tenant setting, admins)."""
-    if not access.can(Resource.ROUTING_RULE, Action.UPDATE):
+    if not uow.access.can(Resource.ROUTING_RULE, Action.UPDATE):
         raise Forbidden("Only admins change the partner SLA.")
     if not 1 <= hours <= 24 * 30:
         v = Validator()
         v.fail("hours", ErrorCode.OUT_OF_RANGE, "hours must be between 1 and 720.")
         v.raise_if_any()
-    tenant = await session.get(Tenant, access.actor.tenant_id, with_for_update=True)
+    tenant = await uow.session.get(Tenant, uow.tenant_id, with_for_update=True)
     assert tenant is not None
     before, tenant.partner_lead_sla_hours = tenant.partner_lead_sla_hours, hours
-    await session.flush()
-    audit_log.record(session, access, record_type="tenant", record_id=tenant.id, action="settings_changed",
-                     changes={"partner_lead_sla_hours": {"old": before, "new": hours}})  # fmt: skip
+    await uow.session.flush()
+    audit_log.record(
+        uow.session,
+        uow.access,
+        record_type="tenant",
+        record_id=tenant.id,
+        action="settings_changed",
+        changes={"partner_lead_sla_hours": {"old": before, "new": hours}},
+    )
     return hours
+
+
+# --- Queries ---------------------------------------------------------------------------------
+
+
+async def routing_of(uow: UnitOfWork, lead: Lead) -> list[RoutingDecision]:
+    """Why a lead the actor sees went where it did, step by step: managers only, since the reasons compare partners."""
+    if not uow.access.can(Resource.LEAD, Action.APPROVE):
+        raise Forbidden("Routing reasons compare partners; only managers read them.")
+    steps = (
+        select(RoutingDecision)
+        .where(RoutingDecision.tenant_id == lead.tenant_id, RoutingDecision.lead_id == lead.id)
+        .order_by(RoutingDecision.created_at, RoutingDecision.id)
+    )
+    return list((await uow.session.execute(steps)).scalars())

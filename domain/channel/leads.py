@@ -3,6 +3,7 @@ and conversion into an account, a contact and an opportunity."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,20 +16,22 @@ from sqlalchemy import (
     Enum,
     ForeignKeyConstraint,
     Index,
+    Select,
     String,
     Text,
     Uuid,
     or_,
-    select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import Protected, UnitOfWork, system_unit_of_work
 from domain.audit import trail as audit_log
-from domain.selling.accounts import Account, Contact, LifecycleStage
+from domain.channel.codes import ChannelCode
+from domain.channel.organizations import tenant_territory_ids
+from domain.selling.accounts import Account, LifecycleStage
+from domain.selling.contacts import Contact
 from domain.selling.customer_matching import (
     CompanyIdentity,
     company_email_domain,
@@ -36,14 +39,8 @@ from domain.selling.customer_matching import (
     matches_among,
     validate_tax_id,
 )
-from domain.selling.opportunities import (
-    STAGE_DEFAULTS,
-    Opportunity,
-    OpportunityPartner,
-    PartnerRole,
-    Stage,
-)
-from domain.selling.territories import Territory
+from domain.selling.opportunities import Opportunity, OpportunityPartner, PartnerRole
+from domain.selling.stages import STAGE_DEFAULTS, Stage
 from domain.shared.base import Base, TenantScoped, Timestamped
 from domain.shared.errors import Conflict, ErrorCode, Forbidden, Validator
 from domain.shared.money import check_amount, check_currency
@@ -75,8 +72,10 @@ class LeadStatus(StrEnum):
         return self not in (LeadStatus.CONVERTED, LeadStatus.MERGED, LeadStatus.DISQUALIFIED)
 
 
-class Lead(TenantScoped, Timestamped, Base):
+class Lead(Protected, TenantScoped, Timestamped, Base):
     """A prospective customer and the person who asked, with where it came from and who works it."""
+
+    __resource__ = Resource.LEAD
 
     __tablename__ = "lead"
     __table_args__ = (
@@ -143,8 +142,6 @@ class NewLead:
 
 def validated_lead(v: Validator, cmd: NewLead) -> dict[str, Any]:
     """Field values of a new lead, with every problem recorded on `v`."""
-    import re
-
     company = v.require_text("companyName", cmd.company_name, max_length=200)
     last_name = v.require_text("lastName", cmd.last_name, max_length=100)
     email = v.require_text("email", cmd.email, max_length=320, required=False)
@@ -160,17 +157,22 @@ def validated_lead(v: Validator, cmd: NewLead) -> dict[str, Any]:
     identity = identity_of(company or "", tax_id, web_domain, email)
     interests = sorted({i.lower() for i in v.require_texts("interests", cmd.interests, max_length=100, max_items=20)})
     return {
-        "company_name": company, "normalized_name": identity.name[:200], "tax_id": tax_id,
-        "web_domain": identity.web_domain, "email_domain": company_email_domain(email),
+        "company_name": company,
+        "normalized_name": identity.name[:200],
+        "tax_id": tax_id,
+        "web_domain": identity.web_domain,
+        "email_domain": company_email_domain(email),
         "first_name": v.require_text("firstName", cmd.first_name, max_length=100, required=False),
-        "last_name": last_name, "email": email.lower() if email else None,
+        "last_name": last_name,
+        "email": email.lower() if email else None,
         "phone": v.require_text("phone", cmd.phone, max_length=50, required=False),
         "title": v.require_text("title", cmd.title, max_length=200, required=False),
-        "interests": interests, "message": v.require_text("message", cmd.message, max_length=5000, required=False),
-        "source": cmd.source, "source_detail": v.require_text("sourceDetail", cmd.source_detail, max_length=200,
-                                                              required=False),
+        "interests": interests,
+        "message": v.require_text("message", cmd.message, max_length=5000, required=False),
+        "source": cmd.source,
+        "source_detail": v.require_text("sourceDetail", cmd.source_detail, max_length=200, required=False),
         "territory_id": cmd.territory_id,
-    }  # fmt: skip
+    }
 
 
 def candidate_filter(model: Any, identity: CompanyIdentity) -> Any:
@@ -190,86 +192,103 @@ def candidate_filter(model: Any, identity: CompanyIdentity) -> Any:
 
 
 async def find_duplicates(
-    session: AsyncSession, tenant_id: uuid.UUID, identity: CompanyIdentity, exclude: uuid.UUID | None = None
+    uow: UnitOfWork, identity: CompanyIdentity, exclude: uuid.UUID | None = None
 ) -> list[dict[str, Any]]:
-    """Open leads and accounts that look like the same company, with their reasons."""
-    leads = (
-        await session.execute(
-            select(Lead).where(
-                Lead.tenant_id == tenant_id, Lead.status.in_([s for s in LeadStatus if s.is_open]),
-                Lead.id != exclude if exclude else True, candidate_filter(Lead, identity),
-            )
-        )
-    ).scalars().all()  # fmt: skip
-    accounts = (
-        (
-            await session.execute(
-                select(Account).where(Account.tenant_id == tenant_id, candidate_filter(Account, identity))
-            )
-        )
-        .scalars()
-        .all()
+    """Open leads and accounts that look like the same company, with their reasons.
+
+    This reads the whole tenant on purpose (a duplicate is one whoever may see it); the `duplicates` field
+    shows each reader only the records they may see.
+    """
+    tenant = system_unit_of_work(uow.session, uow.tenant_id, "lead duplicate matching")
+    open_leads = tenant.visible(Lead).where(
+        Lead.status.in_([s for s in LeadStatus if s.is_open]), candidate_filter(Lead, identity)
     )
+    if exclude is not None:
+        open_leads = open_leads.where(Lead.id != exclude)
+    leads = (await uow.session.execute(open_leads)).scalars().all()
+    accounts_like = tenant.visible(Account).where(candidate_filter(Account, identity))
+    accounts = (await uow.session.execute(accounts_like)).scalars().all()
     found: list[dict[str, Any]] = []
     for lead, matched in matches_among(identity, [(x, x.identity) for x in leads]):
-        found.append({"kind": "lead", "id": str(lead.id), "name": lead.company_name,
-                      "reasons": [m.detail for m in matched]})  # fmt: skip
+        reasons = [m.detail for m in matched]
+        found.append({"kind": "lead", "id": str(lead.id), "name": lead.company_name, "reasons": reasons})
     account_identities = [(a, CompanyIdentity(a.normalized_name, a.tax_id, a.web_domain)) for a in accounts]
     for account, matched in matches_among(identity, account_identities):
-        found.append({"kind": "account", "id": str(account.id), "name": account.name,
-                      "reasons": [m.detail for m in matched]})  # fmt: skip
+        reasons = [m.detail for m in matched]
+        found.append({"kind": "account", "id": str(account.id), "name": account.name, "reasons": reasons})
     return found
 
 
-async def create_lead(session: AsyncSession, access: Access | None, tenant_id: uuid.UUID, cmd: NewLead) -> Lead:
-    """Record a lead, flagging duplicates; `access` is None for the public web form (no signed-in actor)."""
-    if access is not None and not access.can(Resource.LEAD, Action.CREATE):
-        raise Forbidden("Your role may not create leads.")
+async def _new_lead(uow: UnitOfWork, cmd: NewLead) -> Lead:
+    """A validated new lead of the unit's tenant, not yet added; every bad field is reported at once."""
     v = Validator()
     values = validated_lead(v, cmd)
-    if cmd.territory_id is not None:
-        found = (
-            await session.execute(
-                select(Territory.id).where(Territory.tenant_id == tenant_id, Territory.id == cmd.territory_id)
-            )
-        ).scalar_one_or_none()
-        if found is None:
-            v.fail("territoryId", ErrorCode.NOT_FOUND, "No territory with that territoryId.")
+    if cmd.territory_id is not None and not await tenant_territory_ids(uow, {cmd.territory_id}):
+        v.fail("territoryId", ErrorCode.NOT_FOUND, "No territory with that territoryId.")
     v.raise_if_any()
-    actor = access.actor if access else None
-    lead = Lead(tenant_id=tenant_id, id=uuid.uuid4(), status=LeadStatus.NEW, declined_by=[], **values)
-    if actor is not None:
-        lead.created_by_id = actor.user_id
-        if actor.is_partner:
-            # A partner's own lead stays with the partner that found it.
-            lead.partner_organization_id, lead.status, lead.source = (
-                actor.organization_id, LeadStatus.ACCEPTED, LeadSource.PARTNER,
-            )  # fmt: skip
-    lead.duplicates = await find_duplicates(session, tenant_id, lead.identity)
-    session.add(lead)
-    await session.flush()
-    if access is not None:
-        audit_log.record(
-            session, access, record_type="lead", record_id=lead.id, action="created",
-            changes=audit_log.created_changes({"company_name": lead.company_name, "source": lead.source,
-                                               "duplicates": len(lead.duplicates)}),
-        )  # fmt: skip
+    return Lead(tenant_id=uow.tenant_id, id=uuid.uuid4(), status=LeadStatus.NEW, declined_by=[], **values)
+
+
+async def _flag_and_add(uow: UnitOfWork, lead: Lead) -> None:
+    lead.duplicates = await find_duplicates(uow, lead.identity)
+    uow.session.add(lead)
+    await uow.session.flush()
+
+
+async def create_lead(uow: UnitOfWork, cmd: NewLead) -> Lead:
+    """Record a lead the actor enters, flagging duplicates; a partner's own lead stays with the partner that found it.
+
+    Routing an internal lead is the service's (services.channel.create_lead).
+    """
+    if not uow.access.can(Resource.LEAD, Action.CREATE):
+        raise Forbidden("Your role may not create leads.")
+    lead = await _new_lead(uow, cmd)
+    actor = uow.actor
+    lead.created_by_id = actor.user_id
+    if actor.is_partner:
+        lead.partner_organization_id, lead.status, lead.source = (
+            actor.organization_id,
+            LeadStatus.ACCEPTED,
+            LeadSource.PARTNER,
+        )
+    await _flag_and_add(uow, lead)
+    created = {"company_name": lead.company_name, "source": lead.source, "duplicates": len(lead.duplicates)}
+    audit_log.record(
+        uow.session,
+        uow.access,
+        record_type="lead",
+        record_id=lead.id,
+        action="created",
+        changes=audit_log.created_changes(created),
+    )
     return lead
 
 
-async def merge_lead(session: AsyncSession, access: Access, lead_id: uuid.UUID, into_id: uuid.UUID) -> Lead:
+async def receive_lead(uow: UnitOfWork, cmd: NewLead) -> Lead:
+    """Record a lead that came in with nobody signed in (a web form, a demo load), flagging duplicates.
+
+    The unit is a system unit of the lead's tenant; the lead is nobody's creation, so no one is audited for it.
+    """
+    lead = await _new_lead(uow, cmd)
+    await _flag_and_add(uow, lead)
+    return lead
+
+
+def _require_open(lead: Lead, field: str, doing: str) -> None:
+    if not lead.status.is_open:
+        raise Conflict(f"A {lead.status.value} lead cannot be {doing}.", field=field, code=ChannelCode.LEAD_CLOSED)
+
+
+async def merge_lead(uow: UnitOfWork, lead_id: uuid.UUID, into_id: uuid.UUID) -> Lead:
     """Merge a duplicate lead into another: the survivor keeps its values and gains the missing ones."""
     if lead_id == into_id:
         v = Validator()
         v.fail("intoId", ErrorCode.INVALID, "A lead cannot be merged into itself.")
         v.raise_if_any()
-    duplicate = await get_or_raise(session, access, Lead, Resource.LEAD, lead_id, action=Action.UPDATE, for_update=True)
-    survivor = await get_or_raise(
-        session, access, Lead, Resource.LEAD, into_id, action=Action.UPDATE, field="intoId", for_update=True
-    )
-    for lead, field in ((duplicate, "id"), (survivor, "intoId")):
-        if not lead.status.is_open:
-            raise Conflict(f"A {lead.status.value} lead cannot be merged.", field=field)
+    duplicate = await uow.get(Lead, lead_id, action=Action.UPDATE, for_update=True)
+    survivor = await uow.get(Lead, into_id, action=Action.UPDATE, field="intoId", for_update=True)
+    _require_open(duplicate, "id", "merged")
+    _require_open(survivor, "intoId", "merged")
     filled = {}
     for attr in ("first_name", "email", "phone", "title", "tax_id", "web_domain", "email_domain", "message"):
         if getattr(survivor, attr) is None and getattr(duplicate, attr) is not None:
@@ -277,14 +296,18 @@ async def merge_lead(session: AsyncSession, access: Access, lead_id: uuid.UUID, 
     interests = sorted(set(survivor.interests) | set(duplicate.interests))
     if interests != sorted(survivor.interests):
         filled["interests"] = interests
-    await audit_log.apply_and_record(session, access, survivor, "lead", filled)
+    await audit_log.apply_and_record(uow.session, uow.access, survivor, "lead", filled)
     duplicate.status, duplicate.merged_into_id = LeadStatus.MERGED, survivor.id
     survivor.duplicates = [d for d in survivor.duplicates if d["id"] != str(duplicate.id)]
-    await session.flush()
+    await uow.session.flush()
     audit_log.record(
-        session, access, record_type="lead", record_id=duplicate.id, action="merged",
+        uow.session,
+        uow.access,
+        record_type="lead",
+        record_id=duplicate.id,
+        action="merged",
         changes={"merged_into_id": {"old": None, "new": str(survivor.id)}},
-    )  # fmt: skip
+    )
     return survivor
 
 
@@ -299,12 +322,11 @@ class Conversion:
     account_id: uuid.UUID | None = None
 
 
-async def convert_lead(session: AsyncSession, access: Access, lead_id: uuid.UUID, cmd: Conversion) -> Lead:
+async def convert_lead(uow: UnitOfWork, lead_id: uuid.UUID, cmd: Conversion) -> Lead:
     """Turn a lead into an account (new or existing), a contact and an opportunity, keeping source and partner."""
-    actor = access.actor
-    lead = await get_or_raise(session, access, Lead, Resource.LEAD, lead_id, action=Action.UPDATE, for_update=True)
-    if not lead.status.is_open:
-        raise Conflict(f"A {lead.status.value} lead cannot be converted.", field="id")
+    access, session = uow.access, uow.session
+    lead = await uow.get(Lead, lead_id, action=Action.UPDATE, for_update=True)
+    _require_open(lead, "id", "converted")
     if not (access.can(Resource.ACCOUNT, Action.CREATE) and access.can(Resource.OPPORTUNITY, Action.CREATE)):
         raise Forbidden("Your role may not create the account and opportunity a conversion makes.")
     v = Validator()
@@ -316,48 +338,92 @@ async def convert_lead(session: AsyncSession, access: Access, lead_id: uuid.UUID
         "opportunityName", cmd.opportunity_name or f"{lead.company_name}: new business", max_length=200
     )
     v.raise_if_any()
-    owner_id = actor.user_id or lead.owner_id
+    owner_id = uow.actor.user_id or lead.owner_id
     if owner_id is None:
         raise Forbidden("A conversion needs a person to own the opportunity.")
     if cmd.account_id is not None:
-        account = await get_or_raise(session, access, Account, Resource.ACCOUNT, cmd.account_id, field="accountId")
+        account = await uow.get(Account, cmd.account_id, field="accountId")
     else:
         account = Account(
-            tenant_id=lead.tenant_id, id=uuid.uuid4(), name=lead.company_name, normalized_name=lead.normalized_name,
-            tax_id=lead.tax_id, web_domain=lead.web_domain or lead.email_domain, owner_id=owner_id,
-            territory_id=lead.territory_id, managing_partner_id=lead.partner_organization_id,
+            tenant_id=lead.tenant_id,
+            id=uuid.uuid4(),
+            name=lead.company_name,
+            normalized_name=lead.normalized_name,
+            tax_id=lead.tax_id,
+            web_domain=lead.web_domain or lead.email_domain,
+            owner_id=owner_id,
+            territory_id=lead.territory_id,
+            managing_partner_id=lead.partner_organization_id,
             lifecycle_stage=LifecycleStage.PROSPECT,
-        )  # fmt: skip
+        )
         session.add(account)
     contact = Contact(
-        tenant_id=lead.tenant_id, id=uuid.uuid4(), account_id=account.id, first_name=lead.first_name or "",
-        last_name=lead.last_name, email=lead.email, phone=lead.phone, title=lead.title,
-    )  # fmt: skip
+        tenant_id=lead.tenant_id,
+        id=uuid.uuid4(),
+        account_id=account.id,
+        first_name=lead.first_name or "",
+        last_name=lead.last_name,
+        email=lead.email,
+        phone=lead.phone,
+        title=lead.title,
+    )
     session.add(contact)
     probability, forecast = STAGE_DEFAULTS[Stage.QUALIFICATION]
     opportunity = Opportunity(
-        tenant_id=lead.tenant_id, id=uuid.uuid4(), account_id=account.id, name=name, owner_id=owner_id,
-        territory_id=account.territory_id, stage=Stage.QUALIFICATION, amount=amount, currency=currency,
-        close_date=cmd.close_date, probability=probability, forecast_category=forecast,
+        tenant_id=lead.tenant_id,
+        id=uuid.uuid4(),
+        account_id=account.id,
+        name=name,
+        owner_id=owner_id,
+        territory_id=account.territory_id,
+        stage=Stage.QUALIFICATION,
+        amount=amount,
+        currency=currency,
+        close_date=cmd.close_date,
+        probability=probability,
+        forecast_category=forecast,
         source=f"lead:{lead.source.value}" + (f":{lead.source_detail}" if lead.source_detail else ""),
-    )  # fmt: skip
+    )
     session.add(opportunity)
     await session.flush()
     if lead.partner_organization_id is not None:
         session.add(
             OpportunityPartner(
-                tenant_id=lead.tenant_id, opportunity_id=opportunity.id,
-                organization_id=lead.partner_organization_id, role=PartnerRole.SOURCING,
+                tenant_id=lead.tenant_id,
+                opportunity_id=opportunity.id,
+                organization_id=lead.partner_organization_id,
+                role=PartnerRole.SOURCING,
             )
-        )  # fmt: skip
+        )
     lead.status = LeadStatus.CONVERTED
-    lead.converted_account_id, lead.converted_contact_id, lead.converted_opportunity_id = (
-        account.id, contact.id, opportunity.id,
-    )  # fmt: skip
+    lead.converted_account_id = account.id
+    lead.converted_contact_id = contact.id
+    lead.converted_opportunity_id = opportunity.id
     await session.flush()
     audit_log.record(
-        session, access, record_type="lead", record_id=lead.id, action="converted",
-        changes={"account_id": {"old": None, "new": str(account.id)},
-                 "opportunity_id": {"old": None, "new": str(opportunity.id)}},
-    )  # fmt: skip
+        session,
+        access,
+        record_type="lead",
+        record_id=lead.id,
+        action="converted",
+        changes={
+            "account_id": {"old": None, "new": str(account.id)},
+            "opportunity_id": {"old": None, "new": str(opportunity.id)},
+        },
+    )
     return lead
+
+
+# --- Queries ---------------------------------------------------------------------------------
+
+
+def visible_leads(
+    uow: UnitOfWork, *, status: LeadStatus | None = None, partner_id: uuid.UUID | None = None
+) -> Select[tuple[Lead]]:
+    """The leads the actor may see, narrowed to a status and to one partner when asked (unordered)."""
+    stmt = uow.visible(Lead)
+    if status is not None:
+        stmt = stmt.where(Lead.status == status)
+    if partner_id is not None:
+        stmt = stmt.where(Lead.partner_organization_id == partner_id)
+    return stmt

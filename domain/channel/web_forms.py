@@ -22,10 +22,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import UnitOfWork
 from domain.audit import trail as audit_log
-from domain.channel.lead_routing import route
-from domain.channel.leads import Lead, LeadSource, NewLead, create_lead
+from domain.channel.leads import LeadSource, NewLead
+from domain.channel.organizations import tenant_territory_ids
 from domain.shared.base import Base, TenantScoped, Timestamped, utcnow
 from domain.shared.errors import ErrorCode, FieldError, Forbidden, NotFound, RateLimited, ValidationFailed, Validator
 
@@ -86,27 +87,35 @@ class Submission:
     lead: NewLead
 
 
-async def create_form(
-    session: AsyncSession, access: Access, name: str, campaign: str | None, territory_id: uuid.UUID | None
-) -> WebForm:
+async def create_form(uow: UnitOfWork, name: str, campaign: str | None, territory_id: uuid.UUID | None) -> WebForm:
     """A new public form for the tenant (admins)."""
-    if not access.can(Resource.ROUTING_RULE, Action.CREATE):
+    if not uow.access.can(Resource.ROUTING_RULE, Action.CREATE):
         raise Forbidden("Only admins create web forms.")
     v = Validator()
     clean = v.require_text("name", name, max_length=200)
+    if territory_id is not None and not await tenant_territory_ids(uow, {territory_id}):
+        v.fail("territoryId", ErrorCode.NOT_FOUND, "No territory with that territoryId.")
     v.raise_if_any()
     form = WebForm(
-        tenant_id=access.actor.tenant_id, id=uuid.uuid4(), key=secrets.token_urlsafe(24), secret=secrets.token_hex(32),
-        name=clean, campaign=(campaign or "").strip() or None, territory_id=territory_id,
-    )  # fmt: skip
-    session.add(form)
-    await session.flush()
-    audit_log.record(session, access, record_type="web_form", record_id=form.id, action="created",
-                     changes=audit_log.created_changes({"name": clean, "campaign": form.campaign}))  # fmt: skip
+        tenant_id=uow.tenant_id,
+        id=uuid.uuid4(),
+        key=secrets.token_urlsafe(24),
+        secret=secrets.token_hex(32),
+        name=clean,
+        campaign=(campaign or "").strip() or None,
+        territory_id=territory_id,
+    )
+    uow.session.add(form)
+    await uow.session.flush()
+    created = audit_log.created_changes({"name": clean, "campaign": form.campaign})
+    audit_log.record(
+        uow.session, uow.access, record_type="web_form", record_id=form.id, action="created", changes=created
+    )
     return form
 
 
 async def active_form_or_raise(session: AsyncSession, key: str) -> WebForm:
+    """The active form with that public key (read before any tenant is known); NotFound otherwise."""
     form = (await session.execute(select(WebForm).where(WebForm.key == key, WebForm.is_active))).scalar_one_or_none()
     if form is None:
         raise NotFound("No such form.")
@@ -183,10 +192,13 @@ def visitor_id(form: WebForm, client_address: str) -> str:
     return hashlib.sha256(f"{form.secret}:{network}".encode()).hexdigest()
 
 
-async def submit(session: AsyncSession, form: WebForm, visitor: str, submission: Submission) -> Lead | None:
-    """Take a submission: None for a bot caught by the honeypot (answered like success), else the routed lead."""
-    now = time.time()
-    nonce = _check_token(form, submission.token, now)
+async def admit_submission(uow: UnitOfWork, form: WebForm, visitor: str, submission: Submission) -> NewLead | None:
+    """Check a submission's token, honeypot and rate limits and count it; the lead it asks for, or None for a bot.
+
+    A bot caught by the honeypot is answered like success, with nothing stored but the token's use.
+    """
+    session = uow.session
+    nonce = _check_token(form, submission.token, time.time())
     await _take_token(session, form, nonce)
     if submission.honeypot:
         return None
@@ -196,12 +208,10 @@ async def submit(session: AsyncSession, form: WebForm, visitor: str, submission:
         raise RateLimited("Too many submissions from you; try again later.", retry_after=3600)
     if (await session.execute(recent)).scalar_one() >= PER_FORM_PER_HOUR:
         raise RateLimited("This form is busy; try again later.", retry_after=600)
-    cmd = submission.lead
-    cmd.source, cmd.source_detail, cmd.territory_id = LeadSource.WEB_FORM, form.campaign or form.name, form.territory_id
-    lead = await create_lead(session, None, form.tenant_id, cmd)
     session.add(WebFormSubmission(tenant_id=form.tenant_id, id=uuid.uuid4(), form_id=form.id, visitor=visitor))
     await session.execute(
         delete(WebFormSubmission).where(WebFormSubmission.form_id == form.id, WebFormSubmission.created_at < hour_ago)
     )
-    await route(session, lead)
-    return lead
+    cmd = submission.lead
+    cmd.source, cmd.source_detail, cmd.territory_id = LeadSource.WEB_FORM, form.campaign or form.name, form.territory_id
+    return cmd

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import (
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Select,
     String,
     Text,
     UniqueConstraint,
@@ -39,18 +41,20 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import Protected, UnitOfWork, across_tenants, system_unit_of_work
 from domain.audit import trail as audit_log
-from domain.audit.events import AuditEvent
+from domain.audit.trail import AuditEvent
 from domain.commerce import receivables
+from domain.commerce.codes import CommerceCode
 from domain.commerce.orders import Order, net_unit_price, order_lines
 from domain.commerce.quotes import Quote as QuoteRow
 from domain.commerce.quotes import QuoteStatus, quote_lines
 from domain.erp import outbox as erp_sync
 from domain.erp.outbox import ErpMirror, MessageKind, SyncState, next_number
 from domain.identity.tenants import Tenant
-from domain.selling.opportunities import STAGE_DEFAULTS, Opportunity, Stage
+from domain.selling.opportunities import Opportunity
+from domain.selling.stages import STAGE_DEFAULTS, Stage
 from domain.shared.base import Base, TenantScoped, Timestamped, utcnow
 from domain.shared.errors import Conflict, ErrorCode, Forbidden, Validator
 from domain.shared.record_versions import Versioned, require_version
@@ -67,8 +71,10 @@ class ContractStatus(StrEnum):
     TERMINATED = "terminated"
 
 
-class Contract(TenantScoped, Timestamped, ErpMirror, Versioned, Base):
+class Contract(Protected, TenantScoped, Timestamped, ErpMirror, Versioned, Base):
     """A term agreement on products; people approve and end it, the ERP bills it."""
+
+    __resource__ = Resource.CONTRACT
 
     audit_record_type = "contract"
     # What the ERP last said and money received: written alongside people's changes, not a change of theirs.
@@ -133,13 +139,12 @@ def term_end(start: date, months: int) -> date:
 SourceLine = tuple[uuid.UUID, str, str, Decimal, Decimal]
 
 
-async def _accepted_quote(session: AsyncSession, tenant_id: uuid.UUID, opportunity_id: uuid.UUID) -> QuoteRow | None:
+async def _accepted_quote(uow: UnitOfWork, opportunity_id: uuid.UUID) -> QuoteRow | None:
     """The opportunity's accepted (or ordered) quote, the newest when there are several."""
     return (
-        await session.execute(
-            select(QuoteRow)
+        await uow.session.execute(
+            uow.visible(QuoteRow)
             .where(
-                QuoteRow.tenant_id == tenant_id,
                 QuoteRow.opportunity_id == opportunity_id,
                 QuoteRow.status.in_([QuoteStatus.ACCEPTED, QuoteStatus.ORDERED]),
             )
@@ -150,8 +155,10 @@ async def _accepted_quote(session: AsyncSession, tenant_id: uuid.UUID, opportuni
 
 
 async def _quote_source(session: AsyncSession, quote: QuoteRow) -> list[SourceLine]:
-    return [(x.product_id, x.product_code, x.description, x.quantity, net_unit_price(x.net_amount, x.quantity))
-            for x in await quote_lines(session, quote.tenant_id, quote.id)]  # fmt: skip
+    return [
+        (x.product_id, x.product_code, x.description, x.quantity, net_unit_price(x.net_amount, x.quantity))
+        for x in await quote_lines(session, quote.tenant_id, quote.id)
+    ]
 
 
 def _write_contract(
@@ -195,8 +202,7 @@ def _write_contract(
 
 
 async def create_contract(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     *,
     opportunity_id: uuid.UUID | None,
     order_id: uuid.UUID | None,
@@ -209,7 +215,7 @@ async def create_contract(
     `product_ids` picks the lines it covers (the services of a deal that also sold goods); all by default.
     Line prices are taken as monthly prices over the term.
     """
-    if not access.can(Resource.CONTRACT, Action.CREATE):
+    if not uow.access.can(Resource.CONTRACT, Action.CREATE):
         raise Forbidden("Your role may not create contracts.")
     v = Validator()
     if (opportunity_id is None) == (order_id is None):
@@ -222,33 +228,42 @@ async def create_contract(
         v.fail("termMonths", ErrorCode.OUT_OF_RANGE, f"termMonths must be 1 to {MAX_TERM_MONTHS}.")
     v.raise_if_any()
     assert start_date is not None and term_months is not None
-    tenant_id = access.actor.tenant_id
+    session, tenant_id = uow.session, uow.tenant_id
+    source: list[SourceLine]
+    owner_id: uuid.UUID | None
     if opportunity_id is not None:
-        opportunity = await get_or_raise(
-            session, access, Opportunity, Resource.OPPORTUNITY, opportunity_id, action=Action.UPDATE,
-            field="opportunityId",
-        )  # fmt: skip
+        opportunity = await uow.get(Opportunity, opportunity_id, action=Action.UPDATE, field="opportunityId")
         if opportunity.stage is not Stage.CLOSED_WON:
-            raise Conflict("A contract comes from a won opportunity; this one is not won.", field="opportunityId")
-        quote = await _accepted_quote(session, tenant_id, opportunity.id)
+            raise Conflict(
+                "A contract comes from a won opportunity; this one is not won.",
+                field="opportunityId",
+                code=CommerceCode.OPPORTUNITY_NOT_WON,
+            )
+        quote = await _accepted_quote(uow, opportunity.id)
         if quote is None:
             raise Conflict(
-                "The opportunity has no accepted quote to take the contract's lines from.", field="opportunityId"
+                "The opportunity has no accepted quote to take the contract's lines from.",
+                field="opportunityId",
+                code=CommerceCode.NO_ACCEPTED_QUOTE,
             )
         source = await _quote_source(session, quote)
-        account_id, partner_id, owner_id, currency = (
-            opportunity.account_id, quote.partner_organization_id, opportunity.owner_id, quote.currency,
-        )  # fmt: skip
+        account_id, partner_id = opportunity.account_id, quote.partner_organization_id
+        owner_id, currency = opportunity.owner_id, quote.currency
         order = None
     else:
-        order = await get_or_raise(session, access, Order, Resource.ORDER, order_id, field="orderId")
+        order = await uow.get(Order, order_id, field="orderId")
         if order.account_id is None:
-            raise Conflict("A stock order has no end customer to contract with.", field="orderId")
-        source: list[SourceLine] = [(x.product_id, x.product_code, x.description, x.quantity, x.unit_price)
-                                    for x in await order_lines(session, tenant_id, order.id)]  # fmt: skip
-        account_id, partner_id, owner_id, currency = (
-            order.account_id, order.partner_organization_id, order.owner_id, order.currency,
-        )  # fmt: skip
+            raise Conflict(
+                "A stock order has no end customer to contract with.",
+                field="orderId",
+                code=CommerceCode.ORDER_WITHOUT_CUSTOMER,
+            )
+        source = [
+            (x.product_id, x.product_code, x.description, x.quantity, x.unit_price)
+            for x in await order_lines(session, tenant_id, order.id)
+        ]
+        account_id, partner_id = order.account_id, order.partner_organization_id
+        owner_id, currency = order.owner_id, order.currency
         opportunity_id = order.opportunity_id
     if product_ids is not None:
         source = [row for row in source if row[0] in set(product_ids)]
@@ -256,15 +271,24 @@ async def create_contract(
             v.fail("productIds", ErrorCode.INVALID, "None of these products is on the quote or order.")
             v.raise_if_any()
     contract = _write_contract(
-        session, tenant_id, source, number=await next_number(session, tenant_id, "CT"), account_id=account_id,
-        opportunity_id=opportunity_id, order_id=order.id if order else None, partner_organization_id=partner_id,
-        owner_id=owner_id or access.actor.user_id, status=ContractStatus.DRAFT, start_date=start_date,
-        term_months=term_months, currency=currency,
-    )  # fmt: skip
+        session,
+        tenant_id,
+        source,
+        number=await next_number(session, tenant_id, "CT"),
+        account_id=account_id,
+        opportunity_id=opportunity_id,
+        order_id=order.id if order else None,
+        partner_organization_id=partner_id,
+        owner_id=owner_id or uow.actor.user_id,
+        status=ContractStatus.DRAFT,
+        start_date=start_date,
+        term_months=term_months,
+        currency=currency,
+    )
     await session.flush()
     audit_log.record(
         session,
-        access,
+        uow.access,
         record_type="contract",
         record_id=contract.id,
         action="created",
@@ -281,61 +305,64 @@ async def create_contract(
 
 
 async def _contract_for(
-    session: AsyncSession, access: Access, contract_id: uuid.UUID, action: Action, expected_version: int | None
+    uow: UnitOfWork, contract_id: uuid.UUID, action: Action, expected_version: int | None
 ) -> Contract:
     """The contract, locked for change; with `expected_version` (the version read), refused if changed since."""
-    contract = await get_or_raise(
-        session, access, Contract, Resource.CONTRACT, contract_id, action=action, field="contractId", for_update=True
-    )
-    await require_version(session, contract, expected_version)
+    contract = await uow.get(Contract, contract_id, action=action, field="contractId", for_update=True)
+    await require_version(uow.session, contract, expected_version)
     return contract
 
 
 def _require(contract: Contract, *allowed: ContractStatus) -> None:
     if contract.status not in allowed:
         names = ", ".join(s.value for s in allowed)
-        raise Conflict(f"The contract is {contract.status.value}; this needs it to be {names}.", field="contractId")
+        raise Conflict(
+            f"The contract is {contract.status.value}; this needs it to be {names}.",
+            field="contractId",
+            code=CommerceCode.CONTRACT_WRONG_STATUS,
+        )
 
 
-async def submit_contract(
-    session: AsyncSession, access: Access, contract_id: uuid.UUID, *, expected_version: int | None = None
-) -> Contract:
+async def submit_contract(uow: UnitOfWork, contract_id: uuid.UUID, *, expected_version: int | None = None) -> Contract:
     """Send a draft contract for approval."""
-    contract = await _contract_for(session, access, contract_id, Action.UPDATE, expected_version)
+    contract = await _contract_for(uow, contract_id, Action.UPDATE, expected_version)
     _require(contract, ContractStatus.DRAFT)
-    await audit_log.apply_and_record(session, access, contract, "contract", {"status": ContractStatus.IN_APPROVAL})
+    await audit_log.apply_and_record(
+        uow.session, uow.access, contract, "contract", {"status": ContractStatus.IN_APPROVAL}
+    )
     return contract
 
 
 async def decide_contract(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     contract_id: uuid.UUID,
     *,
     approve: bool,
     expected_version: int | None = None,
 ) -> Contract:
     """Approve (activate, plan installments, queue for the ERP) or send back to draft."""
-    if not access.can(Resource.CONTRACT, Action.APPROVE):
+    if not uow.access.can(Resource.CONTRACT, Action.APPROVE):
         raise Forbidden("Your role may not approve contracts.")
-    contract = await _contract_for(session, access, contract_id, Action.APPROVE, expected_version)
+    contract = await _contract_for(uow, contract_id, Action.APPROVE, expected_version)
     _require(contract, ContractStatus.IN_APPROVAL)
     if not approve:
-        await audit_log.apply_and_record(session, access, contract, "contract", {"status": ContractStatus.DRAFT})
+        await audit_log.apply_and_record(
+            uow.session, uow.access, contract, "contract", {"status": ContractStatus.DRAFT}
+        )
         return contract
     await audit_log.apply_and_record(
-        session,
-        access,
+        uow.session,
+        uow.access,
         contract,
         "contract",
         {
             "status": ContractStatus.ACTIVE,
-            "approved_by_id": access.actor.user_id,
+            "approved_by_id": uow.actor.user_id,
             "approved_at": utcnow(),
             "sync_state": SyncState.PENDING,
         },
     )
-    await _plan_and_queue(session, contract)
+    await _plan_and_queue(uow.session, contract)
     return contract
 
 
@@ -351,8 +378,7 @@ async def _plan_and_queue(session: AsyncSession, contract: Contract) -> None:
 
 
 async def terminate_contract(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     contract_id: uuid.UUID,
     reason: str | None,
     effective: date | None = None,
@@ -368,7 +394,8 @@ async def terminate_contract(
     if end < today:
         v.fail("effectiveDate", ErrorCode.OUT_OF_RANGE, "A termination takes effect today or later.")
     v.raise_if_any()
-    contract = await _contract_for(session, access, contract_id, Action.UPDATE, expected_version)
+    session = uow.session
+    contract = await _contract_for(uow, contract_id, Action.UPDATE, expected_version)
     _require(contract, ContractStatus.DRAFT, ContractStatus.IN_APPROVAL, ContractStatus.ACTIVE, ContractStatus.EXPIRING)
     values: dict[str, object] = {"status": ContractStatus.TERMINATED, "termination_reason": clean}
     if end < contract.end_date:
@@ -376,7 +403,7 @@ async def terminate_contract(
     sent = contract.sync_state is not SyncState.NOT_SENT
     if sent:
         values["sync_state"] = SyncState.PENDING
-    await audit_log.apply_and_record(session, access, contract, "contract", values)
+    await audit_log.apply_and_record(session, uow.access, contract, "contract", values)
     await session.execute(
         delete(receivables.Installment).where(
             receivables.Installment.tenant_id == contract.tenant_id,
@@ -416,29 +443,36 @@ def _terms(source: Sequence[SourceLine], currency: str) -> tuple[str, list[tuple
     return currency, sorted((product_id, Decimal(q), Decimal(p)) for product_id, _, _, q, p in source)
 
 
-async def _renew(session: AsyncSession, contract: Contract) -> Contract:
+async def _renew(job: UnitOfWork, contract: Contract) -> Contract:
     """Mark the contract renewed and make the next term's contract from its won renewal opportunity."""
     assert contract.renewal_opportunity_id is not None
-    tenant_id = contract.tenant_id
-    renewal = await session.get(Opportunity, (tenant_id, contract.renewal_opportunity_id))
-    assert renewal is not None
+    session, tenant_id = job.session, contract.tenant_id
+    renewal = await job.get(Opportunity, contract.renewal_opportunity_id)
     previous: list[SourceLine] = [
         (x.product_id, x.product_code, x.description, x.quantity, x.monthly_price)
         for x in await contract_lines(session, tenant_id, contract.id)
     ]
     source, currency, partner_id = previous, contract.currency, contract.partner_organization_id
-    quote = await _accepted_quote(session, tenant_id, renewal.id)
+    quote = await _accepted_quote(job, renewal.id)
     if quote is not None and (quoted := await _quote_source(session, quote)):
         source, currency, partner_id = quoted, quote.currency, quote.partner_organization_id
     unchanged = _terms(source, currency) == _terms(previous, contract.currency)
     following = _write_contract(
-        session, tenant_id, source, number=await next_number(session, tenant_id, "CT"),
-        account_id=contract.account_id, opportunity_id=renewal.id, order_id=None, partner_organization_id=partner_id,
+        session,
+        tenant_id,
+        source,
+        number=await next_number(session, tenant_id, "CT"),
+        account_id=contract.account_id,
+        opportunity_id=renewal.id,
+        order_id=None,
+        partner_organization_id=partner_id,
         owner_id=renewal.owner_id or contract.owner_id,
         status=ContractStatus.ACTIVE if unchanged else ContractStatus.IN_APPROVAL,
-        approved_at=utcnow() if unchanged else None, start_date=contract.end_date + timedelta(days=1),
-        term_months=contract.term_months, currency=currency,
-    )  # fmt: skip
+        approved_at=utcnow() if unchanged else None,
+        start_date=contract.end_date + timedelta(days=1),
+        term_months=contract.term_months,
+        currency=currency,
+    )
     if unchanged:
         following.sync_state = SyncState.PENDING
     await session.flush()
@@ -447,47 +481,59 @@ async def _renew(session: AsyncSession, contract: Contract) -> Contract:
     contract.renewed_by_contract_id = following.id
     session.add(
         _system_event(
-            contract, "renewed",
-            {"status": {"old": old_status, "new": "renewed"},
-             "renewed_by_contract_id": {"old": None, "new": str(following.id)}},
+            contract,
+            "renewed",
+            {
+                "status": {"old": old_status, "new": "renewed"},
+                "renewed_by_contract_id": {"old": None, "new": str(following.id)},
+            },
         )
-    )  # fmt: skip
+    )
     session.add(
         _system_event(
-            following, "created",
-            audit_log.created_changes({
-                "number": following.number, "status": following.status, "value": following.value,
-                "start_date": following.start_date, "end_date": following.end_date, "renews_contract": contract.number,
-            }),
+            following,
+            "created",
+            audit_log.created_changes(
+                {
+                    "number": following.number,
+                    "status": following.status,
+                    "value": following.value,
+                    "start_date": following.start_date,
+                    "end_date": following.end_date,
+                    "renews_contract": contract.number,
+                }
+            ),
         )
-    )  # fmt: skip
+    )
     if unchanged:
         await _plan_and_queue(session, following)
     return following
+
+
+RENEWAL_JOB = "contract renewals"
 
 
 async def run_renewals(session: AsyncSession, today: date | None = None) -> dict[str, int]:
     """The scheduled renewal job for every tenant; safe to run from several workers (rows are locked, skipped)."""
     today = today or utcnow().date()
     counts = {"renewal_opportunities": 0, "renewed": 0, "terminated": 0}
-    due: Sequence[tuple[Contract, int]] = (
-        await session.execute(
-            select(Contract, Tenant.contract_renewal_days)
-            .join(Tenant, Tenant.id == Contract.tenant_id)
-            .where(Contract.status.in_([ContractStatus.ACTIVE, ContractStatus.EXPIRING]))
-            .with_for_update(of=Contract, skip_locked=True)
-        )
-    ).all()  # type: ignore[assignment]
+    running = across_tenants(
+        select(Contract, Tenant.contract_renewal_days)
+        .join(Tenant, Tenant.id == Contract.tenant_id)
+        .where(Contract.status.in_([ContractStatus.ACTIVE, ContractStatus.EXPIRING]))
+        .with_for_update(of=Contract, skip_locked=True),
+        "the renewal job opens, renews and ends every tenant's running contracts",
+    )
+    due = (await session.execute(running)).all()
     for contract, renewal_days in due:
+        job = system_unit_of_work(session, contract.tenant_id, RENEWAL_JOB)
         if contract.renewal_opportunity_id is None and contract.end_date - timedelta(days=renewal_days) <= today:
             probability, forecast = STAGE_DEFAULTS[Stage.PROSPECTING]
-            account_territory = (
-                await session.execute(
-                    select(Opportunity.territory_id).where(
-                        Opportunity.tenant_id == contract.tenant_id, Opportunity.id == contract.opportunity_id
-                    )
+            account_territory = await session.scalar(
+                job.visible_columns(Opportunity, Opportunity.territory_id).where(
+                    Opportunity.id == contract.opportunity_id
                 )
-            ).scalar_one_or_none()
+            )
             renewal = Opportunity(
                 tenant_id=contract.tenant_id,
                 id=uuid.uuid4(),
@@ -514,15 +560,13 @@ async def run_renewals(session: AsyncSession, today: date | None = None) -> dict
             counts["renewal_opportunities"] += 1
             continue
         if contract.renewal_opportunity_id is not None:
-            stage = (
-                await session.execute(
-                    select(Opportunity.stage).where(
-                        Opportunity.tenant_id == contract.tenant_id, Opportunity.id == contract.renewal_opportunity_id
-                    )
+            stage = await session.scalar(
+                job.visible_columns(Opportunity, Opportunity.stage).where(
+                    Opportunity.id == contract.renewal_opportunity_id
                 )
-            ).scalar_one_or_none()
+            )
             if stage is Stage.CLOSED_WON:
-                await _renew(session, contract)
+                await _renew(job, contract)
                 counts["renewed"] += 1
                 continue
         if contract.end_date < today:
@@ -533,3 +577,15 @@ async def run_renewals(session: AsyncSession, today: date | None = None) -> dict
             counts["terminated"] += 1
     await session.flush()
     return counts
+
+
+def visible_contracts(
+    uow: UnitOfWork, *, status: ContractStatus | None = None, account_id: uuid.UUID | None = None
+) -> Select[Any]:
+    """The contracts the actor may see, narrowed by status or customer account."""
+    stmt = uow.visible(Contract)
+    if status is not None:
+        stmt = stmt.where(Contract.status == status)
+    if account_id is not None:
+        stmt = stmt.where(Contract.account_id == account_id)
+    return stmt

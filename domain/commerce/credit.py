@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func
 
-from domain.access.actor import Access, Resource
+from domain.access.unit_of_work import UnitOfWork
 from domain.commerce.catalog import Product
 from domain.commerce.orders import CreditStanding, available_credit
 
@@ -32,26 +31,24 @@ class CreditPosition:
     as_of: datetime
 
 
-async def credit_position(session: AsyncSession, access: Access) -> CreditPosition | None:
+async def credit_position(uow: UnitOfWork) -> CreditPosition | None:
     """The viewer's own organization's credit; None for internal users and when the ERP sets no limit (or has
     not said yet)."""
-    actor = access.actor
+    actor = uow.actor
     if not actor.is_partner or actor.organization_id is None:
         return None
-    standing = await session.get(CreditStanding, (actor.tenant_id, str(actor.organization_id)))
-    available = await available_credit(session, actor.tenant_id, actor.organization_id)
+    standing = await uow.session.get(CreditStanding, (actor.tenant_id, str(actor.organization_id)))
+    available = await available_credit(uow, actor.organization_id)
     if standing is None or standing.credit_limit is None or available is None:
         return None
     # The ERP keeps credit in the currency it prices the catalogue in.
-    currency = (
-        await session.execute(
-            select(Product.currency)
-            .where(access.rows(Resource.PRODUCT), Product.active.is_(True))
-            .group_by(Product.currency)
-            .order_by(func.count().desc(), Product.currency)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    currency = await uow.session.scalar(
+        uow.visible_columns(Product, Product.currency)
+        .where(Product.active.is_(True))
+        .group_by(Product.currency)
+        .order_by(func.count().desc(), Product.currency)
+        .limit(1)
+    )
     uninvoiced = standing.credit_limit - standing.owed - available
     return CreditPosition(
         organization_id=actor.organization_id,

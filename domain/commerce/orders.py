@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import (
     CHAR,
@@ -23,30 +23,36 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Select,
     String,
     UniqueConstraint,
     Uuid,
+    delete,
     func,
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import Protected, UnitOfWork, system_unit_of_work
 from domain.audit import trail as audit_log
+from domain.audit.trail import AuditEvent
 from domain.channel.organizations import Organization
 from domain.commerce import receivables
-from domain.commerce.catalog import to_cents
+from domain.commerce.catalog import Product, own_buyer, to_cents
+from domain.commerce.codes import CommerceCode
 from domain.commerce.quotes import LineInput, QuoteStatus, opportunity_of, price_lines, quote_for_change, quote_lines
 from domain.erp import outbox as erp_sync
-from domain.erp.outbox import ErpMirror, MessageKind, SyncState, next_number
+from domain.erp.outbox import ErpMirror, MessageKind, MessageStatus, OutboxMessage, SyncState, next_number
 from domain.identity.tenants import Tenant
 from domain.selling.accounts import Account
-from domain.selling.opportunities import Stage
+from domain.selling.stages import Stage
 from domain.shared.base import Base, TenantScoped, Timestamped, utcnow
-from domain.shared.errors import Conflict, Forbidden
+from domain.shared.errors import Conflict, Forbidden, Validator
 
 ZERO = Decimal("0.00")
 
@@ -59,7 +65,8 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class Order(TenantScoped, Timestamped, ErpMirror, Base):
+class Order(Protected, TenantScoped, Timestamped, ErpMirror, Base):
+    __resource__ = Resource.ORDER
     __tablename__ = "sales_order"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),
@@ -122,8 +129,11 @@ class CreditStanding(Base):
 
 
 class _Billed(Protocol):
-    partner_organization_id: uuid.UUID | None
-    account_id: uuid.UUID | None
+    @property
+    def partner_organization_id(self) -> uuid.UUID | None: ...
+
+    @property
+    def account_id(self) -> uuid.UUID | None: ...
 
 
 def party_reference(record: _Billed) -> str:
@@ -135,8 +145,6 @@ async def record_credit(
     session: AsyncSession, tenant_id: uuid.UUID, reference: str, limit: Decimal | None, owed: Decimal
 ) -> None:
     """Keep a party's credit as the ERP reported it (an upsert: two orders of one partner may report at once)."""
-    from sqlalchemy.dialects.postgresql import insert
-
     values = {"credit_limit": limit, "owed": owed, "fetched_at": utcnow()}
     await session.execute(
         insert(CreditStanding)
@@ -148,22 +156,24 @@ async def record_credit(
 UNINVOICED = (None, "none", "pending")
 
 
-async def available_credit(session: AsyncSession, tenant_id: uuid.UUID, organization_id: uuid.UUID) -> Decimal | None:
-    """What the partner may still order for; None when the ERP sets no limit (or has not said)."""
-    standing = await session.get(CreditStanding, (tenant_id, str(organization_id)))
+async def available_credit(uow: UnitOfWork, organization_id: uuid.UUID) -> Decimal | None:
+    """What the partner may still order for; None when the ERP sets no limit (or has not said).
+
+    Every open order of the partner counts against its credit, whoever may see it, so they are summed by a
+    named system access.
+    """
+    standing = await uow.session.get(CreditStanding, (uow.tenant_id, str(organization_id)))
     if standing is None or standing.credit_limit is None:
         return None
-    open_orders = (
-        await session.execute(
-            select(func.coalesce(func.sum(Order.total - Order.paid_amount), 0)).where(
-                Order.tenant_id == tenant_id,
-                Order.partner_organization_id == organization_id,
-                Order.status != OrderStatus.CANCELLED,
-                (Order.invoice_state.is_(None)) | (Order.invoice_state.in_(["none", "pending"])),
-            )
+    ledger = system_unit_of_work(uow.session, uow.tenant_id, "credit: a partner's uninvoiced orders")
+    open_orders = await uow.session.scalar(
+        ledger.visible_columns(Order, func.coalesce(func.sum(Order.total - Order.paid_amount), 0)).where(
+            Order.partner_organization_id == organization_id,
+            Order.status != OrderStatus.CANCELLED,
+            (Order.invoice_state.is_(None)) | (Order.invoice_state.in_(["none", "pending"])),
         )
-    ).scalar_one()
-    return standing.credit_limit - standing.owed - Decimal(open_orders)
+    )
+    return standing.credit_limit - standing.owed - Decimal(open_orders or 0)
 
 
 # (product code, description, product id, quantity, net unit price) of one order line
@@ -207,8 +217,7 @@ async def _write_order(
 
 
 async def _place(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     *,
     priced: Sequence[PricedRow],
     currency: str,
@@ -219,18 +228,27 @@ async def _place(
     owner_id: uuid.UUID | None,
 ) -> Order:
     """Write the order, its lines, payment plan and outbox message (the caller's transaction)."""
-    tenant_id = access.actor.tenant_id
+    session, tenant_id = uow.session, uow.tenant_id
     tenant = await session.get(Tenant, tenant_id)
     assert tenant is not None
     order = await _write_order(
-        session, tenant, priced, utcnow().date(), number=await next_number(session, tenant_id, "SO"),
-        account_id=account_id, opportunity_id=opportunity_id, quote_id=quote_id,
-        partner_organization_id=partner_organization_id, owner_id=owner_id, placed_by_id=access.actor.user_id,
-        currency=currency, sync_state=SyncState.PENDING,
-    )  # fmt: skip
+        session,
+        tenant,
+        priced,
+        utcnow().date(),
+        number=await next_number(session, tenant_id, "SO"),
+        account_id=account_id,
+        opportunity_id=opportunity_id,
+        quote_id=quote_id,
+        partner_organization_id=partner_organization_id,
+        owner_id=owner_id,
+        placed_by_id=uow.actor.user_id,
+        currency=currency,
+        sync_state=SyncState.PENDING,
+    )
     audit_log.record(
         session,
-        access,
+        uow.access,
         record_type="order",
         record_id=order.id,
         action="created",
@@ -247,17 +265,25 @@ def net_unit_price(net: Decimal, quantity: Decimal) -> Decimal:
     return (net / quantity).quantize(Decimal("0.0001"))
 
 
-async def order_from_quote(session: AsyncSession, access: Access, quote_id: uuid.UUID) -> Order:
+async def order_from_quote(uow: UnitOfWork, quote_id: uuid.UUID) -> Order:
     """Turn the accepted quote of a won opportunity into an order."""
-    if not access.can(Resource.ORDER, Action.CREATE):
+    if not uow.access.can(Resource.ORDER, Action.CREATE):
         raise Forbidden("Your role may not place orders.")
-    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE)
+    quote = await quote_for_change(uow, quote_id, action=Action.UPDATE)
     if quote.status is not QuoteStatus.ACCEPTED:
-        raise Conflict(f"The quote is {quote.status.value}; only an accepted quote becomes an order.", field="quoteId")
-    opportunity = await opportunity_of(session, quote)
+        raise Conflict(
+            f"The quote is {quote.status.value}; only an accepted quote becomes an order.",
+            field="quoteId",
+            code=CommerceCode.QUOTE_NOT_ACCEPTED,
+        )
+    opportunity = await opportunity_of(uow, quote)
     if opportunity.stage is not Stage.CLOSED_WON:
-        raise Conflict("Win the opportunity first: an order comes from a won deal.", field="quoteId")
-    lines = await quote_lines(session, quote.tenant_id, quote.id)
+        raise Conflict(
+            "Win the opportunity first: an order comes from a won deal.",
+            field="quoteId",
+            code=CommerceCode.OPPORTUNITY_NOT_WON,
+        )
+    lines = await quote_lines(uow.session, quote.tenant_id, quote.id)
     priced = [
         (
             x.product_code,
@@ -269,8 +295,7 @@ async def order_from_quote(session: AsyncSession, access: Access, quote_id: uuid
         for x in lines
     ]
     order = await _place(
-        session,
-        access,
+        uow,
         priced=priced,
         currency=quote.currency,
         account_id=quote.account_id,
@@ -279,39 +304,37 @@ async def order_from_quote(session: AsyncSession, access: Access, quote_id: uuid
         partner_organization_id=quote.partner_organization_id,
         owner_id=opportunity.owner_id,
     )
-    await audit_log.apply_and_record(session, access, quote, "quote", {"status": QuoteStatus.ORDERED})
-    await session.flush()
+    await audit_log.apply_and_record(uow.session, uow.access, quote, "quote", {"status": QuoteStatus.ORDERED})
+    await uow.session.flush()
     return order
 
 
-async def place_partner_order(
-    session: AsyncSession, access: Access, lines: Sequence[LineInput], *, account_id: uuid.UUID | None
-) -> Order:
+async def place_partner_order(uow: UnitOfWork, lines: Sequence[LineInput], *, account_id: uuid.UUID | None) -> Order:
     """A partner orders for one of its customers (a visible account) or for its own stock (no account)."""
-    actor = access.actor
+    actor = uow.actor
     if not actor.is_partner or actor.organization_id is None:
         raise Forbidden("Only partner users place partner orders; internal orders come from quotes.")
-    if not access.can(Resource.ORDER, Action.CREATE):
+    if not uow.access.can(Resource.ORDER, Action.CREATE):
         raise Forbidden("Your role may not place orders.")
-    buyer = await session.get(Organization, (actor.tenant_id, actor.organization_id))
+    buyer = await own_buyer(uow)
     assert buyer is not None
     if account_id is not None:
-        await get_or_raise(session, access, Account, Resource.ACCOUNT, account_id, field="accountId")
-    priced_lines, currency = await price_lines(session, actor.tenant_id, lines, buyer, allow_discount=False)
+        await uow.get(Account, account_id, field="accountId")
+    priced_lines, currency = await price_lines(uow, lines, buyer, allow_discount=False)
     total = sum((p.net for p in priced_lines), ZERO)
-    available = await available_credit(session, actor.tenant_id, buyer.id)
+    available = await available_credit(uow, buyer.id)
     if available is not None and total > available:
         raise Conflict(
             f"The order total {total} {currency} is above the credit available ({max(available, ZERO)} {currency}).",
             field="lines",
+            code=CommerceCode.CREDIT_EXCEEDED,
         )
     priced = [
         (p.product.code, p.product.name, p.product.id, p.quantity, net_unit_price(p.net, p.quantity))
         for p in priced_lines
     ]
     return await _place(
-        session,
-        access,
+        uow,
         priced=priced,
         currency=currency,
         account_id=account_id,
@@ -373,27 +396,22 @@ async def restore_from_erp(
     """Re-create an order the ERP holds and the CRM lost (reconcile --repair), under its own number.
 
     The party's code is the CRM id of the buying partner or account. Raises LookupError naming what
-    cannot be matched (the party, or product codes), and changes nothing then.
+    cannot be matched (the party, or product codes), and changes nothing then. A repair of the tenant's
+    records from the ERP's, it reads them by a named system access.
     """
-    from domain.audit.events import AuditEvent
-    from domain.commerce.catalog import Product
-
+    reconcile = system_unit_of_work(session, tenant_id, "ERP reconcile: restore a lost order")
     buyer: uuid.UUID | None = None
     try:
         buyer = uuid.UUID(party_reference or "")
     except ValueError:
         raise LookupError(f"the ERP party {party_reference!r} is not a CRM account or partner") from None
-    partner = await session.get(Organization, (tenant_id, buyer))
-    account = None if partner else await session.get(Account, (tenant_id, buyer))
+    partner = (await reconcile.load(Organization, [buyer])).get(buyer)
+    account = None if partner else (await reconcile.load(Account, [buyer])).get(buyer)
     if partner is None and account is None:
         raise LookupError(f"no account or partner {buyer} in this tenant")
+    codes = [x.product_code for x in lines]
     products = {
-        p.code: p
-        for p in (
-            await session.execute(
-                select(Product).where(Product.tenant_id == tenant_id, Product.code.in_([x.product_code for x in lines]))
-            )
-        ).scalars()
+        p.code: p for p in (await session.execute(reconcile.visible(Product).where(Product.code.in_(codes)))).scalars()
     }
     unknown = sorted({x.product_code for x in lines} - set(products))
     if unknown or not lines:
@@ -403,10 +421,17 @@ async def restore_from_erp(
     placed_on = placed_on or utcnow().date()
     rows = [(x.product_code, x.description, products[x.product_code].id, x.quantity, x.unit_price) for x in lines]
     order = await _write_order(
-        session, tenant, rows, placed_on, number=number, account_id=account.id if account else None,
-        partner_organization_id=partner.id if partner else None, currency=currency, sync_state=SyncState.SYNCED,
+        session,
+        tenant,
+        rows,
+        placed_on,
+        number=number,
+        account_id=account.id if account else None,
+        partner_organization_id=partner.id if partner else None,
+        currency=currency,
+        sync_state=SyncState.SYNCED,
         created_at=datetime.combine(placed_on, datetime.min.time(), tzinfo=UTC),
-    )  # fmt: skip
+    )
     prefix, _, digits = number.partition("-")
     if digits.isdigit():  # later numbers must not collide with the restored one
         await session.execute(
@@ -416,11 +441,17 @@ async def restore_from_erp(
             ),
             {"t": tenant_id, "n": prefix, "v": int(digits)},
         )
-    session.add(AuditEvent(
-        tenant_id=tenant_id, actor_user_id=None, actor_name="erp reconcile", record_type="order", record_id=order.id,
-        action="restored_from_erp",
-        changes={"number": {"old": None, "new": number}, "total": {"old": None, "new": str(order.total)}},
-    ))  # fmt: skip
+    session.add(
+        AuditEvent(
+            tenant_id=tenant_id,
+            actor_user_id=None,
+            actor_name="erp reconcile",
+            record_type="order",
+            record_id=order.id,
+            action="restored_from_erp",
+            changes={"number": {"old": None, "new": number}, "total": {"old": None, "new": str(order.total)}},
+        )
+    )
     await session.flush()
     return order
 
@@ -431,34 +462,34 @@ def is_cancellable(order: Order) -> bool:
     return order.status is not OrderStatus.CANCELLED and not received
 
 
-async def cancel_order(session: AsyncSession, access: Access, order_id: uuid.UUID, reason: str | None) -> Order:
+async def cancel_order(uow: UnitOfWork, order_id: uuid.UUID, reason: str | None) -> Order:
     """Cancel an order the ERP has not received yet: its message is withdrawn and its installments dropped.
 
     Once the ERP holds the order, cancelling is the ERP's to do (it may have shipped or invoiced); its
     cancellation then comes back like any other status.
     """
-    from sqlalchemy import delete
-    from sqlalchemy.exc import DBAPIError
-
-    from domain.erp.outbox import MessageStatus, OutboxMessage
-    from domain.shared.errors import Validator
-
     v = Validator()
     clean = v.require_text("reason", reason, max_length=2000)
     v.raise_if_any()
-    order = await get_or_raise(session, access, Order, Resource.ORDER, order_id, action=Action.UPDATE, for_update=True)
+    session = uow.session
+    order = await uow.get(Order, order_id, action=Action.UPDATE, for_update=True)
     if order.status is OrderStatus.CANCELLED:
-        raise Conflict("The order is cancelled already.", field="id")
+        raise Conflict("The order is cancelled already.", field="id", code=CommerceCode.ORDER_ALREADY_CANCELLED)
     if not is_cancellable(order):
-        raise Conflict("The ERP has the order already: cancel it there, and the CRM follows.", field="id")
+        raise Conflict(
+            "The ERP has the order already: cancel it there, and the CRM follows.",
+            field="id",
+            code=CommerceCode.ORDER_NOT_CANCELLABLE,
+        )
+    # The order's own messages are withdrawn with it, whether or not the actor's role reads the outbox.
+    outbox = system_unit_of_work(session, uow.tenant_id, "withdraw a cancelled order's ERP messages")
     try:
         async with session.begin_nested():
             messages = (
                 (
                     await session.execute(
-                        select(OutboxMessage)
+                        outbox.visible(OutboxMessage, Action.UPDATE)
                         .where(
-                            OutboxMessage.tenant_id == order.tenant_id,
                             OutboxMessage.record_id == order.id,
                             OutboxMessage.status.in_([MessageStatus.PENDING, MessageStatus.DEAD]),
                         )
@@ -472,13 +503,17 @@ async def cancel_order(session: AsyncSession, access: Access, order_id: uuid.UUI
         messages = None
     now = await erp_sync.database_now(session)
     if messages is None or any(erp_sync.is_claimed(m, now) for m in messages):  # or is talking to the ERP about it
-        raise Conflict("The order is being sent to the ERP right now; try again in a moment.", field="id")
+        raise Conflict(
+            "The order is being sent to the ERP right now; try again in a moment.",
+            field="id",
+            code=CommerceCode.ORDER_BEING_SENT,
+        )
     for message in messages:
         message.status, message.last_error = MessageStatus.CANCELLED, "The order was cancelled before delivery."
     await audit_log.apply_and_record(
-        session, access, order, "order", {"status": OrderStatus.CANCELLED, "sync_state": SyncState.NOT_SENT}
+        session, uow.access, order, "order", {"status": OrderStatus.CANCELLED, "sync_state": SyncState.NOT_SENT}
     )
-    audit_log.record(session, access, record_type="order", record_id=order.id, action="cancelled", reason=clean)
+    audit_log.record(session, uow.access, record_type="order", record_id=order.id, action="cancelled", reason=clean)
     await session.execute(
         delete(receivables.Installment).where(
             receivables.Installment.tenant_id == order.tenant_id, receivables.Installment.record_id == order.id
@@ -486,3 +521,24 @@ async def cancel_order(session: AsyncSession, access: Access, order_id: uuid.UUI
     )
     await session.flush()
     return order
+
+
+def visible_orders(
+    uow: UnitOfWork,
+    *,
+    status: OrderStatus | None = None,
+    sync_state: SyncState | None = None,
+    account_id: uuid.UUID | None = None,
+    partner_id: uuid.UUID | None = None,
+) -> Select[Any]:
+    """The orders the actor may see, narrowed by status, state of delivery to the ERP, customer or buying partner."""
+    stmt = uow.visible(Order)
+    if status is not None:
+        stmt = stmt.where(Order.status == status)
+    if sync_state is not None:
+        stmt = stmt.where(Order.sync_state == sync_state)
+    if account_id is not None:
+        stmt = stmt.where(Order.account_id == account_id)
+    if partner_id is not None:
+        stmt = stmt.where(Order.partner_organization_id == partner_id)
+    return stmt

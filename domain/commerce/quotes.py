@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     CHAR,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    Select,
     String,
     UniqueConstraint,
     Uuid,
@@ -32,14 +34,16 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import Protected, UnitOfWork
 from domain.audit import trail as audit_log
 from domain.channel.organizations import Organization
-from domain.commerce.catalog import CENT, Product, pricing_for, products_by_id, to_cents
+from domain.commerce.catalog import CENT, Product, buyer, own_buyer, pricing_for, products_by_id, to_cents
+from domain.commerce.codes import CommerceCode
 from domain.erp.outbox import next_number
 from domain.identity.tenants import Tenant
-from domain.selling.opportunities import Opportunity, Stage, editable_opportunity_or_raise
+from domain.selling.opportunities import Opportunity, editable_opportunity_or_raise
+from domain.selling.stages import Stage
 from domain.shared.base import Base, TenantScoped, Timestamped, utcnow
 from domain.shared.errors import Conflict, ErrorCode, Forbidden, Validator
 from domain.shared.record_versions import Versioned, require_version
@@ -59,8 +63,10 @@ class QuoteStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
-class Quote(TenantScoped, Timestamped, Versioned, Base):
+class Quote(Protected, TenantScoped, Timestamped, Versioned, Base):
     """A priced offer; `version` is its revision number, `row_version` counts the changes to this revision."""
+
+    __resource__ = Resource.QUOTE
 
     audit_record_type = "quote"
     __tablename__ = "quote"
@@ -142,10 +148,9 @@ def check_quantity(v: Validator, field: str, quantity: Decimal) -> None:
 
 
 async def price_lines(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
+    uow: UnitOfWork,
     lines: Sequence[LineInput],
-    buyer: Organization | None,
+    for_buyer: Organization | None,
     *,
     field: str = "lines",
     allow_discount: bool = True,
@@ -165,12 +170,12 @@ async def price_lines(
             v.fail(f"{field}[{index}].discountPercent", ErrorCode.OUT_OF_RANGE, "discountPercent must be 0 to 100.")
         elif d != d.quantize(CENT):
             v.fail(f"{field}[{index}].discountPercent", ErrorCode.INVALID, "At most two decimal places.")
-    products = await products_by_id(session, tenant_id, (line.product_id for line in lines), v, field)
+    products = await products_by_id(uow, (line.product_id for line in lines), v, field)
     currencies = {p.currency for p in products.values()}
     if len(currencies) > 1:
         v.fail(field, ErrorCode.INVALID, f"All lines must be in one currency; these are in {sorted(currencies)}.")
     v.raise_if_any()
-    pricing = await pricing_for(session, tenant_id, buyer)
+    pricing = await pricing_for(uow.session, uow.tenant_id, for_buyer)
     priced = [
         PricedLine(
             products[line.product_id],
@@ -181,13 +186,6 @@ async def price_lines(
         for line in lines
     ]
     return priced, currencies.pop()
-
-
-async def _buyer(session: AsyncSession, access: Access) -> Organization | None:
-    actor = access.actor
-    if not actor.is_partner or actor.organization_id is None:
-        return None
-    return await session.get(Organization, (actor.tenant_id, actor.organization_id))
 
 
 def _fill(quote: Quote, priced: list[PricedLine]) -> list[QuoteLine]:
@@ -215,40 +213,42 @@ def _fill(quote: Quote, priced: list[PricedLine]) -> list[QuoteLine]:
 
 
 async def create_quote(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     opportunity_id: uuid.UUID,
     lines: Sequence[LineInput],
     *,
     valid_until: date | None = None,
 ) -> Quote:
-    """A first draft quote on an opportunity the actor may edit."""
-    if not access.can(Resource.QUOTE, Action.CREATE):
+    """A first draft quote on an opportunity the actor may edit, priced for the actor's own buyer."""
+    if not uow.access.can(Resource.QUOTE, Action.CREATE):
         raise Forbidden("Your role may not create quotes.")
-    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id)
+    session = uow.session
+    opportunity = await editable_opportunity_or_raise(uow, opportunity_id)
     if opportunity.stage is Stage.CLOSED_LOST:
-        raise Conflict("This opportunity is lost; it takes no quotes.", field="opportunityId")
-    buyer = await _buyer(session, access)
-    priced, currency = await price_lines(session, access.actor.tenant_id, lines, buyer)
+        raise Conflict(
+            "This opportunity is lost; it takes no quotes.", field="opportunityId", code=CommerceCode.OPPORTUNITY_LOST
+        )
+    quoted_for = await own_buyer(uow)
+    priced, currency = await price_lines(uow, lines, quoted_for)
     quote = Quote(
-        tenant_id=access.actor.tenant_id,
+        tenant_id=uow.tenant_id,
         id=uuid.uuid4(),
         opportunity_id=opportunity.id,
         account_id=opportunity.account_id,
-        number=await next_number(session, access.actor.tenant_id, "Q"),
+        number=await next_number(session, uow.tenant_id, "Q"),
         version=1,
         status=QuoteStatus.DRAFT,
         currency=currency,
-        partner_organization_id=buyer.id if buyer else None,
+        partner_organization_id=quoted_for.id if quoted_for else None,
         valid_until=valid_until,
-        created_by_id=access.actor.user_id,
+        created_by_id=uow.actor.user_id,
     )
     session.add(quote)
     session.add_all(_fill(quote, priced))
     await session.flush()
     audit_log.record(
         session,
-        access,
+        uow.access,
         record_type="quote",
         record_id=quote.id,
         action="created",
@@ -264,51 +264,53 @@ VERSION_FIELD = "expectedEditVersion"
 
 
 async def quote_for_change(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     quote_id: uuid.UUID | None,
     *,
     action: Action,
     expected_version: int | None = None,
 ) -> Quote:
     """The newest revision of a quote, locked for change; with `expected_version`, refused if changed since."""
-    quote = await get_or_raise(session, access, Quote, Resource.QUOTE, quote_id, action=action, for_update=True)
-    newest = (
-        await session.execute(
-            select(Quote.id)
-            .where(Quote.tenant_id == quote.tenant_id, Quote.number == quote.number)
-            .order_by(Quote.version.desc())
-            .limit(1)
+    quote = await uow.get(Quote, quote_id, action=action, for_update=True)
+    # Revising supersedes the revision it starts from, so every revision but the newest is superseded.
+    if quote.status is QuoteStatus.SUPERSEDED:
+        raise Conflict(
+            "A newer version of this quote exists; work on that one.",
+            field="quoteId",
+            code=CommerceCode.QUOTE_SUPERSEDED,
         )
-    ).scalar_one()
-    if newest != quote.id:
-        raise Conflict("A newer version of this quote exists; work on that one.", field="quoteId")
-    await require_version(session, quote, expected_version, field=VERSION_FIELD)
+    await require_version(uow.session, quote, expected_version, field=VERSION_FIELD)
     return quote
 
 
 def _require(quote: Quote, *allowed: QuoteStatus) -> None:
-    if quote.status not in allowed:
-        names = ", ".join(s.value for s in allowed)
-        raise Conflict(f"The quote is {quote.status.value}; this needs it to be {names}.", field="quoteId")
+    if quote.status in allowed:
+        return
+    names = ", ".join(s.value for s in allowed)
+    message = f"The quote is {quote.status.value}; this needs it to be {names}."
+    if quote.status is QuoteStatus.PENDING_APPROVAL:
+        raise Conflict(
+            f"{message} Its discount waits for approval.", field="quoteId", code=CommerceCode.DISCOUNT_NEEDS_APPROVAL
+        )
+    raise Conflict(message, field="quoteId", code=CommerceCode.QUOTE_WRONG_STATUS)
 
 
-async def _move(session: AsyncSession, access: Access, quote: Quote, status: QuoteStatus, **values: object) -> Quote:
-    await audit_log.apply_and_record(session, access, quote, "quote", {"status": status, **values})
-    await session.flush()
+async def _move(uow: UnitOfWork, quote: Quote, status: QuoteStatus, **values: object) -> Quote:
+    await audit_log.apply_and_record(uow.session, uow.access, quote, "quote", {"status": status, **values})
+    await uow.session.flush()
     return quote
 
 
 async def revise_quote(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     quote_id: uuid.UUID,
     lines: Sequence[LineInput] | None,
     *,
     expected_version: int | None = None,
 ) -> Quote:
-    """A new draft version (with new lines, or the same ones); the old version is superseded."""
-    old = await quote_for_change(session, access, quote_id, action=Action.UPDATE, expected_version=expected_version)
+    """A new draft version (with new lines, or the same ones), priced for the same buyer; the old one is superseded."""
+    session = uow.session
+    old = await quote_for_change(uow, quote_id, action=Action.UPDATE, expected_version=expected_version)
     _require(
         old,
         QuoteStatus.DRAFT,
@@ -324,12 +326,7 @@ async def revise_quote(
             )
         ).scalars()
         lines = [LineInput(x.product_id, x.quantity, x.discount_percent) for x in current]
-    buyer = (
-        await session.get(Organization, (old.tenant_id, old.partner_organization_id))
-        if old.partner_organization_id
-        else None
-    )
-    priced, currency = await price_lines(session, old.tenant_id, lines, buyer)
+    priced, currency = await price_lines(uow, lines, await buyer(uow, old.partner_organization_id))
     quote = Quote(
         tenant_id=old.tenant_id,
         id=uuid.uuid4(),
@@ -341,14 +338,14 @@ async def revise_quote(
         currency=currency,
         partner_organization_id=old.partner_organization_id,
         valid_until=old.valid_until,
-        created_by_id=access.actor.user_id,
+        created_by_id=uow.actor.user_id,
     )
     session.add(quote)
     session.add_all(_fill(quote, priced))
-    await _move(session, access, old, QuoteStatus.SUPERSEDED)
+    await _move(uow, old, QuoteStatus.SUPERSEDED)
     audit_log.record(
         session,
-        access,
+        uow.access,
         record_type="quote",
         record_id=quote.id,
         action="revised",
@@ -361,51 +358,67 @@ async def revise_quote(
     return quote
 
 
-async def submit_quote(
-    session: AsyncSession, access: Access, quote_id: uuid.UUID, *, expected_version: int | None = None
-) -> Quote:
+async def submit_quote(uow: UnitOfWork, quote_id: uuid.UUID, *, expected_version: int | None = None) -> Quote:
     """Draft → approved, or → pending approval when a discount is above the tenant's threshold."""
-    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE, expected_version=expected_version)
+    quote = await quote_for_change(uow, quote_id, action=Action.UPDATE, expected_version=expected_version)
     _require(quote, QuoteStatus.DRAFT)
-    tenant = await session.get(Tenant, quote.tenant_id)
+    tenant = await uow.session.get(Tenant, quote.tenant_id)
     assert tenant is not None
     if quote.max_discount_percent > tenant.quote_approval_discount_percent:
-        return await _move(session, access, quote, QuoteStatus.PENDING_APPROVAL)
-    return await _move(session, access, quote, QuoteStatus.APPROVED, decided_at=utcnow())
+        return await _move(uow, quote, QuoteStatus.PENDING_APPROVAL)
+    return await _move(uow, quote, QuoteStatus.APPROVED, decided_at=utcnow())
 
 
 async def decide_quote(
-    session: AsyncSession, access: Access, quote_id: uuid.UUID, *, approve: bool, expected_version: int | None = None
+    uow: UnitOfWork, quote_id: uuid.UUID, *, approve: bool, expected_version: int | None = None
 ) -> Quote:
     """Approve or reject a discount; needs APPROVE on the quote and may not be the quote's own author."""
-    if not access.can(Resource.QUOTE, Action.APPROVE):
+    if not uow.access.can(Resource.QUOTE, Action.APPROVE):
         raise Forbidden("Your role may not approve quote discounts.")
-    quote = await quote_for_change(session, access, quote_id, action=Action.APPROVE, expected_version=expected_version)
+    quote = await quote_for_change(uow, quote_id, action=Action.APPROVE, expected_version=expected_version)
     _require(quote, QuoteStatus.PENDING_APPROVAL)
-    if quote.created_by_id is not None and quote.created_by_id == access.actor.user_id:
-        raise Forbidden("You may not approve your own quote's discount.", field="quoteId")
+    actor = uow.actor
+    if quote.created_by_id is not None and quote.created_by_id == actor.user_id:
+        raise Forbidden(
+            "You may not approve your own quote's discount.", field="quoteId", code=CommerceCode.QUOTE_SELF_APPROVAL
+        )
     status = QuoteStatus.APPROVED if approve else QuoteStatus.REJECTED
-    return await _move(session, access, quote, status, approved_by_id=access.actor.user_id, decided_at=utcnow())
+    return await _move(uow, quote, status, approved_by_id=actor.user_id, decided_at=utcnow())
 
 
-async def send_quote(
-    session: AsyncSession, access: Access, quote_id: uuid.UUID, *, expected_version: int | None = None
-) -> Quote:
+async def send_quote(uow: UnitOfWork, quote_id: uuid.UUID, *, expected_version: int | None = None) -> Quote:
     """Mark an approved quote as sent to the customer."""
-    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE, expected_version=expected_version)
+    quote = await quote_for_change(uow, quote_id, action=Action.UPDATE, expected_version=expected_version)
     _require(quote, QuoteStatus.APPROVED)
-    return await _move(session, access, quote, QuoteStatus.SENT, sent_at=utcnow())
+    return await _move(uow, quote, QuoteStatus.SENT, sent_at=utcnow())
 
 
-async def accept_quote(
-    session: AsyncSession, access: Access, quote_id: uuid.UUID, *, expected_version: int | None = None
-) -> Quote:
+async def accept_quote(uow: UnitOfWork, quote_id: uuid.UUID, *, expected_version: int | None = None) -> Quote:
     """Record the customer's acceptance of the sent quote."""
-    quote = await quote_for_change(session, access, quote_id, action=Action.UPDATE, expected_version=expected_version)
+    quote = await quote_for_change(uow, quote_id, action=Action.UPDATE, expected_version=expected_version)
     _require(quote, QuoteStatus.SENT)
     if quote.valid_until is not None and quote.valid_until < utcnow().date():
-        raise Conflict(f"The quote expired on {quote.valid_until.isoformat()}; revise it.", field="quoteId")
-    return await _move(session, access, quote, QuoteStatus.ACCEPTED, accepted_at=utcnow())
+        raise Conflict(
+            f"The quote expired on {quote.valid_until.isoformat()}; revise it.",
+            field="quoteId",
+            code=CommerceCode.QUOTE_EXPIRED,
+        )
+    return await _move(uow, quote, QuoteStatus.ACCEPTED, accepted_at=utcnow())
+
+
+def visible_quotes(
+    uow: UnitOfWork, *, opportunity_id: uuid.UUID | None = None, latest_only: bool = True
+) -> Select[Any]:
+    """The quotes the actor may see (those of the opportunities they see), of one opportunity or all.
+
+    With `latest_only`, each quote's newest revision only: every other one is superseded.
+    """
+    stmt = uow.visible(Quote)
+    if opportunity_id is not None:
+        stmt = stmt.where(Quote.opportunity_id == opportunity_id)
+    if latest_only:
+        stmt = stmt.where(Quote.status != QuoteStatus.SUPERSEDED)
+    return stmt
 
 
 async def quote_lines(session: AsyncSession, tenant_id: uuid.UUID, quote_id: uuid.UUID) -> list[QuoteLine]:
@@ -417,7 +430,6 @@ async def quote_lines(session: AsyncSession, tenant_id: uuid.UUID, quote_id: uui
     return list(rows.scalars())
 
 
-async def opportunity_of(session: AsyncSession, quote: Quote) -> Opportunity:
-    found = await session.get(Opportunity, (quote.tenant_id, quote.opportunity_id))
-    assert found is not None
-    return found
+async def opportunity_of(uow: UnitOfWork, quote: Quote, field: str = "quoteId") -> Opportunity:
+    """The opportunity of a quote the actor may see (whoever may see a quote sees its opportunity)."""
+    return await uow.get(Opportunity, quote.opportunity_id, field=field)

@@ -1,14 +1,12 @@
-"""Payment plans and payments: what is due, what the ERP invoiced and reports paid, what is overdue.
+"""Payment plans and payments: what is due when, and what the ERP reports paid.
 
 An order or contract gets installments when it is placed; the ERP reports how much of the
 record has been paid in all, and that total is spread over the installments oldest first (so
 the same report applied twice changes nothing). Every increase is kept as a payment.
 
 A contract is billed by calendar month: its installments fall on the day of the month it started
-(the month's last day when the month is shorter), each in the month it belongs to. "Billed" is
-what the ERP has invoiced, not what the plan expects: an order once the ERP reports it invoiced,
-a contract's month once the ERP holds the contract and the month has begun (the ERP invoices a
-subscription month by month); money received is always billed.
+(the month's last day when the month is shorter), each in the month it belongs to. What is billed,
+due and overdue over the records a viewer sees is `balances`.
 """
 
 from __future__ import annotations
@@ -18,33 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import (
-    CHAR,
-    ColumnElement,
-    Date,
-    DateTime,
-    ForeignKeyConstraint,
-    Index,
-    Integer,
-    Numeric,
-    Uuid,
-    and_,
-    case,
-    exists,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import CHAR, Date, DateTime, ForeignKeyConstraint, Index, Integer, Numeric, Uuid, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Resource
 from domain.commerce.catalog import to_cents
 from domain.shared.base import Base, TenantScoped, Timestamped, utcnow
-from domain.shared.errors import NotFound
 
 ZERO = Decimal("0.00")
 
@@ -180,176 +159,3 @@ async def apply_paid_total(session: AsyncSession, tenant_id: uuid.UUID, owner: O
     )
     await session.flush()
     return increase
-
-
-@dataclass(frozen=True)
-class ReceivableTotals:
-    currency: str
-    planned: Decimal  # everything on the payment plans
-    billed: Decimal  # what the ERP has invoiced of it
-    paid: Decimal
-    due: Decimal
-    overdue: Decimal
-
-
-def invoiced(today: date) -> ColumnElement[bool]:
-    """Whether the ERP has invoiced an installment: its order reports an invoice, or its contract's month began
-    while the ERP holds the contract."""
-    from domain.commerce.contracts import Contract  # these modules plan installments, so they import this one
-    from domain.commerce.orders import UNINVOICED, Order
-
-    order_invoiced = exists().where(
-        Order.tenant_id == Installment.tenant_id,
-        Order.id == Installment.order_id,
-        Order.invoice_state.is_not(None),
-        Order.invoice_state.not_in([state for state in UNINVOICED if state is not None]),
-    )
-    contract_running = exists().where(
-        Contract.tenant_id == Installment.tenant_id,
-        Contract.id == Installment.contract_id,
-        Contract.erp_id.is_not(None),
-    )
-    return or_(
-        and_(Installment.order_id.is_not(None), order_invoiced),
-        and_(Installment.contract_id.is_not(None), Installment.due_date <= today, contract_running),
-    )
-
-
-def totals_query(visible_installments, today: date):  # type: ignore[no-untyped-def]
-    """Planned, billed, paid, outstanding and overdue per currency over the given installment filter."""
-    outstanding = Installment.amount - Installment.paid_amount
-    billed = case((invoiced(today), Installment.amount), else_=Installment.paid_amount)
-    return (
-        select(
-            Installment.currency,
-            func.coalesce(func.sum(Installment.amount), 0),
-            func.coalesce(func.sum(billed), 0),
-            func.coalesce(func.sum(Installment.paid_amount), 0),
-            func.coalesce(func.sum(case((outstanding > 0, outstanding), else_=0)), 0),
-            func.coalesce(
-                func.sum(case(((outstanding > 0) & (Installment.due_date < today), outstanding), else_=0)), 0
-            ),
-        )
-        .where(visible_installments)
-        .group_by(Installment.currency)
-        .order_by(Installment.currency)
-    )
-
-
-async def totals(session: AsyncSession, visible_installments, today: date) -> list[ReceivableTotals]:  # type: ignore[no-untyped-def]
-    rows = (await session.execute(totals_query(visible_installments, today))).all()
-
-    def cents(value: object) -> Decimal:
-        return to_cents(Decimal(str(value)))
-
-    return [ReceivableTotals(c, cents(pl), cents(b), cents(p), cents(d), cents(o)) for c, pl, b, p, d, o in rows]
-
-
-@dataclass(frozen=True)
-class ReceivablesFilter:
-    """Narrowing of the receivables totals: by account, partner (its own purchases), order or contract."""
-
-    account_id: uuid.UUID | None = None
-    partner_id: uuid.UUID | None = None
-    order_id: uuid.UUID | None = None
-    contract_id: uuid.UUID | None = None
-
-
-async def visible_totals(
-    session: AsyncSession, access: Access, flt: ReceivablesFilter, today: date
-) -> list[ReceivableTotals]:
-    """Totals over the orders and contracts the viewer may see; a filter naming a record they cannot see is an
-    error (NOT_FOUND), as any reference would be, never an empty or partial answer."""
-    return await totals(session, await visible_installments(session, access, flt), today)
-
-
-async def visible_installments(session: AsyncSession, access: Access, flt: ReceivablesFilter) -> ColumnElement[bool]:
-    """The installments of the orders and contracts the viewer may see, narrowed by the filter; NotFound when the
-    filter names a record they cannot see."""
-    from domain.channel.organizations import Organization
-    from domain.commerce.contracts import Contract
-    from domain.commerce.orders import Order
-    from domain.selling.accounts import Account  # the commerce modules import this one
-
-    refs = (
-        (flt.account_id, Account, Resource.ACCOUNT, "account", "accountId", Installment.account_id),
-        (flt.partner_id, Organization, Resource.ORGANIZATION, "organization", "partnerId",
-         Installment.partner_organization_id),
-        (flt.order_id, Order, Resource.ORDER, "order", "orderId", Installment.order_id),
-        (flt.contract_id, Contract, Resource.CONTRACT, "contract", "contractId", Installment.contract_id),
-    )  # fmt: skip
-    where = [
-        Installment.tenant_id == access.actor.tenant_id,
-        or_(
-            Installment.order_id.in_(select(Order.id).where(access.rows(Resource.ORDER))),
-            Installment.contract_id.in_(select(Contract.id).where(access.rows(Resource.CONTRACT))),
-        ),
-    ]
-    for record_id, model, resource, label, field, column in refs:
-        if record_id is None:
-            continue
-        seen = (
-            await session.execute(select(model.id).where(access.rows(resource), model.id == record_id))  # type: ignore[attr-defined]
-        ).scalar_one_or_none()
-        if seen is None:
-            raise NotFound(f"No {label} with that {field}.", field=field)
-        where.append(column == record_id)
-    return and_(*where)
-
-
-class ReceivablesGrouping(StrEnum):
-    """What a receivables breakdown has one line for."""
-
-    ORDER = "order"
-    ACCOUNT = "account"  # the end customer; None for a partner's own stock
-
-
-@dataclass(frozen=True)
-class ReceivablesLine:
-    """One order's or one customer's receivables in one currency."""
-
-    order_id: uuid.UUID | None
-    account_id: uuid.UUID | None
-    totals: ReceivableTotals
-
-
-async def visible_breakdown(
-    session: AsyncSession, access: Access, flt: ReceivablesFilter, today: date, by: ReceivablesGrouping,
-    limit: int = 100,
-) -> list[ReceivablesLine]:  # fmt: skip
-    """The viewer's receivables line by line, the most overdue first (then the most due): per order (orders
-    only) or per customer account (orders and contracts)."""
-    where = await visible_installments(session, access, flt)
-    column = Installment.order_id if by is ReceivablesGrouping.ORDER else Installment.account_id
-    if by is ReceivablesGrouping.ORDER:
-        where = and_(where, Installment.order_id.is_not(None))
-    outstanding = Installment.amount - Installment.paid_amount
-    billed = case((invoiced(today), Installment.amount), else_=Installment.paid_amount)
-    due = func.coalesce(func.sum(case((outstanding > 0, outstanding), else_=0)), 0)
-    overdue = func.coalesce(
-        func.sum(case(((outstanding > 0) & (Installment.due_date < today), outstanding), else_=0)), 0
-    )
-    rows = (
-        await session.execute(
-            select(
-                column, Installment.currency, func.coalesce(func.sum(Installment.amount), 0),
-                func.coalesce(func.sum(billed), 0), func.coalesce(func.sum(Installment.paid_amount), 0), due, overdue,
-            )
-            .where(where)
-            .group_by(column, Installment.currency)
-            .order_by(overdue.desc(), due.desc(), Installment.currency, column)
-            .limit(max(1, min(limit, 100)))
-        )
-    ).all()  # fmt: skip
-
-    def cents(value: object) -> Decimal:
-        return to_cents(Decimal(str(value)))
-
-    return [
-        ReceivablesLine(
-            order_id=key if by is ReceivablesGrouping.ORDER else None,
-            account_id=key if by is ReceivablesGrouping.ACCOUNT else None,
-            totals=ReceivableTotals(c, cents(pl), cents(b), cents(p), cents(d), cents(o)),
-        )
-        for key, c, pl, b, p, d, o in rows
-    ]

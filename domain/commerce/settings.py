@@ -1,13 +1,16 @@
-"""A tenant's commerce settings: the discount that needs approval, payment terms, the renewal window."""
+"""A tenant's commerce settings: the discount that needs approval, payment terms, the renewal window.
+
+They are internal configuration (the approval threshold is one of the figures partners never see), so only
+internal people and machines read them, and only admins change them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from domain.access.actor import Access, Action, Resource
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import UnitOfWork
 from domain.audit import trail as audit_log
 from domain.identity.tenants import Tenant
 from domain.shared.errors import ErrorCode, Forbidden, Validator
@@ -26,22 +29,24 @@ def of(tenant: Tenant) -> CommerceSettings:
     )
 
 
-async def read(session: AsyncSession, access: Access) -> CommerceSettings:
-    tenant = await session.get(Tenant, access.actor.tenant_id)
+async def read(uow: UnitOfWork) -> CommerceSettings:
+    """The tenant's commerce settings; Forbidden to partners."""
+    if uow.actor.is_partner:
+        raise Forbidden("Commerce settings are internal.")
+    tenant = await uow.session.get(Tenant, uow.tenant_id)
     assert tenant is not None
     return of(tenant)
 
 
 async def change(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     *,
     quote_approval_discount_percent: Decimal | None,
     payment_terms_days: int | None,
     contract_renewal_days: int | None,
 ) -> CommerceSettings:
     """Change any of the settings (admins); every bad value is reported at once and nothing changes."""
-    if not access.can(Resource.POLICY, Action.UPDATE):
+    if not uow.access.can(Resource.POLICY, Action.UPDATE):
         raise Forbidden("Only admins change tenant settings.")
     v = Validator()
     d = quote_approval_discount_percent
@@ -52,7 +57,7 @@ async def change(
     if contract_renewal_days is not None and not 1 <= contract_renewal_days <= 730:
         v.fail("contractRenewalDays", ErrorCode.OUT_OF_RANGE, "contractRenewalDays must be 1 to 730.")
     v.raise_if_any()
-    tenant = await session.get(Tenant, access.actor.tenant_id, with_for_update=True)
+    tenant = await uow.session.get(Tenant, uow.tenant_id, with_for_update=True)
     assert tenant is not None
     values = {
         key: value
@@ -63,5 +68,5 @@ async def change(
         )
         if value is not None
     }
-    await audit_log.apply_and_record(session, access, tenant, "tenant", values)
+    await audit_log.apply_and_record(uow.session, uow.access, tenant, "tenant", values)
     return of(tenant)

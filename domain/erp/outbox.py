@@ -9,7 +9,12 @@ once; every worker also picks up each due message itself, so no message depends 
 A delivery claims its message for a while (a lease: `claimed_until`, `claimed_by`) in a short
 transaction, calls the ERP with no transaction open, and records the outcome in a second short one.
 A worker that dies lets go when its lease runs out. Times are the database's clock, so workers on
-several hosts agree on what is due.
+several hosts agree on what is due. The inbound poll holds a tenant's connection the same way
+(`poll_claimed_until`, `poll_claimed_by`), so one worker at a time reads that tenant's ERP.
+
+The worker's reads are a system job's: each goes through a system unit of work over the message's tenant
+(or, for a sweep of every tenant's due messages, `across_tenants`). People read the outbox through their own
+unit of work (`outbox_messages`, `erp_health`), which narrows it to what their role may see.
 """
 
 from __future__ import annotations
@@ -21,16 +26,17 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
+from pgqueuer.queries import Queries
 from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKeyConstraint,
     Index,
     Integer,
+    Select,
     String,
     Text,
     Uuid,
-    exists,
     func,
     or_,
     select,
@@ -42,7 +48,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import Protected, UnitOfWork, across_tenants, system_unit_of_work
+from domain.identity.tenants import Tenant
 from domain.shared.base import Base, TenantScoped, Timestamped, utcnow
+from domain.shared.errors import Forbidden
 
 DELIVER_ENTRYPOINT = "erp_deliver"
 # The attempt bound of old: still stored (clients may read it) but retries are bounded by time (`retry_until`).
@@ -70,8 +80,11 @@ class MessageKind(StrEnum):
     CONTRACT = "contract"
 
 
-class OutboxMessage(TenantScoped, Timestamped, Base):
+class OutboxMessage(Protected, TenantScoped, Timestamped, Base):
     """One change the ERP must receive, delivered at least once and applied there once."""
+
+    __resource__ = Resource.ERP_SYNC
+    __label__ = "outbox message"
 
     __tablename__ = "outbox_message"
     __table_args__ = (
@@ -121,6 +134,9 @@ class ErpConnection(Base):
     last_polled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_poll_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     products_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # An inbound poll holds the connection until then (a worker that dies lets go when it passes), and who holds it.
+    poll_claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    poll_claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class WebhookReceipt(Base):
@@ -178,8 +194,6 @@ async def next_number(session: AsyncSession, tenant_id: uuid.UUID, prefix: str) 
 
 async def _enqueue_job(session: AsyncSession, message: OutboxMessage, delay: timedelta | None = None) -> None:
     """A PgQueuer job for the message, on the session's own connection (so in its transaction)."""
-    from pgqueuer.queries import Queries
-
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     payload = orjson.dumps({"tenant_id": str(message.tenant_id), "message_id": str(message.id)})
@@ -188,21 +202,30 @@ async def _enqueue_job(session: AsyncSession, message: OutboxMessage, delay: tim
     )
 
 
+def _bookkeeping(session: AsyncSession, tenant_id: uuid.UUID) -> UnitOfWork:
+    """The outbox's own door for a change being written: the ERP link's bookkeeping, not a read of the actor's.
+
+    Whoever places an order writes its outbox message, whether or not their role may read the outbox.
+    """
+    return system_unit_of_work(session, tenant_id, "erp outbox")
+
+
 async def enqueue(
     session: AsyncSession, tenant_id: uuid.UUID, kind: MessageKind, record_id: uuid.UUID, reference: str
 ) -> OutboxMessage:
-    """Queue delivery of a record's current state; an undelivered message for it already covers this change.
+    """Queue delivery of a record's current state (in the caller's transaction); an undelivered message for it
+    already covers this change.
 
     A message a worker holds right now carries the record as it was when the worker read it, so it does not
     cover this change: a new message follows it (two messages of one record reach the ERP one after the other).
     The waiting message is row-locked, so a worker cannot claim it between this check and the caller's commit.
     """
+    outbox = _bookkeeping(session, tenant_id)
     waiting = (
         (
             await session.execute(
-                select(OutboxMessage)
+                outbox.visible(OutboxMessage, Action.UPDATE)
                 .where(
-                    OutboxMessage.tenant_id == tenant_id,
                     OutboxMessage.record_id == record_id,
                     OutboxMessage.status == MessageStatus.PENDING,
                     or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < func.now()),
@@ -256,7 +279,7 @@ async def requeue(session: AsyncSession, message: OutboxMessage) -> None:
 
 async def database_now(session: AsyncSession) -> datetime:
     """The database's clock: leases and due times are set and compared by it, whichever host a worker runs on."""
-    return (await session.execute(select(func.clock_timestamp()))).scalar_one()  # type: ignore[no-any-return]
+    return (await session.execute(select(func.clock_timestamp()))).scalar_one()
 
 
 def is_claimed(message: OutboxMessage, now: datetime) -> bool:
@@ -264,13 +287,12 @@ def is_claimed(message: OutboxMessage, now: datetime) -> bool:
     return message.claimed_until is not None and message.claimed_until > now
 
 
-async def lock_due(session: AsyncSession, tenant_id: uuid.UUID, message_id: uuid.UUID) -> OutboxMessage | None:
+async def lock_due(uow: UnitOfWork, message_id: uuid.UUID) -> OutboxMessage | None:
     """The pending message, row-locked, when it is due and no delivery holds it; None otherwise."""
     return (
-        await session.execute(
-            select(OutboxMessage)
+        await uow.session.execute(
+            uow.visible(OutboxMessage, Action.UPDATE)
             .where(
-                OutboxMessage.tenant_id == tenant_id,
                 OutboxMessage.id == message_id,
                 OutboxMessage.status == MessageStatus.PENDING,
                 OutboxMessage.next_attempt_at <= func.clock_timestamp(),
@@ -281,41 +303,25 @@ async def lock_due(session: AsyncSession, tenant_id: uuid.UUID, message_id: uuid
     ).scalar_one_or_none()
 
 
-async def other_in_flight(session: AsyncSession, message: OutboxMessage, now: datetime) -> bool:
+async def _any_other(uow: UnitOfWork, message: OutboxMessage, *conditions: Any) -> bool:
+    """Whether another pending message of the same record meets `conditions`."""
+    others = uow.visible_columns(OutboxMessage, OutboxMessage.id).where(
+        OutboxMessage.record_id == message.record_id,
+        OutboxMessage.id != message.id,
+        OutboxMessage.status == MessageStatus.PENDING,
+        *conditions,
+    )
+    return (await uow.session.execute(others.limit(1))).first() is not None
+
+
+async def other_in_flight(uow: UnitOfWork, message: OutboxMessage, now: datetime) -> bool:
     """Whether another message of the same record is at the ERP right now."""
-    return bool(
-        (
-            await session.execute(
-                select(
-                    exists().where(
-                        OutboxMessage.tenant_id == message.tenant_id,
-                        OutboxMessage.record_id == message.record_id,
-                        OutboxMessage.id != message.id,
-                        OutboxMessage.status == MessageStatus.PENDING,
-                        OutboxMessage.claimed_until > now,
-                    )
-                )
-            )
-        ).scalar_one()
-    )
+    return await _any_other(uow, message, OutboxMessage.claimed_until > now)
 
 
-async def newer_waiting(session: AsyncSession, message: OutboxMessage) -> bool:
+async def newer_waiting(uow: UnitOfWork, message: OutboxMessage) -> bool:
     """Whether another message of the same record is pending (a change made while this one was at the ERP)."""
-    return bool(
-        (
-            await session.execute(
-                select(
-                    exists().where(
-                        OutboxMessage.tenant_id == message.tenant_id,
-                        OutboxMessage.record_id == message.record_id,
-                        OutboxMessage.id != message.id,
-                        OutboxMessage.status == MessageStatus.PENDING,
-                    )
-                )
-            )
-        ).scalar_one()
-    )
+    return await _any_other(uow, message)
 
 
 def claim(message: OutboxMessage, claimant: str, now: datetime, lease: timedelta) -> None:
@@ -325,15 +331,12 @@ def claim(message: OutboxMessage, claimant: str, now: datetime, lease: timedelta
     message.attempts += 1
 
 
-async def lock_claimed(
-    session: AsyncSession, tenant_id: uuid.UUID, message_id: uuid.UUID, claimant: str
-) -> OutboxMessage | None:
+async def lock_claimed(uow: UnitOfWork, message_id: uuid.UUID, claimant: str) -> OutboxMessage | None:
     """The message, row-locked, if this attempt still holds it (None when its lease ran out and another took it)."""
     return (
-        await session.execute(
-            select(OutboxMessage)
+        await uow.session.execute(
+            uow.visible(OutboxMessage, Action.UPDATE)
             .where(
-                OutboxMessage.tenant_id == tenant_id,
                 OutboxMessage.id == message_id,
                 OutboxMessage.claimed_by == claimant,
                 OutboxMessage.status == MessageStatus.PENDING,
@@ -377,21 +380,22 @@ def failed(message: OutboxMessage, error: str, now: datetime, retry_in: timedelt
 async def due_messages(session: AsyncSession, *, per_tenant: int, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """(tenant id, message id) of pending messages due now that no delivery holds: the longest-due first, at most
     `per_tenant` of any one tenant (so a tenant with a large backlog or a hung ERP does not crowd out the others)."""
+    due = text(
+        """
+        SELECT tenant_id, id FROM (
+            SELECT tenant_id, id, next_attempt_at,
+                   row_number() OVER (PARTITION BY tenant_id ORDER BY next_attempt_at, id) AS place
+            FROM outbox_message
+            WHERE status = 'PENDING' AND next_attempt_at <= clock_timestamp()
+              AND (claimed_until IS NULL OR claimed_until <= clock_timestamp())
+        ) due
+        WHERE place <= :per_tenant
+        ORDER BY next_attempt_at, id
+        LIMIT :limit
+        """
+    )
     rows = await session.execute(
-        text(
-            """
-            SELECT tenant_id, id FROM (
-                SELECT tenant_id, id, next_attempt_at,
-                       row_number() OVER (PARTITION BY tenant_id ORDER BY next_attempt_at, id) AS place
-                FROM outbox_message
-                WHERE status = 'PENDING' AND next_attempt_at <= clock_timestamp()
-                  AND (claimed_until IS NULL OR claimed_until <= clock_timestamp())
-            ) due
-            WHERE place <= :per_tenant
-            ORDER BY next_attempt_at, id
-            LIMIT :limit
-            """
-        ),
+        across_tenants(due, "a worker's sweep delivers every tenant's due messages"),
         {"per_tenant": per_tenant, "limit": limit},
     )
     return [(tenant_id, message_id) for tenant_id, message_id in rows.all()]
@@ -399,41 +403,42 @@ async def due_messages(session: AsyncSession, *, per_tenant: int, limit: int) ->
 
 async def pending_schedule(session: AsyncSession) -> list[tuple[uuid.UUID, uuid.UUID, datetime]]:
     """(tenant id, message id, when a worker may next take it) of every pending message."""
-    rows = await session.execute(
-        select(
-            OutboxMessage.tenant_id,
-            OutboxMessage.id,
-            func.greatest(OutboxMessage.next_attempt_at, OutboxMessage.claimed_until),  # NULL is ignored
-        ).where(OutboxMessage.status == MessageStatus.PENDING)
-    )
+    schedule = select(
+        OutboxMessage.tenant_id,
+        OutboxMessage.id,
+        func.greatest(OutboxMessage.next_attempt_at, OutboxMessage.claimed_until),  # NULL is ignored
+    ).where(OutboxMessage.status == MessageStatus.PENDING)
+    rows = await session.execute(across_tenants(schedule, "a drain delivers every tenant's pending messages"))
     return [(tenant_id, message_id, at) for tenant_id, message_id, at in rows.all()]
 
 
-async def retry_now(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+async def retry_now(uow: UnitOfWork) -> int:
     """Make the tenant's messages that wait out a backoff due now (the ERP has just answered); how many.
 
     Backoff protects an ERP that is down; once it answers again, waiting out a long backoff only delays
     the backlog, so a healthy round of the inbound poll brings every waiting message forward.
     """
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.tenant_id == tenant_id,
-            OutboxMessage.status == MessageStatus.PENDING,
-            OutboxMessage.attempts > 0,
-            OutboxMessage.next_attempt_at > func.clock_timestamp(),
+    result = await uow.session.execute(
+        uow.mark(
+            update(OutboxMessage)
+            .where(
+                uow.rows(OutboxMessage, Action.UPDATE),
+                OutboxMessage.status == MessageStatus.PENDING,
+                OutboxMessage.attempts > 0,
+                OutboxMessage.next_attempt_at > func.clock_timestamp(),
+            )
+            .values(next_attempt_at=func.clock_timestamp())
+            .execution_options(synchronize_session=False)
         )
-        .values(next_attempt_at=func.clock_timestamp())
-        .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def waiting_messages(session: AsyncSession, tenant_id: uuid.UUID) -> dict[uuid.UUID, OutboxMessage]:
+async def waiting_messages(uow: UnitOfWork) -> dict[uuid.UUID, OutboxMessage]:
     """The oldest pending message of each of the tenant's records that has one, by record id."""
-    rows = await session.execute(
-        select(OutboxMessage)
-        .where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.status == MessageStatus.PENDING)
+    rows = await uow.session.execute(
+        uow.visible(OutboxMessage)
+        .where(OutboxMessage.status == MessageStatus.PENDING)
         .order_by(OutboxMessage.created_at.desc())
     )
     return {message.record_id: message for message in rows.scalars()}
@@ -452,10 +457,9 @@ class PartyClaim:
         return self.erp_id is None and not self.ours
 
 
-async def claim_party(
-    session: AsyncSession, tenant_id: uuid.UUID, reference: str, now: datetime, lease: timedelta
-) -> PartyClaim:
+async def claim_party(uow: UnitOfWork, reference: str, now: datetime, lease: timedelta) -> PartyClaim:
     """The party's ERP id when known; else claim making it (row-locked, so two first orders cannot both claim)."""
+    session, tenant_id = uow.session, uow.tenant_id
     known = await session.get(ErpParty, (tenant_id, reference))
     if known is not None and known.erp_id is not None:
         return PartyClaim(known.erp_id, ours=False)
@@ -480,14 +484,139 @@ async def claim_party(
     return PartyClaim(None, ours=True)
 
 
-async def record_party(session: AsyncSession, tenant_id: uuid.UUID, reference: str, erp_id: str | None) -> None:
+async def record_party(uow: UnitOfWork, reference: str, erp_id: str | None) -> None:
     """What a claimed party came to: its ERP id, or (None) nothing, so the claim is let go for the next delivery."""
-    await session.execute(
+    await uow.session.execute(
         update(ErpParty)
-        .where(ErpParty.tenant_id == tenant_id, ErpParty.reference == reference, ErpParty.erp_id.is_(None))
+        .where(ErpParty.tenant_id == uow.tenant_id, ErpParty.reference == reference, ErpParty.erp_id.is_(None))
         .values(erp_id=erp_id, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def connection_of(session: AsyncSession, tenant_id: uuid.UUID) -> ErpConnection | None:
+    """The tenant's ERP connection, if it has one."""
+    return await session.get(ErpConnection, tenant_id)
+
+
+async def connected_tenants(session: AsyncSession) -> list[uuid.UUID]:
+    """Every tenant with an ERP connection."""
+    return list((await session.execute(select(ErpConnection.tenant_id))).scalars())
+
+
+async def claim_poll(
+    session: AsyncSession, tenant_id: uuid.UUID, claimant: str, lease: timedelta
+) -> ErpConnection | None:
+    """The tenant's connection, held for one inbound poll until `lease` from now; None when another poll holds it
+    (or the tenant has no connection). One statement, so two workers cannot both claim it."""
+    claimed = (
+        update(ErpConnection)
+        .where(
+            ErpConnection.tenant_id == tenant_id,
+            or_(ErpConnection.poll_claimed_until.is_(None), ErpConnection.poll_claimed_until <= func.clock_timestamp()),
+        )
+        .values(poll_claimed_until=func.clock_timestamp() + lease, poll_claimed_by=claimant)
+        .returning(ErpConnection)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return (await session.execute(claimed)).scalar_one_or_none()
+
+
+async def held_poll(session: AsyncSession, tenant_id: uuid.UUID, claimant: str) -> ErpConnection | None:
+    """The connection, row-locked, while this poll's lease lasts; None once it has run out (another worker may have
+    taken the poll over, and what this one read is no longer its to apply)."""
+    return (
+        await session.execute(
+            select(ErpConnection)
+            .where(
+                ErpConnection.tenant_id == tenant_id,
+                ErpConnection.poll_claimed_by == claimant,
+                ErpConnection.poll_claimed_until > func.clock_timestamp(),
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+def polled(connection: ErpConnection, *, cursor: str | None, error: str | None) -> None:
+    """Record a poll's round (the cursor it advanced to, or what went wrong) and let its lease go."""
+    if error is None:
+        connection.poll_cursor = cursor
+    connection.last_poll_error = error
+    connection.last_polled_at = utcnow()
+    connection.poll_claimed_until = connection.poll_claimed_by = None
+
+
+async def webhook_secret(session: AsyncSession, slug: str) -> tuple[uuid.UUID, str] | None:
+    """(tenant id, secret) of the tenant with this slug, when it takes signed webhooks from its ERP."""
+    found = (
+        await session.execute(
+            select(Tenant.id, ErpConnection.webhook_secret)
+            .join(ErpConnection, ErpConnection.tenant_id == Tenant.id)
+            .where(Tenant.slug == slug)
+        )
+    ).one_or_none()
+    if found is None or not found.webhook_secret:
+        return None
+    return found.id, found.webhook_secret
+
+
+async def record_receipt(uow: UnitOfWork, delivery_id: str) -> bool:
+    """Note a signed notification as received; False when its delivery id was received before (a replay)."""
+    inserted = await uow.session.execute(
+        pg_insert(WebhookReceipt)
+        .values(tenant_id=uow.tenant_id, delivery_id=delivery_id)
+        .on_conflict_do_nothing()
+        .returning(WebhookReceipt.delivery_id)
+    )
+    return inserted.scalar_one_or_none() is not None
+
+
+def _require_outbox_reader(uow: UnitOfWork, what: str) -> None:
+    if not uow.access.can(Resource.ERP_SYNC, Action.READ):
+        raise Forbidden(f"Your role may not read the {what}.")
+
+
+def outbox_messages(uow: UnitOfWork, status: MessageStatus | None = None) -> Select[Any]:
+    """The outbox messages the actor may read (integration, finance and admin roles), optionally in one status.
+
+    Raises Forbidden when the actor's role may not read the outbox at all.
+    """
+    _require_outbox_reader(uow, "ERP outbox")
+    stmt = uow.visible(OutboxMessage)
+    if status is not None:
+        stmt = stmt.where(OutboxMessage.status == status)
+    return stmt
+
+
+@dataclass(frozen=True)
+class ErpHealth:
+    """The ERP link as an operator watches it: the connection, its last poll and catalogue pull, the backlog."""
+
+    connection: ErpConnection | None
+    pending: int
+    dead: int
+    oldest_pending_at: datetime | None
+
+
+async def erp_health(uow: UnitOfWork) -> ErpHealth:
+    """The tenant's ERP link and the outbox backlog the actor may see; Forbidden to roles that may not read it."""
+    _require_outbox_reader(uow, "ERP link's status")
+    connection = await connection_of(uow.session, uow.tenant_id)
+    counts = dict(
+        (
+            await uow.session.execute(
+                uow.visible_columns(OutboxMessage, OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            )
+        ).all()
+    )
+    oldest = await uow.session.scalar(
+        uow.visible_columns(OutboxMessage, func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status == MessageStatus.PENDING
+        )
+    )
+    return ErpHealth(connection, counts.get(MessageStatus.PENDING, 0), counts.get(MessageStatus.DEAD, 0), oldest)
 
 
 class ErpMirror:

@@ -3,6 +3,9 @@
 A report carries the ERP's change time. A report older than the one applied last is ignored, the
 same report again changes nothing, and the paid total is spread over the installments (so a
 payment is counted once however often it is reported).
+
+What the ERP reports is the ERP's to say whoever asked, so these run in a system unit of work over the
+tenant (the delivery, the poll, the signed webhook and reconciliation are system jobs).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.audit.events import AuditEvent
+from domain.access.actor import Action
+from domain.access.unit_of_work import UnitOfWork
+from domain.audit.trail import AuditEvent
 from domain.commerce import receivables
 from domain.commerce.contracts import Contract, ContractStatus
 from domain.commerce.orders import Order, OrderProgress, status_from_erp
@@ -69,13 +73,13 @@ def _changes(row: object, values: dict[str, object]) -> dict[str, dict[str, obje
     return out
 
 
-async def apply_status(session: AsyncSession, tenant_id: uuid.UUID, report: ReportedStatus) -> Applied:
-    model = Order if report.kind is MessageKind.ORDER else Contract
+async def apply_status(uow: UnitOfWork, report: ReportedStatus) -> Applied:
+    """Apply one report to the order or contract it names (row-locked), unless it is older than the last applied."""
+    session, tenant_id = uow.session, uow.tenant_id
+    model: type[Order | Contract] = Order if report.kind is MessageKind.ORDER else Contract
     row = (
         await session.execute(
-            select(model)
-            .where(model.tenant_id == tenant_id, model.number == report.reference)  # type: ignore[attr-defined]
-            .with_for_update()
+            uow.visible(model, Action.UPDATE).where(model.number == report.reference).with_for_update()
         )
     ).scalar_one_or_none()
     if row is None:
@@ -126,7 +130,7 @@ async def apply_status(session: AsyncSession, tenant_id: uuid.UUID, report: Repo
     return Applied(found=True, changed=bool(visible_changes), record_id=row.id)
 
 
-async def adopt_erp_amount(session: AsyncSession, row: Order | Contract, erp_amount: Decimal) -> Decimal:
+async def adopt_erp_amount(uow: UnitOfWork, row: Order | Contract, erp_amount: Decimal) -> Decimal:
     """Take the ERP's amount (it is the master of invoicing): an order's total, or a contract's monthly amount.
 
     The difference goes onto the last installment, so the payment plan still sums to the total; an audit
@@ -140,6 +144,7 @@ async def adopt_erp_amount(session: AsyncSession, row: Order | Contract, erp_amo
         old, new = row.value, (erp_amount * row.term_months).quantize(Decimal("0.01"))
         row.value = new
     difference = new - old
+    session = uow.session
     if difference:
         last = (
             await session.execute(
@@ -154,8 +159,12 @@ async def adopt_erp_amount(session: AsyncSession, row: Order | Contract, erp_amo
             last.amount += difference
         field = "total" if isinstance(row, Order) else "value"
         session.add(
-            _event(row.tenant_id, "order" if isinstance(row, Order) else "contract", row.id,
-                   {field: {"old": str(old), "new": str(new)}})
-        )  # fmt: skip
+            _event(
+                row.tenant_id,
+                "order" if isinstance(row, Order) else "contract",
+                row.id,
+                {field: {"old": str(old), "new": str(new)}},
+            )
+        )
     await session.flush()
     return difference

@@ -1,4 +1,4 @@
-"""Registering and authenticating machine clients (OAuth2 client credentials), and throttling failed attempts."""
+"""Machine clients (OAuth2 client credentials): registering and authenticating them, throttling failed attempts."""
 
 from __future__ import annotations
 
@@ -8,13 +8,28 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Boolean, ForeignKeyConstraint, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.identity.credentials import OAuthClient
 from domain.identity.sign_in import throttle
 from domain.identity.users import MACHINE_ROLES
+from domain.shared.base import Base, TenantScoped, Timestamped
 from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
+
+
+class OAuthClient(TenantScoped, Timestamped, Base):
+    """A machine client of one tenant; only a hash of its secret is kept."""
+
+    __tablename__ = "oauth_client"
+    __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenant.id"], ondelete="CASCADE"),)
+
+    client_id: Mapped[str] = mapped_column(String(80), unique=True)
+    secret_hash: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+
 
 _hasher = PasswordHasher()
 # Verified for a client id nobody has, so that an unknown id costs the same time as a wrong secret.
@@ -38,15 +53,20 @@ async def register_client(
         )
     secret = secrets.token_urlsafe(32)
     client = OAuthClient(
-        tenant_id=tenant_id, id=uuid.uuid4(), client_id=f"crm_{secrets.token_hex(8)}",
-        secret_hash=_hasher.hash(secret), name=name.strip(), roles=sorted(set(roles)),
-    )  # fmt: skip
+        tenant_id=tenant_id,
+        id=uuid.uuid4(),
+        client_id=f"crm_{secrets.token_hex(8)}",
+        secret_hash=_hasher.hash(secret),
+        name=name.strip(),
+        roles=sorted(set(roles)),
+    )
     session.add(client)
     await session.flush()
     return client, secret
 
 
 async def find_client(session: AsyncSession, client_id: str) -> OAuthClient | None:
+    """The active client with this id (of whichever tenant: client ids are unique), or None."""
     return (
         await session.execute(select(OAuthClient).where(OAuthClient.client_id == client_id, OAuthClient.is_active))
     ).scalar_one_or_none()

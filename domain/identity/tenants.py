@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -11,6 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.shared.base import Base, new_id
+from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
+
+# 2-63 lower-case letters, digits and hyphens, not starting or ending with a hyphen (a DNS label, so it can
+# name a subdomain).
+TENANT_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,61}[a-z0-9]")
 
 
 class Tenant(Base):
@@ -45,3 +51,25 @@ class Tenant(Base):
 async def origin_registered(session: AsyncSession, origin: str) -> bool:
     """Whether any tenant registered this browser origin (scheme://host[:port]) as one of its front ends."""
     return bool(await session.scalar(select(exists().where(literal(origin) == any_(Tenant.frontend_origins)))))
+
+
+def check_tenant_slug(slug: str) -> None:
+    """Raise ValidationFailed (field "slug") unless the slug is 2-63 lower-case letters, digits and inner hyphens."""
+    if not TENANT_SLUG.fullmatch(slug):
+        message = (
+            f"The tenant slug {slug!r} is not valid: use 2 to 63 lower-case letters, digits and hyphens, "
+            "not starting or ending with a hyphen (e.g. acme-china)."
+        )
+        raise ValidationFailed([FieldError("slug", ErrorCode.INVALID, message)])
+
+
+async def find_tenant(session: AsyncSession, slug: str) -> Tenant | None:
+    """The tenant with this slug, or None."""
+    return (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+
+
+def new_tenant(session: AsyncSession, slug: str, name: str) -> Tenant:
+    """A new tenant in the session, with the first policy version; its organization and policies come next."""
+    tenant = Tenant(id=new_id(), slug=slug, name=name, policy_version=1)
+    session.add(tenant)
+    return tenant

@@ -1,12 +1,20 @@
-"""People who sign in: internal staff and partner users."""
+"""People who sign in: internal staff and partner users.
+
+The model is a leaf the sign-in and access modules read; what admins do to users is in `user_admin.py`.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import ARRAY, Boolean, ForeignKeyConstraint, String, UniqueConstraint, Uuid
+from sqlalchemy import ARRAY, Boolean, ForeignKeyConstraint, String, UniqueConstraint, Uuid, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.access.actor import Resource
+from domain.access.unit_of_work import Protected, across_tenants
+from domain.identity.tenants import Tenant
 from domain.shared.base import Base, TenantScoped, Timestamped
 
 INTERNAL_ROLES = frozenset(
@@ -29,8 +37,11 @@ MACHINE_ROLES = frozenset({"erp_integration"})
 ALL_ROLES = INTERNAL_ROLES | PARTNER_ROLES | MACHINE_ROLES
 
 
-class User(TenantScoped, Timestamped, Base):
+class User(Protected, TenantScoped, Timestamped, Base):
     """A person with a home organization, an optional manager and territory, and roles."""
+
+    __resource__ = Resource.USER
+    __label__ = "user"
 
     __tablename__ = "app_user"
     __table_args__ = (
@@ -50,3 +61,27 @@ class User(TenantScoped, Timestamped, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # The language of the mail the user receives: en or zh-CN.
     locale: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
+
+
+@dataclass(frozen=True)
+class UserOfTenant:
+    """Which user of which tenant an e-mail address names."""
+
+    user_id: uuid.UUID
+    tenant_id: uuid.UUID
+    tenant_slug: str
+
+
+async def active_users_with_email(
+    session: AsyncSession, email: str, tenant_slug: str | None = None
+) -> list[UserOfTenant]:
+    """The active users with this e-mail in every tenant (or in one), for an operator's `crm token`."""
+    statement = (
+        select(User.id, User.tenant_id, Tenant.slug)
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .where(User.email == email.strip().lower(), User.is_active)
+    )
+    if tenant_slug:
+        statement = statement.where(Tenant.slug == tenant_slug)
+    rows = await session.execute(across_tenants(statement, "an operator names a user by e-mail for a token"))
+    return [UserOfTenant(row.id, row.tenant_id, row.slug) for row in rows]

@@ -33,9 +33,18 @@ def queue_mail(
 ) -> MailMessage:
     """Add an e-mail to the outbox in the caller's transaction; a worker sends it once the transaction commits."""
     message = MailMessage(
-        id=new_id(), tenant_id=tenant_id, kind=kind, to_address=to_address, locale=locale, subject=subject,
-        body_text=body_text, status=MailStatus.PENDING, attempts=0, created_at=utcnow(), next_attempt_at=utcnow(),
-    )  # fmt: skip
+        id=new_id(),
+        tenant_id=tenant_id,
+        kind=kind,
+        to_address=to_address,
+        locale=locale,
+        subject=subject,
+        body_text=body_text,
+        status=MailStatus.PENDING,
+        attempts=0,
+        created_at=utcnow(),
+        next_attempt_at=utcnow(),
+    )
     session.add(message)
     return message
 
@@ -45,9 +54,14 @@ def queue_rendered(
 ) -> MailMessage:
     """Queue a rendered text of one of the CRM's mail kinds."""
     return queue_mail(
-        session, tenant_id=tenant_id, kind=kind.value, to_address=to_address, locale=mail.locale,
-        subject=mail.subject, body_text=mail.body_text,
-    )  # fmt: skip
+        session,
+        tenant_id=tenant_id,
+        kind=kind.value,
+        to_address=to_address,
+        locale=mail.locale,
+        subject=mail.subject,
+        body_text=mail.body_text,
+    )
 
 
 async def claim_due(session: AsyncSession, *, tenant_id: uuid.UUID | None = None) -> MailMessage | None:

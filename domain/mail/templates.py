@@ -153,9 +153,14 @@ def invitation(
     """The invitation: who invited, to which organization, the link and when it expires."""
     chosen = supported_locale(locale)
     return render(
-        MailKind.INVITATION, chosen, name=name, inviter=inviter or _NO_INVITER[chosen], organization=organization,
-        link=link, expires_at=when(expires_at),
-    )  # fmt: skip
+        MailKind.INVITATION,
+        chosen,
+        name=name,
+        inviter=inviter or _NO_INVITER[chosen],
+        organization=organization,
+        link=link,
+        expires_at=when(expires_at),
+    )
 
 
 def password_reset(
@@ -163,9 +168,14 @@ def password_reset(
 ) -> RenderedMail:
     """The password reset link, valid for 30 minutes, with "ignore this if it was not you"."""
     return render(
-        MailKind.PASSWORD_RESET, locale, name=name, email=email, organization=organization, link=link,
+        MailKind.PASSWORD_RESET,
+        locale,
+        name=name,
+        email=email,
+        organization=organization,
+        link=link,
         expires_at=when(expires_at),
-    )  # fmt: skip
+    )
 
 
 def password_changed(

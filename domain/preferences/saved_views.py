@@ -14,12 +14,14 @@ from typing import Any
 
 from sqlalchemy import Enum, ForeignKeyConstraint, Index, String, Uuid, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.access.actor import Access
+from domain.access.unit_of_work import UnitOfWork
+from domain.preferences.codes import PreferencesCode
 from domain.shared.base import Base, TenantScoped, Timestamped
 from domain.shared.errors import Conflict, ErrorCode, Forbidden, NotFound, Validator
+from domain.shared.text import unstorable_reason
 
 MAX_FILTER_BYTES = 4000
 MAX_FILTER_KEYS = 30
@@ -57,8 +59,6 @@ def _scalar(value: object) -> bool:
 
 def _check_filters(v: Validator, filters: object) -> dict[str, Any]:
     """A flat JSON object of scalars or lists of scalars, small enough to keep."""
-    from domain.shared.text import unstorable_reason
-
     if not isinstance(filters, dict):
         v.fail("filters", ErrorCode.INVALID, 'filters must be a JSON object, e.g. {"stage": "PROPOSAL"}.')
         return {}
@@ -71,10 +71,8 @@ def _check_filters(v: Validator, filters: object) -> dict[str, Any]:
             return {}
         items = value if isinstance(value, list) else [value]
         if not all(_scalar(item) for item in items):
-            v.fail(
-                "filters", ErrorCode.INVALID,
-                f"filters.{key} must be a text, number, true/false, null or a list of those.",
-            )  # fmt: skip
+            message = f"filters.{key} must be a text, number, true/false, null or a list of those."
+            v.fail("filters", ErrorCode.INVALID, message)
             return {}
         if any(isinstance(item, str) and unstorable_reason(item) is not None for item in items):
             v.fail("filters", ErrorCode.INVALID, f"filters.{key} must be plain text (no NUL characters).")
@@ -91,15 +89,16 @@ def _owner(access: Access) -> uuid.UUID:
     return access.actor.user_id
 
 
-async def my_views(session: AsyncSession, access: Access, list_name: SavedViewList) -> list[SavedView]:
+async def my_views(uow: UnitOfWork, list_name: SavedViewList) -> list[SavedView]:
     """The viewer's own views of a list, by name."""
-    if access.actor.user_id is None:
+    actor = uow.actor
+    if actor.user_id is None:
         return []
-    rows = await session.execute(
+    rows = await uow.session.execute(
         select(SavedView)
         .where(
-            SavedView.tenant_id == access.actor.tenant_id,
-            SavedView.user_id == access.actor.user_id,
+            SavedView.tenant_id == actor.tenant_id,
+            SavedView.user_id == actor.user_id,
             SavedView.list_name == list_name,
         )
         .order_by(SavedView.name, SavedView.id)
@@ -107,16 +106,15 @@ async def my_views(session: AsyncSession, access: Access, list_name: SavedViewLi
     return list(rows.scalars())
 
 
-async def _own_view_or_raise(session: AsyncSession, access: Access, view_id: uuid.UUID) -> SavedView:
-    view = await session.get(SavedView, (access.actor.tenant_id, view_id), with_for_update=True)
-    if view is None or view.user_id != access.actor.user_id:
+async def _own_view_or_raise(uow: UnitOfWork, view_id: uuid.UUID) -> SavedView:
+    view = await uow.session.get(SavedView, (uow.tenant_id, view_id), with_for_update=True)
+    if view is None or view.user_id != uow.actor.user_id:
         raise NotFound("No saved view with that id.", field="id")
     return view
 
 
 async def save_view(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     *,
     list_name: SavedViewList,
     name: str,
@@ -124,6 +122,7 @@ async def save_view(
     view_id: uuid.UUID | None = None,
 ) -> SavedView:
     """Create a view, or (with view_id) replace the name and filters of one of the viewer's own views."""
+    session, access = uow.session, uow.access
     owner = _owner(access)
     v = Validator()
     clean_name = v.require_text("name", name, max_length=100)
@@ -133,35 +132,44 @@ async def save_view(
     same_name = (
         await session.execute(
             select(SavedView.id).where(
-                SavedView.tenant_id == access.actor.tenant_id, SavedView.user_id == owner,
-                SavedView.list_name == list_name, SavedView.name == clean_name,
+                SavedView.tenant_id == access.actor.tenant_id,
+                SavedView.user_id == owner,
+                SavedView.list_name == list_name,
+                SavedView.name == clean_name,
             )
         )
-    ).scalar_one_or_none()  # fmt: skip
+    ).scalar_one_or_none()
     if same_name is not None and same_name != view_id:
-        raise Conflict(f"You already have a view named {clean_name!r} for this list.", field="name")
+        message = f"You already have a view named {clean_name!r} for this list."
+        raise Conflict(message, field="name", code=PreferencesCode.VIEW_NAME_TAKEN)
     if view_id is not None:
-        view = await _own_view_or_raise(session, access, view_id)
+        view = await _own_view_or_raise(uow, view_id)
         if view.list_name != list_name:
-            raise Conflict("That view belongs to another list.", field="list")
+            message = "That view belongs to another list."
+            raise Conflict(message, field="list", code=PreferencesCode.VIEW_OF_ANOTHER_LIST)
         view.name, view.filters = clean_name, clean_filters
     else:
-        count = len(await my_views(session, access, list_name))
+        count = len(await my_views(uow, list_name))
         if count >= MAX_VIEWS_PER_LIST:
-            raise Conflict(f"You have {MAX_VIEWS_PER_LIST} views for this list; delete one first.", field="name")
+            message = f"You have {MAX_VIEWS_PER_LIST} views for this list; delete one first."
+            raise Conflict(message, field="name", code=PreferencesCode.VIEW_LIMIT_REACHED)
         view = SavedView(
-            tenant_id=access.actor.tenant_id, id=uuid.uuid4(), user_id=owner, list_name=list_name, name=clean_name,
+            tenant_id=access.actor.tenant_id,
+            id=uuid.uuid4(),
+            user_id=owner,
+            list_name=list_name,
+            name=clean_name,
             filters=clean_filters,
-        )  # fmt: skip
+        )
         session.add(view)
     await session.flush()
     return view
 
 
-async def delete_view(session: AsyncSession, access: Access, view_id: uuid.UUID) -> SavedView:
+async def delete_view(uow: UnitOfWork, view_id: uuid.UUID) -> SavedView:
     """Delete one of the viewer's own views; returns it as it was."""
-    _owner(access)
-    view = await _own_view_or_raise(session, access, view_id)
-    await session.delete(view)
-    await session.flush()
+    _owner(uow.access)
+    view = await _own_view_or_raise(uow, view_id)
+    await uow.session.delete(view)
+    await uow.session.flush()
     return view

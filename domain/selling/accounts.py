@@ -1,4 +1,4 @@
-"""Accounts (customer companies) and their contacts: the models."""
+"""Accounts: customer companies (the model and its use cases)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKeyConstraint, Index, Select, String, Text, Uuid, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Enum, ForeignKeyConstraint, Index, Select, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import Protected, UnitOfWork
 from domain.audit import trail as audit_log
 from domain.channel.organizations import Organization
 from domain.identity.users import User
@@ -32,16 +31,11 @@ class LifecycleStage(StrEnum):
     FORMER_CUSTOMER = "former_customer"
 
 
-class BuyingRole(StrEnum):
-    DECISION_MAKER = "decision_maker"
-    INFLUENCER = "influencer"
-    USER = "user"
-    GATEKEEPER = "gatekeeper"
-    CHAMPION = "champion"
-
-
-class Account(TenantScoped, Timestamped, Versioned, Base):
+class Account(Protected, TenantScoped, Timestamped, Versioned, Base):
     """A customer company."""
+
+    __resource__ = Resource.ACCOUNT
+    __label__ = "account"
 
     audit_record_type = "account"
     bookkeeping_fields = frozenset({"normalized_name"})  # follows the name
@@ -73,27 +67,6 @@ class Account(TenantScoped, Timestamped, Versioned, Base):
     )
 
 
-class Contact(TenantScoped, Timestamped, Versioned, Base):
-    """A person at an account, with their part in the buying centre."""
-
-    audit_record_type = "contact"
-
-    __tablename__ = "contact"
-    __table_args__ = (
-        ForeignKeyConstraint(["tenant_id", "account_id"], ["account.tenant_id", "account.id"], ondelete="CASCADE"),
-        Index("ix_contact_account", "tenant_id", "account_id"),
-    )
-
-    account_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    first_name: Mapped[str] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
-    phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    buying_role: Mapped[BuyingRole | None] = mapped_column(Enum(BuyingRole, name="buying_role"), nullable=True)
-    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-
 # --- Use cases -------------------------------------------------------------------------------
 
 
@@ -121,15 +94,15 @@ class AccountChanges:
     web_domain: Patch[str | None] = UNSET
     industry: Patch[str | None] = UNSET
     grade: Patch[str | None] = UNSET
-    owner_id: Patch[uuid.UUID] = UNSET
+    owner_id: Patch[uuid.UUID | None] = UNSET  # None is refused: an account keeps an owner
     territory_id: Patch[uuid.UUID | None] = UNSET
     managing_partner_id: Patch[uuid.UUID | None] = UNSET
     lifecycle_stage: Patch[LifecycleStage] = UNSET
 
 
-def accounts_query(access: Access, flt: AccountFilter | None = None) -> Select[tuple[Account]]:
+def accounts_query(uow: UnitOfWork, flt: AccountFilter | None = None) -> Select[Account]:
     """Visible accounts, filtered; ValidationFailed for a search text over the bound."""
-    stmt = select(Account).where(access.rows(Resource.ACCOUNT))
+    stmt = uow.visible(Account)
     if flt:
         if term := search_term(flt.search):
             stmt = stmt.where(Account.normalized_name.contains(normalize_company_name(term), autoescape=True))
@@ -164,53 +137,32 @@ def _clean_tax_id(v: Validator, value: str | None) -> str | None:
     return tax_id
 
 
-async def _check_references(session: AsyncSession, access: Access, v: Validator, values: dict[str, Any]) -> None:
+async def _check_references(uow: UnitOfWork, v: Validator, values: dict[str, Any]) -> None:
     """Owner, territory and managing partner must exist and be visible to the actor."""
-    actor = access.actor
+    session = uow.session
     if "owner_id" in values:
-        owner = (
-            await session.execute(
-                select(User.id).where(access.rows(Resource.USER), User.id == values["owner_id"], User.is_active)
-            )
-        ).scalar_one_or_none()
+        owner = await session.scalar(
+            uow.visible_columns(User, User.id).where(User.id == values["owner_id"], User.is_active)
+        )
         if owner is None:
             v.fail("ownerId", ErrorCode.NOT_FOUND, "No active user with that ownerId.")
     if values.get("territory_id") is not None:
-        found = (
-            await session.execute(
-                select(Territory.id).where(
-                    Territory.tenant_id == actor.tenant_id, Territory.id == values["territory_id"]
-                )
-            )
-        ).scalar_one_or_none()
+        found = await session.scalar(
+            uow.visible_columns(Territory, Territory.id).where(Territory.id == values["territory_id"])
+        )
         if found is None:
             v.fail("territoryId", ErrorCode.NOT_FOUND, "No territory with that territoryId.")
     if values.get("managing_partner_id") is not None:
         partner = (
-            await session.execute(
-                select(Organization).where(
-                    access.rows(Resource.ORGANIZATION),
-                    Organization.id == values["managing_partner_id"],
-                )
-            )
+            await session.execute(uow.visible(Organization).where(Organization.id == values["managing_partner_id"]))
         ).scalar_one_or_none()
         if partner is None:
-            v.fail(
-                "managingPartnerId",
-                ErrorCode.NOT_FOUND,
-                "No organization with that managingPartnerId.",
-            )
+            v.fail("managingPartnerId", ErrorCode.NOT_FOUND, "No organization with that managingPartnerId.")
         elif not partner.is_partner:
-            v.fail(
-                "managingPartnerId",
-                ErrorCode.INVALID,
-                "managingPartnerId must be a partner organization.",
-            )
+            v.fail("managingPartnerId", ErrorCode.INVALID, "managingPartnerId must be a partner organization.")
 
 
-async def _validated_values(
-    session: AsyncSession, access: Access, changes: AccountChanges, *, creating: bool
-) -> dict[str, Any]:
+async def _validated_values(uow: UnitOfWork, changes: AccountChanges, *, creating: bool) -> dict[str, Any]:
     v = Validator()
     values: dict[str, Any] = {}
     if is_set(changes.name) or creating:
@@ -232,15 +184,15 @@ async def _validated_values(
             values[attr] = raw
     if "owner_id" in values and values["owner_id"] is None:
         v.fail("ownerId", ErrorCode.REQUIRED, "ownerId must not be null.")
-    await _check_references(session, access, v, values)
+    await _check_references(uow, v, values)
     v.raise_if_any()
     return values
 
 
-async def create_account(session: AsyncSession, access: Access, changes: AccountChanges) -> Account:
+async def create_account(uow: UnitOfWork, changes: AccountChanges) -> Account:
     """Create an account owned by the actor or the given owner; partners' accounts are managed by their organization."""
-    actor = access.actor
-    if not access.can(Resource.ACCOUNT, Action.CREATE):
+    actor = uow.actor
+    if not uow.access.can(Resource.ACCOUNT, Action.CREATE):
         raise Forbidden("Your role may not create accounts.")
     if not is_set(changes.owner_id):
         if actor.user_id is None:
@@ -248,41 +200,32 @@ async def create_account(session: AsyncSession, access: Access, changes: Account
         changes.owner_id = actor.user_id
     if actor.is_partner and not is_set(changes.managing_partner_id):
         changes.managing_partner_id = actor.organization_id
-    values = await _validated_values(session, access, changes, creating=True)
+    values = await _validated_values(uow, changes, creating=True)
     if actor.is_partner and values.get("managing_partner_id") is None:
         raise required("managingPartnerId")
     account = Account(tenant_id=actor.tenant_id, id=uuid.uuid4(), **values)
-    session.add(account)
-    await session.flush()
+    uow.session.add(account)
+    await uow.session.flush()
     audit_log.record(
-        session, access, record_type="account", record_id=account.id, action="created",
+        uow.session,
+        uow.access,
+        record_type="account",
+        record_id=account.id,
+        action="created",
         changes=audit_log.created_changes(values),
-    )  # fmt: skip
+    )
     return account
 
 
 async def update_account(
-    session: AsyncSession,
-    access: Access,
-    account_id: uuid.UUID,
-    changes: AccountChanges,
-    *,
-    expected_version: int | None = None,
+    uow: UnitOfWork, account_id: uuid.UUID, changes: AccountChanges, *, expected_version: int | None = None
 ) -> Account:
     """Change an account the actor may edit; ownership changes are audited like any other field.
 
     With `expected_version` (the version the actor read), an account changed since is refused (StaleVersion).
     """
-    account = await get_or_raise(
-        session,
-        access,
-        Account,
-        Resource.ACCOUNT,
-        account_id,
-        action=Action.UPDATE,
-        for_update=True,
-    )
-    await require_version(session, account, expected_version)
-    values = await _validated_values(session, access, changes, creating=False)
-    await audit_log.apply_and_record(session, access, account, "account", values)
+    account = await uow.get(Account, account_id, action=Action.UPDATE, for_update=True)
+    await require_version(uow.session, account, expected_version)
+    values = await _validated_values(uow, changes, creating=False)
+    await audit_log.apply_and_record(uow.session, uow.access, account, "account", values)
     return account

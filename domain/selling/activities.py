@@ -1,4 +1,4 @@
-"""Activities: calls, meetings, visits and tasks on an account or opportunity (the model)."""
+"""Activities: calls, meetings, visits and tasks on an account or opportunity (the model and its use cases)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKeyConstraint, Index, Select, String, Text, Uuid, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKeyConstraint, Index, Select, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import Protected, UnitOfWork
 from domain.audit import trail as audit_log
 from domain.selling.accounts import Account
-from domain.selling.opportunities import Opportunity
+from domain.selling.opportunities import Opportunity, active_user_or_raise
 from domain.shared.base import Base, TenantScoped, Timestamped, utcnow
 from domain.shared.errors import ErrorCode, Forbidden, Validator
 
@@ -28,8 +27,11 @@ class ActivityKind(StrEnum):
     EMAIL = "email"
 
 
-class Activity(TenantScoped, Timestamped, Base):
+class Activity(Protected, TenantScoped, Timestamped, Base):
     """Something done (or to do) about an account, usually on one of its opportunities."""
+
+    __resource__ = Resource.ACTIVITY
+    __label__ = "activity"
 
     __tablename__ = "activity"
     __table_args__ = (
@@ -76,10 +78,10 @@ class NewActivity:
 
 
 def activities_query(
-    access: Access, *, opportunity_id: uuid.UUID | None = None, account_id: uuid.UUID | None = None
-) -> Select[tuple[Activity]]:
+    uow: UnitOfWork, *, opportunity_id: uuid.UUID | None = None, account_id: uuid.UUID | None = None
+) -> Select[Activity]:
     """Visible activities, optionally of one opportunity or account."""
-    stmt = select(Activity).where(access.rows(Resource.ACTIVITY))
+    stmt = uow.visible(Activity)
     if opportunity_id is not None:
         stmt = stmt.where(Activity.opportunity_id == opportunity_id)
     if account_id is not None:
@@ -87,10 +89,10 @@ def activities_query(
     return stmt
 
 
-async def log_activity(session: AsyncSession, access: Access, cmd: NewActivity) -> Activity:
+async def log_activity(uow: UnitOfWork, cmd: NewActivity) -> Activity:
     """Record a call, meeting, visit, e-mail or task on a visible opportunity or account."""
-    actor = access.actor
-    if not access.can(Resource.ACTIVITY, Action.CREATE):
+    actor = uow.actor
+    if not uow.access.can(Resource.ACTIVITY, Action.CREATE):
         raise Forbidden("Your role may not log activities.")
     if actor.user_id is None:
         raise Forbidden("Only a person can log an activity.")
@@ -107,67 +109,74 @@ async def log_activity(session: AsyncSession, access: Access, cmd: NewActivity) 
         v.fail("dueAt", ErrorCode.REQUIRED, "A task needs a dueAt.")
     v.raise_if_any()
     if cmd.opportunity_id is not None:
-        opportunity = await get_or_raise(
-            session, access, Opportunity, Resource.OPPORTUNITY, cmd.opportunity_id, field="opportunityId"
-        )
+        opportunity = await uow.get(Opportunity, cmd.opportunity_id, field="opportunityId")
         account_id, opportunity_id = opportunity.account_id, opportunity.id
     else:
-        account = await get_or_raise(session, access, Account, Resource.ACCOUNT, cmd.account_id, field="accountId")
+        account = await uow.get(Account, cmd.account_id, field="accountId")
         account_id, opportunity_id = account.id, None
     done = cmd.done if cmd.done is not None else cmd.kind is not ActivityKind.TASK
     assignee_id = None
     if cmd.kind is ActivityKind.TASK:
         assignee_id = cmd.assignee_id or actor.user_id
         if cmd.assignee_id is not None:
-            await _active_user_or_raise(session, access, cmd.assignee_id)
+            await active_user_or_raise(uow, cmd.assignee_id, "assigneeId")
     activity = Activity(
-        tenant_id=actor.tenant_id, id=uuid.uuid4(), kind=cmd.kind, subject=subject, notes=notes,
-        account_id=account_id, opportunity_id=opportunity_id, owner_id=actor.user_id,
-        occurred_at=cmd.occurred_at or utcnow(), due_at=cmd.due_at, done=done, assignee_id=assignee_id,
-    )  # fmt: skip
-    session.add(activity)
-    await session.flush()
+        tenant_id=actor.tenant_id,
+        id=uuid.uuid4(),
+        kind=cmd.kind,
+        subject=subject,
+        notes=notes,
+        account_id=account_id,
+        opportunity_id=opportunity_id,
+        owner_id=actor.user_id,
+        occurred_at=cmd.occurred_at or utcnow(),
+        due_at=cmd.due_at,
+        done=done,
+        assignee_id=assignee_id,
+    )
+    uow.session.add(activity)
+    await uow.session.flush()
+    created = {
+        "kind": cmd.kind,
+        "subject": subject,
+        "opportunity_id": opportunity_id,
+        "account_id": account_id,
+        "due_at": cmd.due_at,
+    }
     audit_log.record(
-        session, access, record_type="activity", record_id=activity.id, action="created",
-        changes=audit_log.created_changes({"kind": cmd.kind, "subject": subject, "opportunity_id": opportunity_id,
-                                           "account_id": account_id, "due_at": cmd.due_at}),
-    )  # fmt: skip
+        uow.session,
+        uow.access,
+        record_type="activity",
+        record_id=activity.id,
+        action="created",
+        changes=audit_log.created_changes(created),
+    )
     return activity
 
 
-async def _active_user_or_raise(session: AsyncSession, access: Access, user_id: uuid.UUID) -> None:
-    from domain.identity.users import User
+def open_tasks_query(uow: UnitOfWork, *, overdue_only: bool = False) -> Select[Activity]:
+    """The actor's own open tasks that they may see; with `overdue_only`, only those already past due.
 
-    user = await get_or_raise(session, access, User, Resource.USER, user_id, field="assigneeId")
-    if not user.is_active:
-        v = Validator()
-        v.fail("assigneeId", ErrorCode.INVALID, "That user is deactivated.")
-        v.raise_if_any()
-
-
-def open_tasks_query(
-    access: Access, assignee_id: uuid.UUID, *, overdue_at: datetime | None = None
-) -> Select[tuple[Activity]]:
-    """Open tasks of one assignee that the viewer may see; with `overdue_at`, only those due before it."""
-    stmt = select(Activity).where(
-        access.rows(Resource.ACTIVITY), Activity.kind == ActivityKind.TASK, Activity.done.is_(False),
-        Activity.assignee_id == assignee_id,
-    )  # fmt: skip
-    if overdue_at is not None:
-        stmt = stmt.where(Activity.due_at < overdue_at)
+    Forbidden for a machine client: only a person has tasks.
+    """
+    if uow.actor.user_id is None:
+        raise Forbidden("Only a person has tasks.")
+    stmt = uow.visible(Activity).where(
+        Activity.kind == ActivityKind.TASK, Activity.done.is_(False), Activity.assignee_id == uow.actor.user_id
+    )
+    if overdue_only:
+        stmt = stmt.where(Activity.due_at < utcnow())
     return stmt
 
 
-async def complete_task(session: AsyncSession, access: Access, activity_id: uuid.UUID) -> Activity:
+async def complete_task(uow: UnitOfWork, activity_id: uuid.UUID) -> Activity:
     """Mark a task done; its assignee or anyone who may edit it can."""
-    activity = await get_or_raise(session, access, Activity, Resource.ACTIVITY, activity_id)
+    activity = await uow.get(Activity, activity_id)
     if activity.kind is not ActivityKind.TASK:
         v = Validator()
         v.fail("id", ErrorCode.INVALID, "Only tasks are completed.")
         v.raise_if_any()
-    if activity.assignee_id != access.actor.user_id:
-        activity = await get_or_raise(
-            session, access, Activity, Resource.ACTIVITY, activity_id, action=Action.UPDATE, for_update=True
-        )
-    await audit_log.apply_and_record(session, access, activity, "activity", {"done": True})
+    if activity.assignee_id != uow.actor.user_id:
+        activity = await uow.get(Activity, activity_id, action=Action.UPDATE, for_update=True)
+    await audit_log.apply_and_record(uow.session, uow.access, activity, "activity", {"done": True})
     return activity

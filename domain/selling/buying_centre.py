@@ -6,13 +6,12 @@ import uuid
 from enum import StrEnum
 
 from sqlalchemy import Enum, ForeignKeyConstraint, String, Text, UniqueConstraint, Uuid, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.unit_of_work import UnitOfWork
 from domain.audit import trail as audit_log
-from domain.selling.accounts import BuyingRole, Contact
+from domain.selling.contacts import BuyingRole, Contact
 from domain.selling.opportunities import Opportunity, editable_opportunity_or_raise
 from domain.shared.base import Base, TenantScoped, Timestamped
 from domain.shared.errors import ErrorCode, Forbidden, NotFound, Validator
@@ -68,66 +67,77 @@ class OpportunityCompetitor(TenantScoped, Timestamped, Base):
 
 
 async def set_contact_role(
-    session: AsyncSession,
-    access: Access,
-    opportunity_id: uuid.UUID,
-    contact_id: uuid.UUID,
-    role: BuyingRole,
-    attitude: Attitude,
+    uow: UnitOfWork, opportunity_id: uuid.UUID, contact_id: uuid.UUID, role: BuyingRole, attitude: Attitude
 ) -> Opportunity:
     """Put a contact of the opportunity's account in its buying centre, or change their role and attitude."""
-    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
-    contact = await get_or_raise(session, access, Contact, Resource.CONTACT, contact_id, field="contactId")
+    session = uow.session
+    opportunity = await editable_opportunity_or_raise(uow, opportunity_id, field="opportunityId")
+    contact = await uow.get(Contact, contact_id, field="contactId")
     if contact.account_id != opportunity.account_id:
         v = Validator()
         v.fail("contactId", ErrorCode.INVALID, "The contact works for another account than the opportunity's.")
         v.raise_if_any()
-    existing = (
-        await session.execute(
-            select(OpportunityContact).where(
-                OpportunityContact.tenant_id == opportunity.tenant_id,
-                OpportunityContact.opportunity_id == opportunity.id,
-                OpportunityContact.contact_id == contact.id,
-            )
-        )
-    ).scalar_one_or_none()
+    existing = await _buying_centre_seat(uow, opportunity, contact.id)
     before = {"role": existing.role, "attitude": existing.attitude} if existing else {"role": None, "attitude": None}
     if existing is None:
-        session.add(OpportunityContact(tenant_id=opportunity.tenant_id, id=uuid.uuid4(), opportunity_id=opportunity.id,
-                                       contact_id=contact.id, role=role, attitude=attitude))  # fmt: skip
+        session.add(
+            OpportunityContact(
+                tenant_id=opportunity.tenant_id,
+                id=uuid.uuid4(),
+                opportunity_id=opportunity.id,
+                contact_id=contact.id,
+                role=role,
+                attitude=attitude,
+            )
+        )
     else:
         existing.role, existing.attitude = role, attitude
     await session.flush()
     changes = audit_log.diff(before, {"role": role, "attitude": attitude})
     if changes:
-        audit_log.record(session, access, record_type="opportunity", record_id=opportunity.id,
-                         action="buying_centre_changed", changes={f"contact {contact.id}": {
-                             "old": {k: v["old"] for k, v in changes.items()},
-                             "new": {k: v["new"] for k, v in changes.items()}}})  # fmt: skip
+        old = {k: v["old"] for k, v in changes.items()}
+        new = {k: v["new"] for k, v in changes.items()}
+        audit_log.record(
+            session,
+            uow.access,
+            record_type="opportunity",
+            record_id=opportunity.id,
+            action="buying_centre_changed",
+            changes={f"contact {contact.id}": {"old": old, "new": new}},
+        )
     return opportunity
 
 
-async def remove_contact(
-    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, contact_id: uuid.UUID
-) -> Opportunity:
+async def _buying_centre_seat(
+    uow: UnitOfWork, opportunity: Opportunity, contact_id: uuid.UUID
+) -> OpportunityContact | None:
+    """The contact's place in the buying centre of a deal the actor has already been shown, if they have one."""
+    stmt = select(OpportunityContact).where(
+        OpportunityContact.tenant_id == opportunity.tenant_id,
+        OpportunityContact.opportunity_id == opportunity.id,
+        OpportunityContact.contact_id == contact_id,
+    )
+    return (await uow.session.execute(stmt)).scalar_one_or_none()
+
+
+async def remove_contact(uow: UnitOfWork, opportunity_id: uuid.UUID, contact_id: uuid.UUID) -> Opportunity:
     """Take a contact out of the opportunity's buying centre."""
-    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
-    row = (
-        await session.execute(
-            select(OpportunityContact).where(
-                OpportunityContact.tenant_id == opportunity.tenant_id,
-                OpportunityContact.opportunity_id == opportunity.id,
-                OpportunityContact.contact_id == contact_id,
-            )
-        )
-    ).scalar_one_or_none()
+    opportunity = await editable_opportunity_or_raise(uow, opportunity_id, field="opportunityId")
+    row = await _buying_centre_seat(uow, opportunity, contact_id)
     if row is None:
         raise NotFound("That contact is not in the buying centre.", field="contactId")
-    await session.delete(row)
-    await session.flush()
-    audit_log.record(session, access, record_type="opportunity", record_id=opportunity.id,
-                     action="buying_centre_changed", changes={f"contact {contact_id}": {
-                         "old": {"role": row.role.value, "attitude": row.attitude.value}, "new": None}})  # fmt: skip
+    await uow.session.delete(row)
+    await uow.session.flush()
+    audit_log.record(
+        uow.session,
+        uow.access,
+        record_type="opportunity",
+        record_id=opportunity.id,
+        action="buying_centre_changed",
+        changes={
+            f"contact {contact_id}": {"old": {"role": row.role.value, "attitude": row.attitude.value}, "new": None}
+        },
+    )
     return opportunity
 
 
@@ -136,40 +146,68 @@ def _require_internal(access: Access) -> None:
         raise Forbidden("Competitors are internal-only; your role may not change them.")
 
 
+async def competitor(uow: UnitOfWork, opportunity: Opportunity, name: str) -> OpportunityCompetitor | None:
+    """The deal's competitor of that name, for a deal the actor has already been shown."""
+    stmt = select(OpportunityCompetitor).where(
+        OpportunityCompetitor.tenant_id == opportunity.tenant_id,
+        OpportunityCompetitor.opportunity_id == opportunity.id,
+        OpportunityCompetitor.name == name,
+    )
+    return (await uow.session.execute(stmt)).scalar_one_or_none()
+
+
 async def set_competitor(
-    session: AsyncSession,
-    access: Access,
-    opportunity_id: uuid.UUID,
-    name: str,
-    status: CompetitorStatus,
-    notes: str | None,
+    uow: UnitOfWork, opportunity_id: uuid.UUID, name: str, status: CompetitorStatus, notes: str | None
 ) -> Opportunity:
     """Record a competitor in the deal, or update its status and notes (internal roles only)."""
-    _require_internal(access)
-    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
+    _require_internal(uow.access)
+    opportunity = await editable_opportunity_or_raise(uow, opportunity_id, field="opportunityId")
     v = Validator()
     clean = v.require_text("name", name, max_length=200)
     clean_notes = v.require_text("notes", notes, max_length=5000, required=False)
     v.raise_if_any()
-    existing = (
-        await session.execute(
-            select(OpportunityCompetitor).where(
-                OpportunityCompetitor.tenant_id == opportunity.tenant_id,
-                OpportunityCompetitor.opportunity_id == opportunity.id,
-                OpportunityCompetitor.name == clean,
+    assert clean is not None
+    existing = await competitor(uow, opportunity, clean)
+    if existing is None:
+        uow.session.add(
+            OpportunityCompetitor(
+                tenant_id=opportunity.tenant_id,
+                id=uuid.uuid4(),
+                opportunity_id=opportunity.id,
+                name=clean,
+                status=status,
+                notes=clean_notes,
             )
         )
-    ).scalar_one_or_none()
-    if existing is None:
-        session.add(OpportunityCompetitor(tenant_id=opportunity.tenant_id, id=uuid.uuid4(),
-                                          opportunity_id=opportunity.id, name=clean, status=status,
-                                          notes=clean_notes))  # fmt: skip
         old = None
     else:
         old = {"status": existing.status.value, "notes": existing.notes}
         existing.status, existing.notes = status, clean_notes
-    await session.flush()
+    await uow.session.flush()
     new = {"status": status.value, "notes": clean_notes}
-    audit_log.record(session, access, record_type="opportunity", record_id=opportunity.id, action="competitor_set",
-                     changes={f"competitor {clean}": {"old": old, "new": new}})  # fmt: skip
+    audit_log.record(
+        uow.session,
+        uow.access,
+        record_type="opportunity",
+        record_id=opportunity.id,
+        action="competitor_set",
+        changes={f"competitor {clean}": {"old": old, "new": new}},
+    )
     return opportunity
+
+
+async def record_winner(uow: UnitOfWork, opportunity: Opportunity, name: str) -> None:
+    """The competitor who won a lost deal, marked preferred in the deal's competitor list."""
+    row = await competitor(uow, opportunity, name)
+    if row is None:
+        uow.session.add(
+            OpportunityCompetitor(
+                tenant_id=opportunity.tenant_id,
+                id=uuid.uuid4(),
+                opportunity_id=opportunity.id,
+                name=name,
+                status=CompetitorStatus.PREFERRED,
+            )
+        )
+    else:
+        row.status = CompetitorStatus.PREFERRED

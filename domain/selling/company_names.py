@@ -6,11 +6,13 @@ import re
 import unicodedata
 
 # Legal-form words that say nothing about which company it is.
-LEGAL_SUFFIXES = (
-    "incorporated", "inc", "corporation", "corp", "company", "co", "limited", "ltd", "llc", "plc",
-    "gmbh", "ag", "sa", "sas", "srl", "bv", "nv", "oy", "ab", "as", "kk", "pte", "pty", "lp", "llp",
-    "股份有限公司", "有限责任公司", "有限公司", "集团", "株式会社",
-)  # fmt: skip
+LEGAL_SUFFIXES = tuple(
+    (
+        "incorporated inc corporation corp company co limited ltd llc plc gmbh ag sa sas srl "
+        "bv nv oy ab as kk pte pty lp llp "
+        "股份有限公司 有限责任公司 有限公司 集团 株式会社"
+    ).split()
+)
 _SUFFIX_RE = re.compile(r"(?:\s(?:" + "|".join(re.escape(s) for s in LEGAL_SUFFIXES if s.isascii()) + r"))+$")
 _CJK_SUFFIXES = tuple(s for s in LEGAL_SUFFIXES if not s.isascii())
 _PUNCTUATION_RE = re.compile(r"[^\w\s]+")

@@ -1,25 +1,64 @@
-"""Contacts: people at an account and their part in its buying centre (use cases)."""
+"""Contacts: people at an account and their part in its buying centre (the model and its use cases)."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Enum, ForeignKeyConstraint, Index, Select, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import Protected, UnitOfWork
 from domain.audit import trail as audit_log
-from domain.selling.accounts import Account, BuyingRole, Contact
+from domain.selling.accounts import Account
+from domain.shared.base import Base, TenantScoped, Timestamped
 from domain.shared.commands import UNSET, Patch, is_set
 from domain.shared.errors import ErrorCode, Forbidden, Validator
-from domain.shared.record_versions import require_version
+from domain.shared.record_versions import Versioned, require_version
 from domain.shared.search import contains_any, search_term
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class BuyingRole(StrEnum):
+    """A contact's part in a buying decision."""
+
+    DECISION_MAKER = "decision_maker"
+    INFLUENCER = "influencer"
+    USER = "user"
+    GATEKEEPER = "gatekeeper"
+    CHAMPION = "champion"
+
+
+class Contact(Protected, TenantScoped, Timestamped, Versioned, Base):
+    """A person at an account, with their part in the buying centre."""
+
+    __resource__ = Resource.CONTACT
+    __label__ = "contact"
+
+    audit_record_type = "contact"
+
+    __tablename__ = "contact"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "account_id"], ["account.tenant_id", "account.id"], ondelete="CASCADE"),
+        Index("ix_contact_account", "tenant_id", "account_id"),
+    )
+
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    title: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    buying_role: Mapped[BuyingRole | None] = mapped_column(Enum(BuyingRole, name="buying_role"), nullable=True)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# --- Use cases -------------------------------------------------------------------------------
 
 
 @dataclass
@@ -36,13 +75,13 @@ class ContactChanges:
 
 
 def contacts_query(
-    access: Access, *, account_id: uuid.UUID | None = None, search: str | None = None
-) -> Select[tuple[Contact]]:
+    uow: UnitOfWork, *, account_id: uuid.UUID | None = None, search: str | None = None
+) -> Select[Contact]:
     """Visible contacts, optionally of one account or matching a name or e-mail.
 
     Raises ValidationFailed for a search text over the bound.
     """
-    stmt = select(Contact).where(access.rows(Resource.CONTACT))
+    stmt = uow.visible(Contact)
     if account_id is not None:
         stmt = stmt.where(Contact.account_id == account_id)
     if term := search_term(search):
@@ -74,20 +113,18 @@ def _validated(changes: ContactChanges, *, creating: bool) -> dict[str, Any]:
     return values
 
 
-async def create_contact(
-    session: AsyncSession, access: Access, account_id: uuid.UUID, changes: ContactChanges
-) -> Contact:
+async def create_contact(uow: UnitOfWork, account_id: uuid.UUID, changes: ContactChanges) -> Contact:
     """Add a contact to an account the actor can see."""
-    if not access.can(Resource.CONTACT, Action.CREATE):
+    if not uow.access.can(Resource.CONTACT, Action.CREATE):
         raise Forbidden("Your role may not create contacts.")
     values = _validated(changes, creating=True)
-    account = await get_or_raise(session, access, Account, Resource.ACCOUNT, account_id, field="accountId")
-    contact = Contact(tenant_id=access.actor.tenant_id, id=uuid.uuid4(), account_id=account.id, **values)
-    session.add(contact)
-    await session.flush()
+    account = await uow.get(Account, account_id, field="accountId")
+    contact = Contact(tenant_id=uow.tenant_id, id=uuid.uuid4(), account_id=account.id, **values)
+    uow.session.add(contact)
+    await uow.session.flush()
     audit_log.record(
-        session,
-        access,
+        uow.session,
+        uow.access,
         record_type="contact",
         record_id=contact.id,
         action="created",
@@ -97,18 +134,11 @@ async def create_contact(
 
 
 async def update_contact(
-    session: AsyncSession,
-    access: Access,
-    contact_id: uuid.UUID,
-    changes: ContactChanges,
-    *,
-    expected_version: int | None = None,
+    uow: UnitOfWork, contact_id: uuid.UUID, changes: ContactChanges, *, expected_version: int | None = None
 ) -> Contact:
     """Change a contact the actor may edit; with `expected_version`, one changed since that read is refused."""
-    contact = await get_or_raise(
-        session, access, Contact, Resource.CONTACT, contact_id, action=Action.UPDATE, for_update=True
-    )
-    await require_version(session, contact, expected_version)
+    contact = await uow.get(Contact, contact_id, action=Action.UPDATE, for_update=True)
+    await require_version(uow.session, contact, expected_version)
     values = _validated(changes, creating=False)
-    await audit_log.apply_and_record(session, access, contact, "contact", values)
+    await audit_log.apply_and_record(uow.session, uow.access, contact, "contact", values)
     return contact

@@ -21,12 +21,12 @@ K = TypeVar("K")
 
 # Mailbox providers: an address there says nothing about which company someone works for.
 FREE_MAIL_DOMAINS = frozenset(
-    {
-        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "yahoo.co.jp",
-        "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.de", "gmx.net", "web.de", "mail.ru",
-        "yandex.ru", "qq.com", "163.com", "126.com", "sina.com", "sohu.com", "foxmail.com", "aliyun.com",
-    }
-)  # fmt: skip
+    (
+        "gmail.com googlemail.com outlook.com hotmail.com live.com msn.com yahoo.com yahoo.co.jp icloud.com "
+        "me.com aol.com proton.me protonmail.com gmx.de gmx.net web.de mail.ru yandex.ru "
+        "qq.com 163.com 126.com sina.com sohu.com foxmail.com aliyun.com"
+    ).split()
+)
 _SEPARATORS = re.compile(r"[\s\-./]")
 EU_PREFIXES = frozenset(code.upper() for code in eu_vat.MEMBER_STATES) | {"EL"}
 
@@ -113,7 +113,7 @@ def validate_tax_id(value: str, country: str | None = None) -> str:
     except stdnum_errors.InvalidChecksum as exc:
         raise _invalid(f"taxId {value.strip()} fails its check digit.") from exc
     except stdnum_errors.ValidationError as exc:
-        raise _invalid(f"taxId {value.strip()} is not valid: {exc.message}.") from exc
+        raise _invalid(f"taxId {value.strip()} is not valid: {getattr(exc, 'message', exc)}.") from exc
     if not re.fullmatch(r"[0-9A-Z]{4,40}", compact):
         raise _invalid("taxId must be 4 to 40 letters or digits.")
     return compact

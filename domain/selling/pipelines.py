@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Boolean, ForeignKeyConstraint, Integer, String, UniqueConstraint, Uuid, select, update
 from sqlalchemy.dialects.postgresql import ENUM
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import UnitOfWork
 from domain.audit import trail as audit_log
-from domain.selling.opportunities import STAGE_DEFAULTS, ForecastCategory, Stage
+from domain.selling.stages import STAGE_DEFAULTS, ForecastCategory, Stage
 from domain.shared.base import Base, TenantScoped, Timestamped
 from domain.shared.errors import ErrorCode, Forbidden, NotFound, Validator
 
@@ -63,11 +63,9 @@ class StageSpec:
     forecast_category: ForecastCategory | None = None
 
 
-async def create_pipeline(
-    session: AsyncSession, access: Access, name: str, stages: list[StageSpec], *, is_default: bool
-) -> Pipeline:
+async def create_pipeline(uow: UnitOfWork, name: str, stages: list[StageSpec], *, is_default: bool) -> Pipeline:
     """A new pipeline (admins): open stages in their canonical order, ending with both closed stages."""
-    if not access.can(Resource.POLICY, Action.UPDATE):
+    if not uow.access.can(Resource.POLICY, Action.UPDATE):
         raise Forbidden("Only admins configure pipelines.")
     v = Validator()
     clean = v.require_text("name", name, max_length=100)
@@ -86,10 +84,8 @@ async def create_pipeline(
         if spec.probability is not None and not 0 <= spec.probability <= 100:
             v.fail("stages", ErrorCode.OUT_OF_RANGE, f"{spec.stage.name}: probability must be between 0 and 100.")
     v.raise_if_any()
-    tenant_id = access.actor.tenant_id
-    taken = (
-        await session.execute(select(Pipeline.id).where(Pipeline.tenant_id == tenant_id, Pipeline.name == clean))
-    ).scalar_one_or_none()
+    session, tenant_id = uow.session, uow.tenant_id
+    taken = await session.scalar(select(Pipeline.id).where(Pipeline.tenant_id == tenant_id, Pipeline.name == clean))
     if taken is not None:
         v.fail("name", ErrorCode.DUPLICATE, "A pipeline of that name exists.")
         v.raise_if_any()
@@ -103,53 +99,71 @@ async def create_pipeline(
     await session.flush()
     for position, spec in enumerate(stages):
         probability, forecast = STAGE_DEFAULTS[spec.stage]
-        session.add(PipelineStage(
-            tenant_id=tenant_id, id=uuid.uuid4(), pipeline_id=pipeline.id, stage=spec.stage, position=position,
-            label=(spec.label or spec.stage.value.replace("_", " ").capitalize()).strip()[:100],
-            probability=spec.probability if spec.probability is not None else probability,
-            forecast_category=spec.forecast_category or forecast,
-        ))  # fmt: skip
+        session.add(
+            PipelineStage(
+                tenant_id=tenant_id,
+                id=uuid.uuid4(),
+                pipeline_id=pipeline.id,
+                stage=spec.stage,
+                position=position,
+                label=(spec.label or spec.stage.value.replace("_", " ").capitalize()).strip()[:100],
+                probability=spec.probability if spec.probability is not None else probability,
+                forecast_category=spec.forecast_category or forecast,
+            )
+        )
     await session.flush()
-    audit_log.record(session, access, record_type="pipeline", record_id=pipeline.id, action="created",
-                     changes=audit_log.created_changes({"name": clean, "stages": [k.value for k in keys]}))  # fmt: skip
+    audit_log.record(
+        session,
+        uow.access,
+        record_type="pipeline",
+        record_id=pipeline.id,
+        action="created",
+        changes=audit_log.created_changes({"name": clean, "stages": [k.value for k in keys]}),
+    )
     return pipeline
 
 
-async def stages_of(session: AsyncSession, tenant_id: uuid.UUID, pipeline_id: uuid.UUID) -> list[PipelineStage]:
-    rows = await session.execute(
+async def tenant_pipelines(uow: UnitOfWork) -> list[Pipeline]:
+    """The tenant's pipelines, the default first, then by name."""
+    rows = await uow.session.execute(
+        select(Pipeline).where(Pipeline.tenant_id == uow.tenant_id).order_by(Pipeline.is_default.desc(), Pipeline.name)
+    )
+    return list(rows.scalars())
+
+
+async def stages_of(uow: UnitOfWork, pipeline_id: uuid.UUID) -> list[PipelineStage]:
+    """A pipeline's stages, in their order."""
+    rows = await uow.session.execute(
         select(PipelineStage)
-        .where(PipelineStage.tenant_id == tenant_id, PipelineStage.pipeline_id == pipeline_id)
+        .where(PipelineStage.tenant_id == uow.tenant_id, PipelineStage.pipeline_id == pipeline_id)
         .order_by(PipelineStage.position)
     )
     return list(rows.scalars())
 
 
-async def pipeline_for_new_deal(
-    session: AsyncSession, tenant_id: uuid.UUID, pipeline_id: uuid.UUID | None
-) -> Pipeline | None:
+async def pipeline_for_new_deal(uow: UnitOfWork, pipeline_id: uuid.UUID | None) -> Pipeline | None:
     """The pipeline asked for, or the tenant's default one (None when the tenant has none)."""
-    stmt = select(Pipeline).where(Pipeline.tenant_id == tenant_id)
+    stmt = select(Pipeline).where(Pipeline.tenant_id == uow.tenant_id)
     stmt = stmt.where(Pipeline.id == pipeline_id) if pipeline_id else stmt.where(Pipeline.is_default)
-    pipeline = (await session.execute(stmt)).scalar_one_or_none()
+    pipeline = (await uow.session.execute(stmt)).scalar_one_or_none()
     if pipeline_id and pipeline is None:
         raise NotFound("No pipeline with that pipelineId.", field="pipelineId")
     return pipeline
 
 
-async def stage_terms(
-    session: AsyncSession, tenant_id: uuid.UUID, pipeline_id: uuid.UUID | None, stage: Stage
-) -> tuple[int, ForecastCategory]:
+async def stage_terms(uow: UnitOfWork, pipeline_id: uuid.UUID | None, stage: Stage) -> tuple[int, ForecastCategory]:
     """Probability and forecast category of a stage in a pipeline; an error when the pipeline skips the stage."""
     if pipeline_id is None:
         return STAGE_DEFAULTS[stage]
     row = (
-        await session.execute(
+        await uow.session.execute(
             select(PipelineStage).where(
-                PipelineStage.tenant_id == tenant_id, PipelineStage.pipeline_id == pipeline_id,
+                PipelineStage.tenant_id == uow.tenant_id,
+                PipelineStage.pipeline_id == pipeline_id,
                 PipelineStage.stage == stage,
             )
         )
-    ).scalar_one_or_none()  # fmt: skip
+    ).scalar_one_or_none()
     if row is None:
         v = Validator()
         v.fail("stage", ErrorCode.INVALID, f"{stage.name} is not a stage of this deal's pipeline.")

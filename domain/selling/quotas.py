@@ -12,16 +12,28 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import CHAR, Date, Enum, ForeignKeyConstraint, Numeric, UniqueConstraint, Uuid, and_, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    CHAR,
+    ColumnElement,
+    Date,
+    Enum,
+    ForeignKeyConstraint,
+    Numeric,
+    UniqueConstraint,
+    Uuid,
+    and_,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import UnitOfWork, system_unit_of_work
 from domain.audit import trail as audit_log
 from domain.channel.organizations import Organization
 from domain.identity.users import User
-from domain.selling.opportunities import Opportunity, OpportunityPartner, Stage
+from domain.selling.opportunities import Opportunity, OpportunityPartner
+from domain.selling.stages import Stage
 from domain.selling.territories import Territory
 from domain.shared.base import Base, TenantScoped, Timestamped
 from domain.shared.errors import ErrorCode, Forbidden, Validator
@@ -36,10 +48,11 @@ class QuotaSubject(StrEnum):
     ORGANIZATION = "organization"
 
 
-SUBJECTS = {
-    QuotaSubject.USER: (User, Resource.USER, "userId"),
-    QuotaSubject.TERRITORY: (Territory, Resource.TERRITORY, "territoryId"),
-    QuotaSubject.ORGANIZATION: (Organization, Resource.ORGANIZATION, "organizationId"),
+# The model of each kind of subject, and the input field that names one.
+SUBJECTS: dict[QuotaSubject, tuple[type[User] | type[Territory] | type[Organization], str]] = {
+    QuotaSubject.USER: (User, "userId"),
+    QuotaSubject.TERRITORY: (Territory, "territoryId"),
+    QuotaSubject.ORGANIZATION: (Organization, "organizationId"),
 }
 
 
@@ -80,10 +93,16 @@ class QuotaStatus:
 
 
 async def set_quota(
-    session: AsyncSession, access: Access, subject: QuotaSubject, subject_id: uuid.UUID, start: date, end: date,
-    currency: str, amount: Decimal,
-) -> Quota:  # fmt: skip
-    """Set (or replace) a quota; directors and admins do this."""
+    uow: UnitOfWork,
+    subject: QuotaSubject,
+    subject_id: uuid.UUID,
+    start: date,
+    end: date,
+    currency: str,
+    amount: Decimal,
+) -> QuotaStatus:
+    """Set (or replace) a quota (directors and admins), and answer how it stands among the actor's deals."""
+    access = uow.access
     if not access.can(Resource.OPPORTUNITY, Action.APPROVE) or access.actor.is_partner:
         raise Forbidden("Only sales leadership sets quotas.")
     v = Validator()
@@ -92,32 +111,48 @@ async def set_quota(
     code = check_currency(v, "currency", currency)
     value = check_amount(v, "amount", amount)
     v.raise_if_any()
-    model, resource, field = SUBJECTS[subject]
-    await get_or_raise(session, access, model, resource, subject_id, field=field)
+    assert code is not None and value is not None
+    model, field = SUBJECTS[subject]
+    await uow.get(model, subject_id, field=field)
     quota = (
-        await session.execute(
+        await uow.session.execute(
             select(Quota).where(
-                Quota.tenant_id == access.actor.tenant_id, Quota.subject == subject, Quota.subject_id == subject_id,
-                Quota.period_start == start, Quota.period_end == end, Quota.currency == code,
+                Quota.tenant_id == uow.tenant_id,
+                Quota.subject == subject,
+                Quota.subject_id == subject_id,
+                Quota.period_start == start,
+                Quota.period_end == end,
+                Quota.currency == code,
             )
         )
-    ).scalar_one_or_none()  # fmt: skip
+    ).scalar_one_or_none()
     before = quota.amount if quota else None
     if quota is None:
-        quota = Quota(tenant_id=access.actor.tenant_id, id=uuid.uuid4(), subject=subject, subject_id=subject_id,
-                      period_start=start, period_end=end, currency=code, amount=value)  # fmt: skip
-        session.add(quota)
+        quota = Quota(
+            tenant_id=uow.tenant_id,
+            id=uuid.uuid4(),
+            subject=subject,
+            subject_id=subject_id,
+            period_start=start,
+            period_end=end,
+            currency=code,
+            amount=value,
+        )
+        uow.session.add(quota)
     else:
-        quota.amount = value  # type: ignore[assignment]
-    await session.flush()
+        quota.amount = value
+    await uow.session.flush()
     changes = {"amount": {"old": str(before) if before is not None else None, "new": str(value)}}
-    audit_log.record(session, access, record_type="quota", record_id=quota.id, action="set", changes=changes)
-    return quota
+    audit_log.record(uow.session, access, record_type="quota", record_id=quota.id, action="set", changes=changes)
+    return await _status(uow, quota)
 
 
-async def _reporting_line(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> list[uuid.UUID]:
-    """The user and everyone reporting to them, directly or not."""
-    managers = dict((await session.execute(select(User.id, User.manager_id).where(User.tenant_id == tenant_id))).all())
+async def _reporting_line(uow: UnitOfWork, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """The user and everyone reporting to them, directly or not, whether or not the viewer may see them."""
+    # A user's quota counts their whole line's deals (the deals alone are narrowed to the viewer's), so the
+    # line is read over the whole tenant.
+    tenant = system_unit_of_work(uow.session, uow.tenant_id, "quota reporting line")
+    managers = dict((await uow.session.execute(tenant.visible_columns(User, User.id, User.manager_id))).all())
     line, frontier = {user_id}, {user_id}
     while frontier:
         frontier = {u for u, m in managers.items() if m in frontier and u not in line}
@@ -125,15 +160,16 @@ async def _reporting_line(session: AsyncSession, tenant_id: uuid.UUID, user_id: 
     return sorted(line)
 
 
-async def _subject_filter(session: AsyncSession, quota: Quota):  # type: ignore[no-untyped-def]
+async def _subject_filter(uow: UnitOfWork, quota: Quota) -> ColumnElement[bool]:
+    """The deals a quota's subject answers for: its reporting line's, its territory subtree's or its partner tree's."""
     if quota.subject is QuotaSubject.USER:
-        return Opportunity.owner_id.in_(await _reporting_line(session, quota.tenant_id, quota.subject_id))
+        return Opportunity.owner_id.in_(await _reporting_line(uow, quota.subject_id))
     if quota.subject is QuotaSubject.TERRITORY:
         path = select(Territory.path).where(Territory.tenant_id == quota.tenant_id, Territory.id == quota.subject_id)
-        return Opportunity.territory_id.in_(
-            select(Territory.id).where(Territory.tenant_id == quota.tenant_id,
-                                       Territory.path.startswith(path.scalar_subquery()))
-        )  # fmt: skip
+        subtree = select(Territory.id).where(
+            Territory.tenant_id == quota.tenant_id, Territory.path.startswith(path.scalar_subquery())
+        )
+        return Opportunity.territory_id.in_(subtree)
     path = select(Organization.path).where(
         Organization.tenant_id == quota.tenant_id, Organization.id == quota.subject_id
     )
@@ -147,42 +183,49 @@ async def _subject_filter(session: AsyncSession, quota: Quota):  # type: ignore[
     )
 
 
-async def quota_statuses(session: AsyncSession, access: Access, start: date, end: date) -> list[QuotaStatus]:
+async def _status(uow: UnitOfWork, quota: Quota) -> QuotaStatus:
+    """How a quota stands among the deals the viewer can see."""
+    in_period = and_(
+        uow.rows(Opportunity),
+        Opportunity.currency == quota.currency,
+        Opportunity.close_date >= quota.period_start,
+        Opportunity.close_date <= quota.period_end,
+        await _subject_filter(uow, quota),
+    )
+    open_stages = Opportunity.stage.not_in([Stage.CLOSED_WON, Stage.CLOSED_LOST])
+    sums = select(
+        func.coalesce(func.sum(Opportunity.amount).filter(Opportunity.stage == Stage.CLOSED_WON), 0),
+        func.coalesce(func.sum(Opportunity.amount).filter(open_stages), 0),
+    ).where(in_period)
+    won, pipeline = (await uow.session.execute(uow.mark(sums))).one()
+    won, pipeline = Decimal(won).quantize(TWO_PLACES), Decimal(pipeline).quantize(TWO_PLACES)
+    left = quota.amount - won
+    return QuotaStatus(
+        quota,
+        won,
+        pipeline,
+        float(won / quota.amount) if quota.amount else None,
+        float(pipeline / left) if left > 0 else None,
+    )
+
+
+async def quota_statuses(uow: UnitOfWork, start: date, end: date) -> list[QuotaStatus]:
     """Quotas of the period whose subject the viewer can see, measured against the deals the viewer can see."""
     quotas = (
-        await session.execute(
-            select(Quota).where(Quota.tenant_id == access.actor.tenant_id, Quota.period_start >= start,
-                                Quota.period_end <= end).order_by(Quota.subject, Quota.period_start)
+        (
+            await uow.session.execute(
+                select(Quota)
+                .where(Quota.tenant_id == uow.tenant_id, Quota.period_start >= start, Quota.period_end <= end)
+                .order_by(Quota.subject, Quota.period_start)
+            )
         )
-    ).scalars().all()  # fmt: skip
+        .scalars()
+        .all()
+    )
     statuses = []
     for quota in quotas:
-        model, resource, _ = SUBJECTS[quota.subject]
-        visible = (
-            await session.execute(
-                select(model.id).where(access.rows(resource), model.id == quota.subject_id)  # type: ignore[attr-defined]
-            )
-        ).scalar_one_or_none()
-        if visible is None:
-            continue
-        in_period = and_(
-            access.rows(Resource.OPPORTUNITY), Opportunity.currency == quota.currency,
-            Opportunity.close_date >= quota.period_start, Opportunity.close_date <= quota.period_end,
-            await _subject_filter(session, quota),
-        )  # fmt: skip
-        won, pipeline = (
-            await session.execute(
-                select(
-                    func.coalesce(func.sum(Opportunity.amount).filter(Opportunity.stage == Stage.CLOSED_WON), 0),
-                    func.coalesce(func.sum(Opportunity.amount).filter(
-                        Opportunity.stage.not_in([Stage.CLOSED_WON, Stage.CLOSED_LOST])), 0),
-                ).where(in_period)
-            )
-        ).one()  # fmt: skip
-        won, pipeline = Decimal(won).quantize(TWO_PLACES), Decimal(pipeline).quantize(TWO_PLACES)
-        left = quota.amount - won
-        statuses.append(QuotaStatus(
-            quota, won, pipeline, float(won / quota.amount) if quota.amount else None,
-            float(pipeline / left) if left > 0 else None,
-        ))  # fmt: skip
+        model, _ = SUBJECTS[quota.subject]
+        visible = await uow.session.scalar(uow.visible_columns(model, model.id).where(model.id == quota.subject_id))
+        if visible is not None:
+            statuses.append(await _status(uow, quota))
     return statuses

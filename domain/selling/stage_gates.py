@@ -24,30 +24,23 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import ENUM
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
-from domain.access.visibility import get_or_raise
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import UnitOfWork
 from domain.audit import trail as audit_log
-from domain.selling.accounts import BuyingRole
-from domain.selling.buying_centre import CompetitorStatus, OpportunityCompetitor, OpportunityContact
-from domain.selling.opportunities import (
-    CloseReason,
-    Opportunity,
-    OpportunityTeamMember,
-    SalesRole,
-    Stage,
-    editable_opportunity_or_raise,
-)
+from domain.selling.buying_centre import OpportunityContact, record_winner
+from domain.selling.codes import SellingCode
+from domain.selling.contacts import BuyingRole
+from domain.selling.opportunities import Opportunity, OpportunityTeamMember, SalesRole, editable_opportunity_or_raise
 from domain.selling.pipelines import stage_terms, stages_of
+from domain.selling.stages import OPEN_ORDER, CloseReason, Stage
 from domain.selling.team_stage_rules import FieldGroup, require_team_stage_rights
 from domain.shared.base import Base, TenantScoped, Timestamped, utcnow
-from domain.shared.errors import Conflict, ErrorCode, FieldError, Forbidden, ValidationFailed, Validator
+from domain.shared.errors import Conflict, ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed, Validator
 
 # Fields a gate may require, with their API names.
 GATE_FIELDS = {"budget": "budget", "decision_date": "decisionDate", "margin": "margin", "close_date": "closeDate"}
-OPEN_ORDER = [s for s in Stage if not s.is_closed]
 
 
 class ApprovalStatus(StrEnum):
@@ -92,8 +85,7 @@ class StageApproval(TenantScoped, Timestamped, Base):
 
 
 async def set_gate(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     stage: Stage,
     *,
     required_fields: list[str],
@@ -102,6 +94,7 @@ async def set_gate(
     requires_approval: bool,
 ) -> StageGate:
     """Configure the gate of a stage (admins); an empty gate lets every move in."""
+    session, access = uow.session, uow.access
     if not access.can(Resource.POLICY, Action.UPDATE):
         raise Forbidden("Only admins configure stage gates.")
     unknown = sorted(set(required_fields) - set(GATE_FIELDS.values()))
@@ -151,19 +144,21 @@ async def set_gate(
     return gate
 
 
-async def gates(session: AsyncSession, tenant_id: uuid.UUID) -> list[StageGate]:
-    return list((await session.execute(select(StageGate).where(StageGate.tenant_id == tenant_id))).scalars().all())
+async def gates(uow: UnitOfWork) -> list[StageGate]:
+    """The tenant's stage gates, in stage order."""
+    found = (await uow.session.execute(select(StageGate).where(StageGate.tenant_id == uow.tenant_id))).scalars()
+    return sorted(found, key=lambda gate: list(Stage).index(gate.stage))
 
 
 async def stages_passed(
-    session: AsyncSession, tenant_id: uuid.UUID, pipeline_id: uuid.UUID | None, current: Stage | None, target: Stage
+    uow: UnitOfWork, pipeline_id: uuid.UUID | None, current: Stage | None, target: Stage
 ) -> list[Stage]:
     """The stages a forward move enters on its way to `target`, the target last; `current` None is a new deal.
 
     A deal passes every open stage of its pipeline between the two; winning passes all that remain, losing
     passes none but CLOSED_LOST. A new deal starts in the pipeline's first stage, so it enters the ones after.
     """
-    order = [row.stage for row in await stages_of(session, tenant_id, pipeline_id)] if pipeline_id else list(Stage)
+    order = [row.stage for row in await stages_of(uow, pipeline_id)] if pipeline_id else list(Stage)
     open_stages = [s for s in order if not s.is_closed] or OPEN_ORDER
     if target is Stage.CLOSED_LOST:
         return [target]
@@ -175,7 +170,7 @@ async def stages_passed(
 
 
 async def unmet_on_the_way(
-    session: AsyncSession, opportunity: Opportunity, stages: list[Stage], *, creating: bool = False
+    uow: UnitOfWork, opportunity: Opportunity, stages: list[Stage], *, creating: bool = False
 ) -> list[FieldError]:
     """Everything the gates of `stages` require that the opportunity lacks, each requirement once.
 
@@ -185,7 +180,7 @@ async def unmet_on_the_way(
     if not stages:
         return []
     found = (
-        await session.execute(
+        await uow.session.execute(
             select(StageGate).where(StageGate.tenant_id == opportunity.tenant_id, StageGate.stage.in_(stages))
         )
     ).scalars()
@@ -197,25 +192,27 @@ async def unmet_on_the_way(
         if gate is None:
             continue
         how = f"to enter {stage.name}" if stage == target else f"to pass {stage.name} on the way to {target.name}"
-        for key, error in await _unmet_at_gate(session, opportunity, gate, how, creating=creating):
+        for key, error in await _unmet_at_gate(uow, opportunity, gate, how, creating=creating):
             unmet.setdefault(key, error)
     return list(unmet.values())
 
 
 async def _unmet_at_gate(
-    session: AsyncSession, opportunity: Opportunity, gate: StageGate, how: str, *, creating: bool
+    uow: UnitOfWork, opportunity: Opportunity, gate: StageGate, how: str, *, creating: bool
 ) -> list[tuple[tuple[str, ...], FieldError]]:
     """(requirement, error) for every requirement of one gate the opportunity does not meet."""
+    session = uow.session
     unmet: list[tuple[tuple[str, ...], FieldError]] = []
     later = ": create the deal in an earlier stage and move it on once this is met." if creating else "."
 
-    def fail(key: tuple[str, ...], field: str, message: str) -> None:
-        unmet.append((key, FieldError("stage" if creating else field, ErrorCode.REQUIRED, message + later)))
+    def fail(key: tuple[str, ...], field: str, message: str, code: SellingCode = SellingCode.STAGE_GATE_UNMET) -> None:
+        unmet.append((key, FieldError("stage" if creating else field, code, message + later)))
 
     for attr in gate.required_fields:
         if getattr(opportunity, attr) is None:
             name = GATE_FIELDS[attr]
-            unmet.append((("field", attr), FieldError(name, ErrorCode.REQUIRED, f"{name} is required {how}.")))
+            error = FieldError(name, SellingCode.STAGE_GATE_UNMET, f"{name} is required {how}.")
+            unmet.append((("field", attr), error))
     if gate.require_decision_maker and (
         creating
         or (
@@ -267,13 +264,13 @@ async def _unmet_at_gate(
         is None
     ):
         ask = "" if creating else f": request one for {gate.stage.name} first"
-        fail(("approval", gate.stage.value), "approval", f"A manager's approval is needed {how}{ask}")
+        message = f"A manager's approval is needed {how}{ask}"
+        fail(("approval", gate.stage.value), "approval", message, SellingCode.APPROVAL_PENDING)
     return unmet
 
 
 async def move_stage(
-    session: AsyncSession,
-    access: Access,
+    uow: UnitOfWork,
     opportunity_id: uuid.UUID,
     stage: Stage,
     *,
@@ -286,10 +283,8 @@ async def move_stage(
 
     With `expected_version`, a move made from an older read (the deal moved meanwhile) is refused.
     """
-    opportunity = await editable_opportunity_or_raise(
-        session, access, opportunity_id, expected_version=expected_version
-    )
-    await require_team_stage_rights(session, access, opportunity, {FieldGroup.STAGE})
+    opportunity = await editable_opportunity_or_raise(uow, opportunity_id, expected_version=expected_version)
+    await require_team_stage_rights(uow, opportunity, {FieldGroup.STAGE})
     v = Validator()
     reason = v.require_text("reason", reason, max_length=2000, required=False)
     competitor = v.require_text("competitor", competitor, max_length=200, required=False)
@@ -306,10 +301,10 @@ async def move_stage(
     if competitor and stage is not Stage.CLOSED_LOST:
         v.fail("competitor", ErrorCode.INVALID, "A competitor is recorded only when the deal is lost.")
     if not backwards and current != stage:
-        passed = await stages_passed(session, opportunity.tenant_id, opportunity.pipeline_id, current, stage)
-        v.field_errors.extend(await unmet_on_the_way(session, opportunity, passed))
+        passed = await stages_passed(uow, opportunity.pipeline_id, current, stage)
+        v.field_errors.extend(await unmet_on_the_way(uow, opportunity, passed))
     v.raise_if_any()
-    probability, forecast = await stage_terms(session, opportunity.tenant_id, opportunity.pipeline_id, stage)
+    probability, forecast = await stage_terms(uow, opportunity.pipeline_id, stage)
     before = {
         "stage": current,
         "probability": opportunity.probability,
@@ -328,11 +323,11 @@ async def move_stage(
         setattr(opportunity, key, value)
     opportunity.close_reason = reason if stage.is_closed else opportunity.close_reason
     if competitor:
-        await _record_winner(session, opportunity, competitor)
-    await session.flush()
+        await record_winner(uow, opportunity, competitor)
+    await uow.session.flush()
     audit_log.record(
-        session,
-        access,
+        uow.session,
+        uow.access,
         record_type="opportunity",
         record_id=opportunity.id,
         action="stage_moved",
@@ -342,36 +337,10 @@ async def move_stage(
     return opportunity
 
 
-async def _record_winner(session: AsyncSession, opportunity: Opportunity, name: str) -> None:
-    """The competitor who won the deal, in the deal's competitor list."""
-    row = (
-        await session.execute(
-            select(OpportunityCompetitor).where(
-                OpportunityCompetitor.tenant_id == opportunity.tenant_id,
-                OpportunityCompetitor.opportunity_id == opportunity.id,
-                OpportunityCompetitor.name == name,
-            )
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        session.add(
-            OpportunityCompetitor(
-                tenant_id=opportunity.tenant_id,
-                id=uuid.uuid4(),
-                opportunity_id=opportunity.id,
-                name=name,
-                status=CompetitorStatus.PREFERRED,
-            )
-        )
-    else:
-        row.status = CompetitorStatus.PREFERRED
-
-
-async def request_approval(
-    session: AsyncSession, access: Access, opportunity_id: uuid.UUID, stage: Stage
-) -> StageApproval:
+async def request_approval(uow: UnitOfWork, opportunity_id: uuid.UUID, stage: Stage) -> StageApproval:
     """Ask a manager to let the opportunity into a gated stage."""
-    opportunity = await editable_opportunity_or_raise(session, access, opportunity_id, field="opportunityId")
+    session, access = uow.session, uow.access
+    opportunity = await editable_opportunity_or_raise(uow, opportunity_id, field="opportunityId")
     pending = (
         await session.execute(
             select(StageApproval.id).where(
@@ -383,7 +352,11 @@ async def request_approval(
         )
     ).scalar_one_or_none()
     if pending is not None:
-        raise Conflict(f"An approval to enter {stage.name} is already requested or granted.", field="stage")
+        raise Conflict(
+            f"An approval to enter {stage.name} is already requested or granted.",
+            field="stage",
+            code=SellingCode.APPROVAL_ALREADY_REQUESTED,
+        )
     approval = StageApproval(
         tenant_id=opportunity.tenant_id,
         id=uuid.uuid4(),
@@ -405,37 +378,35 @@ async def request_approval(
     return approval
 
 
-def pending_approvals_query(access: Access) -> Select[tuple[StageApproval]]:
+def pending_approvals_query(uow: UnitOfWork) -> Select[StageApproval]:
     """Stage approvals waiting on the actor: still requested, on deals whose approvals they may decide."""
+    decidable = uow.visible_columns(Opportunity, Opportunity.id, action=Action.APPROVE)
     return select(StageApproval).where(
-        StageApproval.tenant_id == access.actor.tenant_id,
+        StageApproval.tenant_id == uow.tenant_id,
         StageApproval.status == ApprovalStatus.REQUESTED,
-        StageApproval.opportunity_id.in_(
-            select(Opportunity.id).where(access.rows(Resource.OPPORTUNITY, Action.APPROVE))
-        ),
+        StageApproval.opportunity_id.in_(decidable),
     )
 
 
-async def decide_approval(
-    session: AsyncSession, access: Access, approval_id: uuid.UUID, approve: bool, reason: str | None
-) -> StageApproval:
+async def decide_approval(uow: UnitOfWork, approval_id: uuid.UUID, approve: bool, reason: str | None) -> StageApproval:
     """A manager approves or rejects a stage approval for an opportunity they manage."""
+    session, access = uow.session, uow.access
     approval = (
         await session.execute(
             select(StageApproval)
-            .where(StageApproval.tenant_id == access.actor.tenant_id, StageApproval.id == approval_id)
+            .where(StageApproval.tenant_id == uow.tenant_id, StageApproval.id == approval_id)
             .with_for_update()
         )
     ).scalar_one_or_none()
-    opportunity_id = approval.opportunity_id if approval else None
-    await get_or_raise(session, access, Opportunity, Resource.OPPORTUNITY, opportunity_id, field="id")
     if approval is None:
-        raise Conflict("No such approval.", field="id")
-    await get_or_raise(
-        session, access, Opportunity, Resource.OPPORTUNITY, opportunity_id, action=Action.APPROVE, field="id"
-    )
+        # As for an approval of a deal the actor may not see: no such deal, to them.
+        raise NotFound("No opportunity with that id.", field="id")
+    await uow.get(Opportunity, approval.opportunity_id, field="id")
+    await uow.get(Opportunity, approval.opportunity_id, action=Action.APPROVE, field="id")
     if approval.status is not ApprovalStatus.REQUESTED:
-        raise Conflict(f"The approval is already {approval.status.value}.", field="id")
+        raise Conflict(
+            f"The approval is already {approval.status.value}.", field="id", code=SellingCode.APPROVAL_ALREADY_DECIDED
+        )
     v = Validator()
     reason = v.require_text("reason", reason, max_length=2000, required=not approve)
     v.raise_if_any()

@@ -13,12 +13,14 @@ from enum import StrEnum
 
 from sqlalchemy import Boolean, Enum, ForeignKeyConstraint, UniqueConstraint, select
 from sqlalchemy.dialects.postgresql import ENUM
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.access.actor import Access, Action, Resource
+from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import UnitOfWork
 from domain.audit import trail as audit_log
-from domain.selling.opportunities import Opportunity, OpportunityTeamMember, SalesRole, Stage
+from domain.selling.codes import SellingCode
+from domain.selling.opportunities import Opportunity, SalesRole, team_member
+from domain.selling.stages import Stage
 from domain.shared.base import Base, TenantScoped, Timestamped
 from domain.shared.errors import Forbidden
 
@@ -30,11 +32,12 @@ class FieldGroup(StrEnum):
 
 
 FIELD_GROUPS = {
-    "amount": FieldGroup.COMMERCIAL, "currency": FieldGroup.COMMERCIAL, "budget": FieldGroup.COMMERCIAL,
-    "margin": FieldGroup.COMMERCIAL, "probability": FieldGroup.COMMERCIAL, "forecast_category": FieldGroup.COMMERCIAL,
-    "close_date": FieldGroup.COMMERCIAL, "name": FieldGroup.DETAILS, "decision_date": FieldGroup.DETAILS,
-    "internal_notes": FieldGroup.DETAILS,
-}  # fmt: skip
+    **dict.fromkeys(
+        ("amount", "currency", "budget", "margin", "probability", "forecast_category", "close_date"),
+        FieldGroup.COMMERCIAL,
+    ),
+    **dict.fromkeys(("name", "decision_date", "internal_notes"), FieldGroup.DETAILS),
+}
 
 
 class TeamStageRule(TenantScoped, Timestamped, Base):
@@ -53,35 +56,49 @@ class TeamStageRule(TenantScoped, Timestamped, Base):
 
 
 async def set_rule(
-    session: AsyncSession, access: Access, sales_role: SalesRole, stage: Stage, group: FieldGroup, can_edit: bool
+    uow: UnitOfWork, sales_role: SalesRole, stage: Stage, group: FieldGroup, can_edit: bool
 ) -> TeamStageRule:
     """Set one cell of the table (admins)."""
-    if not access.can(Resource.POLICY, Action.UPDATE):
+    if not uow.access.can(Resource.POLICY, Action.UPDATE):
         raise Forbidden("Only admins change team access rules.")
     rule = (
-        await session.execute(
+        await uow.session.execute(
             select(TeamStageRule).where(
-                TeamStageRule.tenant_id == access.actor.tenant_id, TeamStageRule.sales_role == sales_role,
-                TeamStageRule.stage == stage, TeamStageRule.field_group == group,
+                TeamStageRule.tenant_id == uow.tenant_id,
+                TeamStageRule.sales_role == sales_role,
+                TeamStageRule.stage == stage,
+                TeamStageRule.field_group == group,
             )
         )
-    ).scalar_one_or_none()  # fmt: skip
+    ).scalar_one_or_none()
     before = None if rule is None else rule.can_edit
     if rule is None:
-        rule = TeamStageRule(tenant_id=access.actor.tenant_id, id=uuid.uuid4(), sales_role=sales_role, stage=stage,
-                             field_group=group, can_edit=can_edit)  # fmt: skip
-        session.add(rule)
+        rule = TeamStageRule(
+            tenant_id=uow.tenant_id,
+            id=uuid.uuid4(),
+            sales_role=sales_role,
+            stage=stage,
+            field_group=group,
+            can_edit=can_edit,
+        )
+        uow.session.add(rule)
     rule.can_edit = can_edit
-    await session.flush()
+    await uow.session.flush()
     audit_log.record(
-        session, access, record_type="team_stage_rule", record_id=rule.id, action="set",
+        uow.session,
+        uow.access,
+        record_type="team_stage_rule",
+        record_id=rule.id,
+        action="set",
         changes={f"{sales_role.value}/{stage.value}/{group.value}": {"old": before, "new": can_edit}},
-    )  # fmt: skip
+    )
     return rule
 
 
-async def rules(session: AsyncSession, tenant_id: uuid.UUID) -> list[TeamStageRule]:
-    return list((await session.execute(select(TeamStageRule).where(TeamStageRule.tenant_id == tenant_id))).scalars())
+async def rules(uow: UnitOfWork) -> list[TeamStageRule]:
+    """The tenant's team access table, every cell set."""
+    found = await uow.session.execute(select(TeamStageRule).where(TeamStageRule.tenant_id == uow.tenant_id))
+    return list(found.scalars())
 
 
 @dataclass(frozen=True)
@@ -97,32 +114,24 @@ class TeamStageLimit:
         return [g for g in FieldGroup if g not in self.refused]
 
 
-async def team_stage_limit(session: AsyncSession, access: Access, opportunity: Opportunity) -> TeamStageLimit | None:
+async def team_stage_limit(uow: UnitOfWork, opportunity: Opportunity) -> TeamStageLimit | None:
     """The rules' limit on the actor for this deal at its current stage; None when the rules do not bind them."""
-    actor = access.actor
+    actor = uow.actor
     if actor.user_id is None or opportunity.owner_id == actor.user_id:
         return None
-    beyond_team = (
-        await session.execute(
+    beyond_team = await uow.session.scalar(
+        uow.mark(
             select(Opportunity.id).where(
-                Opportunity.id == opportunity.id, access.rows_beyond_team(Resource.OPPORTUNITY, Action.UPDATE)
+                Opportunity.id == opportunity.id, uow.access.rows_beyond_team(Resource.OPPORTUNITY, Action.UPDATE)
             )
         )
-    ).scalar_one_or_none()
+    )
     if beyond_team is not None:
         return None  # their right to edit does not rest on the team
-    member = (
-        await session.execute(
-            select(OpportunityTeamMember).where(
-                OpportunityTeamMember.tenant_id == opportunity.tenant_id,
-                OpportunityTeamMember.opportunity_id == opportunity.id,
-                OpportunityTeamMember.user_id == actor.user_id,
-            )
-        )
-    ).scalar_one_or_none()
+    member = await team_member(uow, opportunity, actor.user_id)
     if member is None:
         return None
-    table = [r for r in await rules(session, opportunity.tenant_id) if r.sales_role == member.sales_role]
+    table = [r for r in await rules(uow) if r.sales_role == member.sales_role]
     refused = set()
     for group in FieldGroup:
         cells = [r for r in table if r.field_group == group]
@@ -131,17 +140,16 @@ async def team_stage_limit(session: AsyncSession, access: Access, opportunity: O
     return TeamStageLimit(member.sales_role, opportunity.stage, frozenset(refused))
 
 
-async def require_team_stage_rights(
-    session: AsyncSession, access: Access, opportunity: Opportunity, groups: set[FieldGroup]
-) -> None:
+async def require_team_stage_rights(uow: UnitOfWork, opportunity: Opportunity, groups: set[FieldGroup]) -> None:
     """Refuse a change the actor's team role may not make at the deal's current stage."""
     if not groups:
         return
-    limit = await team_stage_limit(session, access, opportunity)
+    limit = await team_stage_limit(uow, opportunity)
     refused = sorted(groups & limit.refused) if limit else []
     if limit and refused:
         raise Forbidden(
             f"As {limit.sales_role.value} you may not change {', '.join(g.value for g in refused)} while the deal "
             f"is in {opportunity.stage.name}.",
             field="id",
+            code=SellingCode.TEAM_STAGE_LOCKED,
         )

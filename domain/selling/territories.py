@@ -7,11 +7,16 @@ import uuid
 from sqlalchemy import ForeignKeyConstraint, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from domain.access.actor import Resource
+from domain.access.unit_of_work import Protected
 from domain.shared.base import Base, TenantScoped, Timestamped
 
 
-class Territory(TenantScoped, Timestamped, Base):
+class Territory(Protected, TenantScoped, Timestamped, Base):
     """A region or segment; `path` lists the ids from the root down."""
+
+    __resource__ = Resource.TERRITORY
+    __label__ = "territory"
 
     __tablename__ = "territory"
     __table_args__ = (

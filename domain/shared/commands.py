@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal, TypeAlias, TypeGuard, TypeVar
 
 T = TypeVar("T")
 
@@ -17,8 +17,9 @@ class _Unset(Enum):
 
 UNSET: Final = _Unset.UNSET
 Unset = Literal[_Unset.UNSET]
-Patch = T | Unset  # type: ignore[valid-type]
+Patch: TypeAlias = T | Unset
 
 
-def is_set(value: object) -> bool:
+def is_set(value: Patch[T]) -> TypeGuard[T]:
+    """Whether the command sets this field (to a value, which may be None)."""
     return value is not UNSET

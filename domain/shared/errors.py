@@ -23,24 +23,38 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
 
 
+class ConceptCode(StrEnum):
+    """The base of a business concept's own error codes (`STAGE_GATE_UNMET`, `CREDIT_EXCEEDED`, ...).
+
+    A concept declares its codes as a subclass, each value its own name, with a sentence for each in a
+    `DESCRIPTIONS` mapping beside it; the API lists every concept's codes in the schema's `ErrorCode`. A
+    specific code refines a general one (CONFLICT for most), and its description says which.
+    """
+
+
+Code = ErrorCode | ConceptCode
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One problem with one input field."""
 
     field: str | None
-    code: ErrorCode
+    code: Code
     message: str
 
 
 class DomainError(Exception):
-    """A failure the caller can understand and usually fix."""
+    """A failure the caller can understand and usually fix; `code` may name the concept's specific failure."""
 
-    code: ErrorCode = ErrorCode.INVALID
+    code: Code = ErrorCode.INVALID
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, code: ConceptCode | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        if code is not None:
+            self.code = code
 
     @property
     def errors(self) -> list[FieldError]:
@@ -81,6 +95,16 @@ class Conflict(DomainError):
     code = ErrorCode.CONFLICT
 
 
+class ConcurrentChange(Conflict):
+    """A versioned record's UPDATE found another version than the one it loaded: a concurrent write won the race."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The record was changed by someone else while this change was being saved; nothing was saved. "
+            "Read it again and make your change on the current version."
+        )
+
+
 class StaleVersion(Conflict):
     """A change made from an older read of a record; nothing was written. `changed` names the fields changed since."""
 
@@ -93,9 +117,11 @@ class StaleVersion(Conflict):
         """The conflict itself, then one error on each field changed since the client's read."""
         return [
             FieldError(self.field, self.code, self.message),
-            *(FieldError(name, self.code, f"{name} was changed by someone else after you read it.")
-              for name in self.changed),
-        ]  # fmt: skip
+            *(
+                FieldError(name, self.code, f"{name} was changed by someone else after you read it.")
+                for name in self.changed
+            ),
+        ]
 
 
 class ValidationFailed(DomainError):
@@ -117,7 +143,7 @@ class Validator:
     def __init__(self) -> None:
         self.field_errors: list[FieldError] = []
 
-    def fail(self, field: str, code: ErrorCode, message: str) -> None:
+    def fail(self, field: str, code: Code, message: str) -> None:
         self.field_errors.append(FieldError(field, code, message))
 
     def require_text(self, field: str, value: str | None, *, max_length: int, required: bool = True) -> str | None:
@@ -141,8 +167,10 @@ class Validator:
         if len(values) > max_items:
             self.fail(field, ErrorCode.TOO_LONG, f"{field} may hold at most {max_items} entries.")
             return []
-        cleaned = (self.require_text(f"{field}[{i}]", value, max_length=max_length, required=False)
-                   for i, value in enumerate(values))  # fmt: skip
+        cleaned = (
+            self.require_text(f"{field}[{i}]", value, max_length=max_length, required=False)
+            for i, value in enumerate(values)
+        )
         return [text for text in cleaned if text]
 
     def raise_if_any(self) -> None:

@@ -100,9 +100,12 @@ async def claim(
     now = now or utcnow()
     who = actor_key(actor)
     fresh = {
-        "request_hash": request_hash, "record_type": None, "record_id": None, "created_at": now,
+        "request_hash": request_hash,
+        "record_type": None,
+        "record_id": None,
+        "created_at": now,
         "expires_at": now + KEY_LIFETIME,
-    }  # fmt: skip
+    }
     statement = (
         insert(IdempotencyKey)
         .values(tenant_id=actor.tenant_id, id=new_id(), actor=who, operation=operation, key=key, **fresh)

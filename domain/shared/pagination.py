@@ -25,6 +25,11 @@ from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
 
 T = TypeVar("T")
 
+# The statement of a list as a domain query function builds it through the door, and a column it is sorted by:
+# the edge names their types so, without SQL of its own.
+ListQuery = Select[Any]
+ListColumn = InstrumentedAttribute[Any]
+
 MAX_PAGE_SIZE = 100
 # A cursor holds one sort value (a name of a few hundred characters at most) and an id; none we issue is longer.
 MAX_CURSOR_LENGTH = 4000
@@ -267,7 +272,7 @@ async def paginate(session: AsyncSession, stmt: Select[Any], ordering: Ordering,
             return False
         beyond = ordering.rows_beyond(*position, descending if toward_end else not descending)
         at_or_beyond = stmt.order_by(None).where(or_(beyond, ordering.id_column == position[1]))
-        return bool((await session.execute(select(at_or_beyond.exists()))).scalar_one())
+        return bool((await session.execute(_around(select(at_or_beyond.exists()), stmt))).scalar_one())
 
     if page.backward:
         has_previous = more_in_reading_direction or await any_at_or_beyond(after, toward_end=False)
@@ -280,4 +285,10 @@ async def paginate(session: AsyncSession, stmt: Select[Any], ordering: Ordering,
 
 async def count(session: AsyncSession, stmt: Select[Any]) -> int:
     """Rows `stmt` would return, by the same predicate."""
-    return (await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))).scalar_one()
+    total = _around(select(func.count()).select_from(stmt.order_by(None).subquery()), stmt)
+    return int((await session.execute(total)).scalar_one())
+
+
+def _around(outer: Select[Any], inner: Select[Any]) -> Select[Any]:
+    """`outer`, a statement wrapped around `inner`, with `inner`'s execution options (such as the door's mark)."""
+    return outer.execution_options(**inner.get_execution_options())

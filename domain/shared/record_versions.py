@@ -15,12 +15,13 @@ import uuid
 from collections.abc import Collection
 from typing import Any, ClassVar
 
-from sqlalchemy import Integer, event, inspect, select
+from sqlalchemy import Integer, event, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, declared_attr, mapped_column
 from sqlalchemy.orm.util import identity_key
 
-from domain.audit.events import AuditEvent
+from domain.access.unit_of_work import system_unit_of_work
+from domain.audit.trail import AuditEvent
 from domain.shared.errors import ErrorCode, FieldError, StaleVersion, ValidationFailed
 
 # Written by SQLAlchemy itself on every change; never a person's edit.
@@ -77,11 +78,13 @@ async def fields_changed_since(
 ) -> list[str]:
     """The fields (camelCase) the audit trail shows changed after `version`, in the order they first changed."""
     record_id: uuid.UUID = row.id  # type: ignore[attr-defined]
+    # The trail of a record the actor is changing, whatever their role may read of audit events: `hidden`
+    # leaves out the fields they may not see.
+    trail = system_unit_of_work(session, row.tenant_id, "record versions: what changed since a read")  # type: ignore[attr-defined]
     changes = (
         await session.execute(
-            select(AuditEvent.changes)
+            trail.visible_columns(AuditEvent, AuditEvent.changes)
             .where(
-                AuditEvent.tenant_id == row.tenant_id,  # type: ignore[attr-defined]
                 AuditEvent.record_type == row.audit_record_type,
                 AuditEvent.record_id == record_id,
                 AuditEvent.record_version > version,

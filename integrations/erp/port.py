@@ -30,6 +30,10 @@ class ErpRejected(ErpError):
     """The ERP refused the data: trying again unchanged will fail the same way."""
 
 
+class ErpNotConnected(ErpError):
+    """The tenant has no ERP connection configured: nothing can be asked of an ERP."""
+
+
 @dataclass(frozen=True)
 class ErpParty:
     """A customer (or partner) as the ERP knows it; `reference` is the CRM's account id."""

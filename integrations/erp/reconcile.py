@@ -1,6 +1,8 @@
 """Compare the CRM's orders and contracts with the ERP's, report drift, and repair what can be repaired.
 
 The ERP is asked with no database transaction open; repairs are written in one short transaction after.
+Reconciliation is a system job over one tenant: it reads every order and contract of it through a system
+unit of work.
 
 Drift kinds:
 - missing_in_erp: the CRM sent (or should have sent) a record the ERP does not hold. A record still
@@ -25,19 +27,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.access.actor import Action
+from domain.access.unit_of_work import UnitOfWork, system_unit_of_work
 from domain.commerce.contracts import Contract, ContractStatus
 from domain.commerce.orders import Order, RestoredLine, restore_from_erp
 from domain.erp import outbox as erp_sync
-from domain.erp.outbox import ErpConnection, MessageKind, OutboxMessage, SyncState
+from domain.erp.outbox import MessageKind, OutboxMessage, SyncState
 from domain.erp.status import adopt_erp_amount, apply_status
 from infrastructure.db import transaction
 from integrations.erp.port import ErpOrderDetails, ErpPort, ErpStatus, RecordKind
 from integrations.erp.sync import PortFactory, adapter_for, reported
 
 PENDING_GRACE = timedelta(minutes=10)
+JOB = "erp reconcile"
 
 
 @dataclass(frozen=True)
@@ -78,23 +82,12 @@ def _total(row: Order | Contract) -> Decimal:
     return row.total if isinstance(row, Order) else (row.value / row.term_months).quantize(Decimal("0.01"))
 
 
-async def _rows(session: AsyncSession, tenant_id: uuid.UUID, kind: RecordKind) -> list[Order | Contract]:
+async def _rows(uow: UnitOfWork, kind: RecordKind) -> list[Order | Contract]:
+    """The tenant's orders, or its contracts past approval (the ones the ERP should hold), by number."""
     if kind is RecordKind.ORDER:
-        return list(
-            (await session.execute(select(Order).where(Order.tenant_id == tenant_id).order_by(Order.number))).scalars()
-        )
-    return list(
-        (
-            await session.execute(
-                select(Contract)
-                .where(
-                    Contract.tenant_id == tenant_id,
-                    Contract.status.not_in([ContractStatus.DRAFT, ContractStatus.IN_APPROVAL]),
-                )
-                .order_by(Contract.number)
-            )
-        ).scalars()
-    )
+        return list((await uow.session.execute(uow.visible(Order).order_by(Order.number))).scalars())
+    contracts = uow.visible(Contract).where(Contract.status.not_in([ContractStatus.DRAFT, ContractStatus.IN_APPROVAL]))
+    return list((await uow.session.execute(contracts.order_by(Contract.number))).scalars())
 
 
 def _waited(message: OutboxMessage | None, now: datetime) -> str:
@@ -106,21 +99,24 @@ def _waited(message: OutboxMessage | None, now: datetime) -> str:
     return f"pending for {minutes} min after {message.attempts} attempt(s){why}"
 
 
-async def _restore(
-    session: AsyncSession, tenant_id: uuid.UUID, reference: str, details: ErpOrderDetails | None
-) -> Drift:
+async def _restore(uow: UnitOfWork, reference: str, details: ErpOrderDetails | None) -> Drift:
     """Re-create an order the ERP holds and the CRM lost, from the ERP's details."""
     kind = RecordKind.ORDER
     if details is None:
         return Drift("missing_in_crm", kind.value, reference, "gone from the ERP meanwhile")
     lines = [RestoredLine(x.product_code, x.description, x.quantity, x.unit_price) for x in details.lines]
     try:
-        async with session.begin_nested():
+        async with uow.session.begin_nested():
             await restore_from_erp(
-                session, tenant_id, number=reference, party_reference=details.party_reference,
-                currency=details.currency, placed_on=details.sale_date, lines=lines,
-            )  # fmt: skip
-            await apply_status(session, tenant_id, reported(details.status))
+                uow.session,
+                uow.tenant_id,
+                number=reference,
+                party_reference=details.party_reference,
+                currency=details.currency,
+                placed_on=details.sale_date,
+                lines=lines,
+            )
+            await apply_status(uow, reported(details.status))
     except LookupError as exc:
         return Drift("missing_in_crm", kind.value, reference, f"not restored: {exc}")
     return Drift("missing_in_crm", kind.value, reference, "restored from the ERP", True)
@@ -150,20 +146,20 @@ async def _ask_erp(port: ErpPort, snapshot: _Snapshot, repair: bool) -> None:
             snapshot.details[reference] = await port.order_details(reference)
 
 
-async def _compare(
-    session: AsyncSession | None, tenant_id: uuid.UUID, snapshot: _Snapshot, pending_grace: timedelta
-) -> ReconcileReport:
-    """The drift between both sides; with a session, each repaired in it as it is found."""
+async def _compare(uow: UnitOfWork | None, snapshot: _Snapshot, pending_grace: timedelta) -> ReconcileReport:
+    """The drift between both sides; with a unit of work, each repaired in it as it is found."""
     report = ReconcileReport()
-    repair = session is not None
+    repair = uow is not None
     assert snapshot.now is not None
     for kind in (RecordKind.ORDER, RecordKind.CONTRACT):
         report.checked += len(snapshot.rows[kind])
         for read in snapshot.rows[kind]:
             reference, status = read.number, snapshot.statuses[kind].get(read.number)
             row = read
-            if session is not None:
-                fresh = await session.get(type(read), (tenant_id, read.id), with_for_update=True)
+            if uow is not None:
+                model = type(read)
+                locked = uow.visible(model, Action.UPDATE).where(model.id == read.id).with_for_update()
+                fresh = (await uow.session.execute(locked)).scalar_one_or_none()
                 if fresh is None:
                     continue  # deleted since it was read
                 row = fresh
@@ -175,25 +171,25 @@ async def _compare(
                     detail = "not in the ERP; " + _waited(waiting, snapshot.now)
                 else:
                     detail = "not in the ERP"
-                if session is not None:
+                if uow is not None:
                     row.sync_state = SyncState.PENDING
-                    await erp_sync.send_now(session, tenant_id, MessageKind(kind.value), row.id, reference)
+                    await erp_sync.send_now(uow.session, uow.tenant_id, MessageKind(kind.value), row.id, reference)
                 report.drift.append(Drift("missing_in_erp", kind.value, reference, detail, repair))
                 continue
             differences = _differences(read, status)
             if differences:
-                if session is not None:
-                    await apply_status(session, tenant_id, reported(status))
+                if uow is not None:
+                    await apply_status(uow, reported(status))
                 report.drift.append(Drift("state_mismatch", kind.value, reference, "; ".join(differences), repair))
             if status.total_amount is not None and status.total_amount != _total(read):
                 detail = f"total CRM={_total(read)} ERP={status.total_amount}"
-                if session is not None:
-                    await adopt_erp_amount(session, row, status.total_amount)
+                if uow is not None:
+                    await adopt_erp_amount(uow, row, status.total_amount)
                 report.drift.append(Drift("amount_mismatch", kind.value, reference, detail, repair))
         for reference in snapshot.only_in_erp[kind]:
-            if session is not None and kind is RecordKind.ORDER:
-                report.drift.append(await _restore(session, tenant_id, reference, snapshot.details.get(reference)))
-            elif session is not None:
+            if uow is not None and kind is RecordKind.ORDER:
+                report.drift.append(await _restore(uow, reference, snapshot.details.get(reference)))
+            elif uow is not None:
                 detail = "in the ERP but not in the CRM; resolve by hand"
                 report.drift.append(Drift("missing_in_crm", kind.value, reference, detail))
             else:
@@ -215,12 +211,13 @@ async def reconcile(
     """
     snapshot = _Snapshot()
     async with sessions() as session:
-        connection = await session.get(ErpConnection, tenant_id)
+        uow = system_unit_of_work(session, tenant_id, JOB)
+        connection = await erp_sync.connection_of(session, tenant_id)
         if connection is None:
             raise LookupError("No ERP connection is configured for this tenant.")
         for kind in (RecordKind.ORDER, RecordKind.CONTRACT):
-            snapshot.rows[kind] = await _rows(session, tenant_id, kind)
-        snapshot.waiting = await erp_sync.waiting_messages(session, tenant_id)
+            snapshot.rows[kind] = await _rows(uow, kind)
+        snapshot.waiting = await erp_sync.waiting_messages(uow)
         snapshot.now = await erp_sync.database_now(session)
     port = ports(connection)
     try:
@@ -228,6 +225,6 @@ async def reconcile(
     finally:
         await port.close()
     if not repair:
-        return await _compare(None, tenant_id, snapshot, pending_grace)
+        return await _compare(None, snapshot, pending_grace)
     async with transaction(sessions) as session:
-        return await _compare(session, tenant_id, snapshot, pending_grace)
+        return await _compare(system_unit_of_work(session, tenant_id, JOB), snapshot, pending_grace)

@@ -38,9 +38,14 @@ def signed_headers(secret: str, body: bytes, delivery_id: str, *, now: float | N
 
 
 def verify(
-    secret: str, timestamp: str | None, given: str | None, body: bytes, *, now: float | None = None,
+    secret: str,
+    timestamp: str | None,
+    given: str | None,
+    body: bytes,
+    *,
+    now: float | None = None,
     tolerance: int = TOLERANCE_SECONDS,
-) -> None:  # fmt: skip
+) -> None:
     """Raise SignatureError unless the signature matches and the timestamp is fresh."""
     if not timestamp or not given:
         raise SignatureError("The request is not signed: timestamp and signature headers are required.")

@@ -9,6 +9,14 @@ buyer's party twice (a party claim). The adapter looks the record up by its CRM 
 creating it, so a message delivered twice (a worker killed after the ERP call, before its outcome was
 recorded) still leaves one record in the ERP. Transient failures are retried with capped exponential
 backoff and full jitter (tenacity's `wait_random_exponential`) for a time budget, then the message is dead.
+
+The inbound poll works the same way: it claims the tenant's poll with a lease on its ERP connection in one
+short transaction, reads the ERP's changes with no transaction open and within a time limit, then applies
+them and advances the cursor in a second short one, only while its lease still holds (a lease that ran out
+means another worker took the poll over, and what this one read is dropped). The catalogue pull and the
+credit check also ask the ERP with no transaction open.
+
+Every read here is a system job's, through a system unit of work over the message's tenant.
 """
 
 from __future__ import annotations
@@ -24,32 +32,39 @@ from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tenacity import AsyncRetrying, stop_after_delay, wait_exponential, wait_random_exponential
 
+from domain.access.actor import Action
+from domain.access.unit_of_work import UnitOfWork, system_unit_of_work
 from domain.channel.organizations import Organization
 from domain.commerce.catalog import CatalogEntry, upsert_products
 from domain.commerce.contracts import Contract, contract_lines
 from domain.commerce.orders import Order, order_lines, party_reference, record_credit
 from domain.erp import outbox as erp_sync
-from domain.erp.outbox import ErpAdapterKind, ErpConnection, MessageKind, MessageStatus, OutboxMessage, SyncState
+from domain.erp.outbox import ErpAdapterKind, ErpConnection, MessageKind, MessageStatus, SyncState
 from domain.erp.status import ReportedStatus, apply_status
 from domain.selling.accounts import Account
 from domain.shared.base import utcnow
 from infrastructure.db import transaction
 from integrations.erp.port import (
+    ErpChanges,
     ErpContract,
     ErpError,
     ErpLine,
+    ErpNotConnected,
     ErpOrder,
     ErpParty,
     ErpPort,
     ErpStatus,
     ErpUnavailable,
 )
+from integrations.erp.tryton import TrytonErp
+from integrations.erp.webhook import SignedWebhookErp
 
 log = logging.getLogger("crm.erp")
+DELIVERY_JOB = "erp delivery"
+POLL_JOB = "erp poll"
 
 
 def _setting(name: str, default: float | None, unit: str = "seconds") -> float | None:
@@ -109,11 +124,7 @@ def adapter_for(connection: ErpConnection) -> ErpPort:
     """The adapter a tenant's connection names, built from its settings."""
     settings = connection.settings or {}
     if connection.adapter is ErpAdapterKind.TRYTON:
-        from integrations.erp.tryton import TrytonErp
-
         return TrytonErp(settings["url"], settings["database"], settings["login"], settings["password"])
-    from integrations.erp.webhook import SignedWebhookErp
-
     return SignedWebhookErp(settings["url"], connection.webhook_secret or "")
 
 
@@ -135,15 +146,13 @@ def reported(status: ErpStatus) -> ReportedStatus:
     )
 
 
-async def _party(session: AsyncSession, tenant_id: uuid.UUID, record: Order | Contract) -> ErpParty:
+async def _party(uow: UnitOfWork, record: Order | Contract) -> ErpParty:
     """The billed party: the buying partner, else the customer account (the CRM id is the reference)."""
     reference = party_reference(record)
     if record.partner_organization_id is not None:
-        org = await session.get(Organization, (tenant_id, record.partner_organization_id))
-        assert org is not None
+        org = await uow.get(Organization, record.partner_organization_id)
         return ErpParty(reference=reference, name=org.name)
-    account = await session.get(Account, (tenant_id, record.account_id))
-    assert account is not None
+    account = await uow.get(Account, record.account_id)
     return ErpParty(reference=reference, name=account.name, tax_id=account.tax_id)
 
 
@@ -166,21 +175,30 @@ async def _document(session: AsyncSession, record: Order | Contract, party: ErpP
 _RECORD_GONE = object()
 
 
-async def _record_of(session: AsyncSession, message: OutboxMessage) -> Order | Contract | object | None:
+def _model(kind: MessageKind) -> type[Order | Contract]:
+    return Order if kind is MessageKind.ORDER else Contract
+
+
+async def _record_of(uow: UnitOfWork, kind: MessageKind, record_id: uuid.UUID) -> Order | Contract | object | None:
     """The message's order or contract, row-locked; None when a change to it is being written right now (so the
     delivery waits for it rather than send the state before it), `_RECORD_GONE` when there is no such record."""
-    model = Order if message.kind is MessageKind.ORDER else Contract
-    key = (message.tenant_id, message.record_id)
+    model = _model(kind)
     record = (
-        await session.execute(
-            select(model)
-            .where(model.tenant_id == key[0], model.id == key[1])  # type: ignore[attr-defined]
-            .with_for_update(skip_locked=True)
+        await uow.session.execute(
+            uow.visible(model, Action.UPDATE).where(model.id == record_id).with_for_update(skip_locked=True)
         )
     ).scalar_one_or_none()
     if record is not None:
         return record
-    return None if await session.get(model, key) is not None else _RECORD_GONE
+    exists = await uow.session.scalar(uow.visible_columns(model, model.id).where(model.id == record_id))
+    return None if exists is not None else _RECORD_GONE
+
+
+async def _locked_record(uow: UnitOfWork, kind: MessageKind, record_id: uuid.UUID) -> Order | Contract | None:
+    """The order or contract, row-locked (waiting for a change being written to it); None when it is gone."""
+    model = _model(kind)
+    found = await uow.session.execute(uow.visible(model, Action.UPDATE).where(model.id == record_id).with_for_update())
+    return found.scalar_one_or_none()
 
 
 def claimant() -> str:
@@ -207,12 +225,13 @@ async def _claim(
     """Claim a due message for one attempt (short transaction); a status when it is settled without the ERP,
     None when it is not this attempt's to make (not due, held by another worker, or its record busy)."""
     async with transaction(sessions) as session:
-        message = await erp_sync.lock_due(session, tenant_id, message_id)
+        uow = system_unit_of_work(session, tenant_id, DELIVERY_JOB)
+        message = await erp_sync.lock_due(uow, message_id)
         if message is None:
             return None
         now = await erp_sync.database_now(session)
-        connection = await session.get(ErpConnection, tenant_id)
-        record = await _record_of(session, message)
+        connection = await erp_sync.connection_of(session, tenant_id)
+        record = await _record_of(uow, message.kind, message.record_id)
         if record is None:
             return None  # a change to it is being committed: its next round sends the new state
         if connection is None or record is _RECORD_GONE:
@@ -221,10 +240,10 @@ async def _claim(
                 record.sync_state, record.sync_error = SyncState.FAILED, message.last_error
             return message.status
         assert isinstance(record, Order | Contract)
-        if await erp_sync.other_in_flight(session, message, now):
+        if await erp_sync.other_in_flight(uow, message, now):
             return None  # the record's earlier message is at the ERP: this one follows it
-        party = await _party(session, tenant_id, record)
-        standing = await erp_sync.claim_party(session, tenant_id, party.reference, now, policy.lease)
+        party = await _party(uow, record)
+        standing = await erp_sync.claim_party(uow, party.reference, now, policy.lease)
         if standing.busy:
             return None  # another first order of this buyer is making its party: go after it
         document = await _document(session, record, party)
@@ -276,20 +295,20 @@ async def _record_outcome(
     Locks go record, party, message: the order an order's own changes take (record, then message).
     """
     async with transaction(sessions) as session:
-        model = Order if attempt.kind is MessageKind.ORDER else Contract
-        record = await session.get(model, (tenant_id, attempt.record_id), with_for_update=True)
+        uow = system_unit_of_work(session, tenant_id, DELIVERY_JOB)
+        record = await _locked_record(uow, attempt.kind, attempt.record_id)
         if outcome.status is not None:
-            await apply_status(session, tenant_id, reported(outcome.status))  # what the ERP holds, whoever asked
+            await apply_status(uow, reported(outcome.status))  # what the ERP holds, whoever asked
         if attempt.make_party:
-            await erp_sync.record_party(session, tenant_id, attempt.party.reference, outcome.party_erp_id)
-        message = await erp_sync.lock_claimed(session, tenant_id, message_id, attempt.claimant)
+            await erp_sync.record_party(uow, attempt.party.reference, outcome.party_erp_id)
+        message = await erp_sync.lock_claimed(uow, message_id, attempt.claimant)
         if message is None:
             log.warning("erp delivery of %s outlived its lease; another attempt took it over", message_id)
             return None
         now = await erp_sync.database_now(session)
         # A change made while this message was at the ERP waits in a message of its own: the record is not in
         # sync (nor failed) until that one is through.
-        settles_record = record is not None and not await erp_sync.newer_waiting(session, message)
+        settles_record = record is not None and not await erp_sync.newer_waiting(uow, message)
         if outcome.status is not None:
             erp_sync.delivered(message, outcome.status.erp_id, now)
             if record is not None and settles_record:
@@ -313,8 +332,11 @@ async def _record_outcome(
         else:
             log.info(
                 "erp delivery of %s failed (attempt %d), next at %s: %s",
-                message.idempotency_key, message.attempts, f"{message.next_attempt_at:%H:%M:%S}", error,
-            )  # fmt: skip
+                message.idempotency_key,
+                message.attempts,
+                f"{message.next_attempt_at:%H:%M:%S}",
+                error,
+            )
         return status
 
 
@@ -348,25 +370,74 @@ async def deliver(
     return None
 
 
-async def _connection_locked(session: AsyncSession, tenant_id: uuid.UUID) -> ErpConnection | None:
-    """The tenant's connection, if this worker wins the tenant's inbound lock (others skip the round)."""
-    got = (
-        await session.execute(
-            text("SELECT pg_try_advisory_xact_lock(hashtext('erp-inbound:' || :t))"), {"t": str(tenant_id)}
-        )
-    ).scalar_one()
-    if not got:
-        return None
-    return await session.get(ErpConnection, tenant_id, with_for_update=True)
-
-
 @dataclass
 class PollResult:
     applied: int = 0
     unchanged: int = 0
     unknown: int = 0
-    skipped: bool = False
+    skipped: bool = False  # another worker holds the tenant's poll (or the tenant has no ERP connection)
+    discarded: bool = False  # the lease ran out while the ERP was read: another worker may have taken over
     retried: int = 0  # outbox messages brought forward from their backoff, the ERP having answered
+
+
+async def _claim_poll(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID, holder: str, policy: RetryPolicy
+) -> ErpConnection | None:
+    """Claim the tenant's poll for one round (short transaction); None when another worker holds it."""
+    async with transaction(sessions) as session:
+        return await erp_sync.claim_poll(session, tenant_id, holder, policy.lease)
+
+
+async def _read_changes(ports: PortFactory, connection: ErpConnection, policy: RetryPolicy) -> ErpChanges | Exception:
+    """The ERP's changes since the connection's cursor, within the call time limit (no transaction open); the error
+    otherwise (recorded like the ERP's own failures, so the lease is let go at once)."""
+    try:
+        port = ports(connection)
+    except Exception as exc:  # a connection whose settings the adapter cannot use
+        log.warning("the erp poll could not reach its adapter", exc_info=True)
+        return exc
+    try:
+        async with asyncio.timeout(policy.call_timeout_seconds):
+            return await port.changes_since(connection.poll_cursor)
+    except TimeoutError:
+        return ErpUnavailable(f"The ERP did not answer within {policy.call_timeout_seconds:g} s.")
+    except ErpError as exc:
+        return exc
+    except Exception as exc:
+        log.warning("the erp poll's read failed unexpectedly", exc_info=True)
+        return exc
+    finally:
+        await port.close()
+
+
+async def _apply_changes(
+    sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID, holder: str, read: ErpChanges | Exception
+) -> PollResult:
+    """Apply what the poll read, in the ERP's order, and advance the cursor (short transaction), while the lease
+    still holds; a poll whose lease ran out is discarded (what it read is read again by whoever took over)."""
+    result = PollResult()
+    async with transaction(sessions) as session:
+        connection = await erp_sync.held_poll(session, tenant_id, holder)
+        if connection is None:
+            log.warning("the erp poll of tenant %s outlived its lease; what it read is dropped", tenant_id)
+            result.discarded = True
+            return result
+        if isinstance(read, Exception):
+            erp_sync.polled(connection, cursor=None, error=str(read)[:2000] or type(read).__name__)
+            log.info("erp poll for tenant %s failed: %s", tenant_id, read)
+            return result
+        uow = system_unit_of_work(session, tenant_id, POLL_JOB)
+        for status in sorted(read.statuses, key=lambda s: s.changed_at):
+            applied = await apply_status(uow, reported(status))
+            if not applied.found:
+                result.unknown += 1
+            elif applied.changed:
+                result.applied += 1
+            else:
+                result.unchanged += 1
+        erp_sync.polled(connection, cursor=read.cursor, error=None)
+        result.retried = await erp_sync.retry_now(uow)
+    return result
 
 
 async def poll(
@@ -378,49 +449,35 @@ async def poll(
 ) -> PollResult:
     """Read the ERP's changes since the stored cursor and apply them in the ERP's order; move the cursor.
 
-    An ERP that answers is healthy again: the tenant's outbox messages waiting out a backoff are made due now,
-    so a backlog drains within one round of the poll after an outage rather than a backoff later.
+    One worker at a time polls a tenant (a lease on its ERP connection; others skip the round), and no
+    transaction is open while the ERP is read. An ERP that answers is healthy again: the tenant's outbox
+    messages waiting out a backoff are made due now, so a backlog drains within one round of the poll after
+    an outage rather than a backoff later.
     """
     policy = policy or RetryPolicy()
-    result = PollResult()
-    async with transaction(sessions) as session:
-        connection = await _connection_locked(session, tenant_id)
-        if connection is None:
-            result.skipped = True
-            return result
-        port = ports(connection)
-        try:
-            async with asyncio.timeout(policy.call_timeout_seconds):
-                changes = await port.changes_since(connection.poll_cursor)
-        except (ErpError, TimeoutError) as exc:
-            if isinstance(exc, TimeoutError):
-                exc = ErpUnavailable(f"The ERP did not answer within {policy.call_timeout_seconds:g} s.")
-            connection.last_poll_error = str(exc)[:2000]
-            connection.last_polled_at = utcnow()
-            log.info("erp poll for tenant %s failed: %s", tenant_id, exc)
-            return result
-        finally:
-            await port.close()
-        for status in sorted(changes.statuses, key=lambda s: s.changed_at):
-            applied = await apply_status(session, tenant_id, reported(status))
-            if not applied.found:
-                result.unknown += 1
-            elif applied.changed:
-                result.applied += 1
-            else:
-                result.unchanged += 1
-        connection.poll_cursor = changes.cursor
-        connection.last_polled_at = utcnow()
-        connection.last_poll_error = None
-        result.retried = await erp_sync.retry_now(session, tenant_id)
+    holder = claimant()
+    connection = await _claim_poll(sessions, tenant_id, holder, policy)
+    if connection is None:
+        return PollResult(skipped=True)
+    read = await _read_changes(ports, connection, policy)
+    try:
+        async for retrying in AsyncRetrying(
+            stop=stop_after_delay(policy.lease.total_seconds()), wait=wait_exponential(0.2, max=5), reraise=True
+        ):
+            with retrying:
+                result = await _apply_changes(sessions, tenant_id, holder, read)
+    except Exception:  # the database stayed away for the whole lease: the next round reads the same changes again
+        log.exception("could not apply the erp poll of tenant %s; the next round reads it again", tenant_id)
+        return PollResult(discarded=True)
     if result.retried:
         log.info("the ERP of tenant %s answers again: %d waiting messages are due now", tenant_id, result.retried)
     return result
 
 
 async def _connection(sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID) -> ErpConnection | None:
+    """The tenant's connection, read in a session closed again before the ERP is asked anything."""
     async with sessions() as session:
-        return await session.get(ErpConnection, tenant_id)
+        return await erp_sync.connection_of(session, tenant_id)
 
 
 async def sync_products(
@@ -430,11 +487,14 @@ async def sync_products(
     ports: PortFactory = adapter_for,
     policy: RetryPolicy | None = None,
 ) -> int:
-    """Pull the ERP's catalogue into the tenant's products; how many changed (no transaction open meanwhile)."""
+    """Pull the ERP's catalogue into the tenant's products; how many changed (no transaction open meanwhile).
+
+    Raises ErpNotConnected without a connection, ErpUnavailable when the ERP does not answer in time.
+    """
     policy = policy or RetryPolicy()
     connection = await _connection(sessions, tenant_id)
     if connection is None:
-        raise ErpError("No ERP connection is configured for this tenant.")
+        raise ErpNotConnected("No ERP connection is configured for this tenant.")
     port = ports(connection)
     try:
         async with asyncio.timeout(policy.call_timeout_seconds):
@@ -488,8 +548,7 @@ async def refresh_credit(
 
 
 async def products_due(sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID, every: timedelta) -> bool:
-    async with sessions() as session:
-        connection = await session.get(ErpConnection, tenant_id)
+    connection = await _connection(sessions, tenant_id)
     if connection is None:
         return False
     return connection.products_synced_at is None or connection.products_synced_at < utcnow() - every
@@ -497,4 +556,4 @@ async def products_due(sessions: async_sessionmaker[AsyncSession], tenant_id: uu
 
 async def tenants_with_erp(sessions: async_sessionmaker[AsyncSession]) -> list[uuid.UUID]:
     async with sessions() as session:
-        return list((await session.execute(select(ErpConnection.tenant_id))).scalars())
+        return await erp_sync.connected_tenants(session)

@@ -18,9 +18,10 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 import httpx
+from stdnum.eu import vat
 
 from integrations.erp.port import (
     ErpChanges,
@@ -133,6 +134,14 @@ def _decode_object(dct: dict[str, Any]) -> Any:
     if kind == "bytes":
         return base64.b64decode(dct["base64"])
     return dct
+
+
+@overload
+def _utc(value: datetime) -> datetime: ...
+
+
+@overload
+def _utc(value: None) -> None: ...
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -257,9 +266,10 @@ class TrytonErp:
             self._context = {k: v for k, v in context.items() if not k.startswith("locale")}
 
     async def _call_raw(self, method: str, params: list[Any]) -> Any:
-        assert self._auth is not None
         for attempt in range(2):
-            response = await self._post(method, params, {"Authorization": self._auth})
+            auth = self._auth
+            assert auth is not None  # signed in (again, after a refused session)
+            response = await self._post(method, params, {"Authorization": auth})
             if response.status_code in (401, 403) and attempt == 0:
                 self._auth = None
                 await self._sign_in()
@@ -459,7 +469,7 @@ class TrytonErp:
                     state=sale["state"],
                     changed_at=_utc(changed),
                     total_amount=sale.get("untaxed_amount"),
-                    currency=currencies.get(sale.get("currency")),
+                    currency=currencies.get(sale["currency"]) if sale.get("currency") else None,
                     invoice_state=sale.get("invoice_state"),
                     shipment_state=sale.get("shipment_state"),
                     paid_amount=net_share(paid, sale.get("untaxed_amount"), sale.get("total_amount")),
@@ -586,7 +596,7 @@ class TrytonErp:
                     state=subscription["state"],
                     changed_at=_utc(_changed(subscription)),
                     total_amount=total.quantize(Decimal("0.01")),
-                    currency=currencies.get(subscription.get("currency")),
+                    currency=currencies.get(subscription["currency"]) if subscription.get("currency") else None,
                     number=subscription.get("number"),
                 )
             )
@@ -656,18 +666,26 @@ class TrytonErp:
         (sale,) = await self._read("sale.sale", [sale_id], ["party", "currency", "sale_date", "lines"])
         (party,) = await self._read("party.party", [sale["party"]], ["code"])
         currency = (await self._currency_codes({sale["currency"]}))[sale["currency"]]
-        rows = [r for r in await self._read(
-            "sale.line", list(sale["lines"]), ["type", "product", "description", "quantity", "unit_price"]
-        ) if r.get("type", "line") == "line" and r.get("product")]  # fmt: skip
+        rows = [
+            r
+            for r in await self._read(
+                "sale.line", list(sale["lines"]), ["type", "product", "description", "quantity", "unit_price"]
+            )
+            if r.get("type", "line") == "line" and r.get("product")
+        ]
         codes = {
             p["id"]: p["code"]
             for p in await self._read("product.product", sorted({r["product"] for r in rows}), ["code"])
         }
         lines = tuple(
-            ErpLine(codes[r["product"]], r.get("description") or codes[r["product"]], Decimal(str(r["quantity"])),
-                    Decimal(str(r["unit_price"])))
+            ErpLine(
+                codes[r["product"]],
+                r.get("description") or codes[r["product"]],
+                Decimal(str(r["quantity"])),
+                Decimal(str(r["unit_price"])),
+            )
             for r in rows
-        )  # fmt: skip
+        )
         (status,) = await self._sale_statuses([sale_id])
         return ErpOrderDetails(reference, party.get("code"), currency, sale.get("sale_date"), lines, status)
 
@@ -695,7 +713,7 @@ class TrytonErp:
             ErpProduct(
                 code=r["code"],
                 name=r["name"],
-                list_price=r.get("list_price_used") if r.get("list_price_used") is not None else Decimal(0),
+                list_price=r.get("list_price_used") or Decimal(0),
                 currency=currency,
                 active=bool(r.get("active", True)),
                 erp_id=str(r["id"]),
@@ -720,17 +738,13 @@ class TrytonErp:
 
 def _compact_vat(tax_id: str) -> str:
     try:
-        from stdnum.eu import vat
-
-        return vat.compact(tax_id)
-    except Exception:  # noqa: BLE001 - stdnum missing or a code it cannot parse: compare as given
+        return str(vat.compact(tax_id))
+    except Exception:  # noqa: BLE001 - a code stdnum cannot parse: compare as given
         return "".join(tax_id.split()).upper()
 
 
 def _valid_vat(tax_id: str) -> bool:
     try:
-        from stdnum.eu import vat
-
         return bool(vat.is_valid(tax_id))
     except Exception:  # noqa: BLE001
         return False

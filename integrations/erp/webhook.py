@@ -215,12 +215,16 @@ class SignedWebhookErp:
                 return None
             raise
         return ErpOrderDetails(
-            reference=data["reference"], party_reference=data.get("party_reference"), currency=data["currency"],
+            reference=data["reference"],
+            party_reference=data.get("party_reference"),
+            currency=data["currency"],
             sale_date=date.fromisoformat(data["sale_date"]) if data.get("sale_date") else None,
-            lines=tuple(ErpLine(x["product_code"], x["description"], Decimal(str(x["quantity"])),
-                                Decimal(str(x["unit_price"]))) for x in data["lines"]),
+            lines=tuple(
+                ErpLine(x["product_code"], x["description"], Decimal(str(x["quantity"])), Decimal(str(x["unit_price"])))
+                for x in data["lines"]
+            ),
             status=status_from_json(data["status"]),
-        )  # fmt: skip
+        )
 
     async def products(self) -> list[ErpProduct]:
         data = await self._call("GET", "/products")
@@ -232,7 +236,7 @@ class SignedWebhookErp:
                 currency=p["currency"],
                 active=bool(p.get("active", True)),
                 erp_id=str(p["id"]) if p.get("id") is not None else None,
-            )  # fmt: skip
+            )
             for p in data["products"]
         ]
 

@@ -6,7 +6,8 @@ nothing); the PgQueuer job enqueued with each new message only wakes a worker at
 holds no database connection while it waits on the ERP (see sync.py). At most `concurrency`
 deliveries run at once in a worker, and at most `per_tenant` of one tenant, so one tenant's hung
 ERP cannot take every slot; the worker's own pool is larger than its deliveries. A lost connection
-(the database restarted) is made again. Inbound polls take a per-tenant advisory lock.
+(the database restarted) is made again. An inbound poll holds its tenant with a lease, as a delivery
+holds its message.
 """
 
 from __future__ import annotations

@@ -53,18 +53,25 @@ class SmtpServer:
             raise ValueError("The SMTP URL must look like smtp://user:password@host:port or smtps://host:port.")
         implicit_tls = parts.scheme == "smtps"
         return cls(
-            hostname=parts.hostname, port=parts.port or (465 if implicit_tls else 25),
+            hostname=parts.hostname,
+            port=parts.port or (465 if implicit_tls else 25),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
-            implicit_tls=implicit_tls, tls_context=tls_context,
-        )  # fmt: skip
+            implicit_tls=implicit_tls,
+            tls_context=tls_context,
+        )
 
     def client(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
-            hostname=self.hostname, port=self.port, username=self.username, password=self.password,
-            use_tls=self.implicit_tls, start_tls=False if self.implicit_tls else None, tls_context=self.tls_context,
+            hostname=self.hostname,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            use_tls=self.implicit_tls,
+            start_tls=False if self.implicit_tls else None,
+            tls_context=self.tls_context,
             timeout=self.timeout_seconds,
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)
@@ -155,8 +162,13 @@ class MailSender:
                         status = mark_failed(message, error, retry_in)
                         if status == MailStatus.DEAD:
                             report.dead += 1
-                            log.warning("mail %s to %s is dead after %d attempts: %s", message.id,
-                                        message.to_address, message.attempts, error)  # fmt: skip
+                            log.warning(
+                                "mail %s to %s is dead after %d attempts: %s",
+                                message.id,
+                                message.to_address,
+                                message.attempts,
+                                error,
+                            )
                         else:
                             report.retrying += 1
                             log.info("mail %s failed (attempt %d), retrying: %s", message.id, message.attempts, error)

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.channel.organizations import OrganizationKind, PartnerTier
 from domain.commerce.catalog import CatalogEntry, PriceList, upsert_products
 from domain.erp.outbox import ErpAdapterKind, ErpConnection
-from domain.selling.opportunities import Opportunity, Stage
+from domain.selling.opportunities import Opportunity
+from domain.selling.stages import Stage
 from tests.integration.graphql_client import Caller, gid
+from tests.reads import read_for_test
 
 CATALOGUE = [
     CatalogEntry("HW-100", "Gateway", Decimal("1000.00"), "USD", True, "1"),
@@ -43,7 +45,9 @@ async def stock_catalogue(sessions: async_sessionmaker[AsyncSession], tenant_id:
                     partner_tier=tier, discount_percent=discount,
                 )
             )  # fmt: skip
-        rows = await session.execute(select(Product.code, Product.id).where(Product.tenant_id == tenant_id))
+        rows = await session.execute(
+            read_for_test(select(Product.code, Product.id).where(Product.tenant_id == tenant_id))
+        )
         return dict(rows.all())  # type: ignore[arg-type]
 
 

@@ -4,7 +4,9 @@ frozen and restarted.
 Frozen (SIGSTOP) it still accepts connections (the kernel does) and answers nothing, as a hung ERP does.
 It keeps its parties and records in a JSON file, written before each answer leaves, so what it
 acknowledged survives `kill -9` as a real ERP's database would. It also counts the pushes it got per
-reference (a push of a reference it holds already is a double push, which its lookup by reference absorbs).
+reference (a push of a reference it holds already is a double push, which its lookup by reference absorbs)
+and the reads of its changes (inbound polls). `POST /control/ship/<reference>` (unsigned, for the test's
+back office) ships a record, as ERP staff would.
 
     python -m tests.integration.http_erp --port PORT --secret SECRET --state FILE
 """
@@ -23,15 +25,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
+import uvicorn
 
 from tests.integration.signed_erp import SignedErp
 
 PUSH_PATHS = ("/orders", "/contracts")
+SHIP_PATH = "/control/ship/"
 
 
 def _load(erp: SignedErp, state: Path) -> dict[str, int]:
-    """Fill the ERP from its file; the push counts."""
+    """Fill the ERP from its file; the push counts, and the reads of its changes under the key "/changes"."""
     if not state.exists():
         return {}
     data = orjson.loads(state.read_bytes())
@@ -39,16 +44,23 @@ def _load(erp: SignedErp, state: Path) -> dict[str, int]:
     erp.creates, erp.party_calls = data["creates"], data["party_calls"]
     erp._ids = itertools.count(data["next_id"])
     erp._clock = datetime.fromisoformat(data["clock"])
-    return dict(data["pushes"])
+    return dict(data["pushes"]) | {"/changes": data.get("changes_read", 0)}
 
 
-def _save(erp: SignedErp, pushes: dict[str, int], state: Path) -> None:
+def _save(erp: SignedErp, counts: dict[str, int], state: Path) -> None:
     ids = [int(p["id"]) for p in erp.parties.values()] + [int(r["erp_id"]) for r in erp.records.values()]
+    pushes = {reference: n for reference, n in counts.items() if reference != "/changes"}
     data = {
-        "parties": erp.parties, "records": erp.records, "documents": erp.documents, "creates": erp.creates,
-        "party_calls": erp.party_calls, "next_id": max(ids, default=0) + 1, "clock": erp._clock.isoformat(),
+        "parties": erp.parties,
+        "records": erp.records,
+        "documents": erp.documents,
+        "creates": erp.creates,
+        "party_calls": erp.party_calls,
+        "next_id": max(ids, default=0) + 1,
+        "clock": erp._clock.isoformat(),
         "pushes": pushes,
-    }  # fmt: skip
+        "changes_read": counts.get("/changes", 0),
+    }
     partial = state.with_suffix(".partial")
     partial.write_bytes(orjson.dumps(data))
     os.replace(partial, state)
@@ -64,6 +76,12 @@ def app(secret: str, state: Path) -> Any:
         if scope["type"] != "http":
             await inner(scope, receive, send)
             return
+        if scope["method"] == "POST" and scope["path"].startswith(SHIP_PATH):
+            erp.ship(scope["path"].removeprefix(SHIP_PATH))
+            _save(erp, pushes, state)
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
         body = bytearray()
 
         async def recorded() -> Any:
@@ -76,6 +94,8 @@ def app(secret: str, state: Path) -> Any:
                 if scope["method"] == "POST" and scope["path"] in PUSH_PATHS:
                     reference = orjson.loads(bytes(body)).get("reference")
                     pushes[reference] = pushes.get(reference, 0) + 1
+                if scope["path"] == "/changes":
+                    pushes["/changes"] = pushes.get("/changes", 0) + 1
                 _save(erp, pushes, state)
             await send(message)
 
@@ -128,8 +148,13 @@ class ErpProcess:
         self.process.send_signal(signal.SIGCONT)
 
     def held(self) -> dict[str, Any]:
-        """What the ERP holds: records by reference, creates, and pushes per reference."""
-        return orjson.loads(self.state.read_bytes()) if self.state.exists() else {"records": {}, "pushes": {}}
+        """What the ERP holds: records by reference, creates, pushes per reference and reads of its changes."""
+        empty = {"records": {}, "pushes": {}, "changes_read": 0}
+        return orjson.loads(self.state.read_bytes()) if self.state.exists() else empty
+
+    def ship(self, reference: str) -> None:
+        """Ship a record in the ERP's back office: its status changes, news for the next poll."""
+        httpx.post(f"{self.url}{SHIP_PATH}{reference}", timeout=5).raise_for_status()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -139,8 +164,6 @@ class ErpProcess:
 
 
 def main() -> None:
-    import uvicorn
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--secret", required=True)

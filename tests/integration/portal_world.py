@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.access.actor import Action, Resource
+from domain.access.unit_of_work import UnitOfWork
 from domain.channel.deal_registrations import DealRegistration, RegistrationStatus
 from domain.channel.leads import Lead, LeadSource, LeadStatus
 from domain.channel.organizations import Organization
@@ -30,15 +31,14 @@ from domain.selling.accounts import Account, LifecycleStage
 from domain.selling.activities import Activity, ActivityKind
 from domain.selling.company_names import normalize_company_name
 from domain.selling.opportunities import (
-    ForecastCategory,
     Opportunity,
     OpportunityPartner,
     OpportunityTeamMember,
     PartnerRole,
     SalesRole,
-    Stage,
     TeamAccess,
 )
+from domain.selling.stages import ForecastCategory, Stage
 from domain.selling.team_stage_rules import FieldGroup, TeamStageRule
 from tests.integration.commerce_setup import stock_catalogue
 from tests.integration.world import World, build_world
@@ -251,7 +251,7 @@ async def _place(session, world, user_key, lines, account_id) -> Order:  # type:
     assert loaded is not None
     access = await access_for(session, loaded.actor, loaded.policy_version)
     assert access.can(Resource.ORDER, Action.CREATE)
-    return await place_partner_order(session, access, lines, account_id=account_id)
+    return await place_partner_order(UnitOfWork(session, access), lines, account_id=account_id)
 
 
 async def latest_mail_link(sessions: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID, to: str) -> str:

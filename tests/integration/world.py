@@ -16,21 +16,20 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.provisioning import create_tenant
 from domain.channel.organizations import Organization, OrganizationKind, PartnerTier, child_path
 from domain.identity.users import User
 from domain.selling.accounts import Account
 from domain.selling.opportunities import (
-    ForecastCategory,
     Opportunity,
     OpportunityPartner,
     OpportunityTeamMember,
     PartnerRole,
     SalesRole,
-    Stage,
     TeamAccess,
 )
+from domain.selling.stages import ForecastCategory, Stage
 from domain.selling.territories import Territory
+from services.tenants import create_tenant
 
 
 @dataclass

@@ -77,7 +77,7 @@ def ensure_tryton_venv(path: Path | None = None) -> Path:
     venv.parent.mkdir(parents=True, exist_ok=True)
     base_python = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base_python, "-m", "venv", "--clear", str(venv)], check=True, env=env)
-    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *REQUIREMENTS]
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *REQUIREMENTS]
     subprocess.run(pip, check=True, env=env)
     subprocess.run([python, "-c", _CHECK], check=True, env=env)
     marker.write_text(wanted)

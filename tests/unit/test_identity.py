@@ -27,20 +27,35 @@ def reasons(a: CompanyIdentity, b: CompanyIdentity) -> set[MatchReason]:
         (identity_of("ACME Inc."), identity_of("Acme Corporation"), {MatchReason.EXACT_NAME}),
         (identity_of("Acme Robotics Ltd"), identity_of("Acme Robotic Ltd."), {MatchReason.SIMILAR_NAME}),
         (identity_of("北京星辰科技有限公司"), identity_of("北京星辰科技股份有限公司"), {MatchReason.EXACT_NAME}),
-        (identity_of("Zenith Steel", tax_id="91110000600037341L"), identity_of("ZS Holdings", tax_id="9111 0000 6000 3734 1L"),
-         {MatchReason.TAX_ID}),
-        (identity_of("Zenith", web_domain="https://www.zenith.example/about"), identity_of("Zen Co", web_domain="zenith.example"),
-         {MatchReason.WEB_DOMAIN}),
-        (identity_of("Orient", email="li@orient.example"), identity_of("Orient Pacific Trading", web_domain="orient.example"),
-         {MatchReason.EMAIL_DOMAIN}),
+        (
+            identity_of("Zenith Steel", tax_id="91110000600037341L"),
+            identity_of("ZS Holdings", tax_id="9111 0000 6000 3734 1L"),
+            {MatchReason.TAX_ID},
+        ),
+        (
+            identity_of("Zenith", web_domain="https://www.zenith.example/about"),
+            identity_of("Zen Co", web_domain="zenith.example"),
+            {MatchReason.WEB_DOMAIN},
+        ),
+        (
+            identity_of("Orient", email="li@orient.example"),
+            identity_of("Orient Pacific Trading", web_domain="orient.example"),
+            {MatchReason.EMAIL_DOMAIN},
+        ),
         (identity_of("Alpha", email="a@gmail.com"), identity_of("Beta", email="b@gmail.com"), set()),
-        (identity_of("Acme Robotics", tax_id="91110000600037341L"), identity_of("Acme Robotic", tax_id="91350100M000100Y43"),
-         set()),
-        (identity_of("Acme", tax_id="91110000600037341L", web_domain="acme.example"),
-         identity_of("Acme", tax_id="91350100M000100Y43", web_domain="acme.example"), {MatchReason.WEB_DOMAIN}),
+        (
+            identity_of("Acme Robotics", tax_id="91110000600037341L"),
+            identity_of("Acme Robotic", tax_id="91350100M000100Y43"),
+            set(),
+        ),
+        (
+            identity_of("Acme", tax_id="91110000600037341L", web_domain="acme.example"),
+            identity_of("Acme", tax_id="91350100M000100Y43", web_domain="acme.example"),
+            {MatchReason.WEB_DOMAIN},
+        ),
         (identity_of("Blue River Foods"), identity_of("Red Peak Mining"), set()),
     ],
-)  # fmt: skip
+)
 def test_match_table(a: CompanyIdentity, b: CompanyIdentity, expected: set[MatchReason]) -> None:
     assert reasons(a, b) == expected
 
@@ -60,9 +75,14 @@ def test_matches_are_ordered_and_explained() -> None:
 
 @pytest.mark.parametrize(
     ("value", "country", "compact"),
-    [("91110000600037341L", None, "91110000600037341L"), ("9111 0000 6000 3734 1l", "CN", "91110000600037341L"),
-     ("DE136695976", None, "DE136695976"), ("12-3456789", "US", "123456789"), ("ABC123", None, "ABC123")],
-)  # fmt: skip
+    [
+        ("91110000600037341L", None, "91110000600037341L"),
+        ("9111 0000 6000 3734 1l", "CN", "91110000600037341L"),
+        ("DE136695976", None, "DE136695976"),
+        ("12-3456789", "US", "123456789"),
+        ("ABC123", None, "ABC123"),
+    ],
+)
 def test_valid_tax_ids(value: str, country: str | None, compact: str) -> None:
     assert validate_tax_id(value, country) == compact
 
@@ -103,9 +123,15 @@ def test_identity_normalization_is_idempotent(name: str, domain: str | None) -> 
 
 @pytest.mark.parametrize(
     ("a", "b", "similar"),
-    [("Acme Robotics", "Acme Robotic", True), ("Blue River Foods", "Blue River Food", True),
-     ("North Star Logistics", "Northstar Logistics", True), ("East Industries", "West Industries", False),
-     ("Apex Steel", "Apex Steam", False), ("星辰科技", "星晨科技", False), ("上海华信国际贸易", "上海华信国际贸", True)],
-)  # fmt: skip
+    [
+        ("Acme Robotics", "Acme Robotic", True),
+        ("Blue River Foods", "Blue River Food", True),
+        ("North Star Logistics", "Northstar Logistics", True),
+        ("East Industries", "West Industries", False),
+        ("Apex Steel", "Apex Steam", False),
+        ("星辰科技", "星晨科技", False),
+        ("上海华信国际贸易", "上海华信国际贸", True),
+    ],
+)
 def test_name_similarity_weighs_every_word(a: str, b: str, similar: bool) -> None:
     assert bool(reasons(identity_of(a), identity_of(b)) & {MatchReason.SIMILAR_NAME, MatchReason.EXACT_NAME}) is similar

@@ -17,9 +17,16 @@ from domain.shared.pagination import PageRequest, decode_cursor, encode_cursor
 
 @pytest.mark.parametrize(
     ("amount", "ok"),
-    [(Decimal("0"), True), (Decimal("10.5"), True), (Decimal("-0.01"), False), (Decimal("1.001"), False),
-     (Decimal("NaN"), False), (Decimal("Infinity"), False), (Decimal("10000000000000000"), False)],
-)  # fmt: skip
+    [
+        (Decimal("0"), True),
+        (Decimal("10.5"), True),
+        (Decimal("-0.01"), False),
+        (Decimal("1.001"), False),
+        (Decimal("NaN"), False),
+        (Decimal("Infinity"), False),
+        (Decimal("10000000000000000"), False),
+    ],
+)
 def test_amount_rules(amount: Decimal, ok: bool) -> None:
     v = Validator()
     result = check_amount(v, "amount", amount)

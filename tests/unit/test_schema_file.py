@@ -40,9 +40,11 @@ def test_every_argument_and_enum_value_is_described() -> None:
             continue
         if isinstance(gql_type, (GraphQLObjectType, GraphQLInterfaceType)):
             missing += [
-                f"{name}.{f}({a})" for f, field in gql_type.fields.items() for a, arg in field.args.items()
+                f"{name}.{f}({a})"
+                for f, field in gql_type.fields.items()
+                for a, arg in field.args.items()
                 if not arg.description
-            ]  # fmt: skip
+            ]
         if isinstance(gql_type, GraphQLEnumType):
             missing += [f"{name}.{v}" for v, value in gql_type.values.items() if not value.description]
     assert missing == []
@@ -54,9 +56,12 @@ def test_every_type_with_an_id_is_a_node() -> None:
     not_nodes = [
         name
         for name, gql_type in schema._schema.type_map.items()
-        if isinstance(gql_type, GraphQLObjectType) and not name.startswith("__")
-        and isinstance(gql_type.fields.get("id"), object) and "id" in gql_type.fields
-        and isinstance(gql_type.fields["id"].type, GraphQLNonNull) and str(gql_type.fields["id"].type.of_type) == "ID"
+        if isinstance(gql_type, GraphQLObjectType)
+        and not name.startswith("__")
+        and isinstance(gql_type.fields.get("id"), object)
+        and "id" in gql_type.fields
+        and isinstance(gql_type.fields["id"].type, GraphQLNonNull)
+        and str(gql_type.fields["id"].type.of_type) == "ID"
         and "Node" not in {i.name for i in gql_type.interfaces}
-    ]  # fmt: skip
+    ]
     assert not_nodes == []

@@ -20,10 +20,14 @@ ISSUER = "https://idp.example"
 CLIENT = "crm-client"
 NONCE = "n-0123456789"
 METADATA = ProviderMetadata(
-    issuer=ISSUER, authorization_endpoint=f"{ISSUER}/auth", token_endpoint=f"{ISSUER}/token",
-    jwks_uri=f"{ISSUER}/jwks", userinfo_endpoint=None, scopes_supported=frozenset(),
+    issuer=ISSUER,
+    authorization_endpoint=f"{ISSUER}/auth",
+    token_endpoint=f"{ISSUER}/token",
+    jwks_uri=f"{ISSUER}/jwks",
+    userinfo_endpoint=None,
+    scopes_supported=frozenset(),
     token_auth_methods=frozenset({"client_secret_basic"}),
-)  # fmt: skip
+)
 KEY = RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig"})
 OTHER_KEY = RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig"})  # same kid, other key
 EC_KEY = ECKey.generate_key("P-256", parameters={"kid": "e1", "use": "sig"})

@@ -8,15 +8,12 @@ from strawberry.types import Info
 from api.graphql.channel.directory.types import UserType
 from api.graphql.context import NODE_MODELS
 from api.graphql.descriptions import describe_values, described_arguments
-from api.graphql.errors import AccessDenied, BadInput, query_value
+from api.graphql.errors import query_value
 from api.graphql.relay import optional_id_of, record_ref
-from api.graphql.resolving import ctx, load
+from api.graphql.resolving import read
 from api.graphql.selling.opportunities.mutations import FieldGroupType
-from domain.access.actor import Action, Resource
-from domain.access.principals import load_user_actor
-from domain.shared.errors import NotFound
-from permissions.engine import access_for
-from permissions.explain import explain
+from domain.access.actor import Action
+from permissions.explain import explain_access
 
 ActionType = strawberry.enum(Action, name="AccessAction", description="What a user may do to a record.")
 describe_values(
@@ -65,7 +62,7 @@ class AccessQueries:
     @described_arguments(
         record_id="Global ID of a record you can see.",
         user_id="The user to explain; you when left out (others: admins only).",
-    )  # fmt: skip
+    )
     @strawberry.field(
         description="Why a user (you, when userId is left out) can or cannot see or edit a record you can see. "
         "Explaining someone else's access is for admins."
@@ -73,39 +70,22 @@ class AccessQueries:
     async def explain_access(
         self, info: Info, record_id: strawberry.ID, user_id: strawberry.ID | None = None
     ) -> AccessExplanation:
-        context = ctx(info)
         type_name, record_uuid = query_value(lambda: record_ref(record_id, NODE_MODELS))
-        if await load(info, type_name, record_uuid) is None:  # type: ignore[arg-type]
-            raise BadInput(NotFound("No record with that recordId.", field="recordId"))
-        target_id = query_value(lambda: optional_id_of(user_id, "User", "userId")) or context.actor.user_id
-        if target_id != context.actor.user_id and not context.access.can(Resource.POLICY, Action.READ):
-            raise AccessDenied("Only admins explain another user's access.")
-        target = await load(info, "User", target_id)
-        if target is None:
-            raise BadInput(NotFound("No user with that userId.", field="userId"))
-        _model, resource = NODE_MODELS[type_name]
-        async with context.sessions() as session:
-            loaded = await load_user_actor(session, context.actor.tenant_id, target.id)
-            if loaded is None:
-                return AccessExplanation(
-                    user=UserType.from_row(target), can_read=False, can_edit=False, can_read_internal_fields=False,
-                    editable_field_groups=[] if resource is Resource.OPPORTUNITY else None, reasons=[],
-                    summary="Has no access at all: deactivated, or their organization is suspended.",
-                )  # fmt: skip
-            explanation = await explain(session, loaded.actor, loaded.policy_version, resource, record_uuid)  # type: ignore[arg-type]
-            target_access = await access_for(session, loaded.actor, loaded.policy_version)
+        target_id = query_value(lambda: optional_id_of(user_id, "User", "userId"))
+        model, resource = NODE_MODELS[type_name]
+        explained = await read(info, lambda uow: explain_access(uow, model, resource, record_uuid, target_id))
+        explanation = explained.explanation
         return AccessExplanation(
-            user=UserType.from_row(target),
+            user=UserType.from_row(explained.user),
             can_read=explanation.can[Action.READ],
             can_edit=explanation.can[Action.UPDATE],
             editable_field_groups=explanation.editable_groups,
-            can_read_internal_fields=explanation.can[Action.READ]
-            and target_access.can(Resource.OPPORTUNITY_INTERNAL, Action.READ),
+            can_read_internal_fields=explained.can_read_internal_fields,
             reasons=[
                 AccessReason(
                     action=r.action, role=r.role, granted_via=r.granted_via, scope=r.scope.value, detail=r.detail
                 )
                 for r in explanation.reasons
-            ],  # fmt: skip
+            ],
             summary=explanation.summary,
         )

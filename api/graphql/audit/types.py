@@ -8,28 +8,40 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from sqlalchemy import Enum as SqlEnum
 from strawberry.scalars import JSON
 from strawberry.utils.str_converters import to_camel_case
 
 from api.graphql.context import DEPENDENT_NODE_MODELS, NODE_MODELS
 from api.graphql.relay import Node, to_global_id
-from domain.audit.events import AuditEvent
+from domain.audit.trail import AuditEvent, enum_columns
 from domain.selling.opportunities import PartnerRole, SalesRole, TeamAccess
 from domain.selling.stage_gates import ApprovalStatus
 
 NODE_NAMES = NODE_MODELS.keys() | DEPENDENT_NODE_MODELS.keys()
 # What an `…_id` field points at when its name does not say the type outright; `None` means the record's own type.
 REFERENCED_TYPES: dict[str, str | None] = {
-    "owner": "User", "user": "User", "manager": "User", "assignee": "User", "submitted_by": "User",
-    "requested_by": "User", "decided_by": "User", "actor_user": "User",
-    "partner_organization": "Organization", "managing_partner": "Organization", "converted_account": "Account",
-    "converted_opportunity": "Opportunity", "parent": None, "merged_into": None,
-}  # fmt: skip
+    "owner": "User",
+    "user": "User",
+    "manager": "User",
+    "assignee": "User",
+    "submitted_by": "User",
+    "requested_by": "User",
+    "decided_by": "User",
+    "actor_user": "User",
+    "partner_organization": "Organization",
+    "managing_partner": "Organization",
+    "converted_account": "Account",
+    "converted_opportunity": "Opportunity",
+    "parent": None,
+    "merged_into": None,
+}
 # Enum values written inside nested changes (a team seat, a partner link, an approval), by their field name.
 NESTED_ENUMS: dict[str, type[Enum]] = {
-    "sales_role": SalesRole, "access": TeamAccess, "role": PartnerRole, "approval": ApprovalStatus,
-}  # fmt: skip
+    "sales_role": SalesRole,
+    "access": TeamAccess,
+    "role": PartnerRole,
+    "approval": ApprovalStatus,
+}
 
 
 def record_type_name(record_type: str) -> str:
@@ -40,13 +52,7 @@ def record_type_name(record_type: str) -> str:
 def _model_enums(type_name: str) -> dict[str, type[Enum]]:
     """The enum-typed columns of the record type's model, by column name."""
     model = NODE_MODELS[type_name][0] if type_name in NODE_MODELS else DEPENDENT_NODE_MODELS.get(type_name)
-    if model is None:
-        return {}
-    return {
-        column.key: column.type.enum_class
-        for column in model.__table__.columns  # type: ignore[attr-defined]
-        if isinstance(column.type, SqlEnum) and column.type.enum_class is not None
-    }
+    return enum_columns(model) if model is not None else {}
 
 
 def _reference(field: str, own_type: str) -> str | None:
@@ -126,7 +132,7 @@ class AuditEventType(Node):
         "this schema (camelCase), references as global IDs, enum values as their GraphQL names."
     )
     def changes(self) -> JSON:
-        return api_changes(self.row.record_type, self.row.changes)
+        return JSON(api_changes(self.row.record_type, self.row.changes))
 
     @strawberry.field(description="The reason given, when one was.")
     def reason(self) -> str | None:

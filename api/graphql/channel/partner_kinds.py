@@ -7,6 +7,7 @@ its own Python enum so that the schema does not depend on the order modules are 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import overload
 
 import strawberry
 
@@ -56,6 +57,10 @@ describe_values(
 )
 
 
+@overload
+def organization_kind(choice: PartnerKindChoice) -> OrganizationKind: ...
+@overload
+def organization_kind(choice: None) -> None: ...
 def organization_kind(choice: PartnerKindChoice | None) -> OrganizationKind | None:
     """The domain's kind for an input's choice."""
     return None if choice is None else OrganizationKind(choice.value)

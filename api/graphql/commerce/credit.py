@@ -8,8 +8,7 @@ from decimal import Decimal
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import run_query
-from api.graphql.resolving import ctx
+from api.graphql.resolving import read
 from domain.commerce.credit import CreditPosition, credit_position
 
 
@@ -55,9 +54,5 @@ class CreditQueries:
         "not reported one yet. Placing an order asks the ERP afresh."
     )
     async def my_credit(self, info: Info) -> PartnerCreditType | None:
-        async def fetch() -> PartnerCreditType | None:
-            async with ctx(info).sessions() as session:
-                position = await credit_position(session, ctx(info).access)
-            return PartnerCreditType(row=position) if position else None
-
-        return await run_query(fetch)  # type: ignore[no-any-return]
+        position = await read(info, credit_position)
+        return PartnerCreditType(row=position) if position else None

@@ -4,39 +4,39 @@ and the ERP side: pull products now, retry a dead outbox message."""
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Any
 
 import strawberry
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.graphql.channel.partner_kinds import PartnerKindType, PartnerTierType, organization_kind, partner_tier
 from api.graphql.commerce.types import (
+    CommerceSettingsType,
     ContractType,
     OrderType,
     OutboxMessageType,
     PriceListType,
     QuoteType,
+    settings_type,
 )
 from api.graphql.descriptions import described_arguments
-from api.graphql.errors import UserError, run_mutation
-from api.graphql.idempotency import KEY_DESCRIPTION, create_once, idempotency_key_field
+from api.graphql.errors import UserError
+from api.graphql.idempotency import KEY_DESCRIPTION, idempotency_key_field
+from api.graphql.mutation import mutate
 from api.graphql.record_versions import EXPECTED_EDIT_VERSION_DESCRIPTION, EXPECTED_VERSION_DESCRIPTION
 from api.graphql.relay import id_of, optional_id_of
-from api.graphql.resolving import ctx, mutate_visible
-from domain.access.actor import Action, Resource
-from domain.commerce import contracts, orders, quotes
+from api.graphql.resolving import ctx
+from domain.access.unit_of_work import UnitOfWork
+from domain.commerce import catalog, contracts, orders, quotes
 from domain.commerce import settings as commerce_settings
-from domain.commerce.catalog import set_fixed_price, set_price_list
-from domain.commerce.quotes import LineInput
-from domain.erp.outbox import MessageStatus, OutboxMessage, SyncState, requeue
-from domain.shared.errors import Conflict, ErrorCode, FieldError, Forbidden, NotFound, ValidationFailed
-from infrastructure.db import transaction
-from integrations.erp.port import ErpError
-from integrations.erp.sync import refresh_credit, sync_products
+from domain.commerce.contracts import Contract
+from domain.commerce.orders import Order
+from domain.commerce.quotes import LineInput, Quote
+from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
+from services import commerce as commerce_services
+from services import erp as erp_services
 
 
 @strawberry.input(description="A product and quantity; internal quotes may give a discount.")
@@ -123,15 +123,6 @@ class PriceListPayload:
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
 
 
-@strawberry.type(name="CommerceSettings", description="A tenant's commerce settings.")
-class CommerceSettingsType:
-    quote_approval_discount_percent: Decimal = strawberry.field(
-        description="A quote line discount above this percentage needs approval."
-    )
-    payment_terms_days: int = strawberry.field(description="Days from an order to its payment being due.")
-    contract_renewal_days: int = strawberry.field(description="Days before a contract's end its renewal is opened.")
-
-
 @strawberry.input(description="Commerce settings to change; null leaves one as it is.")
 class CommerceSettingsInput:
     quote_approval_discount_percent: Decimal | None = strawberry.field(default=None, description="0 to 100.")
@@ -143,14 +134,6 @@ class CommerceSettingsInput:
 class CommerceSettingsPayload:
     settings: CommerceSettingsType | None = strawberry.field(description="The settings now; null when errors.")
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
-
-
-def settings_type(row: commerce_settings.CommerceSettings) -> CommerceSettingsType:
-    return CommerceSettingsType(
-        quote_approval_discount_percent=row.quote_approval_discount_percent,
-        payment_terms_days=row.payment_terms_days,
-        contract_renewal_days=row.contract_renewal_days,
-    )
 
 
 @strawberry.type(description="The result of pulling the ERP's products.")
@@ -165,7 +148,7 @@ class OutboxMessagePayload:
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
 
 
-def _quote_payload(row: Any) -> QuotePayload:
+def _quote_payload(row: Quote | None) -> QuotePayload:
     return QuotePayload(quote=QuoteType.from_row(row) if row else None, errors=[])
 
 
@@ -173,7 +156,7 @@ def _quote_failed(errors: list[UserError]) -> QuotePayload:
     return QuotePayload(quote=None, errors=errors)
 
 
-def _order_payload(row: Any) -> OrderPayload:
+def _order_payload(row: Order | None) -> OrderPayload:
     return OrderPayload(order=OrderType.from_row(row) if row else None, errors=[])
 
 
@@ -181,7 +164,7 @@ def _order_failed(errors: list[UserError]) -> OrderPayload:
     return OrderPayload(order=None, errors=errors)
 
 
-def _contract_payload(row: Any) -> ContractPayload:
+def _contract_payload(row: Contract | None) -> ContractPayload:
     return ContractPayload(contract=ContractType.from_row(row) if row else None, errors=[])
 
 
@@ -189,23 +172,32 @@ def _contract_failed(errors: list[UserError]) -> ContractPayload:
     return ContractPayload(contract=None, errors=errors)
 
 
-def _quote(info: Info, change: Callable[[AsyncSession], Awaitable[Any]]) -> Awaitable[QuotePayload]:
-    return mutate_visible(info, change, "Quote", _quote_payload, _quote_failed)  # type: ignore[no-any-return]
+def _price_list_payload(row: catalog.PriceList | None) -> PriceListPayload:
+    # The list as written, not re-read: only internal editors change price lists, and they read every one.
+    return PriceListPayload(price_list=PriceListType.from_row(row) if row else None, errors=[])
 
 
-def _order(info: Info, change: Callable[[AsyncSession], Awaitable[Any]]) -> Awaitable[OrderPayload]:
-    return mutate_visible(info, change, "Order", _order_payload, _order_failed)  # type: ignore[no-any-return]
+def _price_list_failed(errors: list[UserError]) -> PriceListPayload:
+    return PriceListPayload(price_list=None, errors=errors)
 
 
-def _contract(info: Info, change: Callable[[AsyncSession], Awaitable[Any]]) -> Awaitable[ContractPayload]:
-    return mutate_visible(info, change, "Contract", _contract_payload, _contract_failed)  # type: ignore[no-any-return]
+def _quote(info: Info, change: Callable[[UnitOfWork], Awaitable[Quote]]) -> Awaitable[QuotePayload]:
+    return mutate(info, change, payload=_quote_payload, failed=_quote_failed, node="Quote")
 
 
-def _qid(value: strawberry.ID):  # type: ignore[no-untyped-def]
+def _order(info: Info, change: Callable[[UnitOfWork], Awaitable[Order]]) -> Awaitable[OrderPayload]:
+    return mutate(info, change, payload=_order_payload, failed=_order_failed, node="Order")
+
+
+def _contract(info: Info, change: Callable[[UnitOfWork], Awaitable[Contract]]) -> Awaitable[ContractPayload]:
+    return mutate(info, change, payload=_contract_payload, failed=_contract_failed, node="Contract")
+
+
+def _qid(value: strawberry.ID) -> uuid.UUID:
     return id_of(value, "Quote", "id")
 
 
-def _cid(value: strawberry.ID):  # type: ignore[no-untyped-def]
+def _cid(value: strawberry.ID) -> uuid.UUID:
     return id_of(value, "Contract", "id")
 
 
@@ -213,24 +205,28 @@ def _cid(value: strawberry.ID):  # type: ignore[no-untyped-def]
 class CommerceMutations:
     @strawberry.mutation(description="Draft a quote, priced for the buyer (a partner's price list, else list price).")
     async def create_quote(self, info: Info, input: CreateQuoteInput) -> QuotePayload:
-        async def change(session: AsyncSession) -> Any:
+        async def change(uow: UnitOfWork) -> Quote:
             opportunity = id_of(input.opportunity_id, "Opportunity", "opportunityId")
-            lines = _lines(input.lines) or []
-            return await quotes.create_quote(
-                session, ctx(info).access, opportunity, lines, valid_until=input.valid_until
-            )
+            return await quotes.create_quote(uow, opportunity, _lines(input.lines) or [], valid_until=input.valid_until)
 
-        return await create_once(
-            info, change, "Quote", _quote_payload, _quote_failed, key=input.idempotency_key, request=input
+        return await mutate(
+            info,
+            change,
+            payload=_quote_payload,
+            failed=_quote_failed,
+            node="Quote",
+            idempotency_key=input.idempotency_key,
+            request=input,
         )
 
     @strawberry.mutation(description="Make a new draft version; the old one is superseded.")
     async def revise_quote(self, info: Info, input: ReviseQuoteInput) -> QuotePayload:
         return await _quote(
-            info, lambda s: quotes.revise_quote(
-                s, ctx(info).access, _qid(input.id), _lines(input.lines), expected_version=input.expected_edit_version
+            info,
+            lambda uow: quotes.revise_quote(
+                uow, _qid(input.id), _lines(input.lines), expected_version=input.expected_edit_version
             ),
-        )  # fmt: skip
+        )
 
     @described_arguments(id="The draft quote.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
     @strawberry.mutation(
@@ -240,7 +236,7 @@ class CommerceMutations:
         self, info: Info, id: strawberry.ID, expected_edit_version: int | None = None
     ) -> QuotePayload:
         return await _quote(
-            info, lambda s: quotes.submit_quote(s, ctx(info).access, _qid(id), expected_version=expected_edit_version)
+            info, lambda uow: quotes.submit_quote(uow, _qid(id), expected_version=expected_edit_version)
         )
 
     @described_arguments(id="The quote pending approval.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
@@ -248,23 +244,25 @@ class CommerceMutations:
     async def approve_quote(
         self, info: Info, id: strawberry.ID, expected_edit_version: int | None = None
     ) -> QuotePayload:
-        return await _quote(info, lambda s: quotes.decide_quote(
-            s, ctx(info).access, _qid(id), approve=True, expected_version=expected_edit_version))  # fmt: skip
+        return await _quote(
+            info,
+            lambda uow: quotes.decide_quote(uow, _qid(id), approve=True, expected_version=expected_edit_version),
+        )
 
     @described_arguments(id="The quote pending approval.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
     @strawberry.mutation(description="Reject a quote's discount; revise it to try again.")
     async def reject_quote(
         self, info: Info, id: strawberry.ID, expected_edit_version: int | None = None
     ) -> QuotePayload:
-        return await _quote(info, lambda s: quotes.decide_quote(
-            s, ctx(info).access, _qid(id), approve=False, expected_version=expected_edit_version))  # fmt: skip
+        return await _quote(
+            info,
+            lambda uow: quotes.decide_quote(uow, _qid(id), approve=False, expected_version=expected_edit_version),
+        )
 
     @described_arguments(id="The approved quote.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
     @strawberry.mutation(description="Mark an approved quote as sent to the customer.")
     async def send_quote(self, info: Info, id: strawberry.ID, expected_edit_version: int | None = None) -> QuotePayload:
-        return await _quote(
-            info, lambda s: quotes.send_quote(s, ctx(info).access, _qid(id), expected_version=expected_edit_version)
-        )
+        return await _quote(info, lambda uow: quotes.send_quote(uow, _qid(id), expected_version=expected_edit_version))
 
     @described_arguments(id="The sent quote.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
     @strawberry.mutation(description="Record the customer's acceptance of a sent quote.")
@@ -272,7 +270,7 @@ class CommerceMutations:
         self, info: Info, id: strawberry.ID, expected_edit_version: int | None = None
     ) -> QuotePayload:
         return await _quote(
-            info, lambda s: quotes.accept_quote(s, ctx(info).access, _qid(id), expected_version=expected_edit_version)
+            info, lambda uow: quotes.accept_quote(uow, _qid(id), expected_version=expected_edit_version)
         )
 
     @described_arguments(quote_id="The accepted quote of a won opportunity.", idempotency_key=KEY_DESCRIPTION)
@@ -280,55 +278,71 @@ class CommerceMutations:
     async def create_order_from_quote(
         self, info: Info, quote_id: strawberry.ID, idempotency_key: str | None = None
     ) -> OrderPayload:
-        return await create_once(
-            info, lambda s: orders.order_from_quote(s, ctx(info).access, id_of(quote_id, "Quote", "quoteId")),
-            "Order", _order_payload, _order_failed, key=idempotency_key, request={"quoteId": quote_id},
-        )  # fmt: skip
+        return await mutate(
+            info,
+            lambda uow: orders.order_from_quote(uow, id_of(quote_id, "Quote", "quoteId")),
+            payload=_order_payload,
+            failed=_order_failed,
+            node="Order",
+            idempotency_key=idempotency_key,
+            request={"quoteId": quote_id},
+        )
 
     @strawberry.mutation(
         description="A partner orders for a customer or its stock, at its price list's prices, within its credit "
         "limit (asked of the ERP now; the last known standing when the ERP does not answer)."
     )
     async def place_partner_order(self, info: Info, input: PlacePartnerOrderInput) -> OrderPayload:
-        actor = ctx(info).access.actor
-        if actor.is_partner and actor.organization_id is not None:
-            await refresh_credit(ctx(info).sessions, actor.tenant_id, str(actor.organization_id))
+        await commerce_services.refresh_ordering_credit(ctx(info).sessions, ctx(info).access)
 
-        async def change(session: AsyncSession) -> Any:
+        async def change(uow: UnitOfWork) -> Order:
             account = optional_id_of(input.account_id, "Account", "accountId")
-            return await orders.place_partner_order(
-                session, ctx(info).access, _lines(input.lines) or [], account_id=account
-            )
+            return await orders.place_partner_order(uow, _lines(input.lines) or [], account_id=account)
 
-        return await create_once(
-            info, change, "Order", _order_payload, _order_failed, key=input.idempotency_key, request=input
+        return await mutate(
+            info,
+            change,
+            payload=_order_payload,
+            failed=_order_failed,
+            node="Order",
+            idempotency_key=input.idempotency_key,
+            request=input,
         )
 
     @described_arguments(
-        id="The order, not yet received by the ERP.", reason="Why it is cancelled (kept in the audit trail).",
-    )  # fmt: skip
+        id="The order, not yet received by the ERP.",
+        reason="Why it is cancelled (kept in the audit trail).",
+    )
     @strawberry.mutation(
         description="Cancel an order the ERP has not received yet, with a reason; once the ERP has it, cancel it "
         "there and the CRM follows."
     )
     async def cancel_order(self, info: Info, id: strawberry.ID, reason: str) -> OrderPayload:
-        return await _order(info, lambda s: orders.cancel_order(s, ctx(info).access, id_of(id, "Order", "id"), reason))
+        return await _order(info, lambda uow: orders.cancel_order(uow, id_of(id, "Order", "id"), reason))
 
     @strawberry.mutation(description="Draft a contract from a won opportunity's accepted quote, or from an order.")
     async def create_contract(self, info: Info, input: CreateContractInput) -> ContractPayload:
-        async def change(session: AsyncSession) -> Any:
+        async def change(uow: UnitOfWork) -> Contract:
+            products = input.product_ids
             return await contracts.create_contract(
-                session, ctx(info).access,
+                uow,
                 opportunity_id=optional_id_of(input.opportunity_id, "Opportunity", "opportunityId"),
                 order_id=optional_id_of(input.order_id, "Order", "orderId"),
-                start_date=input.start_date, term_months=input.term_months,
-                product_ids=None if input.product_ids is None else [
-                    id_of(p, "Product", f"productIds[{i}]") for i, p in enumerate(input.product_ids)
-                ],
-            )  # fmt: skip
+                start_date=input.start_date,
+                term_months=input.term_months,
+                product_ids=None
+                if products is None
+                else [id_of(p, "Product", f"productIds[{i}]") for i, p in enumerate(products)],
+            )
 
-        return await create_once(
-            info, change, "Contract", _contract_payload, _contract_failed, key=input.idempotency_key, request=input
+        return await mutate(
+            info,
+            change,
+            payload=_contract_payload,
+            failed=_contract_failed,
+            node="Contract",
+            idempotency_key=input.idempotency_key,
+            request=input,
         )
 
     @described_arguments(id="The draft contract.", expected_version=EXPECTED_VERSION_DESCRIPTION)
@@ -337,7 +351,7 @@ class CommerceMutations:
         self, info: Info, id: strawberry.ID, expected_version: int | None = None
     ) -> ContractPayload:
         return await _contract(
-            info, lambda s: contracts.submit_contract(s, ctx(info).access, _cid(id), expected_version=expected_version)
+            info, lambda uow: contracts.submit_contract(uow, _cid(id), expected_version=expected_version)
         )
 
     @described_arguments(id="The contract in approval.", expected_version=EXPECTED_VERSION_DESCRIPTION)
@@ -347,21 +361,27 @@ class CommerceMutations:
     async def approve_contract(
         self, info: Info, id: strawberry.ID, expected_version: int | None = None
     ) -> ContractPayload:
-        return await _contract(info, lambda s: contracts.decide_contract(
-            s, ctx(info).access, _cid(id), approve=True, expected_version=expected_version))  # fmt: skip
+        return await _contract(
+            info,
+            lambda uow: contracts.decide_contract(uow, _cid(id), approve=True, expected_version=expected_version),
+        )
 
     @described_arguments(id="The contract in approval.", expected_version=EXPECTED_VERSION_DESCRIPTION)
     @strawberry.mutation(description="Send a contract in approval back to draft.")
     async def reject_contract(
         self, info: Info, id: strawberry.ID, expected_version: int | None = None
     ) -> ContractPayload:
-        return await _contract(info, lambda s: contracts.decide_contract(
-            s, ctx(info).access, _cid(id), approve=False, expected_version=expected_version))  # fmt: skip
+        return await _contract(
+            info,
+            lambda uow: contracts.decide_contract(uow, _cid(id), approve=False, expected_version=expected_version),
+        )
 
     @described_arguments(
-        id="The active contract.", reason="Why it ends (kept in the audit trail).",
-        effective_date="The day it ends; today when left out.", expected_version=EXPECTED_VERSION_DESCRIPTION,
-    )  # fmt: skip
+        id="The active contract.",
+        reason="Why it ends (kept in the audit trail).",
+        effective_date="The day it ends; today when left out.",
+        expected_version=EXPECTED_VERSION_DESCRIPTION,
+    )
     @strawberry.mutation(
         description="Terminate a contract with a reason, from effectiveDate (default today): it ends then, later "
         "installments are dropped, and the ERP is told to stop billing at that date."
@@ -374,37 +394,47 @@ class CommerceMutations:
         effective_date: datetime.date | None = None,
         expected_version: int | None = None,
     ) -> ContractPayload:
-        return await _contract(info, lambda s: contracts.terminate_contract(
-            s, ctx(info).access, _cid(id), reason, effective_date, expected_version=expected_version))  # fmt: skip
+        return await _contract(
+            info,
+            lambda uow: contracts.terminate_contract(
+                uow, _cid(id), reason, effective_date, expected_version=expected_version
+            ),
+        )
 
     @strawberry.mutation(description="Create or change the price list of a partner kind and/or tier.")
     async def set_price_list(self, info: Info, input: SetPriceListInput) -> PriceListPayload:
-        async def perform() -> PriceListPayload:
-            async with transaction(ctx(info).sessions) as session:
-                row = await set_price_list(
-                    session, ctx(info).access, name=input.name, partner_kind=organization_kind(input.partner_kind),
-                    partner_tier=partner_tier(input.partner_tier), discount_percent=input.discount_percent,
-                )  # fmt: skip
-            return PriceListPayload(price_list=PriceListType(row=row), errors=[])
-
-        return await run_mutation(perform, lambda errors: PriceListPayload(price_list=None, errors=errors))
+        return await mutate(
+            info,
+            lambda uow: catalog.set_price_list(
+                uow,
+                name=input.name,
+                partner_kind=organization_kind(input.partner_kind),
+                partner_tier=partner_tier(input.partner_tier),
+                discount_percent=input.discount_percent,
+            ),
+            payload=_price_list_payload,
+            failed=_price_list_failed,
+        )
 
     @strawberry.mutation(description="Change the tenant's commerce settings (admins).")
     async def set_commerce_settings(self, info: Info, input: CommerceSettingsInput) -> CommerceSettingsPayload:
-        async def perform() -> CommerceSettingsPayload:
-            async with transaction(ctx(info).sessions) as session:
-                row = await commerce_settings.change(
-                    session, ctx(info).access, quote_approval_discount_percent=input.quote_approval_discount_percent,
-                    payment_terms_days=input.payment_terms_days, contract_renewal_days=input.contract_renewal_days,
-                )  # fmt: skip
-            return CommerceSettingsPayload(settings=settings_type(row), errors=[])
-
-        return await run_mutation(perform, lambda errors: CommerceSettingsPayload(settings=None, errors=errors))
+        return await mutate(
+            info,
+            lambda uow: commerce_settings.change(
+                uow,
+                quote_approval_discount_percent=input.quote_approval_discount_percent,
+                payment_terms_days=input.payment_terms_days,
+                contract_renewal_days=input.contract_renewal_days,
+            ),
+            payload=lambda row: CommerceSettingsPayload(settings=settings_type(row), errors=[]),
+            failed=lambda errors: CommerceSettingsPayload(settings=None, errors=errors),
+        )
 
     @described_arguments(
-        price_list_id="The price list.", product_id="The product.",
+        price_list_id="The price list.",
+        product_id="The product.",
         unit_price="The fixed unit price, in the product's currency; null removes it (the discount applies).",
-    )  # fmt: skip
+    )
     @strawberry.mutation(
         description="Fix one product's unit price on a price list; a null price removes it (the discount applies)."
     )
@@ -415,60 +445,37 @@ class CommerceMutations:
         product_id: strawberry.ID,
         unit_price: Decimal | None = strawberry.UNSET,
     ) -> PriceListPayload:
-        async def perform() -> PriceListPayload:
+        async def change(uow: UnitOfWork) -> catalog.PriceList:
             if unit_price is strawberry.UNSET:  # leaving it out must not silently remove a fixed price
                 message = "unitPrice is required: a price, or null to remove the fixed price."
                 raise ValidationFailed([FieldError("unitPrice", ErrorCode.REQUIRED, message)])
-            async with transaction(ctx(info).sessions) as session:
-                row = await set_fixed_price(
-                    session, ctx(info).access, id_of(price_list_id, "PriceList", "priceListId"),
-                    id_of(product_id, "Product", "productId"), unit_price,
-                )  # fmt: skip
-            return PriceListPayload(price_list=PriceListType(row=row), errors=[])
+            return await catalog.set_fixed_price(
+                uow,
+                id_of(price_list_id, "PriceList", "priceListId"),
+                id_of(product_id, "Product", "productId"),
+                unit_price,
+            )
 
-        return await run_mutation(perform, lambda errors: PriceListPayload(price_list=None, errors=errors))
+        return await mutate(info, change, payload=_price_list_payload, failed=_price_list_failed)
 
     @strawberry.mutation(description="Pull the ERP's products and list prices now.")
     async def sync_products(self, info: Info) -> ProductSyncPayload:
-        access = ctx(info).access
-
-        async def perform() -> ProductSyncPayload:
-            if not access.can(Resource.PRODUCT, Action.UPDATE):
-                raise Forbidden("Your role may not sync the catalogue.")
-            try:
-                changed = await sync_products(ctx(info).sessions, access.actor.tenant_id)
-            except ErpError as exc:
-                raise Conflict(f"The ERP did not answer: {exc}") from exc
-            return ProductSyncPayload(changed=changed, errors=[])
-
-        return await run_mutation(perform, lambda errors: ProductSyncPayload(changed=None, errors=errors))
+        return await mutate(
+            info,
+            lambda uow: erp_services.pull_products(uow, ctx(info).sessions),
+            payload=lambda changed: ProductSyncPayload(changed=changed, errors=[]),
+            failed=lambda errors: ProductSyncPayload(changed=None, errors=errors),
+        )
 
     @described_arguments(id="The dead outbox message.")
     @strawberry.mutation(description="Queue a dead outbox message again with a fresh set of attempts.")
     async def retry_outbox_message(self, info: Info, id: strawberry.ID) -> OutboxMessagePayload:
-        access = ctx(info).access
-
-        async def perform() -> OutboxMessagePayload:
-            if not access.can(Resource.ERP_SYNC, Action.UPDATE):
-                raise Forbidden("Your role may not retry ERP deliveries.")
-            message_id = id_of(id, "OutboxMessage", "id")
-            async with transaction(ctx(info).sessions) as session:
-                message = (
-                    await session.execute(
-                        select(OutboxMessage)
-                        .where(access.rows(Resource.ERP_SYNC), OutboxMessage.id == message_id)
-                        .with_for_update()
-                    )
-                ).scalar_one_or_none()
-                if message is None:
-                    raise NotFound("No outbox message with that id.", field="id")
-                if message.status is not MessageStatus.DEAD:
-                    raise Conflict(f"The message is {message.status.value}; only a dead one is retried.", field="id")
-                await requeue(session, message)
-                model = orders.Order if message.kind.value == "order" else contracts.Contract
-                record = await session.get(model, (message.tenant_id, message.record_id))
-                if record is not None:
-                    record.sync_state = SyncState.PENDING
-            return OutboxMessagePayload(message=OutboxMessageType(row=message), errors=[])
-
-        return await run_mutation(perform, lambda errors: OutboxMessagePayload(message=None, errors=errors))
+        return await mutate(
+            info,
+            lambda uow: erp_services.retry_message(uow, id_of(id, "OutboxMessage", "id")),
+            payload=lambda row: OutboxMessagePayload(
+                message=OutboxMessageType.from_row(row) if row else None, errors=[]
+            ),
+            failed=lambda errors: OutboxMessagePayload(message=None, errors=errors),
+            node="OutboxMessage",
+        )

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 from strawberry.types import Info
 
 from api.graphql.commerce.types import OrderType, ReceivablesType
 from api.graphql.descriptions import describe_values, described_arguments
-from api.graphql.errors import query_value, run_query
+from api.graphql.errors import query_value
 from api.graphql.relay import optional_id_of
-from api.graphql.resolving import ctx, load
+from api.graphql.resolving import load, read
 from api.graphql.selling.accounts.types import AccountType
-from domain.commerce import receivables
-from domain.commerce.receivables import ReceivablesGrouping, ReceivablesLine
+from domain.commerce import balances
+from domain.commerce.balances import ReceivablesGrouping, ReceivablesLine
 from domain.shared.base import utcnow
 from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
 
@@ -59,7 +61,7 @@ def _line_count(first: int) -> int:
     return first
 
 
-def _optional_id(value: strawberry.ID | None, type_name: str, field: str):  # type: ignore[no-untyped-def]
+def _optional_id(value: strawberry.ID | None, type_name: str, field: str) -> uuid.UUID | None:
     return query_value(lambda: optional_id_of(value, type_name, field))
 
 
@@ -67,9 +69,10 @@ def _optional_id(value: strawberry.ID | None, type_name: str, field: str):  # ty
 class ReceivablesQueries:
     @described_arguments(
         by="One line per ORDER (orders only), or per ACCOUNT (orders and contracts together).",
-        partner_id="Only this partner's own purchases.", account_id="Only this customer account's.",
+        partner_id="Only this partner's own purchases.",
+        account_id="Only this customer account's.",
         first="How many lines at most, 1 to 100.",
-    )  # fmt: skip
+    )
     @strawberry.field(
         description="The receivables of the orders and contracts the viewer may see, one line per order (orders "
         "only) or per customer (orders and contracts) and currency, the most overdue first, at most `first` lines "
@@ -84,16 +87,9 @@ class ReceivablesQueries:
         first: int = 50,
     ) -> list[ReceivablesLineType]:
         limit = query_value(lambda: _line_count(first))
-        flt = receivables.ReceivablesFilter(
+        flt = balances.ReceivablesFilter(
             account_id=_optional_id(account_id, "Account", "accountId"),
             partner_id=_optional_id(partner_id, "Organization", "partnerId"),
         )
-
-        async def fetch() -> list[ReceivablesLineType]:
-            async with ctx(info).sessions() as session:
-                lines = await receivables.visible_breakdown(
-                    session, ctx(info).access, flt, utcnow().date(), by, limit=limit
-                )
-            return [ReceivablesLineType(row=line) for line in lines]
-
-        return await run_query(fetch)  # type: ignore[no-any-return]
+        lines = await read(info, lambda uow: balances.visible_breakdown(uow, flt, utcnow().date(), by, limit=limit))
+        return [ReceivablesLineType(row=line) for line in lines]

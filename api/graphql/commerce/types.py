@@ -17,12 +17,15 @@ from api.graphql.relay import Node, to_global_id
 from api.graphql.resolving import ctx, load
 from api.graphql.selling.accounts.types import AccountType
 from api.graphql.selling.opportunities.types import Money, OpportunityType
+from domain.commerce.balances import ReceivableTotals
 from domain.commerce.catalog import PriceList, Product
 from domain.commerce.contracts import Contract, ContractLine, ContractStatus
 from domain.commerce.orders import Order, OrderLine, OrderStatus, is_cancellable
 from domain.commerce.quotes import Quote, QuoteLine, QuoteStatus
-from domain.commerce.receivables import Installment, Payment, ReceivableTotals
+from domain.commerce.receivables import Installment, Payment
+from domain.commerce.settings import CommerceSettings
 from domain.erp.outbox import ErpMirror, MessageKind, MessageStatus, OutboxMessage, SyncState
+from domain.shared.base import utcnow
 
 QuoteStatusType = strawberry.enum(QuoteStatus, name="QuoteStatus", description="Where a quote stands.")
 describe_values(
@@ -127,15 +130,12 @@ class ProductType(Node):
 
 @strawberry.type(name="PriceList", description="What a kind and/or tier of partner pays: a discount off list price.")
 class PriceListType(Node):
+    id: strawberry.ID = strawberry.field(description="Global ID.")
     row: strawberry.Private[PriceList]
 
     @classmethod
     def from_row(cls, row: PriceList) -> PriceListType:
-        return cls(row=row)
-
-    @strawberry.field(description="Global ID.")
-    def id(self) -> strawberry.ID:
-        return to_global_id("PriceList", self.row.id)
+        return cls(id=to_global_id("PriceList", row.id), row=row)
 
     @strawberry.field(description="Name.")
     def name(self) -> str:
@@ -166,9 +166,13 @@ class ErpSync:
     @staticmethod
     def of(row: ErpMirror) -> ErpSync:
         return ErpSync(
-            state=row.sync_state, erp_id=row.erp_id, erp_number=row.erp_number, erp_state=row.erp_state,
-            changed_at=row.erp_changed_at, error=row.sync_error,
-        )  # fmt: skip
+            state=row.sync_state,
+            erp_id=row.erp_id,
+            erp_number=row.erp_number,
+            erp_state=row.erp_state,
+            changed_at=row.erp_changed_at,
+            error=row.sync_error,
+        )
 
 
 @strawberry.interface(name="LineItem", description="A product line of a quote, order or contract.")
@@ -306,8 +310,6 @@ class InstallmentType:
 
     @strawberry.field(description="Unpaid and past its due date.")
     def overdue(self) -> bool:
-        from domain.shared.base import utcnow
-
         return self.row.paid_amount < self.row.amount and self.row.due_date < utcnow().date()
 
 
@@ -537,15 +539,12 @@ class ReceivablesType:
 
 @strawberry.type(name="OutboxMessage", description="A change the ERP must receive, and how its delivery went.")
 class OutboxMessageType(Node):
+    id: strawberry.ID = strawberry.field(description="Global ID (retry takes it).")
     row: strawberry.Private[OutboxMessage]
 
     @classmethod
     def from_row(cls, row: OutboxMessage) -> OutboxMessageType:
-        return cls(row=row)
-
-    @strawberry.field(description="Global ID (retry takes it).")
-    def id(self) -> strawberry.ID:
-        return to_global_id("OutboxMessage", self.row.id)
+        return cls(id=to_global_id("OutboxMessage", row.id), row=row)
 
     @strawberry.field(description="Order or contract.")
     def kind(self) -> MessageKindType:  # type: ignore[valid-type]
@@ -618,3 +617,20 @@ class ErpStatusType:
     pending: int = strawberry.field(description="Outbox messages waiting for delivery.")
     dead: int = strawberry.field(description="Outbox messages parked as dead.")
     oldest_pending_at: datetime | None = strawberry.field(description="When the oldest waiting message was queued.")
+
+
+@strawberry.type(name="CommerceSettings", description="A tenant's commerce settings.")
+class CommerceSettingsType:
+    quote_approval_discount_percent: Decimal = strawberry.field(
+        description="A quote line discount above this percentage needs approval."
+    )
+    payment_terms_days: int = strawberry.field(description="Days from an order to its payment being due.")
+    contract_renewal_days: int = strawberry.field(description="Days before a contract's end its renewal is opened.")
+
+
+def settings_type(row: CommerceSettings) -> CommerceSettingsType:
+    return CommerceSettingsType(
+        quote_approval_discount_percent=row.quote_approval_discount_percent,
+        payment_terms_days=row.payment_terms_days,
+        contract_renewal_days=row.contract_renewal_days,
+    )

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.graphql.descriptions import describe_values
-from api.graphql.errors import UserError, run_mutation, run_query
+from api.graphql.errors import UserError
+from api.graphql.mutation import mutate
 from api.graphql.relay import Node, id_of, to_global_id
-from api.graphql.resolving import ctx
+from api.graphql.resolving import ctx, read
+from domain.access.unit_of_work import UnitOfWork
 from domain.identity.sign_in import account
 from domain.identity.sign_in.models import AuthSession, MfaRequirement
-from infrastructure.db import transaction
-
-T = TypeVar("T")
 
 MfaRequirementType = strawberry.enum(
     MfaRequirement,
@@ -51,10 +47,15 @@ class SessionType(Node):
     @classmethod
     def from_row(cls, row: AuthSession) -> SessionType:
         return cls(
-            id=to_global_id("Session", row.id), method=row.method, created_at=row.created_at,
-            last_used_at=row.last_used_at, expires_at=row.expires_at, client_address=row.client_address,
-            user_agent=row.user_agent, session_id=row.id,
-        )  # fmt: skip
+            id=to_global_id("Session", row.id),
+            method=row.method,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            expires_at=row.expires_at,
+            client_address=row.client_address,
+            user_agent=row.user_agent,
+            session_id=row.id,
+        )
 
     @strawberry.field(description="Whether this request comes from it.")
     def current(self, info: Info) -> bool:
@@ -139,99 +140,105 @@ def _settings(row: account.SignInSettings) -> SignInSettingsType:
     return SignInSettingsType(mfa_requirement=row.mfa_requirement, frontend_origins=row.frontend_origins)
 
 
-async def _in_transaction(info: Info, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async with transaction(ctx(info).sessions) as session:
-        return await work(session)
+def _done(_: object) -> SignInChangePayload:
+    return SignInChangePayload(ok=True, errors=[])
 
 
-async def _recovery_codes(info: Info, change: Callable[[AsyncSession], Awaitable[list[str]]]) -> RecoveryCodesPayload:
-    """Run a change that hands out new recovery codes, as a payload."""
+def _not_done(errors: list[UserError]) -> SignInChangePayload:
+    return SignInChangePayload(ok=False, errors=errors)
 
-    async def perform() -> RecoveryCodesPayload:
-        return RecoveryCodesPayload(recovery_codes=await _in_transaction(info, change), errors=[])
 
-    return await run_mutation(perform, lambda errors: RecoveryCodesPayload(recovery_codes=None, errors=errors))
+def _recovery_codes(codes: list[str]) -> RecoveryCodesPayload:
+    return RecoveryCodesPayload(recovery_codes=codes, errors=[])
+
+
+def _no_recovery_codes(errors: list[UserError]) -> RecoveryCodesPayload:
+    return RecoveryCodesPayload(recovery_codes=None, errors=errors)
 
 
 @strawberry.type
 class SignInQueries:
     @strawberry.field(description="The viewer's signed-in devices that have not ended, most recently used first.")
     async def my_sessions(self, info: Info) -> list[SessionType]:
-        actor = ctx(info).actor
-        rows = await run_query(lambda: _in_transaction(info, lambda s: account.my_sessions(s, actor)))
+        rows = await read(info, account.my_sessions)
         return [SessionType.from_row(r) for r in rows]
 
     @strawberry.field(description="The viewer's own sign-in methods.")
     async def my_sign_in(self, info: Info) -> SignInStatusType:
-        actor = ctx(info).actor
-        row = await run_query(lambda: _in_transaction(info, lambda s: account.sign_in_status(s, actor)))
+        row = await read(info, account.sign_in_status)
         return SignInStatusType(
-            has_password=row.has_password, totp_enabled=row.totp_enabled,
-            recovery_codes_left=row.recovery_codes_left, mfa_required=row.mfa_required,
-        )  # fmt: skip
+            has_password=row.has_password,
+            totp_enabled=row.totp_enabled,
+            recovery_codes_left=row.recovery_codes_left,
+            mfa_required=row.mfa_required,
+        )
 
     @strawberry.field(description="How the tenant's people sign in (admins).")
     async def sign_in_settings(self, info: Info) -> SignInSettingsType:
-        access = ctx(info).access
-        return _settings(await run_query(lambda: _in_transaction(info, lambda s: account.read_settings(s, access))))
+        return _settings(await read(info, account.read_settings))
 
 
 @strawberry.type
 class SignInMutations:
     @strawberry.mutation(description="End one of the viewer's sessions; its refresh and access tokens stop working.")
     async def revoke_session(self, info: Info, input: RevokeSessionInput) -> SignInChangePayload:
-        async def perform() -> SignInChangePayload:
-            session_id = id_of(input.id, "Session", "id")
-            await _in_transaction(info, lambda s: account.revoke_session(s, ctx(info).access, session_id))
-            return SignInChangePayload(ok=True, errors=[])
+        async def change(uow: UnitOfWork) -> None:
+            await account.revoke_session(uow, id_of(input.id, "Session", "id"))
 
-        return await run_mutation(perform, lambda errors: SignInChangePayload(ok=False, errors=errors))
+        return await mutate(info, change, payload=_done, failed=_not_done)
 
     @strawberry.mutation(description="Change the viewer's password; every other session of theirs ends.")
     async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordPayload:
-        async def perform() -> ChangePasswordPayload:
-            ended = await _in_transaction(
-                info, lambda s: account.change_password(s, ctx(info).access, input.current_password, input.new_password)
-            )
-            return ChangePasswordPayload(ended_sessions=ended, errors=[])
+        async def change(uow: UnitOfWork) -> int:
+            return await account.change_password(uow, input.current_password, input.new_password)
 
-        return await run_mutation(perform, lambda errors: ChangePasswordPayload(ended_sessions=None, errors=errors))
+        return await mutate(
+            info,
+            change,
+            payload=lambda ended: ChangePasswordPayload(ended_sessions=ended, errors=[]),
+            failed=lambda errors: ChangePasswordPayload(ended_sessions=None, errors=errors),
+        )
 
     @strawberry.mutation(description="Start setting up an authenticator app; confirmTotp with a code turns it on.")
     async def enroll_totp(self, info: Info) -> TotpEnrolmentPayload:
-        async def perform() -> TotpEnrolmentPayload:
-            enrolment = await _in_transaction(info, lambda s: account.begin_totp_enrolment(s, ctx(info).actor))
-            return TotpEnrolmentPayload(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, errors=[])
-
-        return await run_mutation(
-            perform, lambda errors: TotpEnrolmentPayload(secret=None, otpauth_uri=None, errors=errors)
+        return await mutate(
+            info,
+            account.begin_totp_enrolment,
+            payload=lambda e: TotpEnrolmentPayload(secret=e.secret, otpauth_uri=e.otpauth_uri, errors=[]),
+            failed=lambda errors: TotpEnrolmentPayload(secret=None, otpauth_uri=None, errors=errors),
         )
 
     @strawberry.mutation(description="Turn two-factor sign-in on with a code of the new secret; gives recovery codes.")
     async def confirm_totp(self, info: Info, input: TotpCodeInput) -> RecoveryCodesPayload:
-        return await _recovery_codes(info, lambda s: account.confirm_totp_enrolment(s, ctx(info).access, input.code))
+        async def change(uow: UnitOfWork) -> list[str]:
+            return await account.confirm_totp_enrolment(uow, input.code)
+
+        return await mutate(info, change, payload=_recovery_codes, failed=_no_recovery_codes)
 
     @strawberry.mutation(description="Turn two-factor sign-in off with a fresh code (unless the tenant requires it).")
     async def disable_totp(self, info: Info, input: TotpCodeInput) -> SignInChangePayload:
-        async def perform() -> SignInChangePayload:
-            await _in_transaction(info, lambda s: account.disable_totp(s, ctx(info).access, input.code))
-            return SignInChangePayload(ok=True, errors=[])
+        async def change(uow: UnitOfWork) -> None:
+            await account.disable_totp(uow, input.code)
 
-        return await run_mutation(perform, lambda errors: SignInChangePayload(ok=False, errors=errors))
+        return await mutate(info, change, payload=_done, failed=_not_done)
 
     @strawberry.mutation(description="Replace the recovery codes with ten new ones, after a fresh code.")
     async def regenerate_recovery_codes(self, info: Info, input: TotpCodeInput) -> RecoveryCodesPayload:
-        return await _recovery_codes(info, lambda s: account.regenerate_recovery_codes(s, ctx(info).access, input.code))
+        async def change(uow: UnitOfWork) -> list[str]:
+            return await account.regenerate_recovery_codes(uow, input.code)
+
+        return await mutate(info, change, payload=_recovery_codes, failed=_no_recovery_codes)
 
     @strawberry.mutation(description="Change who must use a second factor and the registered front ends (admins).")
     async def set_sign_in_settings(self, info: Info, input: SignInSettingsInput) -> SignInSettingsPayload:
-        async def perform() -> SignInSettingsPayload:
-            row = await _in_transaction(
-                info,
-                lambda s: account.change_settings(
-                    s, ctx(info).access, mfa_requirement=input.mfa_requirement, frontend_origins=input.frontend_origins
-                ),
+        async def change(uow: UnitOfWork) -> account.SignInSettings:
+            return await account.change_settings(
+                uow, mfa_requirement=input.mfa_requirement, frontend_origins=input.frontend_origins
             )
-            return SignInSettingsPayload(settings=_settings(row), errors=[])
 
-        return await run_mutation(perform, lambda errors: SignInSettingsPayload(settings=None, errors=errors))
+        return await mutate(
+            info,
+            change,
+            payload=lambda row: SignInSettingsPayload(settings=_settings(row), errors=[]),
+            failed=lambda errors: SignInSettingsPayload(settings=None, errors=errors),
+        )

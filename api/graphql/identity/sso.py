@@ -8,10 +8,11 @@ import strawberry
 from strawberry.types import Info
 
 from api.auth.sso import callback_url
-from api.graphql.errors import UserError, run_mutation, run_query
-from api.graphql.resolving import ctx
+from api.graphql.errors import UserError
+from api.graphql.mutation import mutate
+from api.graphql.resolving import ctx, read
+from domain.access.unit_of_work import UnitOfWork
 from domain.identity.sign_in import sso
-from infrastructure.db import transaction
 
 
 @strawberry.type(name="SsoRoleMapping", description="The CRM roles one identity-provider group gives a new user.")
@@ -89,34 +90,33 @@ def _public_url(info: Info) -> str:
 
 
 def connection_type(info: Info, row: sso.SsoSettings) -> SsoConnectionType:
+    """The configuration as the API shows it, with the URLs to register at the provider."""
     redirect_uri = callback_url(_public_url(info), row.tenant_slug)
     return SsoConnectionType(
-        issuer=row.issuer, client_id=row.client_id, client_secret_set=row.client_secret_set,
-        allowed_domains=row.allowed_domains, groups_claim=row.groups_claim,
+        issuer=row.issuer,
+        client_id=row.client_id,
+        client_secret_set=row.client_secret_set,
+        allowed_domains=row.allowed_domains,
+        groups_claim=row.groups_claim,
         role_mapping=[SsoRoleMappingType(group=g, roles=r) for g, r in sorted(row.role_mapping.items())],
-        create_users=row.create_users, enabled=row.enabled, redirect_uri=redirect_uri,
-        sign_in_url=redirect_uri.removesuffix("/callback"), updated_at=row.updated_at,
-    )  # fmt: skip
+        create_users=row.create_users,
+        enabled=row.enabled,
+        redirect_uri=redirect_uri,
+        sign_in_url=redirect_uri.removesuffix("/callback"),
+        updated_at=row.updated_at,
+    )
 
 
 @strawberry.type
 class SsoQueries:
     @strawberry.field(description="The tenant's single sign-on configuration (admins); null when there is none.")
     async def sso_connection(self, info: Info) -> SsoConnectionType | None:
-        async def fetch() -> SsoConnectionType | None:
-            async with ctx(info).sessions() as session:
-                row = await sso.read_settings(session, ctx(info).access)
-            return connection_type(info, row) if row else None
-
-        return await run_query(fetch)  # type: ignore[no-any-return]
+        row = await read(info, sso.read_settings)
+        return connection_type(info, row) if row else None
 
     @strawberry.field(description="The callback URL to register at the identity provider before configuring (admins).")
     async def sso_redirect_uri(self, info: Info) -> str:
-        async def fetch() -> str:
-            async with ctx(info).sessions() as session:
-                return callback_url(_public_url(info), await sso.tenant_slug(session, ctx(info).access))
-
-        return await run_query(fetch)  # type: ignore[no-any-return]
+        return callback_url(_public_url(info), await read(info, sso.tenant_slug))
 
 
 @strawberry.type
@@ -124,25 +124,32 @@ class SsoMutations:
     @strawberry.mutation(description="Set up or replace the tenant's OpenID Connect single sign-on (admins).")
     async def configure_sso(self, info: Info, input: ConfigureSsoInput) -> SsoConnectionPayload:
         command = sso.SsoConfiguration(
-            issuer=input.issuer, client_id=input.client_id, client_secret=input.client_secret,
+            issuer=input.issuer,
+            client_id=input.client_id,
+            client_secret=input.client_secret,
             allowed_domains=list(input.allowed_domains),
-            role_mapping=[(m.group, list(m.roles)) for m in input.role_mapping], groups_claim=input.groups_claim,
-            create_users=input.create_users, enabled=input.enabled,
-        )  # fmt: skip
+            role_mapping=[(m.group, list(m.roles)) for m in input.role_mapping],
+            groups_claim=input.groups_claim,
+            create_users=input.create_users,
+            enabled=input.enabled,
+        )
         production = bool(ctx(info).request.app.state.settings.production)
 
-        async def perform() -> SsoConnectionPayload:
-            async with transaction(ctx(info).sessions) as session:
-                row = await sso.configure(session, ctx(info).access, command, production=production)
-            return SsoConnectionPayload(sso_connection=connection_type(info, row), errors=[])
+        async def change(uow: UnitOfWork) -> sso.SsoSettings:
+            return await sso.configure(uow, command, production=production)
 
-        return await run_mutation(perform, lambda errors: SsoConnectionPayload(sso_connection=None, errors=errors))
+        return await mutate(
+            info,
+            change,
+            payload=lambda row: SsoConnectionPayload(sso_connection=connection_type(info, row), errors=[]),
+            failed=lambda errors: SsoConnectionPayload(sso_connection=None, errors=errors),
+        )
 
     @strawberry.mutation(description="Remove the tenant's single sign-on (admins); users and their sessions stay.")
     async def remove_sso(self, info: Info) -> RemoveSsoPayload:
-        async def perform() -> RemoveSsoPayload:
-            async with transaction(ctx(info).sessions) as session:
-                removed = await sso.remove(session, ctx(info).access)
-            return RemoveSsoPayload(removed=removed, errors=[])
-
-        return await run_mutation(perform, lambda errors: RemoveSsoPayload(removed=False, errors=errors))
+        return await mutate(
+            info,
+            sso.remove,
+            payload=lambda removed: RemoveSsoPayload(removed=removed, errors=[]),
+            failed=lambda errors: RemoveSsoPayload(removed=False, errors=errors),
+        )

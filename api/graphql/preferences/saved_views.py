@@ -9,12 +9,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.graphql.descriptions import describe_values, described_arguments
-from api.graphql.errors import UserError, run_mutation, run_query
+from api.graphql.errors import UserError
+from api.graphql.mutation import mutate
 from api.graphql.relay import Node, id_of, optional_id_of, to_global_id
-from api.graphql.resolving import ctx
+from api.graphql.resolving import read
+from domain.access.unit_of_work import UnitOfWork
 from domain.preferences import saved_views
 from domain.preferences.saved_views import SavedView, SavedViewList
-from infrastructure.db import transaction
 
 SavedViewListType = strawberry.enum(
     SavedViewList, name="SavedViewList", description="The lists a view can be saved for."
@@ -32,15 +33,12 @@ describe_values(
 
 @strawberry.type(name="SavedView", description="One of your named filters for a list; only you see it.")
 class SavedViewType(Node):
+    id: strawberry.ID = strawberry.field(description="Global ID (saveView and deleteSavedView take it).")
     row: strawberry.Private[SavedView]
 
     @classmethod
     def from_row(cls, row: SavedView) -> SavedViewType:
-        return cls(row=row)
-
-    @strawberry.field(description="Global ID (saveView and deleteSavedView take it).")
-    def id(self) -> strawberry.ID:
-        return to_global_id("SavedView", self.row.id)
+        return cls(id=to_global_id("SavedView", row.id), row=row)
 
     @strawberry.field(description="The list it is for.")
     def list(self) -> SavedViewListType:  # type: ignore[valid-type]
@@ -55,7 +53,7 @@ class SavedViewType(Node):
         "booleans, nulls or lists of those."
     )
     def filters(self) -> JSON:
-        return self.row.filters
+        return JSON(self.row.filters)
 
     @strawberry.field(description="When it was last saved.")
     def updated_at(self) -> datetime:
@@ -85,41 +83,35 @@ def _failed(errors: list[UserError]) -> SavedViewPayload:
     return SavedViewPayload(view=None, errors=errors)
 
 
+def _saved(row: SavedView | None) -> SavedViewPayload:
+    return SavedViewPayload(view=SavedViewType.from_row(row) if row is not None else None, errors=[])
+
+
 @strawberry.type
 class SavedViewQueries:
     @described_arguments(list="Which list's views.")
     @strawberry.field(description="Your saved views of a list, by name.")
     async def saved_views(self, info: Info, list: SavedViewListType) -> list[SavedViewType]:  # type: ignore[valid-type]
-        async def fetch() -> list[SavedViewType]:
-            async with ctx(info).sessions() as session:
-                rows = await saved_views.my_views(session, ctx(info).access, list)
-            return [SavedViewType(row=r) for r in rows]
-
-        return await run_query(fetch)  # type: ignore[no-any-return]
+        rows = await read(info, lambda uow: saved_views.my_views(uow, list))
+        return [SavedViewType.from_row(r) for r in rows]
 
 
 @strawberry.type
 class SavedViewMutations:
     @strawberry.mutation(description="Save a named filter for a list, or replace one of yours (with id).")
     async def save_view(self, info: Info, input: SaveViewInput) -> SavedViewPayload:
-        async def perform() -> SavedViewPayload:
+        async def change(uow: UnitOfWork) -> SavedView:
             view_id = optional_id_of(input.id, "SavedView", "id")
-            async with transaction(ctx(info).sessions) as session:
-                row = await saved_views.save_view(
-                    session, ctx(info).access, list_name=input.list, name=input.name, filters=input.filters,
-                    view_id=view_id,
-                )  # fmt: skip
-            return SavedViewPayload(view=SavedViewType(row=row), errors=[])
+            return await saved_views.save_view(
+                uow, list_name=input.list, name=input.name, filters=input.filters, view_id=view_id
+            )
 
-        return await run_mutation(perform, _failed)
+        return await mutate(info, change, payload=_saved, failed=_failed, node="SavedView")
 
     @described_arguments(id="The saved view; one of yours.")
     @strawberry.mutation(description="Delete one of your saved views.")
     async def delete_saved_view(self, info: Info, id: strawberry.ID) -> SavedViewPayload:
-        async def perform() -> SavedViewPayload:
-            view_id = id_of(id, "SavedView", "id")
-            async with transaction(ctx(info).sessions) as session:
-                row = await saved_views.delete_view(session, ctx(info).access, view_id)
-            return SavedViewPayload(view=SavedViewType(row=row), errors=[])
+        async def change(uow: UnitOfWork) -> SavedView:
+            return await saved_views.delete_view(uow, id_of(id, "SavedView", "id"))
 
-        return await run_mutation(perform, _failed)
+        return await mutate(info, change, payload=_saved, failed=_failed)

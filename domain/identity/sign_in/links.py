@@ -2,7 +2,8 @@
 
 Only a link's SHA-256 is stored; the token itself is in the e-mail alone. A link is good once, until
 it expires or a newer link of the same purpose replaces it, and setting a password ends every other
-open link of the user.
+open link of the user. Nobody is signed in while a link is used, so users are read through the named
+system access `sign-in` (and, for the organization an e-mail names, `sign-in mail`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access.principals import load_user_actor
+from domain.access.principals import SIGN_IN, load_user_actor
+from domain.access.unit_of_work import system_unit_of_work
 from domain.channel.organizations import Organization
+from domain.identity.codes import IdentityCode
 from domain.identity.sign_in.mfa import credential_for_update
 from domain.identity.sign_in.models import LinkPurpose, UserCredential, UserLink
 from domain.identity.sign_in.passwords import check_new_password, hash_password
@@ -39,8 +42,8 @@ class LinkNotUsable(DomainError):
 
     code = ErrorCode.INVALID
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, field="token")
+    def __init__(self, message: str, code: IdentityCode) -> None:
+        super().__init__(message, field="token", code=code)
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,14 @@ async def _issue_link(
     token = new_secret_token()
     now = utcnow()
     row = UserLink(
-        tenant_id=user.tenant_id, id=new_id(), user_id=user.id, purpose=purpose.value, token_hash=token_hash(token),
-        created_at=now, expires_at=now + lifetime,
-    )  # fmt: skip
+        tenant_id=user.tenant_id,
+        id=new_id(),
+        user_id=user.id,
+        purpose=purpose.value,
+        token_hash=token_hash(token),
+        created_at=now,
+        expires_at=now + lifetime,
+    )
     session.add(row)
     await session.flush()
     return token, row
@@ -90,7 +98,8 @@ async def _issue_link(
 
 async def _organization_label(session: AsyncSession, user: User) -> str:
     """The user's organization as the e-mails name it: with the tenant's name when that differs."""
-    organization = await session.get(Organization, (user.tenant_id, user.organization_id))
+    uow = system_unit_of_work(session, user.tenant_id, "sign-in mail")
+    organization = (await uow.load(Organization, [user.organization_id])).get(user.organization_id)
     tenant = await session.get(Tenant, user.tenant_id)
     org_name = organization.name if organization else ""
     tenant_name = tenant.name if tenant else ""
@@ -114,9 +123,13 @@ async def send_invitation(session: AsyncSession, user: User, *, inviter: str | N
     token, row = await _issue_link(session, user, LinkPurpose.INVITATION, INVITATION_LIFETIME)
     link = pages.url(LinkPurpose.INVITATION, token)
     mail = templates.invitation(
-        user.locale, name=user.name, inviter=inviter, organization=await _organization_label(session, user),
-        link=link, expires_at=row.expires_at,
-    )  # fmt: skip
+        user.locale,
+        name=user.name,
+        inviter=inviter,
+        organization=await _organization_label(session, user),
+        link=link,
+        expires_at=row.expires_at,
+    )
     queue_rendered(session, tenant_id=user.tenant_id, kind=MailKind.INVITATION, to_address=user.email, mail=mail)
     return link
 
@@ -132,10 +145,9 @@ async def request_password_reset(session: AsyncSession, *, tenant_slug: str, ema
     if tenant_id is None:
         return False
     # Locked so that concurrent requests for one user count each other against the throttle.
+    uow = system_unit_of_work(session, tenant_id, SIGN_IN)
     user = (
-        await session.execute(
-            select(User).where(User.tenant_id == tenant_id, User.email == email.strip().lower()).with_for_update()
-        )
+        await session.execute(uow.visible(User).where(User.email == email.strip().lower()).with_for_update())
     ).scalar_one_or_none()
     if user is None or await load_user_actor(session, tenant_id, user.id) is None:
         return False
@@ -155,9 +167,13 @@ async def request_password_reset(session: AsyncSession, *, tenant_slug: str, ema
         return False
     token, row = await _issue_link(session, user, LinkPurpose.PASSWORD_RESET, PASSWORD_RESET_LIFETIME)
     mail = templates.password_reset(
-        user.locale, name=user.name, email=user.email, organization=await _organization_label(session, user),
-        link=pages.url(LinkPurpose.PASSWORD_RESET, token), expires_at=row.expires_at,
-    )  # fmt: skip
+        user.locale,
+        name=user.name,
+        email=user.email,
+        organization=await _organization_label(session, user),
+        link=pages.url(LinkPurpose.PASSWORD_RESET, token),
+        expires_at=row.expires_at,
+    )
     queue_rendered(session, tenant_id=tenant_id, kind=MailKind.PASSWORD_RESET, to_address=user.email, mail=mail)
     return True
 
@@ -176,16 +192,27 @@ async def _usable_link_or_raise(
         )
     ).scalar_one_or_none()
     if link is None:
-        raise LinkNotUsable("This link is not valid: check that you opened all of it, or ask for a new one.")
+        raise LinkNotUsable(
+            "This link is not valid: check that you opened all of it, or ask for a new one.", IdentityCode.LINK_UNKNOWN
+        )
     if link.used_at is not None:
-        raise LinkNotUsable("This link has already been used; it works once. Sign in, or ask for a new one.")
+        raise LinkNotUsable(
+            "This link has already been used; it works once. Sign in, or ask for a new one.", IdentityCode.LINK_USED
+        )
     if link.replaced_at is not None:
-        raise LinkNotUsable("A newer link has been sent since this one; use the link in the newest e-mail.")
+        raise LinkNotUsable(
+            "A newer link has been sent since this one; use the link in the newest e-mail.", IdentityCode.LINK_REPLACED
+        )
     if link.expires_at <= utcnow():
-        raise LinkNotUsable("This link has expired; ask for a new one.")
-    user = await session.get(User, (link.tenant_id, link.user_id), with_for_update=True)
+        raise LinkNotUsable("This link has expired; ask for a new one.", IdentityCode.LINK_EXPIRED)
+    uow = system_unit_of_work(session, link.tenant_id, SIGN_IN)
+    user = (
+        await session.execute(uow.visible(User).where(User.id == link.user_id).with_for_update())
+    ).scalar_one_or_none()
     if user is None or await load_user_actor(session, link.tenant_id, link.user_id) is None:
-        raise LinkNotUsable("This account is deactivated, or its organization no longer has access.")
+        raise LinkNotUsable(
+            "This account is deactivated, or its organization no longer has access.", IdentityCode.ACCOUNT_INACTIVE
+        )
     return link, user
 
 
@@ -221,9 +248,12 @@ async def reset_password(session: AsyncSession, token: str | None, password: str
 async def notify_password_changed(session: AsyncSession, user: User) -> None:
     """Queue the notice that the user's password changed (so an owner who did not change it can act)."""
     mail = templates.password_changed(
-        user.locale, name=user.name, email=user.email, organization=await _organization_label(session, user),
+        user.locale,
+        name=user.name,
+        email=user.email,
+        organization=await _organization_label(session, user),
         changed_at=utcnow(),
-    )  # fmt: skip
+    )
     queue_rendered(session, tenant_id=user.tenant_id, kind=MailKind.PASSWORD_CHANGED, to_address=user.email, mail=mail)
 
 

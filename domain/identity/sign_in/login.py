@@ -1,4 +1,7 @@
-"""Signing in with a password, and what the second factor asks for next."""
+"""Signing in with a password, and what the second factor asks for next.
+
+Nobody is signed in yet: the person's user is read through the named system access `sign-in` of their tenant.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access.principals import ACTIVE_ORG_STATUSES
+from domain.access.principals import ACTIVE_ORG_STATUSES, SIGN_IN
+from domain.access.unit_of_work import system_unit_of_work
 from domain.channel.organizations import Organization
 from domain.identity.sign_in import mfa, throttle
 from domain.identity.sign_in.models import UserCredential
@@ -80,23 +84,21 @@ async def authenticate_password(
     await throttle.refuse_if_locked(session, keys)
     row = None
     if tenant_id is not None:
-        row = (
-            await session.execute(
-                select(User.id, User.email, UserCredential.password_hash)
-                .join(
-                    Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id)
-                )
-                .outerjoin(
-                    UserCredential, (UserCredential.tenant_id == User.tenant_id) & (UserCredential.user_id == User.id)
-                )
-                .where(
-                    User.tenant_id == tenant_id,
-                    func.lower(User.email) == clean_email,
-                    User.is_active.is_(True),
-                    Organization.status.in_(ACTIVE_ORG_STATUSES),
-                )
+        uow = system_unit_of_work(session, tenant_id, SIGN_IN)
+        statement = (
+            select(User.id, User.email, UserCredential.password_hash)
+            .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
+            .outerjoin(
+                UserCredential, (UserCredential.tenant_id == User.tenant_id) & (UserCredential.user_id == User.id)
             )
-        ).one_or_none()
+            .where(
+                uow.rows(User),
+                func.lower(User.email) == clean_email,
+                User.is_active.is_(True),
+                Organization.status.in_(ACTIVE_ORG_STATUSES),
+            )
+        )
+        row = (await session.execute(uow.mark(statement))).one_or_none()
     stored_hash = row.password_hash if row is not None else None
     if not await verify_password(stored_hash, password) or row is None or tenant_id is None:
         locks = [
@@ -114,12 +116,17 @@ async def authenticate_password(
 
 async def second_factor(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> SecondFactor:
     """What the user must do after the first factor: nothing, give a code, or enrol (the tenant requires it)."""
+    uow = system_unit_of_work(session, tenant_id, SIGN_IN)
     user, org_kind, requirement = (
         await session.execute(
-            select(User, Organization.kind, Tenant.mfa_requirement)
-            .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
-            .join(Tenant, Tenant.id == User.tenant_id)
-            .where(User.tenant_id == tenant_id, User.id == user_id)
+            uow.mark(
+                select(User, Organization.kind, Tenant.mfa_requirement)
+                .join(
+                    Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id)
+                )
+                .join(Tenant, Tenant.id == User.tenant_id)
+                .where(uow.rows(User), User.id == user_id)
+            )
         )
     ).one()
     credential = await mfa.credential_for_update(session, tenant_id, user_id)

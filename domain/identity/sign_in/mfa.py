@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.channel.organizations import PARTNER_KINDS
+from domain.identity.codes import IdentityCode
 from domain.identity.sign_in.models import MfaRequirement, UserCredential
 from domain.shared.base import utcnow
-from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
+from domain.shared.errors import FieldError, ValidationFailed
 
 RECOVERY_CODE_COUNT = 10
 ISSUER_NAME = "channel-crm"
@@ -63,7 +64,13 @@ def begin_enrolment(credential: UserCredential, account_name: str, issuer: str =
     """Give the credential a new, not yet enabled, TOTP secret (replacing an unconfirmed one)."""
     if credential.totp_enabled_at is not None:
         raise ValidationFailed(
-            [FieldError(None, ErrorCode.CONFLICT, "Two-factor sign-in is already on; turn it off first to re-enrol.")]
+            [
+                FieldError(
+                    None,
+                    IdentityCode.MFA_ALREADY_ENABLED,
+                    "Two-factor sign-in is already on; turn it off first to re-enrol.",
+                )
+            ]
         )
     secret = pyotp.random_base32()
     credential.totp_secret = secret
@@ -73,7 +80,7 @@ def begin_enrolment(credential: UserCredential, account_name: str, issuer: str =
 
 def _bad_code(field: str) -> ValidationFailed:
     return ValidationFailed(
-        [FieldError(field, ErrorCode.INVALID, f"{field} is not a valid code; try the current one.")]
+        [FieldError(field, IdentityCode.MFA_CODE_WRONG, f"{field} is not a valid code; try the current one.")]
     )
 
 
@@ -103,9 +110,11 @@ async def _hash_codes(codes: list[str]) -> list[str]:
 async def confirm_enrolment(credential: UserCredential, code: str, *, field: str = "code") -> list[str]:
     """Turn TOTP on once the user shows a code from the new secret; returns the recovery codes, shown this once."""
     if credential.totp_enabled_at is not None:
-        raise ValidationFailed([FieldError(None, ErrorCode.CONFLICT, "Two-factor sign-in is already on.")])
+        raise ValidationFailed(
+            [FieldError(None, IdentityCode.MFA_ALREADY_ENABLED, "Two-factor sign-in is already on.")]
+        )
     if not credential.totp_secret:
-        raise ValidationFailed([FieldError(None, ErrorCode.INVALID, "Start enrolment first.")])
+        raise ValidationFailed([FieldError(None, IdentityCode.MFA_ENROLMENT_NOT_STARTED, "Start enrolment first.")])
     if not _accept_totp(credential, code.strip()):
         raise _bad_code(field)
     codes = _new_recovery_codes()
@@ -145,7 +154,7 @@ async def pass_second_factor(credential: UserCredential, code: str) -> bool:
 def require_fresh_code(credential: UserCredential, code: str, *, field: str = "code") -> None:
     """For turning TOTP off or new recovery codes: a current authenticator code, not a recovery code."""
     if credential.totp_enabled_at is None:
-        raise ValidationFailed([FieldError(None, ErrorCode.INVALID, "Two-factor sign-in is not on.")])
+        raise ValidationFailed([FieldError(None, IdentityCode.MFA_NOT_ENABLED, "Two-factor sign-in is not on.")])
     if not _accept_totp(credential, code.strip()):
         raise _bad_code(field)
 

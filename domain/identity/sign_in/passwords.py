@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from domain.identity.codes import IdentityCode
 from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
 
 MIN_LENGTH = 12
@@ -20,6 +21,7 @@ _hasher = PasswordHasher()  # Argon2id with the library's RFC 9106 low-memory pr
 _COMMON = frozenset(FREQUENCY_LISTS["passwords"])
 # Verified when there is no account or no password, so that a wrong e-mail costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("no account has this password")
+WEAK = IdentityCode.PASSWORD_TOO_WEAK
 
 
 def password_problems(password: str, *, field: str = "password", personal: list[str] | None = None) -> list[FieldError]:
@@ -27,18 +29,18 @@ def password_problems(password: str, *, field: str = "password", personal: list[
     if not password:
         return [FieldError(field, ErrorCode.REQUIRED, f"{field} is required.")]
     if len(password) < MIN_LENGTH:
-        return [FieldError(field, ErrorCode.INVALID, f"{field} must be at least {MIN_LENGTH} characters long.")]
+        return [FieldError(field, WEAK, f"{field} must be at least {MIN_LENGTH} characters long.")]
     if len(password) > MAX_LENGTH:
         return [FieldError(field, ErrorCode.TOO_LONG, f"{field} must be at most {MAX_LENGTH} characters.")]
     if "\x00" in password:
         return [FieldError(field, ErrorCode.INVALID, f"{field} must not contain NUL characters.")]
     if password.lower() in _COMMON:
-        return [FieldError(field, ErrorCode.INVALID, f"{field} is one of the most common passwords; choose another.")]
+        return [FieldError(field, WEAK, f"{field} is one of the most common passwords; choose another.")]
     result = zxcvbn(password, user_inputs=[p for p in personal or [] if p])
     if result["score"] < MIN_STRENGTH:
         feedback = result["feedback"]
         hint = " ".join(filter(None, [feedback.get("warning"), *feedback.get("suggestions", [])]))
-        return [FieldError(field, ErrorCode.INVALID, f"{field} is too easy to guess. {hint}".strip())]
+        return [FieldError(field, WEAK, f"{field} is too easy to guess. {hint}".strip())]
     return []
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access.principals import load_user_actor
+from domain.access.unit_of_work import system_unit_of_work
 from domain.identity.sign_in.models import AuthSession, RefreshToken
 from domain.identity.users import User
 from domain.shared.base import new_id, utcnow
@@ -72,10 +73,16 @@ async def start_session(
         raise Unauthenticated("This account is deactivated, or its organization no longer has access.")
     now = utcnow()
     row = AuthSession(
-        tenant_id=tenant_id, id=new_id(), user_id=user_id, method=method, created_at=now, last_used_at=now,
-        expires_at=now + SESSION_LIFETIME, client_address=_clip(client_address, 64),
+        tenant_id=tenant_id,
+        id=new_id(),
+        user_id=user_id,
+        method=method,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + SESSION_LIFETIME,
+        client_address=_clip(client_address, 64),
         user_agent=_clip(user_agent, 400),
-    )  # fmt: skip
+    )
     session.add(row)
     await session.flush()
     return await _new_refresh_token(session, row)
@@ -189,11 +196,13 @@ async def revoke_user_sessions(
 async def revoke_organization_sessions(
     session: AsyncSession, tenant_id: uuid.UUID, organization_id: uuid.UUID, reason: str
 ) -> int:
-    """End every live session of an organization's users (it was suspended or terminated)."""
+    """End every live session of an organization's users (it was suspended or terminated).
+
+    Every one of its users, whoever changed the organization: a system access ("end sessions") finds them.
+    """
+    uow = system_unit_of_work(session, tenant_id, "end sessions")
     user_ids = (
-        await session.execute(
-            select(User.id).where(User.tenant_id == tenant_id, User.organization_id == organization_id)
-        )
+        await session.execute(uow.visible_columns(User, User.id).where(User.organization_id == organization_id))
     ).scalars()
     return await revoke_user_sessions(session, tenant_id, list(user_ids), reason)
 

@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access.actor import Access, Action, Actor, ActorKind, Resource
-from domain.access.principals import ACTIVE_ORG_STATUSES
+from domain.access.principals import ACTIVE_ORG_STATUSES, SIGN_IN
+from domain.access.unit_of_work import UnitOfWork, system_unit_of_work
 from domain.audit import trail as audit_log
 from domain.channel.organizations import Organization, OrganizationKind
 from domain.identity.sign_in.models import SsoConnection, SsoLogin
@@ -113,11 +114,17 @@ class SsoSettings:
 
 def _settings(slug: str, row: SsoConnection) -> SsoSettings:
     return SsoSettings(
-        tenant_slug=slug, issuer=row.issuer, client_id=row.client_id, client_secret_set=bool(row.client_secret),
-        allowed_domains=list(row.allowed_domains), groups_claim=row.groups_claim,
+        tenant_slug=slug,
+        issuer=row.issuer,
+        client_id=row.client_id,
+        client_secret_set=bool(row.client_secret),
+        allowed_domains=list(row.allowed_domains),
+        groups_claim=row.groups_claim,
         role_mapping={group: list(roles) for group, roles in row.role_mapping.items()},
-        create_users=row.create_users, enabled=row.enabled, updated_at=row.updated_at,
-    )  # fmt: skip
+        create_users=row.create_users,
+        enabled=row.enabled,
+        updated_at=row.updated_at,
+    )
 
 
 def _require_admin(access: Access) -> None:
@@ -125,18 +132,18 @@ def _require_admin(access: Access) -> None:
         raise Forbidden("Only tenant admins read or change single sign-on.")
 
 
-async def tenant_slug(session: AsyncSession, access: Access) -> str:
+async def tenant_slug(uow: UnitOfWork) -> str:
     """The actor's tenant's slug, which names its sign-in URLs (admins)."""
-    _require_admin(access)
-    slug = await session.scalar(select(Tenant.slug).where(Tenant.id == access.actor.tenant_id))
+    _require_admin(uow.access)
+    slug = await uow.session.scalar(select(Tenant.slug).where(Tenant.id == uow.tenant_id))
     assert slug is not None
     return slug
 
 
-async def read_settings(session: AsyncSession, access: Access) -> SsoSettings | None:
+async def read_settings(uow: UnitOfWork) -> SsoSettings | None:
     """The tenant's SSO configuration without its secret, or None when there is none (admins)."""
-    slug = await tenant_slug(session, access)
-    row = await session.get(SsoConnection, access.actor.tenant_id)
+    slug = await tenant_slug(uow)
+    row = await uow.session.get(SsoConnection, uow.tenant_id)
     return _settings(slug, row) if row is not None else None
 
 
@@ -192,25 +199,31 @@ def _check(cmd: SsoConfiguration, *, production: bool, has_secret: bool) -> tupl
         unknown = sorted(set(roles) - INTERNAL_ROLES)
         if unknown:
             v.fail(
-                f"roleMapping[{i}].roles", ErrorCode.INVALID,
+                f"roleMapping[{i}].roles",
+                ErrorCode.INVALID,
                 f"Groups map to internal roles only ({', '.join(sorted(INTERNAL_ROLES))}); not {', '.join(unknown)}.",
-            )  # fmt: skip
+            )
         elif not roles:
             v.fail(f"roleMapping[{i}].roles", ErrorCode.REQUIRED, "Give at least one role for the group.")
         mapping.setdefault(group, sorted(set(roles)))
     values: dict[str, object] = {
-        "issuer": issuer, "client_id": client_id, "allowed_domains": domains, "groups_claim": claim,
-        "role_mapping": mapping, "create_users": cmd.create_users, "enabled": cmd.enabled,
-    }  # fmt: skip
+        "issuer": issuer,
+        "client_id": client_id,
+        "allowed_domains": domains,
+        "groups_claim": claim,
+        "role_mapping": mapping,
+        "create_users": cmd.create_users,
+        "enabled": cmd.enabled,
+    }
     if secret:
         values["client_secret"] = secret
     return values, v
 
 
-async def configure(session: AsyncSession, access: Access, cmd: SsoConfiguration, *, production: bool) -> SsoSettings:
+async def configure(uow: UnitOfWork, cmd: SsoConfiguration, *, production: bool) -> SsoSettings:
     """Set up or replace the tenant's SSO (admins); every bad field is reported at once and nothing changes."""
-    slug = await tenant_slug(session, access)
-    tenant_id = access.actor.tenant_id
+    slug = await tenant_slug(uow)
+    session, access, tenant_id = uow.session, uow.access, uow.tenant_id
     row = await session.get(SsoConnection, tenant_id, with_for_update=True)
     values, v = _check(cmd, production=production, has_secret=row is not None)
     v.raise_if_any()
@@ -221,9 +234,13 @@ async def configure(session: AsyncSession, access: Access, cmd: SsoConfiguration
         await session.flush()
         shown = {k: val for k, val in values.items() if k != "client_secret"}
         audit_log.record(
-            session, access, record_type="sso_connection", record_id=tenant_id, action="created",
+            session,
+            access,
+            record_type="sso_connection",
+            record_id=tenant_id,
+            action="created",
             changes=audit_log.created_changes(shown),
-        )  # fmt: skip
+        )
     else:
         before = {k: getattr(row, k) for k in values if k != "client_secret"}
         for key, value in values.items():
@@ -240,14 +257,14 @@ async def configure(session: AsyncSession, access: Access, cmd: SsoConfiguration
     return _settings(slug, row)
 
 
-async def remove(session: AsyncSession, access: Access) -> bool:
+async def remove(uow: UnitOfWork) -> bool:
     """Remove the tenant's SSO (admins); False when there was none. Users and their sessions stay."""
-    await tenant_slug(session, access)
-    result = await session.execute(delete(SsoConnection).where(SsoConnection.tenant_id == access.actor.tenant_id))
+    await tenant_slug(uow)
+    result = await uow.session.execute(delete(SsoConnection).where(SsoConnection.tenant_id == uow.tenant_id))
     removed = bool(result.rowcount)  # type: ignore[attr-defined]
     if removed:
         audit_log.record(
-            session, access, record_type="sso_connection", record_id=access.actor.tenant_id, action="deleted"
+            uow.session, uow.access, record_type="sso_connection", record_id=uow.tenant_id, action="deleted"
         )
     return removed
 
@@ -332,9 +349,14 @@ async def begin_login(session: AsyncSession, tenant_id: uuid.UUID, return_to: st
         delete(SsoLogin).where(SsoLogin.tenant_id == tenant_id, SsoLogin.expires_at < now - LOGIN_RETENTION)
     )
     login = SsoLogin(
-        state=secrets.token_urlsafe(32), tenant_id=tenant_id, nonce=secrets.token_urlsafe(32),
-        code_verifier=secrets.token_urlsafe(64), return_to=return_to, created_at=now, expires_at=now + LOGIN_LIFETIME,
-    )  # fmt: skip
+        state=secrets.token_urlsafe(32),
+        tenant_id=tenant_id,
+        nonce=secrets.token_urlsafe(32),
+        code_verifier=secrets.token_urlsafe(64),
+        return_to=return_to,
+        created_at=now,
+        expires_at=now + LOGIN_LIFETIME,
+    )
     session.add(login)
     await session.flush()
     return login
@@ -427,13 +449,14 @@ async def sign_in_user(session: AsyncSession, connection: SsoConnection, identit
 
 
 async def _user_by_email(session: AsyncSession, tenant_id: uuid.UUID, email: str) -> User | None:
-    row = (
-        await session.execute(
-            select(User, Organization.status)
-            .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
-            .where(User.tenant_id == tenant_id, func.lower(User.email) == email)
-        )
-    ).one_or_none()
+    """The tenant's user with this e-mail, read before anyone is signed in (the `sign-in` system access)."""
+    uow = system_unit_of_work(session, tenant_id, SIGN_IN)
+    statement = (
+        select(User, Organization.status)
+        .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
+        .where(uow.rows(User), func.lower(User.email) == email)
+    )
+    row = (await session.execute(uow.mark(statement))).one_or_none()
     if row is None:
         return None
     user, org_status = row
@@ -448,22 +471,24 @@ async def _create_user(
     session: AsyncSession, connection: SsoConnection, identity: SsoIdentity, email: str, roles: list[str]
 ) -> User:
     tenant_id = connection.tenant_id
+    uow = system_unit_of_work(session, tenant_id, SIGN_IN)
     enterprise_id = await session.scalar(
-        select(Organization.id)
-        .where(
-            Organization.tenant_id == tenant_id,
-            Organization.kind == OrganizationKind.ENTERPRISE,
-            Organization.parent_id.is_(None),
-        )
+        uow.visible_columns(Organization, Organization.id)
+        .where(Organization.kind == OrganizationKind.ENTERPRISE, Organization.parent_id.is_(None))
         .order_by(Organization.created_at)
         .limit(1)
     )
     assert enterprise_id is not None, "every tenant has its enterprise organization"
     name = (identity.name or "").strip()[:200] or email.split("@", 1)[0]
     user = User(
-        tenant_id=tenant_id, id=new_id(), email=email, name=name, organization_id=enterprise_id, roles=roles,
+        tenant_id=tenant_id,
+        id=new_id(),
+        email=email,
+        name=name,
+        organization_id=enterprise_id,
+        roles=roles,
         is_active=True,
-    )  # fmt: skip
+    )
     try:
         async with session.begin_nested():
             session.add(user)
@@ -476,9 +501,13 @@ async def _create_user(
         return existing
     actor = Actor(tenant_id=tenant_id, kind=ActorKind.USER, roles=frozenset(roles), user_id=user.id, email=email)
     audit_log.record(
-        session, _SigningIn(actor), record_type="user", record_id=user.id, action="created_by_sso",
+        session,
+        _SigningIn(actor),
+        record_type="user",
+        record_id=user.id,
+        action="created_by_sso",
         changes=audit_log.created_changes(
             {"email": email, "organization_id": enterprise_id, "roles": ", ".join(roles), "issuer": connection.issuer}
         ),
-    )  # fmt: skip
+    )
     return user

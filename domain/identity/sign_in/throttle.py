@@ -58,7 +58,7 @@ async def refuse_if_locked(session: AsyncSession, keys: list[str]) -> None:
             select(SignInThrottle.locked_until).where(SignInThrottle.key.in_(keys), SignInThrottle.locked_until > now)
         )
     ).scalars()
-    until = max(locked, default=None)
+    until = max((at for at in locked if at is not None), default=None)  # the column is nullable, the rows are not
     if until is not None:
         raise RateLimited("Too many failed sign-in attempts; try again later.", retry_after=_retry_after(until, now))
 

@@ -9,6 +9,7 @@ from domain.selling.opportunities import Opportunity
 from permissions.engine import CountingEnforcer
 from tests.integration.graphql_client import caller_for, gid
 from tests.integration.world import USERS, build_world
+from tests.reads import read_for_test
 
 ALL_OPPS = {"O1", "O2", "O3", "O4", "O5", "O6"}
 ALL_ACCOUNTS = {"A_east", "A_west", "A_r1a"}
@@ -183,7 +184,9 @@ async def test_refused_update_changes_nothing(world, client, sessions) -> None: 
     assert body["updateOpportunity"]["errors"][0]["code"] == "NOT_FOUND"
     async with sessions() as session:
         name = (
-            await session.execute(select(Opportunity.name).where(Opportunity.id == world.opportunities["O5"].id))
+            await session.execute(
+                read_for_test(select(Opportunity.name).where(Opportunity.id == world.opportunities["O5"].id))
+            )
         ).scalar_one()
     assert name == "O5"
 

@@ -290,7 +290,11 @@ GATES = [
     {"stage": "PROPOSAL", "requiredFields": ["budget"], "requireDecisionMaker": False, "requiredTeamRoles": [],
      "requiresApproval": True},
 ]  # fmt: skip
-EVERY_GATE_UP_TO_PROPOSAL = [("decisionDate", "REQUIRED"), ("budget", "REQUIRED"), ("approval", "REQUIRED")]
+EVERY_GATE_UP_TO_PROPOSAL = [
+    ("decisionDate", "STAGE_GATE_UNMET"),
+    ("budget", "STAGE_GATE_UNMET"),
+    ("approval", "APPROVAL_PENDING"),
+]
 
 
 @pytest.fixture
@@ -303,7 +307,7 @@ async def gated(world: World, as_) -> World:  # type: ignore[no-untyped-def]
 
 # From QUALIFICATION, with gates on SOLUTION (decisionDate) and PROPOSAL (budget and a manager's approval)
 STAGE_MOVES = [
-    ("SOLUTION", {}, [("decisionDate", "REQUIRED")]),
+    ("SOLUTION", {}, [("decisionDate", "STAGE_GATE_UNMET")]),
     ("PROPOSAL", {}, EVERY_GATE_UP_TO_PROPOSAL),
     ("NEGOTIATION", {}, EVERY_GATE_UP_TO_PROPOSAL),  # the issue: skipping PROPOSAL skipped its gate
     ("CLOSED_WON", {"reasonCode": "PRICE"}, EVERY_GATE_UP_TO_PROPOSAL),
@@ -329,11 +333,15 @@ async def test_passing_a_stage_meets_its_gate(stage, extra, unmet, gated, as_) -
 # or refused; what no input can meet (an approval) is reported on `stage`.
 CREATIONS = [
     ("QUALIFICATION", {}, []),
-    ("SOLUTION", {}, [("decisionDate", "REQUIRED")]),
+    ("SOLUTION", {}, [("decisionDate", "STAGE_GATE_UNMET")]),
     ("SOLUTION", {"decisionDate": "2027-02-01"}, []),
-    ("NEGOTIATION", {}, [("decisionDate", "REQUIRED"), ("budget", "REQUIRED"), ("stage", "REQUIRED")]),
-    ("NEGOTIATION", {"decisionDate": "2027-02-01", "budget": "5000"}, [("stage", "REQUIRED")]),
-    ("CLOSED_WON", {"decisionDate": "2027-02-01", "budget": "5000"}, [("stage", "REQUIRED")]),
+    (
+        "NEGOTIATION",
+        {},
+        [("decisionDate", "STAGE_GATE_UNMET"), ("budget", "STAGE_GATE_UNMET"), ("stage", "APPROVAL_PENDING")],
+    ),
+    ("NEGOTIATION", {"decisionDate": "2027-02-01", "budget": "5000"}, [("stage", "APPROVAL_PENDING")]),
+    ("CLOSED_WON", {"decisionDate": "2027-02-01", "budget": "5000"}, [("stage", "APPROVAL_PENDING")]),
 ]
 
 

@@ -8,7 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
+from api.graphql.relay import parse_global_id
 from domain.channel.deal_registrations import DealRegistration, expire_due
+from domain.selling.opportunities import Opportunity
+from domain.selling.stages import Stage
 from tests.integration.graphql_client import gid
 
 PRECHECK = """
@@ -59,8 +62,14 @@ SET_DAYS = "mutation($days: Int!) { setDealProtectionDays(days: $days) { days er
 
 def _deal(name: str, **extra: object) -> dict[str, object]:
     close = (date.today() + timedelta(days=60)).isoformat()
-    return {"customerName": name, "products": ["Drives", "PLC"], "amount": "120000", "currency": "USD",
-            "expectedCloseDate": close, **extra}  # fmt: skip
+    return {
+        "customerName": name,
+        "products": ["Drives", "PLC"],
+        "amount": "120000",
+        "currency": "USD",
+        "expectedCloseDate": close,
+        **extra,
+    }
 
 
 async def _submit(caller, name: str, **extra: object) -> dict:  # type: ignore[no-untyped-def]
@@ -86,8 +95,11 @@ async def test_submission_conflicts_are_shown_to_the_channel_manager_only(world,
     assert registration["status"] == "SUBMITTED"
     conflicts = (await channel.data(CONFLICTS, id=registration["id"]))["node"]["conflicts"]
     assert {(c["kind"], c["name"]) for c in conflicts} == {
-        ("ACCOUNT", "A_west Industries"), ("OPPORTUNITY", "O2"), ("OPPORTUNITY", "O4"), ("OPPORTUNITY", "O5")
-    }  # fmt: skip
+        ("ACCOUNT", "A_west Industries"),
+        ("OPPORTUNITY", "O2"),
+        ("OPPORTUNITY", "O4"),
+        ("OPPORTUNITY", "O5"),
+    }
     assert all(c["reasons"] == ['same name "a_west industries"'] for c in conflicts)
     body = await dealer(CONFLICTS, id=registration["id"])
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -96,9 +108,18 @@ async def test_submission_conflicts_are_shown_to_the_channel_manager_only(world,
 
 @pytest.mark.parametrize(
     ("role", "sees"),
-    [("r1a_sales", True), ("d1_admin", True), ("r1b_sales", False), ("d2_admin", False), ("channel_mgr", True),
-     ("channel_mgr2", False), ("admin", True), ("am_east", False), ("director", True)],
-)  # fmt: skip
+    [
+        ("r1a_sales", True),
+        ("d1_admin", True),
+        ("r1b_sales", False),
+        ("d2_admin", False),
+        ("channel_mgr", True),
+        ("channel_mgr2", False),
+        ("admin", True),
+        ("am_east", False),
+        ("director", True),
+    ],
+)
 async def test_who_sees_a_registration(role, sees, world, as_) -> None:  # type: ignore[no-untyped-def]
     await _submit(await as_("r1a_sales"), "Visible Customer")
     data = await (await as_(role)).data(LIST)
@@ -144,7 +165,7 @@ async def test_of_two_racing_approvals_exactly_one_wins(world, as_) -> None:  # 
     winners = [p for p in payloads if p["errors"] == []]
     losers = [p for p in payloads if p["errors"]]
     assert len(winners) == 1 and len(losers) == 1
-    assert losers[0]["errors"][0]["code"] == "CONFLICT"
+    assert losers[0]["errors"][0]["code"] == "REGISTRATION_CONFLICT"
 
 
 async def test_decisions_are_the_channel_managers(world, as_) -> None:  # type: ignore[no-untyped-def]
@@ -161,18 +182,28 @@ async def test_decisions_are_the_channel_managers(world, as_) -> None:  # type: 
     ]
     assert payload["dealRegistration"] == {"status": "REJECTED", "decisionReason": "Direct account"}
     payload = (await channel.data(APPROVE, input={"id": registration["id"]}))["approveDealRegistration"]
-    assert payload["errors"][0]["code"] == "CONFLICT"
+    assert payload["errors"][0]["code"] == "REGISTRATION_ALREADY_DECIDED"
 
 
 async def test_bad_submissions_name_their_fields(world, as_) -> None:  # type: ignore[no-untyped-def]
     dealer = await as_("r1a_sales")
-    bad = _deal("", amount="-5", currency="dollars", products=[" "], expectedCloseDate="2020-01-01",
-                customerTaxId="91110000600037341M")  # fmt: skip
+    bad = _deal(
+        "",
+        amount="-5",
+        currency="dollars",
+        products=[" "],
+        expectedCloseDate="2020-01-01",
+        customerTaxId="91110000600037341M",
+    )
     payload = (await dealer.data(SUBMIT, input=bad))["submitDealRegistration"]
     assert {(e["field"], e["code"]) for e in payload["errors"]} == {
-        ("customerName", "REQUIRED"), ("customerTaxId", "INVALID"), ("amount", "OUT_OF_RANGE"),
-        ("currency", "INVALID"), ("products", "REQUIRED"), ("expectedCloseDate", "OUT_OF_RANGE"),
-    }  # fmt: skip
+        ("customerName", "REQUIRED"),
+        ("customerTaxId", "INVALID"),
+        ("amount", "OUT_OF_RANGE"),
+        ("currency", "INVALID"),
+        ("products", "REQUIRED"),
+        ("expectedCloseDate", "OUT_OF_RANGE"),
+    }
     assert (await dealer.data(LIST))["dealRegistrations"]["totalCount"] == 0
     payload = (await (await as_("channel_mgr")).data(SUBMIT, input=_deal("X")))["submitDealRegistration"]
     assert payload["errors"][0]["code"] == "FORBIDDEN"
@@ -183,8 +214,6 @@ async def test_expiry_is_honest_before_the_job_and_frees_the_customer(world, as_
     registration = await _submit(dealer, "Expiring Customer")
     await channel.data(APPROVE, input={"id": registration["id"]})
     # Given the protection window has run out (the job has not run yet)
-    from api.graphql.relay import parse_global_id
-
     registration_id = parse_global_id(registration["id"])[1]  # type: ignore[index]
     async with sessions() as session, session.begin():
         await session.execute(
@@ -265,3 +294,57 @@ async def test_approval_can_link_the_open_opportunity_it_is_about(world, as_) ->
     assert {"salesRole": "PARTNER_REP", "user": {"email": world.users["r1a_sales"].email}} in approved["opportunity"][
         "team"
     ]
+
+
+async def test_each_refused_decision_names_its_own_code(world, as_, sessions) -> None:  # type: ignore[no-untyped-def]
+    dealer, channel, admin = await as_("r1a_sales"), await as_("channel_mgr"), await as_("admin")
+    submitted = await _submit(dealer, "Code Customer One")
+    # Given a submitted registration: it protects nothing yet, so there is nothing to extend
+    payload = await dealer.data(REQUEST_EXTENSION, input={"id": submitted["id"], "days": 10, "reason": "x"})
+    assert payload["requestRegistrationExtension"]["errors"] == [{"field": "id", "code": "REGISTRATION_NOT_APPROVED"}]
+    # When it is withdrawn, withdrawing it again is refused as closed
+    await dealer.data(WITHDRAW, input={"id": submitted["id"], "reason": "Lost"})
+    payload = await dealer.data(WITHDRAW, input={"id": submitted["id"], "reason": "Again"})
+    assert payload["withdrawDealRegistration"]["errors"] == [
+        {"field": "id", "code": "REGISTRATION_CLOSED", "message": "A withdrawn registration cannot be withdrawn."}
+    ]
+    # An approved registration whose window has run out is refused as expired, before the job runs too
+    expiring = await _submit(dealer, "Code Customer Two")
+    await channel.data(APPROVE, input={"id": expiring["id"]})
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(DealRegistration)
+            .where(DealRegistration.id == parse_global_id(expiring["id"])[1])  # type: ignore[index]
+            .values(protection_expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    payload = await dealer.data(REQUEST_EXTENSION, input={"id": expiring["id"], "days": 10, "reason": "x"})
+    assert payload["requestRegistrationExtension"]["errors"] == [{"field": "id", "code": "REGISTRATION_EXPIRED"}]
+    payload = await channel.data(DECIDE_EXTENSION, input={"id": expiring["id"], "days": 10, "reason": "x"})
+    assert payload["decideRegistrationExtension"]["errors"] == [{"field": "id", "code": "REGISTRATION_EXPIRED"}]
+    payload = await dealer.data(WITHDRAW, input={"id": expiring["id"], "reason": "x"})
+    assert [e["code"] for e in payload["withdrawDealRegistration"]["errors"]] == ["REGISTRATION_EXPIRED"]
+    # A closed opportunity cannot take a registration
+    await _close(sessions, world.opportunities["O1"].id)
+    third = await _submit(dealer, "Code Customer Three")
+    payload = await admin.data(
+        APPROVE, input={"id": third["id"], "opportunityId": gid("Opportunity", world.opportunities["O1"].id)}
+    )
+    assert payload["approveDealRegistration"]["errors"] == [
+        {
+            "field": "opportunityId",
+            "code": "REGISTRATION_OPPORTUNITY_CLOSED",
+            "message": "A closed opportunity cannot take a registration.",
+        }
+    ]
+    # and nothing of the refused approval was kept
+    assert (await channel.data(LIST))["dealRegistrations"]["edges"][0]["node"] == {
+        "customerName": "Code Customer Three",
+        "status": "SUBMITTED",
+    }
+
+
+async def _close(sessions, opportunity_id) -> None:  # type: ignore[no-untyped-def]
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Opportunity).where(Opportunity.id == opportunity_id).values(stage=Stage.CLOSED_LOST)
+        )

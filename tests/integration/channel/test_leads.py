@@ -16,6 +16,7 @@ from domain.channel.leads import Lead
 from domain.channel.web_forms import WebForm, issue_token
 from tests.integration.graphql_client import caller_for, gid
 from tests.integration.world import build_world
+from tests.reads import read_for_test
 
 LEAD_FIELDS = """
   id companyName status source sourceDetail email interests owner { email } partner { name }
@@ -66,11 +67,21 @@ async def _create(caller, **fields):  # type: ignore[no-untyped-def]
 async def _partner_network(world, as_) -> None:  # type: ignore[no-untyped-def]
     """R1a (silver) and R1b (gold) serve East with robotics; R2a serves West. Each is set by its channel manager."""
     east, west = gid("Territory", world.territories["East"].id), gid("Territory", world.territories["West"].id)
-    for org, tier, region, manager in (("R1a", "SILVER", east, "channel_mgr"), ("R1b", "GOLD", east, "channel_mgr"),
-                                       ("R2a", "PLATINUM", west, "channel_mgr2")):  # fmt: skip
+    for org, tier, region, manager in (
+        ("R1a", "SILVER", east, "channel_mgr"),
+        ("R1b", "GOLD", east, "channel_mgr"),
+        ("R2a", "PLATINUM", west, "channel_mgr2"),
+    ):
         channel = await as_(manager)
-        data = await channel.data(PARTNER, input={"id": gid("Organization", world.orgs[org].id), "tier": tier,
-                                                  "regionIds": [region], "specializations": ["robotics"]})  # fmt: skip
+        data = await channel.data(
+            PARTNER,
+            input={
+                "id": gid("Organization", world.orgs[org].id),
+                "tier": tier,
+                "regionIds": [region],
+                "specializations": ["robotics"],
+            },
+        )
         assert data["updatePartner"]["errors"] == []
 
 
@@ -79,8 +90,15 @@ async def test_partner_offer_decline_and_sla_expiry_reroute_with_reasons(world, 
     admin = await as_("admin")
     east = gid("Territory", world.territories["East"].id)
     await admin.data(RULE, input={"name": "East partners", "kind": "PARTNER", "position": 1, "territoryId": east})
-    await admin.data(RULE, input={"name": "East desk", "kind": "INTERNAL", "position": 2,
-                                  "userIds": [gid("User", world.users["am_east"].id)]})  # fmt: skip
+    await admin.data(
+        RULE,
+        input={
+            "name": "East desk",
+            "kind": "INTERNAL",
+            "position": 2,
+            "userIds": [gid("User", world.users["am_east"].id)],
+        },
+    )
     # An East robotics lead is offered to the best-scored partner: R1b (gold beats silver)
     lead = await _create(admin, companyName="Gamma Robotics", interests=["Robotics"], territoryId=east)
     assert (lead["status"], lead["partner"]) == ("OFFERED", {"name": world.orgs["R1b"].name})
@@ -116,10 +134,12 @@ async def test_partner_offer_decline_and_sla_expiry_reroute_with_reasons(world, 
         (s["outcome"], (s["organization"] or {}).get("name"), (s["user"] or {}).get("email")) for s in routed["routing"]
     ]
     assert steps == [
-        ("OFFERED", world.orgs["R1b"].name, None), ("DECLINED", world.orgs["R1b"].name, None),
-        ("OFFERED", world.orgs["R1a"].name, None), ("EXPIRED", world.orgs["R1a"].name, None),
+        ("OFFERED", world.orgs["R1b"].name, None),
+        ("DECLINED", world.orgs["R1b"].name, None),
+        ("OFFERED", world.orgs["R1a"].name, None),
+        ("EXPIRED", world.orgs["R1a"].name, None),
         ("ASSIGNED", None, world.users["am_east"].email),
-    ]  # fmt: skip
+    ]
     first = routed["routing"][0]["reason"]
     assert "rule 'East partners'" in first and "serves East" in first and "robotics" in first and "gold tier" in first
     assert world.orgs["R1a"].name in first  # the runner-up is named for the manager
@@ -139,14 +159,17 @@ async def test_accepting_an_offer(world, as_) -> None:  # type: ignore[no-untype
     assert lead["partner"] == {"name": world.orgs["R2a"].name}
     assert (await (await as_("d2_admin")).data(ACCEPT, id=lead["id"]))["acceptLead"]["lead"] == {"status": "ACCEPTED"}
     again = (await (await as_("d2_admin")).data(ACCEPT, id=lead["id"]))["acceptLead"]
-    assert again["errors"] == [{"field": "id", "code": "CONFLICT"}]
+    assert again["errors"] == [{"field": "id", "code": "LEAD_ALREADY_ACCEPTED"}]
 
 
 async def test_round_robin_respects_capacity_then_a_manager_assigns_by_hand(world, as_) -> None:  # type: ignore[no-untyped-def]
     admin = await as_("admin")
     pool = [gid("User", world.users[k].id) for k in ("am_east", "am_west")]
-    payload = (await admin.data(RULE, input={"name": "Desk", "kind": "INTERNAL", "position": 1, "userIds": pool,
-                                             "maxOpenLeads": 1}))["createRoutingRule"]  # fmt: skip
+    payload = (
+        await admin.data(
+            RULE, input={"name": "Desk", "kind": "INTERNAL", "position": 1, "userIds": pool, "maxOpenLeads": 1}
+        )
+    )["createRoutingRule"]
     assert payload["errors"] == []
     owners = [(await _create(admin, companyName=f"Company {n}"))["owner"] for n in ("One", "Two", "Three")]
     assert owners == [{"email": world.users["am_east"].email}, {"email": world.users["am_west"].email}, None]
@@ -186,7 +209,7 @@ async def test_duplicates_are_flagged_with_reasons_and_merged(world, as_) -> Non
     statuses = {e["node"]["companyName"]: e["node"]["status"] for e in (await admin.data(LIST))["leads"]["edges"]}
     assert statuses["ACME Robotics Ltd."] == "MERGED"
     again = (await admin.data(MERGE, input={"id": second["id"], "intoId": first["id"]}))["mergeLead"]
-    assert again["errors"] == [{"field": "id", "code": "CONFLICT"}]
+    assert again["errors"] == [{"field": "id", "code": "LEAD_CLOSED"}]
 
 
 async def test_partner_lead_converts_keeping_partner_and_source(world, as_) -> None:  # type: ignore[no-untyped-def]
@@ -197,13 +220,19 @@ async def test_partner_lead_converts_keeping_partner_and_source(world, as_) -> N
         "PARTNER",
         {"name": world.orgs["R1a"].name},
     )
-    payload = (await dealer.data(CONVERT, input={"id": lead["id"], "amount": "80000", "currency": "EUR",
-                                                 "closeDate": "2027-05-31"}))["convertLead"]  # fmt: skip
+    payload = (
+        await dealer.data(
+            CONVERT, input={"id": lead["id"], "amount": "80000", "currency": "EUR", "closeDate": "2027-05-31"}
+        )
+    )["convertLead"]
     assert payload["errors"] == []
     converted = payload["lead"]
     assert converted["status"] == "CONVERTED"
-    assert converted["convertedAccount"] == {"name": "Omega Plastics", "managingPartner": {"name": world.orgs["R1a"].name},
-                                             "contacts": {"totalCount": 1}}  # fmt: skip
+    assert converted["convertedAccount"] == {
+        "name": "Omega Plastics",
+        "managingPartner": {"name": world.orgs["R1a"].name},
+        "contacts": {"totalCount": 1},
+    }
     opportunity = converted["convertedOpportunity"]
     assert opportunity["source"] == "lead:partner"
     assert opportunity["partners"] == [{"role": "SOURCING", "organization": {"name": world.orgs["R1a"].name}}]
@@ -214,21 +243,53 @@ async def test_partner_lead_converts_keeping_partner_and_source(world, as_) -> N
         CONVERT, input={"id": lead["id"], "amount": "1", "currency": "EUR", "closeDate": "2027-05-31"}
     )
     assert payload["convertLead"]["errors"] == [
-        {"field": "id", "code": "CONFLICT", "message": "A converted lead cannot be converted."}
+        {"field": "id", "code": "LEAD_CLOSED", "message": "A converted lead cannot be converted."}
     ]
+    # A converted lead awaits no partner's answer
+    payload = (await dealer.data(ACCEPT, id=lead["id"]))["acceptLead"]
+    assert payload["errors"] == [{"field": "id", "code": "LEAD_NOT_OFFERED"}]
 
 
 async def test_internal_lead_converts_into_an_existing_account(world, as_) -> None:  # type: ignore[no-untyped-def]
     admin = await as_("admin")
     lead = await _create(admin, companyName="A_east Industries")
-    payload = (await admin.data(CONVERT, input={"id": lead["id"], "accountId": gid("Account", world.accounts["A_east"].id),
-                                                "amount": "-1", "currency": "USD", "closeDate": "2027-01-01"}))  # fmt: skip
+    payload = await admin.data(
+        CONVERT,
+        input={
+            "id": lead["id"],
+            "accountId": gid("Account", world.accounts["A_east"].id),
+            "amount": "-1",
+            "currency": "USD",
+            "closeDate": "2027-01-01",
+        },
+    )
     assert payload["convertLead"]["errors"] == [
         {"field": "amount", "code": "OUT_OF_RANGE", "message": "amount must not be negative."}
     ]
-    payload = (await admin.data(CONVERT, input={"id": lead["id"], "accountId": gid("Account", world.accounts["A_east"].id),
-                                                "amount": "5000", "currency": "USD", "closeDate": "2027-01-01"}))  # fmt: skip
+    payload = await admin.data(
+        CONVERT,
+        input={
+            "id": lead["id"],
+            "accountId": gid("Account", world.accounts["A_east"].id),
+            "amount": "5000",
+            "currency": "USD",
+            "closeDate": "2027-01-01",
+        },
+    )
     assert payload["convertLead"]["lead"]["convertedAccount"]["name"] == "A_east Industries"
+    # A converted lead is closed to assignment by hand
+    by_hand = {"id": lead["id"], "userId": gid("User", world.users["am_east"].id), "reason": "Knows them"}
+    payload = (await admin.data(ASSIGN, input=by_hand))["assignLead"]
+    assert payload == {"lead": None, "errors": [{"field": "id", "code": "LEAD_CLOSED"}]}
+
+
+async def test_a_web_form_names_a_territory_of_the_tenant(world, as_) -> None:  # type: ignore[no-untyped-def]
+    admin = await as_("admin")
+    unknown = {"name": "Contact us", "territoryId": gid("Territory", uuid.uuid4())}
+    payload = (await admin.data(FORM, input=unknown))["createWebForm"]
+    assert payload == {"form": None, "errors": [{"field": "territoryId", "code": "NOT_FOUND"}]}
+    east = {"name": "Contact us", "territoryId": gid("Territory", world.territories["East"].id)}
+    assert (await admin.data(FORM, input=east))["createWebForm"]["errors"] == []
 
 
 async def _form(admin, sessions, campaign: str = "Spring fair"):  # type: ignore[no-untyped-def]
@@ -239,8 +300,13 @@ async def _form(admin, sessions, campaign: str = "Spring fair"):  # type: ignore
 
 
 def _submission(form, **fields) -> dict:  # type: ignore[no-untyped-def]
-    return {"token": issue_token(form, time.time() - 10), "companyName": "Visitor Co", "lastName": "Chen",
-            "email": "chen@visitor.example", **fields}  # fmt: skip
+    return {
+        "token": issue_token(form, time.time() - 10),
+        "companyName": "Visitor Co",
+        "lastName": "Chen",
+        "email": "chen@visitor.example",
+        **fields,
+    }
 
 
 async def test_web_form_takes_a_lead_without_a_token_and_routes_it(world, as_, client, sessions) -> None:  # type: ignore[no-untyped-def]
@@ -269,7 +335,8 @@ async def test_web_form_defences(world, as_, client, sessions) -> None:  # type:
 
     async def leads_now() -> int:
         async with sessions() as session:
-            return (await session.execute(select(func.count()).where(Lead.tenant_id == world.tenant_id))).scalar_one()
+            leads = read_for_test(select(func.count()).select_from(Lead).where(Lead.tenant_id == world.tenant_id))
+            return (await session.execute(leads)).scalar_one()
 
     # Unknown form
     assert (await client.post(f"/forms/{uuid.uuid4().hex}/leads", json=_submission(form))).status_code == 404
@@ -313,8 +380,12 @@ async def test_partner_sla_is_a_tenant_setting(world, as_) -> None:  # type: ign
     ]
     assert (await admin.data(SLA, hours=4))["setPartnerLeadSlaHours"] == {"hours": 4, "errors": []}
     await admin.data(RULE, input={"name": "Partners", "kind": "PARTNER", "position": 1})
-    lead = await _create(admin, companyName="Sigma Robotics", interests=["robotics"],
-                         territoryId=gid("Territory", world.territories["East"].id))  # fmt: skip
+    lead = await _create(
+        admin,
+        companyName="Sigma Robotics",
+        interests=["robotics"],
+        territoryId=gid("Territory", world.territories["East"].id),
+    )
     due = datetime.fromisoformat((await admin.data(OFFER, id=lead["id"]))["node"]["offerExpiresAt"])
     assert timedelta(hours=3, minutes=59) < due - datetime.now(UTC) <= timedelta(hours=4)
 
@@ -348,12 +419,30 @@ async def lead_world(sessions, client):  # type: ignore[no-untyped-def]
     await _partner_network(world, as_)
     admin = await as_("admin")
     east, west = gid("Territory", world.territories["East"].id), gid("Territory", world.territories["West"].id)
-    await admin.data(RULE, input={"name": "East partners", "kind": "PARTNER", "position": 1, "territoryId": east,
-                                  "interest": "robotics"})  # fmt: skip
-    await admin.data(RULE, input={"name": "East desk", "kind": "INTERNAL", "position": 2, "territoryId": east,
-                                  "userIds": [gid("User", world.users["am_east"].id)]})  # fmt: skip
-    await admin.data(RULE, input={"name": "West desk", "kind": "INTERNAL", "position": 3, "territoryId": west,
-                                  "userIds": [gid("User", world.users["am_west"].id)]})  # fmt: skip
+    await admin.data(
+        RULE,
+        input={"name": "East partners", "kind": "PARTNER", "position": 1, "territoryId": east, "interest": "robotics"},
+    )
+    await admin.data(
+        RULE,
+        input={
+            "name": "East desk",
+            "kind": "INTERNAL",
+            "position": 2,
+            "territoryId": east,
+            "userIds": [gid("User", world.users["am_east"].id)],
+        },
+    )
+    await admin.data(
+        RULE,
+        input={
+            "name": "West desk",
+            "kind": "INTERNAL",
+            "position": 3,
+            "territoryId": west,
+            "userIds": [gid("User", world.users["am_west"].id)],
+        },
+    )
     await _create(admin, companyName="L_r1b", interests=["robotics"], territoryId=east)
     await _create(admin, companyName="L_east", territoryId=east)
     await _create(admin, companyName="L_west", territoryId=west)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.auth.tokens import issue_user_token
+from api.graphql.relay import parse_global_id
 from tests.integration.graphql_client import caller_for, gid
 
 ONBOARD = """
@@ -52,11 +53,18 @@ async def _names(caller, query: str, root: str) -> set[str]:  # type: ignore[no-
 
 async def test_channel_manager_onboards_a_dealer_the_distributor_then_sees(world, as_) -> None:  # type: ignore[no-untyped-def]
     channel = await as_("channel_mgr")
-    data = await channel.data(ONBOARD, input={
-        "name": "Nanjing Automation", "kind": "DEALER", "parentId": _org(world, "D1"), "tier": "GOLD",
-        "specializations": ["robotics", " drives ", "robotics"], "regionIds": [gid("Territory", world.territories["East"].id)],
-        "channelManagerId": gid("User", world.users["channel_mgr"].id),
-    })  # fmt: skip
+    data = await channel.data(
+        ONBOARD,
+        input={
+            "name": "Nanjing Automation",
+            "kind": "DEALER",
+            "parentId": _org(world, "D1"),
+            "tier": "GOLD",
+            "specializations": ["robotics", " drives ", "robotics"],
+            "regionIds": [gid("Territory", world.territories["East"].id)],
+            "channelManagerId": gid("User", world.users["channel_mgr"].id),
+        },
+    )
     payload = data["onboardPartner"]
     assert payload["errors"] == []
     org = payload["organization"]
@@ -89,9 +97,9 @@ async def test_partner_admin_onboards_prospects_in_its_own_subtree_only(world, a
 async def test_tree_shape_rules_and_roles_without_the_grant(world, as_) -> None:  # type: ignore[no-untyped-def]
     admin = await as_("admin")
     data = await admin.data(ONBOARD, input={"name": "X", "kind": "DISTRIBUTOR", "parentId": _org(world, "D1")})
-    assert _codes(data["onboardPartner"]) == [("parentId", "INVALID")]
+    assert _codes(data["onboardPartner"]) == [("parentId", "PARENT_KIND_NOT_ALLOWED")]
     data = await admin.data(ONBOARD, input={"name": "X", "kind": "DEALER", "parentId": _org(world, "R1a")})
-    assert _codes(data["onboardPartner"]) == [("parentId", "INVALID")]
+    assert _codes(data["onboardPartner"]) == [("parentId", "PARENT_KIND_NOT_ALLOWED")]
     data = await admin.data(ONBOARD, input={"name": " ", "kind": "DEALER", "parentId": _org(world, "D1")})
     assert _codes(data["onboardPartner"]) == [("name", "REQUIRED")]
     am = await as_("am_east")
@@ -127,7 +135,7 @@ async def test_moving_a_dealer_moves_its_subtree_and_who_sees_what(world, as_) -
 async def test_moves_that_make_no_tree_are_refused(world, as_) -> None:  # type: ignore[no-untyped-def]
     admin = await as_("admin")
     data = await admin.data(MOVE, input={"id": _org(world, "D1"), "newParentId": _org(world, "R1a"), "reason": "x"})
-    assert _codes(data["moveOrganization"]) == [("newParentId", "INVALID")]
+    assert _codes(data["moveOrganization"]) == [("newParentId", "MOVE_INTO_OWN_SUBTREE")]
     data = await admin.data(MOVE, input={"id": _org(world, "R1a"), "newParentId": _org(world, "D1"), "reason": "x"})
     assert _codes(data["moveOrganization"]) == [("newParentId", "INVALID")]
     data = await admin.data(MOVE, input={"id": _org(world, "R1a"), "newParentId": _org(world, "D2"), "reason": ""})
@@ -157,8 +165,15 @@ async def test_suspending_a_partner_cuts_its_users_off(world, as_, client, sessi
 async def test_partner_admin_invites_users_with_partner_roles_into_its_subtree(world, as_, client, sessions) -> None:  # type: ignore[no-untyped-def]
     d1 = await as_("d1_admin")
     email = f"new.rep@{world.slug}.example"
-    data = await d1.data(INVITE, input={"email": email.upper(), "name": "New Rep", "organizationId": _org(world, "R1a"),
-                                        "roles": ["partner_sales"]})  # fmt: skip
+    data = await d1.data(
+        INVITE,
+        input={
+            "email": email.upper(),
+            "name": "New Rep",
+            "organizationId": _org(world, "R1a"),
+            "roles": ["partner_sales"],
+        },
+    )
     user = data["inviteUser"]["user"]
     assert (user["email"], user["roles"], user["organization"]) == (
         email,
@@ -166,22 +181,18 @@ async def test_partner_admin_invites_users_with_partner_roles_into_its_subtree(w
         {"name": world.orgs["R1a"].name},
     )
     # The new user signs in and sees their dealer's deal
-    import uuid as uuid_
-
-    from api.graphql.relay import parse_global_id
-
     new_id = parse_global_id(user["id"])[1]  # type: ignore[index]
-    caller = await caller_for(client, sessions, world.tenant_id, uuid_.UUID(str(new_id)))
+    caller = await caller_for(client, sessions, world.tenant_id, new_id)
     assert await _names(caller, OPPS, "opportunities") == {"O3"}
     # Refused: an internal role, a duplicate e-mail, a sibling's organization, the enterprise
     data = await d1.data(
         INVITE, input={"email": "x@x.example", "name": "X", "organizationId": _org(world, "R1a"), "roles": ["admin"]}
     )
-    assert _codes(data["inviteUser"]) == [("roles", "INVALID")]
+    assert _codes(data["inviteUser"]) == [("roles", "ROLE_NOT_ALLOWED")]
     data = await d1.data(
         INVITE, input={"email": email, "name": "X", "organizationId": _org(world, "R1a"), "roles": ["partner_sales"]}
     )
-    assert _codes(data["inviteUser"]) == [("email", "CONFLICT")]
+    assert _codes(data["inviteUser"]) == [("email", "EMAIL_TAKEN")]
     r1a = await as_("r1a_admin")
     data = await r1a.data(
         INVITE,
@@ -198,7 +209,7 @@ async def test_partner_admin_invites_users_with_partner_roles_into_its_subtree(w
         INVITE,
         input={"email": "w@w.example", "name": "W", "organizationId": _org(world, "E"), "roles": ["partner_admin"]},
     )
-    assert _codes(data["inviteUser"]) == [("roles", "INVALID")]
+    assert _codes(data["inviteUser"]) == [("roles", "ROLE_NOT_ALLOWED")]
 
 
 async def test_partner_admin_deactivates_its_own_users_only(world, as_, client, sessions) -> None:  # type: ignore[no-untyped-def]
@@ -221,4 +232,4 @@ async def test_partner_admin_deactivates_its_own_users_only(world, as_, client, 
     data = await r1a.data(
         SET_ACTIVE, input={"id": gid("User", world.users["r1a_admin"].id), "active": False, "reason": "x"}
     )
-    assert _codes(data["setUserActive"]) == [("id", "INVALID")]
+    assert _codes(data["setUserActive"]) == [("id", "OWN_ACCESS_UNCHANGEABLE")]

@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 from domain.commerce.contracts import run_renewals
 from domain.commerce.orders import Order, record_credit
 from domain.erp.outbox import OutboxMessage
-from domain.selling.opportunities import Opportunity, Stage
+from domain.selling.opportunities import Opportunity
+from domain.selling.stages import Stage
 from tests.integration.commerce_setup import ORDER_FIELDS, line, quote_to_order, stock_catalogue, win
 from tests.integration.graphql_client import gid
+from tests.reads import read_for_test
 
 PRICE_QUERY = "{ products { totalCount edges { node { code listPrice { amount } yourPrice { amount currency } } } } }"
 
@@ -43,17 +45,48 @@ async def test_each_buyer_sees_its_own_price(as_, shop, user, hw_price):  # type
     assert _prices(data)["HW-100"] == hw_price
 
 
-async def test_price_lists_are_internal_and_validated(as_, shop):  # type: ignore[no-untyped-def]
+# Which price lists each viewer reads, as (partnerKind, partnerTier): internal people every one, a partner only the
+# list it buys from (the one that sets its yourPrice), never another kind's or tier's.
+EVERY_LIST = {("DISTRIBUTOR", None), ("DEALER", None), ("DEALER", "SILVER")}
+PRICE_LISTS_SEEN = {
+    "admin": EVERY_LIST,
+    "am_east": EVERY_LIST,
+    "finance": EVERY_LIST,
+    "channel_mgr": EVERY_LIST,
+    "d1_admin": {("DISTRIBUTOR", None)},
+    "d2_admin": {("DISTRIBUTOR", None)},
+    "r1a_sales": {("DEALER", "SILVER")},
+    "r1b_sales": {("DEALER", "SILVER")},
+}
+
+
+async def test_price_lists_follow_the_policy_a_partner_reading_only_its_own(as_, shop):  # type: ignore[no-untyped-def]
+    everyone = await (await as_("admin")).data("{ priceLists { id partnerKind partnerTier } }")
+    ids = {(p["partnerKind"], p["partnerTier"]): p["id"] for p in everyone["priceLists"]}
+    assert set(ids) == EVERY_LIST
+    for user, expected in PRICE_LISTS_SEEN.items():
+        caller = await as_(user)
+        listed = await caller.data("{ priceLists { partnerKind partnerTier } }")
+        assert {(p["partnerKind"], p["partnerTier"]) for p in listed["priceLists"]} == expected, user
+        nodes = await caller.data("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=list(ids.values()))
+        assert {n["id"] for n in nodes["nodes"] if n} == {ids[key] for key in expected}, user
+
+
+async def test_price_lists_are_validated_and_take_effect(as_, shop):  # type: ignore[no-untyped-def]
     partner = await as_("d1_admin")
-    body = await partner("{ priceLists { name } }")
-    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     admin = await as_("admin")
     bad = await admin.data(
         'mutation { setPriceList(input: {name: "x", discountPercent: "120"}) { priceList { name } errors { field code } } }'
     )
     assert {(e["field"], e["code"]) for e in bad["setPriceList"]["errors"]} == {
-        ("partnerKind", "REQUIRED"), ("discountPercent", "OUT_OF_RANGE"),
-    }  # fmt: skip
+        ("partnerKind", "REQUIRED"),
+        ("discountPercent", "OUT_OF_RANGE"),
+    }
+    denied = await partner.data(
+        'mutation { setPriceList(input: {name: "Mine", partnerKind: DISTRIBUTOR, discountPercent: "90"}) '
+        "{ priceList { name } errors { code } } }"
+    )
+    assert denied["setPriceList"]["errors"][0]["code"] == "FORBIDDEN"
     ok = await admin.data(
         'mutation { setPriceList(input: {name: "Distributors", partnerKind: DISTRIBUTOR, discountPercent: "35"}) '
         "{ priceList { discountPercent } errors { message } } }"
@@ -72,13 +105,15 @@ async def test_discount_above_threshold_needs_the_right_approver(as_, world, sho
     )
     quote = created["createQuote"]["quote"]
     assert (quote["subtotal"]["amount"], quote["total"]["amount"], quote["discountTotal"]["amount"]) == (
-        "2200.00", "1800.00", "400.00",
-    )  # fmt: skip
+        "2200.00",
+        "1800.00",
+        "400.00",
+    )
     submitted = await am.data("mutation($id: ID!) { submitQuote(id: $id) { quote { status } } }", id=quote["id"])
     assert submitted["submitQuote"]["quote"]["status"] == "PENDING_APPROVAL"
     # Sending before approval is refused; the author's role may not approve; a West manager cannot even see it.
     refused = await am.data("mutation($id: ID!) { sendQuote(id: $id) { errors { code } } }", id=quote["id"])
-    assert refused["sendQuote"]["errors"][0]["code"] == "CONFLICT"
+    assert refused["sendQuote"]["errors"][0]["code"] == "DISCOUNT_NEEDS_APPROVAL"
     own = await am.data("mutation($id: ID!) { approveQuote(id: $id) { errors { code } } }", id=quote["id"])
     assert own["approveQuote"]["errors"][0]["code"] == "FORBIDDEN"
     west = await (await as_("d1_admin")).data(
@@ -97,7 +132,7 @@ async def test_discount_above_threshold_needs_the_right_approver(as_, world, sho
     )
     assert (revised["reviseQuote"]["quote"]["version"], revised["reviseQuote"]["quote"]["status"]) == (2, "DRAFT")
     stale = await am.data("mutation($id: ID!) { sendQuote(id: $id) { errors { code message } } }", id=quote["id"])
-    assert stale["sendQuote"]["errors"][0]["code"] == "CONFLICT"
+    assert stale["sendQuote"]["errors"][0]["code"] == "QUOTE_SUPERSEDED"
     listed = await am.data(
         "query($o: ID!) { quotes(opportunityId: $o) { totalCount edges { node { version } } } }", o=o1
     )
@@ -118,9 +153,10 @@ async def test_quote_input_errors_name_every_field_and_write_nothing(as_, world,
         },
     )
     assert {(e["field"], e["code"]) for e in body["createQuote"]["errors"]} == {
-        ("lines[0].productId", "NOT_FOUND"), ("lines[1].quantity", "OUT_OF_RANGE"),
+        ("lines[0].productId", "NOT_FOUND"),
+        ("lines[1].quantity", "OUT_OF_RANGE"),
         ("lines[2].discountPercent", "OUT_OF_RANGE"),
-    }  # fmt: skip
+    }
     hidden = await (await as_("am_west")).data(
         "mutation($i: CreateQuoteInput!) { createQuote(input: $i) { errors { field code } } }",
         i={"opportunityId": gid("Opportunity", world.opportunities["O1"].id), "lines": [line(shop, "HW-100", "1")]},
@@ -133,7 +169,9 @@ async def test_quote_input_errors_name_every_field_and_write_nothing(as_, world,
         from domain.commerce.quotes import Quote
 
         assert (
-            await session.execute(select(func.count()).select_from(Quote).where(Quote.tenant_id == world.tenant_id))
+            await session.execute(
+                read_for_test(select(func.count()).select_from(Quote).where(Quote.tenant_id == world.tenant_id))
+            )
         ).scalar_one() == 0
 
 
@@ -149,7 +187,9 @@ async def test_an_order_comes_only_from_the_accepted_quote_of_a_won_deal(as_, wo
     assert order["sync"]["state"] == "PENDING"
     async with sessions() as session:
         message = (
-            await session.execute(select(OutboxMessage).where(OutboxMessage.tenant_id == world.tenant_id))
+            await session.execute(
+                read_for_test(select(OutboxMessage).where(OutboxMessage.tenant_id == world.tenant_id))
+            )
         ).scalar_one()
     assert message.idempotency_key == order["number"]
     details = await am.data(
@@ -183,6 +223,7 @@ async def test_partner_orders_at_its_price_within_its_credit(as_, world, shop, s
     second = await r1a.data(PLACE, i={"lines": [line(shop, "SVC-200", "1")]})
     assert second["placePartnerOrder"]["order"] is None
     assert second["placePartnerOrder"]["errors"][0]["field"] == "lines"
+    assert second["placePartnerOrder"]["errors"][0]["code"] == "CREDIT_EXCEEDED"
     assert "credit" in second["placePartnerOrder"]["errors"][0]["message"]
     discount = await r1a.data(PLACE, i={"lines": [line(shop, "SVC-200", "1", "10")]})
     assert discount["placePartnerOrder"]["errors"][0]["field"] == "lines[0].discountPercent"
@@ -194,9 +235,13 @@ async def test_partner_orders_at_its_price_within_its_credit(as_, world, shop, s
     assert internal["placePartnerOrder"]["errors"][0]["code"] == "FORBIDDEN"
     async with sessions() as session:
         counts = (
-            await session.execute(select(func.count()).select_from(Order).where(Order.tenant_id == world.tenant_id)),
             await session.execute(
-                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.tenant_id == world.tenant_id)
+                read_for_test(select(func.count()).select_from(Order).where(Order.tenant_id == world.tenant_id))
+            ),
+            await session.execute(
+                read_for_test(
+                    select(func.count()).select_from(OutboxMessage).where(OutboxMessage.tenant_id == world.tenant_id)
+                )
             ),
         )
         assert [c.scalar_one() for c in counts] == [1, 1]  # refused orders left nothing behind
@@ -243,8 +288,14 @@ VISIBLE_ORDERS = {
     "r1b_sales": {"P_R1b"},
     "d2_admin": {"P_D2"},
 }
-TOTALS = {"ORD_O1": Decimal("200"), "ORD_O2": Decimal("200"), "ORD_O3": Decimal("200"),
-          "P_R1a": Decimal("750"), "P_R1b": Decimal("750"), "P_D2": Decimal("700")}  # fmt: skip
+TOTALS = {
+    "ORD_O1": Decimal("200"),
+    "ORD_O2": Decimal("200"),
+    "ORD_O3": Decimal("200"),
+    "P_R1a": Decimal("750"),
+    "P_R1b": Decimal("750"),
+    "P_D2": Decimal("700"),
+}
 
 
 async def test_orders_follow_the_access_table_on_every_read_path(as_, world, shop, sessions):  # type: ignore[no-untyped-def]
@@ -365,8 +416,15 @@ async def test_contract_lifecycle_and_renewal(as_, world, shop, sessions):  # ty
     renewal = state["node"]["renewalOpportunity"]
     assert state["node"]["status"] == "EXPIRING" and renewal["amount"]["amount"] == "4800.00"
     async with sessions() as session:
-        renewals = (await session.execute(select(func.count()).select_from(Opportunity).where(
-            Opportunity.tenant_id == world.tenant_id, Opportunity.source.like("renewal:%")))).scalar_one()  # fmt: skip
+        renewals = (
+            await session.execute(
+                read_for_test(
+                    select(func.count())
+                    .select_from(Opportunity)
+                    .where(Opportunity.tenant_id == world.tenant_id, Opportunity.source.like("renewal:%"))
+                )
+            )
+        ).scalar_one()
     assert renewals == 1
     from api.graphql.relay import parse_global_id
 
@@ -421,8 +479,10 @@ async def test_commerce_settings_are_admin_only_validated_and_take_effect(as_, w
         mutation, i={"quoteApprovalDiscountPercent": "101", "paymentTermsDays": -1, "contractRenewalDays": 0}
     )
     assert {e["field"] for e in bad["setCommerceSettings"]["errors"]} == {
-        "quoteApprovalDiscountPercent", "paymentTermsDays", "contractRenewalDays",
-    }  # fmt: skip
+        "quoteApprovalDiscountPercent",
+        "paymentTermsDays",
+        "contractRenewalDays",
+    }
     denied = await (await as_("manager_east")).data(mutation, i={"paymentTermsDays": 10})
     assert denied["setCommerceSettings"]["errors"][0]["code"] == "FORBIDDEN"
     ok = await admin.data(mutation, i={"quoteApprovalDiscountPercent": "25"})

@@ -65,8 +65,20 @@ async def _active_contract(as_, world, shop, sessions, start: date, months: int,
     return {**contract, **approved["approveContract"]["contract"]}
 
 
-JAN_31 = ["2027-01-31", "2027-02-28", "2027-03-31", "2027-04-30", "2027-05-31", "2027-06-30",
-          "2027-07-31", "2027-08-31", "2027-09-30", "2027-10-31", "2027-11-30", "2027-12-31"]  # fmt: skip
+JAN_31 = [
+    "2027-01-31",
+    "2027-02-28",
+    "2027-03-31",
+    "2027-04-30",
+    "2027-05-31",
+    "2027-06-30",
+    "2027-07-31",
+    "2027-08-31",
+    "2027-09-30",
+    "2027-10-31",
+    "2027-11-30",
+    "2027-12-31",
+]
 
 
 @pytest.mark.parametrize(
@@ -197,8 +209,11 @@ async def test_billed_counts_only_orders_the_erp_invoiced(as_, world, shop, erp,
     order = placed["placePartnerOrder"]["order"]
     # then it is planned for payment, but nothing is billed;
     assert _totals(await d2.data(RECEIVABLES, o=order["id"])) == {
-        "planned": "700.00", "billed": "0.00", "paid": "0.00", "due": "700.00",
-    }  # fmt: skip
+        "planned": "700.00",
+        "billed": "0.00",
+        "paid": "0.00",
+        "due": "700.00",
+    }
     # when the ERP confirms it with its invoice still pending (a draft), still nothing is billed;
     await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
     confirmed = await d2.data(
@@ -211,13 +226,21 @@ async def test_billed_counts_only_orders_the_erp_invoiced(as_, world, shop, erp,
     status.update(invoice_state="awaiting payment", changed_at=erp.tick())
     await _report(client, world, status)
     assert _totals(await d2.data(RECEIVABLES, o=order["id"])) == {
-        "planned": "700.00", "billed": "700.00", "paid": "0.00", "due": "700.00",
-    }  # fmt: skip
+        "planned": "700.00",
+        "billed": "700.00",
+        "paid": "0.00",
+        "due": "700.00",
+    }
     erp.pay(order["number"])
     await _report(client, world, erp.records[order["number"]])
-    assert _totals(await d2.data("{ receivables { planned { amount } billed { amount } paid { amount } due { amount } } }")) == {
-        "planned": "700.00", "billed": "700.00", "paid": "700.00", "due": "0.00",
-    }  # fmt: skip
+    assert _totals(
+        await d2.data("{ receivables { planned { amount } billed { amount } paid { amount } due { amount } } }")
+    ) == {
+        "planned": "700.00",
+        "billed": "700.00",
+        "paid": "700.00",
+        "due": "0.00",
+    }
 
 
 async def test_billed_counts_a_contracts_months_once_the_erp_holds_it(as_, world, shop, erp, sessions, database_url):  # type: ignore[no-untyped-def]
@@ -235,5 +258,8 @@ async def test_billed_counts_a_contracts_months_once_the_erp_holds_it(as_, world
     begun = sum(1 for i in contract["installments"] if date.fromisoformat(i["dueDate"]) <= date.today())
     assert begun == 3
     assert _totals(await am.data(RECEIVABLES, c=contract["id"])) == {
-        "planned": "2400.00", "billed": "600.00", "paid": "0.00", "due": "2400.00",
-    }  # fmt: skip
+        "planned": "2400.00",
+        "billed": "600.00",
+        "paid": "0.00",
+        "due": "2400.00",
+    }

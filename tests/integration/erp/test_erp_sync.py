@@ -8,21 +8,26 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from datetime import date, timedelta
 from decimal import Decimal
 
 import orjson
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
+from domain.access.unit_of_work import UnitOfWork, system_unit_of_work
 from domain.commerce.orders import Order
 from domain.commerce.receivables import Payment
-from domain.erp.outbox import ErpAdapterKind, MessageStatus, OutboxMessage
+from domain.erp.outbox import ErpAdapterKind, MessageKind, MessageStatus, OutboxMessage
+from domain.erp.outbox import ErpParty as ErpPartyLink
 from integrations.erp import worker
+from integrations.erp.port import ErpUnavailable
 from integrations.erp.reconcile import reconcile
 from integrations.erp.signing import signed_headers
 from integrations.erp.sync import RetryPolicy, deliver, poll, sync_products
+from integrations.erp.worker import WorkerSettings
 from tests.integration.commerce.test_commerce import PLACE
-from tests.integration.commerce_setup import connect_erp, line, stock_catalogue
+from tests.integration.commerce_setup import connect_erp, line, quote_to_order, stock_catalogue, win
 from tests.integration.graphql_client import gid
 from tests.integration.signed_erp import SignedErp
 
@@ -47,9 +52,14 @@ async def _place(as_, world, shop, user: str = "d2_admin", quantity: str = "1") 
     return body["placePartnerOrder"]["order"]  # type: ignore[no-any-return]
 
 
+def _as_the_worker(session, tenant_id) -> UnitOfWork:  # type: ignore[no-untyped-def]
+    """The test reads what the worker wrote as the worker does: through a system unit of work over the tenant."""
+    return system_unit_of_work(session, tenant_id, "erp test")
+
+
 async def _messages(sessions, tenant_id) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
     async with sessions() as session:
-        rows = await session.execute(select(OutboxMessage).where(OutboxMessage.tenant_id == tenant_id))
+        rows = await session.execute(_as_the_worker(session, tenant_id).visible(OutboxMessage))
         return list(rows.scalars())
 
 
@@ -174,7 +184,7 @@ async def test_a_refused_message_is_dead_listed_and_retried_by_mutation(as_, wor
     )
     assert retried["retryOutboxMessage"]["message"] == {"status": "PENDING", "attempts": 0}
     again = await finance.data("mutation($id: ID!) { retryOutboxMessage(id: $id) { errors { code } } }", id=node["id"])
-    assert again["retryOutboxMessage"]["errors"][0]["code"] == "CONFLICT"
+    assert again["retryOutboxMessage"]["errors"][0]["code"] == "OUTBOX_MESSAGE_NOT_DEAD"
     await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
     synced = await finance.data("{ orders { edges { node { sync { state } } } } }")
     assert synced["orders"]["edges"][0]["node"]["sync"]["state"] == "SYNCED"
@@ -250,7 +260,7 @@ async def test_signed_webhooks_apply_and_bad_ones_change_nothing(as_, world, sho
         async with sessions() as session:
             row = (
                 await session.execute(
-                    select(Order).where(Order.number == order["number"], Order.tenant_id == world.tenant_id)
+                    _as_the_worker(session, world.tenant_id).visible(Order).where(Order.number == order["number"])
                 )
             ).scalar_one()
             return row.status.value, row.shipment_state
@@ -355,10 +365,6 @@ async def test_payments_are_counted_once_however_often_reported(as_, world, shop
 async def test_a_message_whose_job_was_lost_is_delivered_by_the_running_worker(
     as_, world, shop, erp, sessions, database_url
 ):  # type: ignore[no-untyped-def]
-    from sqlalchemy import text
-
-    from integrations.erp.worker import WorkerSettings
-
     # Given a pending message whose queue job is gone (lost, or run early and discarded)
     await _place(as_, world, shop)
     [message] = await _messages(sessions, world.tenant_id)
@@ -390,11 +396,6 @@ async def test_a_message_whose_job_was_lost_is_delivered_by_the_running_worker(
 async def test_a_retry_after_a_slow_failure_comes_due_from_when_the_failure_was_recorded(
     as_, world, shop, erp, sessions, database_url
 ):  # type: ignore[no-untyped-def]
-    from sqlalchemy import text
-
-    from integrations.erp.port import ErpUnavailable
-    from integrations.erp.worker import WorkerSettings
-
     # Given an ERP that takes 2 s to fail the first push (a retry job timed from the attempt's start came due
     # before its message did, and was thrown away as stale), then works
     pushes: list[float] = []
@@ -451,10 +452,6 @@ async def test_a_retry_after_a_slow_failure_comes_due_from_when_the_failure_was_
 async def test_terminating_a_synced_contract_tells_the_erp_when_billing_stops(
     as_, world, shop, erp, sessions, database_url
 ):  # type: ignore[no-untyped-def]
-    from datetime import date, timedelta
-
-    from tests.integration.commerce_setup import quote_to_order, win
-
     am = await as_("am_east")
     o1 = world.opportunities["O1"]
     await win(sessions, world.tenant_id, o1.id)
@@ -495,10 +492,6 @@ async def test_terminating_a_synced_contract_tells_the_erp_when_billing_stops(
 async def test_a_contract_terminated_while_its_delivery_is_at_the_erp_is_sent_again_after_it(
     as_, world, shop, erp, sessions, database_url
 ):  # type: ignore[no-untyped-def]
-    from datetime import date
-
-    from tests.integration.commerce_setup import quote_to_order, win
-
     # Given an approved contract whose delivery is at the ERP right now (the ERP is slow to answer)
     am = await as_("am_east")
     o1 = world.opportunities["O1"]
@@ -562,9 +555,6 @@ async def test_without_an_erp_connection_the_message_is_parked_and_says_why(as_,
 
 
 async def test_two_messages_of_one_record_reach_the_erp_one_after_the_other(as_, world, shop, erp, sessions):  # type: ignore[no-untyped-def]
-    from domain.erp.outbox import ErpParty as ErpPartyLink
-    from domain.erp.outbox import MessageKind
-
     await _place(as_, world, shop)
     [first] = await _messages(sessions, world.tenant_id)
     async with sessions() as session, session.begin():  # a second message for the same order, as a racing re-send makes
@@ -610,14 +600,14 @@ async def test_an_order_is_cancelled_before_the_erp_has_it_and_not_after(as_, wo
     done = await d2.data(cancel, id=first["id"], r="Ordered twice by mistake")
     assert done["cancelOrder"]["order"] == {"status": "CANCELLED", "sync": {"state": "NOT_SENT"}, "installments": []}
     again = await d2.data(cancel, id=first["id"], r="again")
-    assert again["cancelOrder"]["errors"][0]["code"] == "CONFLICT"
+    assert again["cancelOrder"]["errors"][0]["code"] == "ORDER_ALREADY_CANCELLED"
     finance = await as_("finance")
     [message] = (await finance.data("{ outboxMessages { edges { node { id status } } } }"))["outboxMessages"]["edges"]
     assert message["node"]["status"] == "CANCELLED"
     retry = await finance.data(
         "mutation($id: ID!) { retryOutboxMessage(id: $id) { errors { code } } }", id=message["node"]["id"]
     )
-    assert retry["retryOutboxMessage"]["errors"][0]["code"] == "CONFLICT"
+    assert retry["retryOutboxMessage"]["errors"][0]["code"] == "OUTBOX_MESSAGE_NOT_DEAD"
     await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
     assert erp.creates == 0  # the cancelled order never reached the ERP
 
@@ -625,7 +615,8 @@ async def test_an_order_is_cancelled_before_the_erp_has_it_and_not_after(as_, wo
     await worker.drain(database_url, sessions, ports=erp.port, policy=FAST)
     late = await d2.data(cancel, id=second["id"], r="too late")
     assert (
-        late["cancelOrder"]["errors"][0]["code"] == "CONFLICT" and "ERP" in late["cancelOrder"]["errors"][0]["message"]
+        late["cancelOrder"]["errors"][0]["code"] == "ORDER_NOT_CANCELLABLE"
+        and "ERP" in late["cancelOrder"]["errors"][0]["message"]
     )
     erp.records[second["number"]].update(state="cancelled", changed_at=erp.tick())  # cancelled there by ERP staff
     await poll(sessions, world.tenant_id, ports=erp.port)
@@ -637,19 +628,20 @@ async def test_cancelling_while_a_worker_delivers_is_refused_and_changes_nothing
     order = await _place(as_, world, shop)
     [message] = await _messages(sessions, world.tenant_id)
     async with sessions() as worker_session, worker_session.begin():  # a worker holds the message mid-delivery
-        await worker_session.execute(select(OutboxMessage).where(OutboxMessage.id == message.id).with_for_update())
+        held = _as_the_worker(worker_session, world.tenant_id).visible(OutboxMessage)
+        await worker_session.execute(held.where(OutboxMessage.id == message.id).with_for_update())
         body = await (await as_("d2_admin")).data(
             'mutation($id: ID!) { cancelOrder(id: $id, reason: "mistake") { order { status } errors { code message } } }',
             id=order["id"],
         )
     assert (
-        body["cancelOrder"]["errors"][0]["code"] == "CONFLICT"
+        body["cancelOrder"]["errors"][0]["code"] == "ORDER_BEING_SENT"
         and "right now" in body["cancelOrder"]["errors"][0]["message"]
     )
     async with sessions() as session:
         row = (
             await session.execute(
-                select(Order).where(Order.tenant_id == world.tenant_id, Order.number == order["number"])
+                _as_the_worker(session, world.tenant_id).visible(Order).where(Order.number == order["number"])
             )
         ).scalar_one()
     assert row.status.value == "submitted"

@@ -18,29 +18,34 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pgserver
 import psutil
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select, text
+from pgserver._commands import POSTGRES_BIN_PATH
+from sqlalchemy import func, text
 
 from api.app import create_app
 from api.cli import main
 from api.settings import Settings
+from domain.access.unit_of_work import UnitOfWork, system_unit_of_work
+from domain.audit.trail import AuditEvent
 from domain.commerce.contracts import Contract
 from domain.commerce.orders import Order
-from domain.erp.outbox import ErpAdapterKind, MessageStatus, OutboxMessage
+from domain.erp import outbox as erp_outbox
+from domain.erp.outbox import ErpAdapterKind, ErpConnection, MessageStatus, OutboxMessage
 from infrastructure import migrations
 from infrastructure.db import create_engine, session_factory
 from integrations.erp import sync as erp_sync_module
 from integrations.erp import worker
-from integrations.erp.sync import RetryPolicy, deliver
+from integrations.erp.sync import PollResult, RetryPolicy, deliver, poll, sync_products
 from tests.conftest import create_database
 from tests.integration.commerce.test_commerce import PLACE
 from tests.integration.commerce_setup import connect_erp, line, quote_to_order, stock_catalogue, win
@@ -64,14 +69,10 @@ class FaultDatabase:
     """A PostgreSQL server of the test's own, so it can be restarted and frozen without touching the suite's."""
 
     def __init__(self, root: Path) -> None:
-        import pgserver
-
         self.server = pgserver.get_server(root / "pg", cleanup_mode=None)
         self.url = create_database(self.server.get_uri(), "crm_faults")
 
     def _pg_ctl(self, *args: str) -> None:
-        from pgserver._commands import POSTGRES_BIN_PATH
-
         command = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.server.pgdata), "-w", *args]
         # Into a file, not a pipe: the server pg_ctl starts inherits it and would hold a pipe open.
         with tempfile.TemporaryFile("w+") as out:
@@ -109,14 +110,14 @@ class FaultDatabase:
 
 
 class WorkerProcess:
-    """`crm worker` in a process of its own, with the fault test's short ERP timeouts."""
+    """`crm worker` in a process of its own, with the fault test's short ERP timeouts (or the settings given)."""
 
-    def __init__(self, url: str, log: Path) -> None:
-        self.url, self.log = url, log
+    def __init__(self, url: str, log: Path, settings: dict[str, str] | None = None) -> None:
+        self.url, self.log, self.settings = url, log, settings or WORKER_ENV
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = os.environ | WORKER_ENV | {"DATABASE_URL": self.url}
+        env = os.environ | self.settings | {"DATABASE_URL": self.url}
         command = [str(Path(sys.executable).parent / "crm"), "worker", "--interval", "1"]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -140,6 +141,10 @@ class Shop:
 
     async def as_(self, key: str) -> Caller:
         return await caller_for(self.client, self.sessions, self.world.tenant_id, self.world.users[key].id)
+
+    def as_the_worker(self, session: Any) -> UnitOfWork:
+        """The test reads what the workers wrote as they do: through a system unit of work over the tenant."""
+        return system_unit_of_work(session, self.world.tenant_id, "erp fault test")
 
 
 @pytest.fixture(scope="module")
@@ -225,18 +230,18 @@ async def _make_contract(shop: Shop, opportunity: str) -> list[str]:
 
 async def _outbox(shop: Shop) -> dict[MessageStatus, int]:
     async with shop.sessions() as session:
+        door = shop.as_the_worker(session)
         rows = await session.execute(
-            select(OutboxMessage.status, func.count())
-            .where(OutboxMessage.tenant_id == shop.world.tenant_id)
-            .group_by(OutboxMessage.status)
+            door.visible_columns(OutboxMessage, OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         )
         return dict(rows.all())  # type: ignore[arg-type]
 
 
 async def _crm_numbers(shop: Shop) -> set[str]:
     async with shop.sessions() as session:
-        orders = await session.execute(select(Order.number).where(Order.tenant_id == shop.world.tenant_id))
-        contracts = await session.execute(select(Contract.number).where(Contract.tenant_id == shop.world.tenant_id))
+        door = shop.as_the_worker(session)
+        orders = await session.execute(door.visible_columns(Order, Order.number))
+        contracts = await session.execute(door.visible_columns(Contract, Contract.number))
         return set(orders.scalars()) | set(contracts.scalars())
 
 
@@ -322,9 +327,7 @@ async def test_reconcile_reports_a_pending_order_the_erp_lacks_once_it_has_waite
     [number] = await _place_orders(shop, 1)
     shop.erp.kill()
     async with shop.sessions() as session:
-        message = (
-            await session.execute(select(OutboxMessage).where(OutboxMessage.tenant_id == shop.world.tenant_id))
-        ).scalar_one()
+        message = (await session.execute(shop.as_the_worker(session).visible(OutboxMessage))).scalar_one()
     policy = RetryPolicy(base_seconds=600, cap_seconds=600)  # its next try is minutes away, most likely
     assert await deliver(shop.sessions, shop.world.tenant_id, message.id, policy=policy) is MessageStatus.PENDING
     shop.erp.start()
@@ -343,7 +346,9 @@ async def test_reconcile_reports_a_pending_order_the_erp_lacks_once_it_has_waite
     async with shop.sessions() as session:
         due = (
             await session.execute(
-                select(OutboxMessage.next_attempt_at <= func.now()).where(OutboxMessage.id == message.id)
+                shop.as_the_worker(session)
+                .visible_columns(OutboxMessage, OutboxMessage.next_attempt_at <= func.now())
+                .where(OutboxMessage.id == message.id)
             )
         ).scalar_one()
     assert due
@@ -399,15 +404,16 @@ async def _hung_erp_starves_nothing(shop: Shop, other_erp: ErpProcess) -> None:
         async with shop.sessions() as session:
             in_flight = (
                 await session.execute(
-                    select(OutboxMessage.record_id)
-                    .where(OutboxMessage.tenant_id == shop.world.tenant_id, OutboxMessage.claimed_until > func.now())
+                    shop.as_the_worker(session)
+                    .visible_columns(OutboxMessage, OutboxMessage.record_id)
+                    .where(OutboxMessage.claimed_until > func.now())
                     .limit(1)
                 )
             ).scalar_one()
         d2 = await shop.as_("d2_admin")
         cancel = 'mutation($id: ID!) { cancelOrder(id: $id, reason: "mistake") { order { status } errors { code message } } }'
         refused = await d2.data(cancel, id=gid("Order", in_flight))
-        assert refused["cancelOrder"]["errors"][0]["code"] == "CONFLICT", refused
+        assert refused["cancelOrder"]["errors"][0]["code"] == "ORDER_BEING_SENT", refused
         seen = await d2.data(
             "query($id: ID!) { node(id: $id) { ... on Order { status } } }", id=gid("Order", in_flight)
         )
@@ -425,3 +431,198 @@ async def _hung_erp_starves_nothing(shop: Shop, other_erp: ErpProcess) -> None:
         shop.erp.thaw()
         stop.set()
         await running
+
+
+async def _until(condition: Callable[[], Awaitable[bool]], within: float, what: str) -> float:
+    """Seconds until `condition` holds, asked every 50 ms; fails after `within`."""
+    start = time.monotonic()
+    while not await condition():
+        if time.monotonic() - start > within:
+            raise AssertionError(f"{what}: not within {within} s")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - start
+
+
+async def _connection(shop: Shop) -> ErpConnection:
+    async with shop.sessions() as session:
+        connection = await erp_outbox.connection_of(session, shop.world.tenant_id)
+    assert connection is not None
+    return connection
+
+
+async def _poll_claimed(shop: Shop) -> bool:
+    return (await _connection(shop)).poll_claimed_by is not None
+
+
+async def _idle_in_transaction(shop: Shop) -> int:
+    """Sessions of the test's database idle in a transaction for more than a moment (none should be)."""
+    async with shop.sessions() as session:
+        return int(
+            (
+                await session.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND state = 'idle in transaction' AND now() - state_change > interval '500 milliseconds'"
+                    )
+                )
+            ).scalar_one()
+        )
+
+
+async def _orders_by_number(shop: Shop) -> dict[str, tuple[uuid.UUID, str | None]]:
+    """(id, shipment state) of the tenant's orders, by number."""
+    async with shop.sessions() as session:
+        door = shop.as_the_worker(session)
+        rows = await session.execute(door.visible_columns(Order, Order.number, Order.id, Order.shipment_state))
+        return {number: (order_id, shipment) for number, order_id, shipment in rows.all()}
+
+
+async def _erp_status_events(shop: Shop) -> dict[uuid.UUID, int]:
+    """How many ERP statuses changed each record (one audit event per applied change)."""
+    async with shop.sessions() as session:
+        door = shop.as_the_worker(session)
+        rows = await session.execute(
+            door.visible_columns(AuditEvent, AuditEvent.record_id, func.count())
+            .where(AuditEvent.action == "erp_status")
+            .group_by(AuditEvent.record_id)
+        )
+        return dict(rows.all())  # type: ignore[arg-type]
+
+
+async def test_a_poll_holds_no_transaction_while_the_erp_hangs_and_one_worker_polls_a_tenant_at_a_time(
+    shop: Shop,
+) -> None:
+    # Given an order in the ERP, shipped there since the last poll
+    [number] = await _place_orders(shop, 1)
+    await worker.drain(shop.database.url, shop.sessions)
+    shop.erp.ship(number)
+    reads_before = shop.erp.held()["changes_read"]
+    # ... and two workers, each with a pool of its own
+    engines = [create_engine(shop.database.url, pool_size=2) for _ in range(2)]
+    pools = [session_factory(engine) for engine in engines]
+    policy = RetryPolicy(call_timeout_seconds=20, lease_seconds=30)  # the hang outlasts what the test looks at
+    tenant = shop.world.tenant_id
+    try:
+        # When the ERP hangs while the first worker polls the tenant and pulls its catalogue
+        shop.erp.freeze()
+        polling = asyncio.create_task(poll(pools[0], tenant, policy=policy))
+        pulling = asyncio.create_task(sync_products(pools[0], tenant, policy=policy))
+        await _until(lambda: _poll_claimed(shop), within=5, what="the first worker claims the poll")
+        await asyncio.sleep(1)
+        # Then it holds no transaction open, nor a connection of its pool, while it waits on the ERP
+        idle, checked_out = await _idle_in_transaction(shop), engines[0].pool.checkedout()
+        assert (idle, checked_out) == (0, 0)
+        # ... and the second worker skips the round at once rather than read the ERP as well
+        started = time.monotonic()
+        second = await poll(pools[1], tenant, policy=policy)
+        skipped_in = time.monotonic() - started
+        assert second.skipped and skipped_in < 1
+        # When the ERP wakes
+        shop.erp.thaw()
+        first = await polling
+        await pulling
+        # Then the first poll applies the shipment, the ERP was read once for both, and the lease is let go
+        assert first.applied == 1 and not first.discarded and not first.skipped
+        assert shop.erp.held()["changes_read"] - reads_before == 1
+        connection = await _connection(shop)
+        assert connection.poll_claimed_by is None and connection.poll_claimed_until is None
+        assert (await _orders_by_number(shop))[number][1] == "sent"
+        print(
+            f"\nhung ERP poll: {idle} idle transactions and {checked_out} pooled connections held while it waited; "
+            f"the second worker skipped in {skipped_in * 1000:.0f} ms; the ERP was read once"
+        )
+    finally:
+        shop.erp.thaw()
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_a_worker_killed_mid_poll_lets_the_tenant_go_when_its_lease_passes(
+    shop: Shop, fault_database: FaultDatabase, tmp_path: Path
+) -> None:
+    # Given an order shipped in the ERP since the last poll, and an ERP that hangs
+    [number] = await _place_orders(shop, 1)
+    await worker.drain(shop.database.url, shop.sessions)
+    shop.erp.ship(number)
+    shop.erp.freeze()
+    # When a `crm worker` claims the tenant's poll and is killed (SIGKILL) while it waits on the ERP
+    lease = 6.0
+    settings = WORKER_ENV | {"CRM_ERP_CALL_TIMEOUT_SECONDS": "4", "CRM_ERP_LEASE_SECONDS": str(lease)}
+    doomed = WorkerProcess(fault_database.url, tmp_path / "killed-worker.log", settings)
+    doomed.start()
+    try:
+        await _until(lambda: _poll_claimed(shop), within=60, what="the worker claims the poll")
+    finally:
+        doomed.kill()
+    killed_at = time.monotonic()
+    held_by_the_dead = (await _connection(shop)).poll_claimed_by
+    shop.erp.thaw()
+    # Then no other worker polls the tenant while the dead worker's lease lasts...
+    policy = RetryPolicy(call_timeout_seconds=5)
+    assert (await poll(shop.sessions, shop.world.tenant_id, policy=policy)).skipped
+    # ... and once it has passed, the next poll takes the tenant over and applies the shipment
+    skipped = 0
+    while (result := await poll(shop.sessions, shop.world.tenant_id, policy=policy)).skipped:
+        skipped += 1
+        assert time.monotonic() - killed_at < lease + 5, "the dead worker's lease was never let go"
+        await asyncio.sleep(0.2)
+    taken_over_after = time.monotonic() - killed_at
+    assert held_by_the_dead is not None and result.applied == 1
+    assert lease - 2 <= taken_over_after <= lease + 1.5
+    assert (await _orders_by_number(shop))[number][1] == "sent"
+    print(
+        f"\nkilled mid-poll: the tenant was taken over {taken_over_after:.1f} s after the kill "
+        f"(lease {lease:g} s), {skipped} polls skipped meanwhile"
+    )
+
+
+async def test_the_cursor_never_moves_back_and_each_status_is_applied_once_however_many_workers_poll(
+    workers: list[WorkerProcess], shop: Shop
+) -> None:
+    # Given two `crm worker` processes (each polls every second) and four orders they delivered
+    placed = await _place_orders(shop, 4)
+    await _wait_until_delivered(shop, within=30)
+    tenant = shop.world.tenant_id
+    engines = [create_engine(shop.database.url, pool_size=2) for _ in range(2)]
+    outcomes: list[PollResult] = []
+    cursors: list[str] = []
+    stop = asyncio.Event()
+
+    async def polling(sessions: Any) -> None:  # two more workers, polling as fast as they can
+        while not stop.is_set():
+            outcomes.append(await poll(sessions, tenant))
+            await asyncio.sleep(0.02)
+
+    async def watching() -> None:
+        while not stop.is_set():
+            if cursor := (await _connection(shop)).poll_cursor:
+                cursors.append(cursor)
+            await asyncio.sleep(0.02)
+
+    async def all_shipped() -> bool:
+        return all(shipment == "sent" for _, shipment in (await _orders_by_number(shop)).values())
+
+    tasks = [asyncio.create_task(polling(session_factory(e))) for e in engines] + [asyncio.create_task(watching())]
+    try:
+        # When the ERP ships the orders one by one while four workers poll the tenant
+        for number in placed:
+            shop.erp.ship(number)
+            await asyncio.sleep(0.5)
+        await _until(all_shipped, within=20, what="every shipment reaches the CRM")
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        for engine in engines:
+            await engine.dispose()
+    # Then the cursor only ever moved forward...
+    assert cursors and cursors == sorted(cursors)
+    # ... and each shipment was applied once (delivery's confirmation, then the shipment: two ERP changes each)
+    orders = await _orders_by_number(shop)
+    events = await _erp_status_events(shop)
+    assert {number: events.get(orders[number][0]) for number in placed} == {number: 2 for number in placed}
+    skipped, applied_here = sum(1 for o in outcomes if o.skipped), sum(o.applied for o in outcomes)
+    print(
+        f"\nfour pollers: {len(outcomes)} in-process polls, {skipped} skipped (another held the lease); of the 4 "
+        f"shipments {applied_here} applied in process, {len(placed) - applied_here} by the workers; "
+        f"{len(cursors)} cursor samples, never backwards"
+    )

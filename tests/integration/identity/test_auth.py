@@ -12,10 +12,9 @@ from joserfc.jwk import ECKey
 from sqlalchemy import select, update
 
 from api.auth.keys import key_ring
-from api.auth.tokens import ISSUER, issue_user_token
+from api.auth.tokens import ISSUER, _claims, _sign, issue_user_token
 from domain.channel.organizations import Organization, OrganizationStatus
-from domain.identity.credentials import OAuthClient
-from domain.identity.machine_clients import register_client
+from domain.identity.machine_clients import OAuthClient, register_client
 from domain.identity.users import User
 from tests.integration.world import build_world
 
@@ -87,8 +86,6 @@ async def test_tampered_claims(world, client, sessions) -> None:  # type: ignore
 
 async def test_unknown_user_in_a_valid_token(world, client, sessions) -> None:  # type: ignore[no-untyped-def]
     ring = await key_ring(sessions)
-    from api.auth.tokens import _claims, _sign
-
     token = _sign(ring, _claims(str(uuid.uuid4()), world.tenant_id, "user", ["admin"], 600))
     assert "deactivated" in _assert_401(await _post(client, token))
 

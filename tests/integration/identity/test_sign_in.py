@@ -16,6 +16,7 @@ from domain.identity.sign_in.models import AuthSession, MailMessage, SignInThrot
 from domain.identity.sign_in.passwords import hash_password
 from domain.identity.tenants import Tenant
 from domain.identity.users import User
+from tests.integration.graphql_client import gid
 from tests.integration.world import build_world
 
 PASSWORD = "violet-harbour-lantern-42"
@@ -267,8 +268,6 @@ async def test_deactivating_a_user_ends_their_refresh_tokens(web, world, session
         )
     ).json()
     admin = (await _login(web, world, "admin")).json()["access_token"]
-    from tests.integration.graphql_client import gid
-
     result = await _data(
         web, admin,
         "mutation($id: ID!) { setUserActive(input: {id: $id, active: false, reason: \"left\"}) { errors { message } } }",
@@ -474,7 +473,7 @@ async def test_a_tenant_rule_leads_users_to_enrol_at_sign_in(web, sessions) -> N
     token = finished.json()["access_token"]
     # Required: it cannot be turned off.
     disable = (await _data(web, token, DISABLE, code=_code_of_next_step(step["totp_secret"])))["disableTotp"]
-    assert disable["errors"][0]["code"] == "FORBIDDEN"
+    assert disable["errors"][0]["code"] == "MFA_REQUIRED"
 
     async with sessions() as session, session.begin():
         await session.execute(update(Tenant).where(Tenant.id == world.tenant_id).values(mfa_requirement="everyone"))
@@ -513,8 +512,6 @@ async def test_cors_answers_registered_front_ends_only(web, world, sessions) -> 
 
 
 async def test_changes_to_ones_sign_in_are_in_the_audit_trail(web, world, sessions) -> None:  # type: ignore[no-untyped-def]
-    from tests.integration.graphql_client import gid
-
     user = await _unique_user(sessions, world)
     login = {"tenant": world.slug, "email": user.email, "password": PASSWORD, "cookie": False}
     token = (await web.post("/auth/login", json=login)).json()["access_token"]

@@ -24,15 +24,16 @@ from starlette.applications import Starlette
 from api.app import create_app
 from api.auth.responses import CSRF_HEADER, REFRESH_COOKIE
 from api.settings import Settings
-from domain.audit.events import AuditEvent
+from domain.audit.trail import AuditEvent
 from domain.channel.organizations import Organization, OrganizationStatus
 from domain.identity.sign_in.models import AuthSession, SsoConnection, SsoLogin
 from domain.identity.tenants import Tenant
 from domain.identity.users import User
 from domain.shared.base import utcnow
 from tests.integration.graphql_client import caller_for
-from tests.integration.world import World
+from tests.integration.world import World, build_world
 from tests.oidc.harness import OidcProvider, ProviderResponse, RegisteredClient, running_provider
+from tests.reads import read_for_test
 
 PUBLIC_URL = "http://testserver"
 
@@ -147,7 +148,7 @@ async def session_count(sessions: async_sessionmaker[AsyncSession], world: World
 
 async def user_by_email(sessions: async_sessionmaker[AsyncSession], world: World, email: str) -> User | None:
     async with sessions() as s:
-        return await s.scalar(select(User).where(User.tenant_id == world.tenant_id, User.email == email))
+        return await s.scalar(read_for_test(select(User).where(User.tenant_id == world.tenant_id, User.email == email)))
 
 
 async def state_of(response: httpx.Response) -> str:
@@ -214,7 +215,9 @@ async def test_a_new_user_is_made_with_mapped_roles_where_the_tenant_allows(
         world.orgs["E"].id,
     )
     async with sessions() as s:
-        actions = (await s.scalars(select(AuditEvent.action).where(AuditEvent.record_id == user.id))).all()
+        actions = (
+            await s.scalars(read_for_test(select(AuditEvent.action).where(AuditEvent.record_id == user.id)))
+        ).all()
     assert actions == ["created_by_sso"]
     assert await session_count(sessions, world) == 1
 
@@ -317,8 +320,6 @@ async def test_a_made_up_or_missing_state_is_refused(browser, sessions, world, p
 
 
 async def test_a_state_of_another_tenant_is_refused(browser, sessions, world, providers) -> None:
-    from tests.integration.world import build_world
-
     provider = providers[0]
     await configure_sso(browser, sessions, world, provider)
     other = await build_world(sessions)
@@ -575,9 +576,11 @@ async def test_an_admin_configures_sso_and_never_sees_the_secret(browser, sessio
         assert row is not None and row.client_secret == secret and row.enabled is False
         audited = (
             await s.scalars(
-                select(AuditEvent.action)
-                .where(AuditEvent.record_id == world.tenant_id, AuditEvent.record_type == "sso_connection")
-                .order_by(AuditEvent.occurred_at)
+                read_for_test(
+                    select(AuditEvent.action)
+                    .where(AuditEvent.record_id == world.tenant_id, AuditEvent.record_type == "sso_connection")
+                    .order_by(AuditEvent.occurred_at)
+                )
             )
         ).all()
     assert audited == ["created", "updated"]

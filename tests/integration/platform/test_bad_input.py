@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from domain.audit.events import AuditEvent
+from domain.audit.trail import AuditEvent
 from domain.selling.opportunities import Opportunity
 from tests.integration.graphql_client import caller_for, gid
 from tests.integration.platform.test_mutations import CREATE_OPPORTUNITY, UPDATE_OPPORTUNITY

@@ -15,11 +15,12 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from domain.audit.events import AuditEvent
+from domain.audit.trail import AuditEvent
 from domain.channel.leads import Lead
 from domain.channel.web_forms import WebForm, issue_token
-from domain.selling.accounts import Account, Contact
+from domain.selling.accounts import Account
 from domain.selling.activities import Activity
+from domain.selling.contacts import Contact
 from tests.integration.graphql_client import caller_for, gid
 from tests.integration.world import build_world
 

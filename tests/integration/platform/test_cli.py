@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from api.cli import main
+from domain.channel.deal_registrations import DealRegistration, RegistrationStatus
+from domain.erp.outbox import ErpAdapterKind, ErpConnection
 from infrastructure import migrations
+from tests.conftest import create_database
 from tests.integration.world import build_world
+from tests.reads import read_for_test
 
 
 @pytest.fixture
@@ -63,14 +71,6 @@ def test_client_create_rejects_internal_roles(runner) -> None:  # type: ignore[n
 
 
 async def test_worker_expires_registrations_whose_protection_ran_out(runner, sessions) -> None:  # type: ignore[no-untyped-def]
-    import uuid
-    from datetime import UTC, date, datetime, timedelta
-    from decimal import Decimal
-
-    from sqlalchemy import select
-
-    from domain.channel.deal_registrations import DealRegistration, RegistrationStatus
-
     world = await build_world(sessions)
     registration_id = uuid.uuid4()
     async with sessions() as session, session.begin():
@@ -87,14 +87,14 @@ async def test_worker_expires_registrations_whose_protection_ran_out(runner, ses
     assert result.exit_code == 0, result.output
     async with sessions() as session:
         status = (
-            await session.execute(select(DealRegistration.status).where(DealRegistration.id == registration_id))
+            await session.execute(
+                read_for_test(select(DealRegistration.status).where(DealRegistration.id == registration_id))
+            )
         ).scalar_one()
     assert status is RegistrationStatus.EXPIRED
 
 
 async def test_erp_connect_validates_and_saves(runner, sessions, world) -> None:  # type: ignore[no-untyped-def]
-    from domain.erp.outbox import ErpAdapterKind, ErpConnection
-
     missing = await asyncio.to_thread(
         runner.invoke,
         main,
@@ -121,10 +121,6 @@ async def test_erp_connect_validates_and_saves(runner, sessions, world) -> None:
 
 def test_worker_once_delivers_and_runs_the_schedule_on_an_empty_queue(pg_server_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """On a database of its own, so the shared test queue is left alone."""
-    import uuid
-
-    from tests.conftest import create_database
-
     url = create_database(pg_server_url, f"crm_worker_{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("DATABASE_URL", url)
     result = CliRunner().invoke(main, ["worker", "--once"])

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from api.demo import SAMPLE_USERS, load_demo
 from domain.channel.organizations import Organization, OrganizationKind
 from domain.identity.tenants import Tenant
 from domain.identity.users import INTERNAL_ROLES, User
-from domain.selling.opportunities import Opportunity, Stage
+from domain.selling.opportunities import Opportunity
+from domain.selling.stages import Stage
 from domain.selling.territories import Territory
+from services.demo import DEMO_PASSWORD, SAMPLE_USERS, load_demo
+from tests.reads import read_for_test
 
 
 @pytest.fixture(scope="module")
@@ -26,15 +28,19 @@ async def test_demo_has_the_promised_shape(demo, sessions) -> None:  # type: ign
     assert (demo.counts["products"], demo.counts["orders"], demo.counts["quotes"]) == (4, 1, 1)
     async with sessions() as session:
         tenant_id = (await session.execute(select(Tenant.id).where(Tenant.slug == "acme"))).scalar_one()
-        regions = (
-            await session.execute(
-                select(func.count()).where(Territory.tenant_id == tenant_id, Territory.parent_id.is_not(None))
+        regions = await session.scalar(
+            read_for_test(
+                select(func.count())
+                .select_from(Territory)
+                .where(Territory.tenant_id == tenant_id, Territory.parent_id.is_not(None))
             )
-        ).scalar_one()
-        orgs = (await session.execute(select(Organization).where(Organization.tenant_id == tenant_id))).scalars().all()
-        users = (await session.execute(select(User).where(User.tenant_id == tenant_id))).scalars().all()
+        )
+        orgs = (
+            await session.scalars(read_for_test(select(Organization).where(Organization.tenant_id == tenant_id)))
+        ).all()
+        users = (await session.scalars(read_for_test(select(User).where(User.tenant_id == tenant_id)))).all()
         stages = set(
-            (await session.execute(select(Opportunity.stage).where(Opportunity.tenant_id == tenant_id))).scalars()
+            await session.scalars(read_for_test(select(Opportunity.stage).where(Opportunity.tenant_id == tenant_id)))
         )
     assert regions == 3
     distributors = [o for o in orgs if o.kind is OrganizationKind.DISTRIBUTOR]
@@ -53,7 +59,7 @@ async def test_demo_has_the_promised_shape(demo, sessions) -> None:  # type: ign
 async def test_readme_users_exist_with_their_roles(demo, sessions) -> None:  # type: ignore[no-untyped-def]
     async with sessions() as session:
         for role, email in SAMPLE_USERS:
-            roles = (await session.execute(select(User.roles).where(User.email == email))).scalar_one()
+            roles = (await session.execute(read_for_test(select(User.roles).where(User.email == email)))).scalar_one()
             assert role in roles, email
     readme = (__import__("pathlib").Path(__file__).resolve().parents[3] / "README.md").read_text()
     assert all(email in readme for _, email in SAMPLE_USERS)
@@ -66,8 +72,6 @@ async def test_loading_twice_creates_nothing(demo, sessions) -> None:  # type: i
 
 
 async def test_every_sample_user_signs_in_with_the_demo_password(demo, client) -> None:  # type: ignore[no-untyped-def]
-    from api.demo import DEMO_PASSWORD
-
     for _role, email in SAMPLE_USERS:
         response = await client.post(
             "/auth/login", json={"tenant": "acme", "email": email, "password": DEMO_PASSWORD, "cookie": False}

@@ -50,9 +50,9 @@ async def _dependent_records(sessions, world):  # type: ignore[no-untyped-def]
     from domain.commerce.catalog import PriceList
     from domain.erp.outbox import MessageKind, MessageStatus, OutboxMessage
     from domain.identity.sign_in.models import AuthSession
-    from domain.selling.opportunities import Stage
     from domain.selling.pipelines import Pipeline
     from domain.selling.stage_gates import ApprovalStatus, StageApproval
+    from domain.selling.stages import Stage
 
     tid = world.tenant_id
     rows = {
@@ -81,7 +81,9 @@ async def _dependent_records(sessions, world):  # type: ignore[no-untyped-def]
         ("am_east", {"Pipeline", "PriceList", "StageApproval", "Session"}),  # O1 and the session are theirs
         ("am_west", {"Pipeline", "PriceList"}),
         ("finance", {"Pipeline", "PriceList", "StageApproval", "OutboxMessage"}),
-        ("d1_admin", {"Pipeline"}),  # a partner: no internal configuration, and O1 is not theirs
+        # A partner: no internal configuration but the price list it buys from (this one, for every partner kind
+        # and tier, is D1's), and O1 is not theirs
+        ("d1_admin", {"Pipeline", "PriceList"}),
     ],
 )
 async def test_every_type_with_an_id_is_a_node_seen_by_its_owners_rule(user, sees, world, as_, sessions) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from domain.audit.events import AuditEvent
+from domain.audit.trail import AuditEvent
 from tests.integration.graphql_client import gid
 
 CREATE_ACCOUNT = """
@@ -158,7 +158,7 @@ async def test_opportunity_journey_through_every_mutation(world, as_) -> None:  
         {"salesRole": "SOLUTION_SPECIALIST", "access": "EDIT", "user": {"email": world.users["specialist"].email}}
     ]
     data = await am.data(ADD_MEMBER, input=member)
-    assert data["addOpportunityTeamMember"]["errors"][0] | {"message": ""} == {"field": "userId", "code": "CONFLICT",
+    assert data["addOpportunityTeamMember"]["errors"][0] | {"message": ""} == {"field": "userId", "code": "ALREADY_ON_TEAM",
                                                                                "message": ""}  # fmt: skip
     data = await am.data(REMOVE_MEMBER, input={"opportunityId": opp["id"], "userId": specialist_id, "reason": "done"})
     assert data["removeOpportunityTeamMember"]["opportunity"]["team"] == []
@@ -257,6 +257,6 @@ async def test_swapping_a_team_seat(world, as_) -> None:  # type: ignore[no-unty
     # A seat cannot go to someone already on the deal, and needs a reason
     again = (await am.data(SWAP, input=seat | {"outgoingUserId": seat["incomingUserId"], "incomingUserId":
                                                gid("User", world.users["am_east"].id)}))["swapOpportunityTeamMember"]  # fmt: skip
-    assert again["errors"] == [{"field": "incomingUserId", "code": "CONFLICT"}]
+    assert again["errors"] == [{"field": "incomingUserId", "code": "DEAL_OWNER"}]
     blank = (await am.data(SWAP, input=seat | {"reason": " "}))["swapOpportunityTeamMember"]
     assert blank["errors"] == [{"field": "reason", "code": "REQUIRED"}]

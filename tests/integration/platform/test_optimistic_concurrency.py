@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from domain.access.unit_of_work import system_unit_of_work
 from domain.erp.outbox import MessageKind
 from domain.erp.status import ReportedStatus, apply_status
 from tests.integration.commerce_setup import line, quote_to_order, stock_catalogue, win
@@ -272,7 +273,7 @@ async def test_contracts_refuse_a_step_taken_from_an_older_read(world, as_, shop
     assert approved["errors"] == [] and approved["contract"]["version"] == 3
     async with sessions() as session, session.begin():
         report = ReportedStatus(MessageKind.CONTRACT, contract["number"], "ERP-1", "running", datetime.now(UTC))
-        assert (await apply_status(session, world.tenant_id, report)).changed
+        assert (await apply_status(system_unit_of_work(session, world.tenant_id, "erp sync"), report)).changed
     assert (await owner.data(CONTRACT, id=contract["id"]))["node"]["version"] == 3
     ended = (await owner.data(TERMINATE, id=contract["id"], v=3))["terminateContract"]
     assert ended["errors"] == [] and ended["contract"]["status"] == "TERMINATED"

@@ -24,7 +24,8 @@ from api.settings import QueryLimits, Settings
 from domain.access.usage_budgets import TENANT_SUBJECT, Budget, UsageBucket, charge, user_subject
 from domain.identity.machine_clients import register_client
 from domain.selling.activities import Activity, ActivityKind
-from domain.selling.opportunities import ForecastCategory, Opportunity, Stage
+from domain.selling.opportunities import Opportunity
+from domain.selling.stages import ForecastCategory, Stage
 from tests.integration.world import World, build_world
 
 ME = "{ me { email } }"

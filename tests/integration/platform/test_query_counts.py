@@ -6,22 +6,26 @@ import re
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import event, insert
 
+from api.graphql import app as graphql_app
+from api.graphql.context import Loaders
 from domain.selling.opportunities import (
-    ForecastCategory,
     Opportunity,
     OpportunityPartner,
     OpportunityTeamMember,
     PartnerRole,
     SalesRole,
-    Stage,
     TeamAccess,
 )
+from domain.selling.stages import ForecastCategory, Stage
+from services.unit_of_work import Sessions
 from tests.integration.graphql_client import caller_for
-from tests.integration.world import build_world
+from tests.integration.world import World, build_world
 
 PAGE = """
 query($first: Int!) {
@@ -102,3 +106,36 @@ async def test_page_of_50_costs_the_same_statements_as_a_page_of_5(role, big_wor
 def _shapes(statements: list[str]) -> set[str]:
     """Statements with their parameter lists folded, so batches of 5 and of 50 ids compare equal."""
     return {re.sub(r"(\?)(, \?)+", "?", re.sub(r"\$\d+(::\w+)?", "?", s)) for s in statements}
+
+
+NARROW = "{ opportunities(first: 5) { edges { node { name owner { name } } } } }"
+
+
+async def test_a_request_makes_only_the_loaders_its_query_uses(
+    big_world: World, client: httpx.AsyncClient, sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the request's loaders recorded as the app makes them
+    made: list[Loaders] = []
+
+    class Recorded(Loaders):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(graphql_app, "Loaders", Recorded)
+    caller = await caller_for(client, sessions, big_world.tenant_id, big_world.users["admin"].id)
+    # When a page asks for deals and their owners only, and then for the wide page
+    await caller.data(NARROW)
+    await caller.data(PAGE, first=5)
+    # Then the narrow request made the owners' loader alone, and the wide one only those its fields use
+    narrow, wide = made
+    assert narrow.made() == {'by_type["User"]'}
+    assert wide.made() == {
+        'by_type["Account"]',
+        'by_type["User"]',
+        'by_type["Organization"]',
+        "team_by_opportunity",
+        "partners_by_opportunity",
+        "activities_by_opportunity",
+        "count_activities_by_opportunity",
+    }

@@ -35,10 +35,18 @@ PERIOD = {"start": "2027-01-01", "end": "2027-06-30", "currency": "USD"}
 async def closed_world(world, as_):  # type: ignore[no-untyped-def]
     """O2 won and O5 lost (both am_west's); the other four open in QUALIFICATION, 1,000 USD at 20 % each."""
     west = await as_("am_west")
-    await west.data(MOVE, input={"id": gid("Opportunity", world.opportunities["O2"].id), "stage": "CLOSED_WON",
-                                 "reasonCode": "PRODUCT_FIT"})  # fmt: skip
-    await west.data(MOVE, input={"id": gid("Opportunity", world.opportunities["O5"].id), "stage": "CLOSED_LOST",
-                                 "reasonCode": "PRICE"})  # fmt: skip
+    await west.data(
+        MOVE,
+        input={
+            "id": gid("Opportunity", world.opportunities["O2"].id),
+            "stage": "CLOSED_WON",
+            "reasonCode": "PRODUCT_FIT",
+        },
+    )
+    await west.data(
+        MOVE,
+        input={"id": gid("Opportunity", world.opportunities["O5"].id), "stage": "CLOSED_LOST", "reasonCode": "PRICE"},
+    )
     return world
 
 
@@ -72,9 +80,13 @@ async def test_forecast_by_category_owner_line_and_partner_tree(closed_world, as
 
 @pytest.mark.parametrize(
     ("role", "pipeline", "partners"),
-    [("d1_admin", 3, {"D1", "R1a", "R1b"}), ("r1a_sales", 1, {"R1a"}), ("d2_admin", 0, {"D2", "R2a"}),
-     ("am_east", 3, None)],
-)  # fmt: skip
+    [
+        ("d1_admin", 3, {"D1", "R1a", "R1b"}),
+        ("r1a_sales", 1, {"R1a"}),
+        ("d2_admin", 0, {"D2", "R2a"}),
+        ("am_east", 3, None),
+    ],
+)
 async def test_no_number_counts_a_deal_the_viewer_cannot_see(role, pipeline, partners, closed_world, as_) -> None:  # type: ignore[no-untyped-def]
     world = closed_world
     data = (await (await as_(role)).data(FORECAST, **PERIOD))["forecast"]
@@ -138,20 +150,33 @@ async def test_quotas_measure_attainment_and_coverage_up_each_hierarchy(closed_w
     assert (quota["attained"], quota["openPipeline"]) == ({"amount": "0.00"}, {"amount": "3000.00"})
     assert (quota["attainment"], quota["coverage"]) == (0.0, 0.75)
     # West territory: O2 won (1,000), O4 open; O5 lost counts for nothing
-    data = (await director.data(SET_QUOTA, input=Q | {"territoryId": gid("Territory", world.territories["West"].id),
-                                                      "amount": "2000"}))  # fmt: skip
+    data = await director.data(
+        SET_QUOTA, input=Q | {"territoryId": gid("Territory", world.territories["West"].id), "amount": "2000"}
+    )
     quota = data["setQuota"]["quota"]
     assert (quota["attained"], quota["openPipeline"], quota["attainment"], quota["coverage"]) == (
-        {"amount": "1000.00"}, {"amount": "1000.00"}, 0.5, 1.0
-    )  # fmt: skip
+        {"amount": "1000.00"},
+        {"amount": "1000.00"},
+        0.5,
+        1.0,
+    )
     # D1 and its dealers: O3, O4, O6 open
-    data = (await director.data(SET_QUOTA, input=Q | {"organizationId": gid("Organization", world.orgs["D1"].id),
-                                                      "amount": "3000"}))  # fmt: skip
+    data = await director.data(
+        SET_QUOTA, input=Q | {"organizationId": gid("Organization", world.orgs["D1"].id), "amount": "3000"}
+    )
     assert data["setQuota"]["quota"]["openPipeline"] == {"amount": "3000.00"}
     # A distributor sees its own quota, measured on its own deals, and no internal quota
     seen = (await (await as_("d1_admin")).data(QUOTAS, start="2027-01-01", end="2027-06-30"))["quotas"]
-    assert seen == [{"user": None, "territory": None, "organization": {"name": world.orgs["D1"].name},
-                     "attained": {"amount": "0.00"}, "openPipeline": {"amount": "3000.00"}, "attainment": 0.0}]  # fmt: skip
+    assert seen == [
+        {
+            "user": None,
+            "territory": None,
+            "organization": {"name": world.orgs["D1"].name},
+            "attained": {"amount": "0.00"},
+            "openPipeline": {"amount": "3000.00"},
+            "attainment": 0.0,
+        }
+    ]
 
 
 async def test_only_leadership_sets_quotas_for_one_subject(closed_world, as_) -> None:  # type: ignore[no-untyped-def]
@@ -160,8 +185,11 @@ async def test_only_leadership_sets_quotas_for_one_subject(closed_world, as_) ->
     payload = await am.data(SET_QUOTA, input=Q | {"userId": gid("User", world.users["am_east"].id), "amount": "1"})
     assert payload["setQuota"]["errors"][0]["code"] == "FORBIDDEN"
     director = await as_("director")
-    both = Q | {"userId": gid("User", world.users["am_east"].id),
-                "territoryId": gid("Territory", world.territories["East"].id), "amount": "1"}  # fmt: skip
+    both = Q | {
+        "userId": gid("User", world.users["am_east"].id),
+        "territoryId": gid("Territory", world.territories["East"].id),
+        "amount": "1",
+    }
     assert (await director.data(SET_QUOTA, input=both))["setQuota"]["errors"][0]["field"] == "userId"
     negative = Q | {"userId": gid("User", world.users["am_east"].id), "amount": "-1"}
     assert (await director.data(SET_QUOTA, input=negative))["setQuota"]["errors"][0]["field"] == "amount"
@@ -196,8 +224,14 @@ query($start: Date!, $end: Date!, $currency: String!, $partner: ID) {
 async def test_manager_adjusts_the_forecast_and_the_original_stays(closed_world, as_) -> None:  # type: ignore[no-untyped-def]
     world = closed_world
     manager = await as_("manager_east")
-    adjustment = {"periodStart": "2027-01-01", "periodEnd": "2027-06-30", "currency": "USD", "category": "PIPELINE",
-                  "amount": "2500", "note": "One deal will slip"}  # fmt: skip
+    adjustment = {
+        "periodStart": "2027-01-01",
+        "periodEnd": "2027-06-30",
+        "currency": "USD",
+        "category": "PIPELINE",
+        "amount": "2500",
+        "note": "One deal will slip",
+    }
     payload = (await manager.data(ADJUST, input=adjustment))["adjustForecast"]
     assert payload["adjustment"] == {"category": "PIPELINE", "amount": "2500.00", "note": "One deal will slip"}
     await manager.data(ADJUST, input=adjustment | {"amount": "2000", "note": "Two will"})
@@ -237,8 +271,12 @@ async def test_funnel_conversion_and_days_in_stage_come_from_the_stage_history(w
     am = await as_("am_east")
     o1, o3 = gid("Opportunity", world.opportunities["O1"].id), gid("Opportunity", world.opportunities["O3"].id)
     # O1 goes QUALIFICATION → SOLUTION → PROPOSAL; O3 goes to SOLUTION and back; O6 stays in QUALIFICATION
-    for opp, stage, reason in ((o1, "SOLUTION", None), (o1, "PROPOSAL", None), (o3, "SOLUTION", None),
-                               (o3, "QUALIFICATION", "Customer paused")):  # fmt: skip
+    for opp, stage, reason in (
+        (o1, "SOLUTION", None),
+        (o1, "PROPOSAL", None),
+        (o3, "SOLUTION", None),
+        (o3, "QUALIFICATION", "Customer paused"),
+    ):
         payload = await am.data(MOVE, input={"id": opp, "stage": stage, **({"reason": reason} if reason else {})})
         assert payload["moveOpportunityStage"]["errors"] == []
     stages = {s["stage"]: s for s in (await am.data(HISTORY))["funnel"]["stages"]}

@@ -48,10 +48,28 @@ async def test_tasks_with_assignees_open_and_overdue(world, as_) -> None:  # typ
     am = await as_("am_east")
     o1 = gid("Opportunity", world.opportunities["O1"].id)
     specialist = gid("User", world.users["specialist"].id)
-    late = (await am.data(LOG, input={"kind": "TASK", "subject": "Send the sizing", "opportunityId": o1,
-                                      "dueAt": _at(-24), "assigneeId": specialist}))["logActivity"]["activity"]  # fmt: skip
-    await am.data(LOG, input={"kind": "TASK", "subject": "Book the demo", "opportunityId": o1, "dueAt": _at(48),
-                              "assigneeId": specialist})  # fmt: skip
+    late = (
+        await am.data(
+            LOG,
+            input={
+                "kind": "TASK",
+                "subject": "Send the sizing",
+                "opportunityId": o1,
+                "dueAt": _at(-24),
+                "assigneeId": specialist,
+            },
+        )
+    )["logActivity"]["activity"]
+    await am.data(
+        LOG,
+        input={
+            "kind": "TASK",
+            "subject": "Book the demo",
+            "opportunityId": o1,
+            "dueAt": _at(48),
+            "assigneeId": specialist,
+        },
+    )
     mine = await am.data(LOG, input={"kind": "TASK", "subject": "Call the CFO", "opportunityId": o1, "dueAt": _at(2)})
     assert mine["logActivity"]["activity"]["assignee"] == {"email": world.users["am_east"].email}
     assert late["isOverdue"] is True and late["done"] is False
@@ -66,8 +84,16 @@ async def test_tasks_with_assignees_open_and_overdue(world, as_) -> None:  # typ
     assert (await tasks.data(COMPLETE, id=late["id"]))["completeTask"]["activity"] == {"done": True}
     assert (await tasks.data(MY_TASKS, overdue=True))["myOpenTasks"]["totalCount"] == 0
     # A task assigned to someone outside the deal reaches them, the deal stays hidden from them
-    await am.data(LOG, input={"kind": "TASK", "subject": "Check stock", "opportunityId": o1, "dueAt": _at(5),
-                              "assigneeId": gid("User", world.users["am_west"].id)})  # fmt: skip
+    await am.data(
+        LOG,
+        input={
+            "kind": "TASK",
+            "subject": "Check stock",
+            "opportunityId": o1,
+            "dueAt": _at(5),
+            "assigneeId": gid("User", world.users["am_west"].id),
+        },
+    )
     west = (await (await as_("am_west")).data(MY_TASKS, overdue=False))["myOpenTasks"]["edges"]
     assert [(e["node"]["subject"], e["node"]["opportunity"]) for e in west] == [("Check stock", None)]
     # Only tasks are completed; a task needs a due time
@@ -81,8 +107,12 @@ async def test_tasks_with_assignees_open_and_overdue(world, as_) -> None:  # typ
 async def test_buying_centre(world, as_) -> None:  # type: ignore[no-untyped-def]
     am = await as_("am_east")
     o1 = gid("Opportunity", world.opportunities["O1"].id)
-    contact = (await am.data(CONTACT, input={"accountId": gid("Account", world.accounts["A_east"].id),
-                                             "firstName": "Lin", "lastName": "Zhao"}))["createContact"]["contact"]["id"]  # fmt: skip
+    contact = (
+        await am.data(
+            CONTACT,
+            input={"accountId": gid("Account", world.accounts["A_east"].id), "firstName": "Lin", "lastName": "Zhao"},
+        )
+    )["createContact"]["contact"]["id"]
     member = {"opportunityId": o1, "contactId": contact, "role": "DECISION_MAKER", "attitude": "SUPPORTER"}
     data = (await am.data(SET_MEMBER, input=member))["setBuyingCentreContact"]
     assert data["opportunity"]["buyingCentre"] == [
@@ -92,8 +122,11 @@ async def test_buying_centre(world, as_) -> None:  # type: ignore[no-untyped-def
     assert data["opportunity"]["buyingCentre"][0]["attitude"] == "SKEPTIC"
     # A contact of another account does not belong in this deal's buying centre
     admin = await as_("admin")
-    other = (await admin.data(CONTACT, input={"accountId": gid("Account", world.accounts["A_west"].id),
-                                              "firstName": "X", "lastName": "Y"}))["createContact"]["contact"]["id"]  # fmt: skip
+    other = (
+        await admin.data(
+            CONTACT, input={"accountId": gid("Account", world.accounts["A_west"].id), "firstName": "X", "lastName": "Y"}
+        )
+    )["createContact"]["contact"]["id"]
     data = (await am.data(SET_MEMBER, input=member | {"contactId": other}))["setBuyingCentreContact"]
     assert [(e["field"], e["code"]) for e in data["errors"]] in (
         [("contactId", "INVALID")],
@@ -126,3 +159,38 @@ async def test_competitors_are_internal_only(world, as_) -> None:  # type: ignor
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN" and "Rival" not in str(body)
     data = await partner.data(SET_COMPETITOR.replace(" competitors { name status notes } ", " id "), input=competitor)
     assert data["setOpportunityCompetitor"]["errors"] == [{"field": None, "code": "FORBIDDEN"}]
+
+
+TEAM = """
+mutation($input: AddTeamMemberInput!) { addOpportunityTeamMember(input: $input) { errors { field code message } } }
+"""
+SWAP = """
+mutation($input: SwapTeamMemberInput!) { swapOpportunityTeamMember(input: $input) { errors { field code message } } }
+"""
+LINK = """
+mutation($input: LinkPartnerInput!) { linkOpportunityPartner(input: $input) { errors { field code message } } }
+"""
+
+
+async def test_seats_and_links_a_deal_already_has_are_refused_each_with_its_own_code(world, as_) -> None:  # type: ignore[no-untyped-def]
+    am = await as_("am_east")
+    o1 = gid("Opportunity", world.opportunities["O1"].id)
+    o3 = gid("Opportunity", world.opportunities["O3"].id)
+    owner, specialist = gid("User", world.users["am_east"].id), gid("User", world.users["specialist"].id)
+    seat = {"opportunityId": o1, "salesRole": "NEGOTIATOR", "access": "EDIT"}
+    # Given O1, owned by am_east and with the specialist on its team, and O3, sourced by R1a
+    # When the owner is seated, or the specialist seated again, or the seat handed to either
+    owned = (await am.data(TEAM, input=seat | {"userId": owner}))["addOpportunityTeamMember"]["errors"]
+    seated = (await am.data(TEAM, input=seat | {"userId": specialist}))["addOpportunityTeamMember"]["errors"]
+    swap = {"opportunityId": o1, "outgoingUserId": specialist, "reason": "Hand-over"}
+    to_owner = (await am.data(SWAP, input=swap | {"incomingUserId": owner}))["swapOpportunityTeamMember"]["errors"]
+    # Then each refusal says which it is, and nothing changed
+    assert [(e["field"], e["code"]) for e in owned] == [("userId", "DEAL_OWNER")]
+    assert "ownership already gives full access" in owned[0]["message"]
+    assert [(e["field"], e["code"]) for e in seated] == [("userId", "ALREADY_ON_TEAM")]
+    assert [(e["field"], e["code"]) for e in to_owner] == [("incomingUserId", "DEAL_OWNER")]
+    # And a partner already linked to a deal is not linked twice
+    r1a = gid("Organization", world.orgs["R1a"].id)
+    linked = await am.data(LINK, input={"opportunityId": o3, "organizationId": r1a, "role": "INFLUENCING"})
+    errors = linked["linkOpportunityPartner"]["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [("organizationId", "PARTNER_ALREADY_LINKED")]

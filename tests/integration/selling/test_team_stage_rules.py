@@ -32,15 +32,24 @@ STAGES = ["QUALIFICATION", "SOLUTION", "NEGOTIATION"]
 @pytest.fixture
 async def ruled(world, as_):  # type: ignore[no-untyped-def]
     admin = await as_("admin")
-    for cell in (("NEGOTIATOR", "NEGOTIATION", "COMMERCIAL", True), ("SOLUTION_SPECIALIST", "SOLUTION", "DETAILS", True),
-                 ("SOLUTION_SPECIALIST", "PROPOSAL", "DETAILS", True),
-                 ("SOLUTION_SPECIALIST", "QUALIFICATION", "STAGE", False)):  # fmt: skip
+    for cell in (
+        ("NEGOTIATOR", "NEGOTIATION", "COMMERCIAL", True),
+        ("SOLUTION_SPECIALIST", "SOLUTION", "DETAILS", True),
+        ("SOLUTION_SPECIALIST", "PROPOSAL", "DETAILS", True),
+        ("SOLUTION_SPECIALIST", "QUALIFICATION", "STAGE", False),
+    ):
         role, stage, group, can = cell
         payload = await admin.data(RULE, input={"salesRole": role, "stage": stage, "fieldGroup": group, "canEdit": can})
         assert payload["setTeamStageRule"]["errors"] == []
-    payload = await admin.data(TEAM, input={"opportunityId": gid("Opportunity", world.opportunities["O2"].id),
-                                            "userId": gid("User", world.users["am_east"].id),
-                                            "salesRole": "NEGOTIATOR", "access": "EDIT"})  # fmt: skip
+    payload = await admin.data(
+        TEAM,
+        input={
+            "opportunityId": gid("Opportunity", world.opportunities["O2"].id),
+            "userId": gid("User", world.users["am_east"].id),
+            "salesRole": "NEGOTIATOR",
+            "access": "EDIT",
+        },
+    )
     assert payload["addOpportunityTeamMember"]["errors"] == []
     return world
 
@@ -66,7 +75,7 @@ async def test_team_access_follows_the_stage(stage, ruled, as_) -> None:  # type
         if stage in allowed:
             assert errors == [], (member, action, stage)
         else:
-            assert errors == [{"field": "id", "code": "FORBIDDEN"}], (member, action, stage)
+            assert errors == [{"field": "id", "code": "TEAM_STAGE_LOCKED"}], (member, action, stage)
 
 
 async def test_only_admins_set_the_table_and_it_is_readable(ruled, as_) -> None:  # type: ignore[no-untyped-def]

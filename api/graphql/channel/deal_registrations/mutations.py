@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.graphql.channel.deal_registrations.types import DealRegistrationType
 from api.graphql.descriptions import described_arguments
-from api.graphql.errors import UserError, run_mutation
-from api.graphql.idempotency import create_once, idempotency_key_field
+from api.graphql.errors import UserError
+from api.graphql.idempotency import idempotency_key_field
+from api.graphql.mutation import mutate
 from api.graphql.relay import id_of, optional_id_of
-from api.graphql.resolving import ctx, mutate_visible
+from domain.access.unit_of_work import UnitOfWork
 from domain.channel import deal_registrations as uc
 from domain.channel.deal_registrations import ApprovalChanges, DealRegistration, NewRegistration
-from infrastructure.db import transaction
 
 
 @strawberry.input(description="A partner's registration of a customer deal.")
@@ -81,11 +81,12 @@ def _succeeded(row: DealRegistration | None) -> DealRegistrationPayload:
     return DealRegistrationPayload(deal_registration=DealRegistrationType.from_row(row) if row else None, errors=[])
 
 
-async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[DealRegistration]]) -> DealRegistrationPayload:
-    return await mutate_visible(info, change, "DealRegistration", _succeeded, _failed)  # type: ignore[no-any-return]
+async def _run(info: Info, change: Callable[[UnitOfWork], Awaitable[DealRegistration]]) -> DealRegistrationPayload:
+    """Run a change to one registration; the payload shows it as the caller may see it afterwards."""
+    return await mutate(info, change, payload=_succeeded, failed=_failed, node="DealRegistration")
 
 
-def _id(value: strawberry.ID):  # type: ignore[no-untyped-def]
+def _id(value: strawberry.ID) -> uuid.UUID:
     return id_of(value, "DealRegistration", "id")
 
 
@@ -94,58 +95,66 @@ class DealRegistrationMutations:
     @strawberry.mutation(description="Register a deal for your organization; a protected claim by another rejects it.")
     async def submit_deal_registration(self, info: Info, input: SubmitDealRegistrationInput) -> DealRegistrationPayload:
         cmd = NewRegistration(
-            customer_name=input.customer_name, customer_tax_id=input.customer_tax_id,
-            customer_web_domain=input.customer_web_domain, products=list(input.products), amount=input.amount,
-            currency=input.currency, expected_close_date=input.expected_close_date, notes=input.notes,
-        )  # fmt: skip
-        return await create_once(
-            info, lambda s: uc.submit(s, ctx(info).access, cmd), "DealRegistration", _succeeded, _failed,
-            key=input.idempotency_key, request=input,
-        )  # fmt: skip
+            customer_name=input.customer_name,
+            customer_tax_id=input.customer_tax_id,
+            customer_web_domain=input.customer_web_domain,
+            products=list(input.products),
+            amount=input.amount,
+            currency=input.currency,
+            expected_close_date=input.expected_close_date,
+            notes=input.notes,
+        )
+        return await mutate(
+            info,
+            lambda uow: uc.submit(uow, cmd),
+            payload=_succeeded,
+            failed=_failed,
+            node="DealRegistration",
+            idempotency_key=input.idempotency_key,
+            request=input,
+        )
 
     @strawberry.mutation(description="Approve: starts protection and creates or links the account and opportunity.")
     async def approve_deal_registration(
         self, info: Info, input: ApproveDealRegistrationInput
     ) -> DealRegistrationPayload:
-        async def change(session: AsyncSession) -> DealRegistration:
+        async def change(uow: UnitOfWork) -> DealRegistration:
             changes = ApprovalChanges(
-                amount=input.amount, expected_close_date=input.expected_close_date, products=input.products,
+                amount=input.amount,
+                expected_close_date=input.expected_close_date,
+                products=input.products,
                 opportunity_id=optional_id_of(input.opportunity_id, "Opportunity", "opportunityId"),
-            )  # fmt: skip
-            return await uc.approve(session, ctx(info).access, _id(input.id), changes, input.reason)
+            )
+            return await uc.approve(uow, _id(input.id), changes, input.reason)
 
         return await _run(info, change)
 
     @strawberry.mutation(description="Reject a registration with a reason.")
     async def reject_deal_registration(self, info: Info, input: RegistrationReasonInput) -> DealRegistrationPayload:
-        return await _run(info, lambda s: uc.reject(s, ctx(info).access, _id(input.id), input.reason))
+        return await _run(info, lambda uow: uc.reject(uow, _id(input.id), input.reason))
 
     @strawberry.mutation(description="Withdraw your organization's registration; protection ends at once.")
     async def withdraw_deal_registration(self, info: Info, input: RegistrationReasonInput) -> DealRegistrationPayload:
-        return await _run(info, lambda s: uc.withdraw(s, ctx(info).access, _id(input.id), input.reason))
+        return await _run(info, lambda uow: uc.withdraw(uow, _id(input.id), input.reason))
 
     @strawberry.mutation(description="Ask for more protection time on an approved registration.")
     async def request_registration_extension(
         self, info: Info, input: RegistrationExtensionInput
     ) -> DealRegistrationPayload:
-        return await _run(
-            info, lambda s: uc.request_extension(s, ctx(info).access, _id(input.id), input.days, input.reason)
-        )
+        return await _run(info, lambda uow: uc.request_extension(uow, _id(input.id), input.days, input.reason))
 
     @strawberry.mutation(description="Extend an approved registration's protection (0 days declines the request).")
     async def decide_registration_extension(
         self, info: Info, input: RegistrationExtensionInput
     ) -> DealRegistrationPayload:
-        return await _run(
-            info, lambda s: uc.decide_extension(s, ctx(info).access, _id(input.id), input.days, input.reason)
-        )
+        return await _run(info, lambda uow: uc.decide_extension(uow, _id(input.id), input.days, input.reason))
 
     @described_arguments(days="Days an approved registration protects the partner's claim.")
     @strawberry.mutation(description="Set how many days an approval protects (admins).")
     async def set_deal_protection_days(self, info: Info, days: int) -> ProtectionDaysPayload:
-        async def perform() -> ProtectionDaysPayload:
-            async with transaction(ctx(info).sessions) as session:
-                value = await uc.set_protection_days(session, ctx(info).access, days)
-            return ProtectionDaysPayload(days=value, errors=[])
-
-        return await run_mutation(perform, lambda errors: ProtectionDaysPayload(days=None, errors=errors))
+        return await mutate(
+            info,
+            lambda uow: uc.set_protection_days(uow, days),
+            payload=lambda value: ProtectionDaysPayload(days=value, errors=[]),
+            failed=lambda errors: ProtectionDaysPayload(days=None, errors=errors),
+        )

@@ -6,16 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from api.graphql.channel.deal_registrations.types import DealRegistrationType, RegistrationStatusType
 from api.graphql.descriptions import described_arguments
-from api.graphql.errors import query_value, run_query
+from api.graphql.errors import query_value
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, optional_id_of
-from api.graphql.resolving import ctx, list_connection
-from domain.access.actor import Resource
-from domain.channel.deal_registrations import DealRegistration, precheck
+from api.graphql.resolving import list_connection, read
+from domain.channel.deal_registrations import DealRegistration, precheck, visible_registrations
 from domain.shared.pagination import SortDirection
 
 
@@ -47,24 +45,27 @@ class DealRegistrationQueries:
             strawberry.argument(description="Only those whose protection ends before this time (about to expire)."),
         ] = None,
     ) -> Connection[DealRegistrationType]:
-        stmt = select(DealRegistration).where(ctx(info).access.rows(Resource.DEAL_REGISTRATION))
-        if status is not None:
-            stmt = stmt.where(DealRegistration.status == status)
-        if (partner := query_value(lambda: optional_id_of(partner_id, "Organization", "partnerId"))) is not None:
-            stmt = stmt.where(DealRegistration.partner_organization_id == partner)
-        if protection_expires_before is not None:
-            stmt = stmt.where(DealRegistration.protection_expires_at < protection_expires_before)
+        partner = query_value(lambda: optional_id_of(partner_id, "Organization", "partnerId"))
         return await list_connection(
-            info, query=stmt, sort_column=DealRegistration.created_at, id_column=DealRegistration.id,
-            direction=SortDirection.DESC, first=first, after=after,
-            last=last, before=before, to_node=DealRegistrationType.from_row,
-        )  # fmt: skip
+            info,
+            query=lambda uow: visible_registrations(
+                uow, status=status, partner_id=partner, protection_expires_before=protection_expires_before
+            ),
+            sort_column=DealRegistration.created_at,
+            id_column=DealRegistration.id,
+            direction=SortDirection.DESC,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            to_node=DealRegistrationType.from_row,
+        )
 
     @described_arguments(
         customer_name="The customer's company name, as it would be registered.",
         customer_tax_id="The customer's tax id, when known (checked by its scheme).",
         customer_web_domain="The customer's web domain, when known.",
-    )  # fmt: skip
+    )
     @strawberry.field(description="Before registering: would this customer meet a conflict? Says only yes or no.")
     async def registration_precheck(
         self,
@@ -73,8 +74,5 @@ class DealRegistrationQueries:
         customer_tax_id: str | None = None,
         customer_web_domain: str | None = None,
     ) -> RegistrationPrecheck:
-        async def check() -> bool:
-            async with ctx(info).sessions() as session:
-                return await precheck(session, ctx(info).access, customer_name, customer_tax_id, customer_web_domain)
-
-        return RegistrationPrecheck(conflict=await run_query(check))
+        conflict = await read(info, lambda uow: precheck(uow, customer_name, customer_tax_id, customer_web_domain))
+        return RegistrationPrecheck(conflict=conflict)

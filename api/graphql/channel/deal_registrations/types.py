@@ -9,13 +9,12 @@ from strawberry.types import Info
 
 from api.graphql.channel.directory.types import OrganizationType, UserType
 from api.graphql.descriptions import describe_values
-from api.graphql.errors import AccessDenied
+from api.graphql.errors import query_value
 from api.graphql.relay import Node, to_global_id
 from api.graphql.resolving import ctx, load
 from api.graphql.selling.accounts.types import AccountType
 from api.graphql.selling.opportunities.types import Money, OpportunityType
-from domain.access.actor import Action, Resource
-from domain.channel.deal_registrations import ConflictKind, DealRegistration, RegistrationStatus
+from domain.channel.deal_registrations import ConflictKind, DealRegistration, RegistrationStatus, conflicts_shown_to
 from domain.shared.base import utcnow
 
 RegistrationStatusType = strawberry.enum(
@@ -137,8 +136,7 @@ class DealRegistrationType(Node):
         "for partners null, with a FORBIDDEN error on this field alone."
     )
     def conflicts(self, info: Info) -> list[RegistrationConflict] | None:
-        if not ctx(info).access.can(Resource.DEAL_REGISTRATION, Action.APPROVE):
-            raise AccessDenied("Conflicts name other partners' business; only channel managers read them.")
+        shown = query_value(lambda: conflicts_shown_to(ctx(info).access, self.row))
         return [
             RegistrationConflict(
                 kind=ConflictKind(c["kind"]),
@@ -146,6 +144,6 @@ class DealRegistrationType(Node):
                 name=c["name"],
                 status=c["status"],
                 reasons=list(c["reasons"]),
-            )  # fmt: skip
-            for c in self.row.conflicts
+            )
+            for c in shown
         ]

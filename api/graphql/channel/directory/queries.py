@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from api.graphql.channel.directory.types import OrganizationType, TerritoryType, UserType
@@ -12,12 +11,11 @@ from api.graphql.descriptions import described_arguments
 from api.graphql.errors import query_value
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, OrderDirection, optional_id_of
 from api.graphql.resolving import ctx, list_connection, load
-from domain.access.actor import Resource
+from domain.channel.directory import visible_organizations, visible_territories, visible_users
 from domain.channel.organizations import Organization
 from domain.identity.users import User
 from domain.selling.territories import Territory
 from domain.shared.pagination import SortDirection
-from domain.shared.search import contains_any, search_term
 
 
 @strawberry.input(description="Narrow the organization list.")
@@ -45,8 +43,9 @@ class DirectoryQueries:
         return UserType.from_row(row) if row else None
 
     @described_arguments(
-        filter="Narrow by kind or name; every field optional.", direction="By name, ASC (A to Z) or DESC.",
-    )  # fmt: skip
+        filter="Narrow by kind or name; every field optional.",
+        direction="By name, ASC (A to Z) or DESC.",
+    )
     @strawberry.field(description="Organizations the viewer may see, by name.")
     async def organizations(
         self,
@@ -58,20 +57,25 @@ class DirectoryQueries:
         filter: OrganizationFilter | None = None,
         direction: OrderDirection = SortDirection.ASC,  # type: ignore[valid-type]
     ) -> Connection[OrganizationType]:
-        stmt = select(Organization).where(ctx(info).access.rows(Resource.ORGANIZATION))
-        if filter and filter.kind:
-            stmt = stmt.where(Organization.kind == organization_kind(filter.kind))
-        if filter and (term := query_value(lambda: search_term(filter.search))):
-            stmt = stmt.where(contains_any(term, Organization.name))
+        kind = organization_kind(filter.kind) if filter else None
+        search = filter.search if filter else None
         return await list_connection(
-            info, query=stmt, sort_column=Organization.name, id_column=Organization.id, direction=direction,
-            first=first, after=after, last=last, before=before, to_node=OrganizationType.from_row,
-        )  # fmt: skip
+            info,
+            query=lambda uow: visible_organizations(uow, kind=kind, search=search),
+            sort_column=Organization.name,
+            id_column=Organization.id,
+            direction=direction,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            to_node=OrganizationType.from_row,
+        )
 
     @described_arguments(
         filter="Narrow by name or e-mail, organization or role; every field optional.",
         direction="By name, ASC (A to Z) or DESC.",
-    )  # fmt: skip
+    )
     @strawberry.field(description="Users the viewer may see, by name.")
     async def users(
         self,
@@ -83,26 +87,43 @@ class DirectoryQueries:
         filter: UserFilter | None = None,
         direction: OrderDirection = SortDirection.ASC,  # type: ignore[valid-type]
     ) -> Connection[UserType]:
-        stmt = select(User).where(ctx(info).access.rows(Resource.USER))
-        if filter and (term := query_value(lambda: search_term(filter.search))):
-            stmt = stmt.where(contains_any(term, User.name, User.email))
+        organization_id = None
         if filter and filter.organization_id:
-            org_id = query_value(lambda: optional_id_of(filter.organization_id, "Organization", "organizationId"))
-            stmt = stmt.where(User.organization_id == org_id)
-        if filter and filter.role:
-            stmt = stmt.where(User.roles.any(filter.role))
+            org = filter.organization_id
+            organization_id = query_value(lambda: optional_id_of(org, "Organization", "organizationId"))
+        search, role = (filter.search, filter.role) if filter else (None, None)
         return await list_connection(
-            info, query=stmt, sort_column=User.name, id_column=User.id, direction=direction,
-            first=first, after=after, last=last, before=before, to_node=UserType.from_row,
-        )  # fmt: skip
+            info,
+            query=lambda uow: visible_users(uow, search=search, organization_id=organization_id, role=role),
+            sort_column=User.name,
+            id_column=User.id,
+            direction=direction,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            to_node=UserType.from_row,
+        )
 
     @strawberry.field(description="Territories the viewer may see, by name; 50 a page by default.")
     async def territories(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
         before: BeforeArg = None,
-    ) -> Connection[TerritoryType]:  # fmt: skip
-        stmt = select(Territory).where(ctx(info).access.rows(Resource.TERRITORY))
+    ) -> Connection[TerritoryType]:
         return await list_connection(
-            info, query=stmt, sort_column=Territory.name, id_column=Territory.id, direction=SortDirection.ASC,
-            first=first, after=after, last=last, before=before, default_size=50, to_node=TerritoryType.from_row,
-        )  # fmt: skip
+            info,
+            query=visible_territories,
+            sort_column=Territory.name,
+            id_column=Territory.id,
+            direction=SortDirection.ASC,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            default_size=50,
+            to_node=TerritoryType.from_row,
+        )

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.graphql.channel.leads.types import LeadStatusType, LeadType, RoutingRuleType, RuleKindType, WebFormType
 from api.graphql.descriptions import described_arguments
-from api.graphql.errors import UserError, query_value, run_mutation
-from api.graphql.idempotency import create_once, idempotency_key_field
+from api.graphql.errors import UserError, query_value
+from api.graphql.idempotency import idempotency_key_field
+from api.graphql.mutation import mutate
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, id_of, optional_id_of
-from api.graphql.resolving import ctx, list_connection, mutate_visible
-from domain.access.actor import Resource
+from api.graphql.resolving import list_connection
+from domain.access.unit_of_work import UnitOfWork
 from domain.channel import lead_routing, leads, web_forms
 from domain.channel.lead_routing import NewRule, RoutingRule
 from domain.channel.leads import Conversion, Lead, LeadSource, NewLead
 from domain.channel.web_forms import WebForm
 from domain.shared.pagination import SortDirection
-from infrastructure.db import transaction
+from services import channel as channel_service
 
 
 @strawberry.input(description="A new lead. Internal leads are routed at once; a partner's stays with the partner.")
@@ -121,18 +121,20 @@ class WebFormPayload:
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
 
 
-async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[Lead]]) -> LeadPayload:
-    return await mutate_visible(  # type: ignore[no-any-return]
-        info, change, "Lead", lambda row: LeadPayload(lead=LeadType.from_row(row) if row else None, errors=[]),
-        lambda errors: LeadPayload(lead=None, errors=errors),
-    )  # fmt: skip
-
-
 def _lead_payload(row: Lead | None) -> LeadPayload:
     return LeadPayload(lead=LeadType.from_row(row) if row else None, errors=[])
 
 
-def _lead_id(value: strawberry.ID, field: str = "id"):  # type: ignore[no-untyped-def]
+def _lead_failed(errors: list[UserError]) -> LeadPayload:
+    return LeadPayload(lead=None, errors=errors)
+
+
+async def _change_lead(info: Info, change: Callable[[UnitOfWork], Awaitable[Lead]]) -> LeadPayload:
+    """Run a change to one lead; the payload shows the lead as the caller may see it afterwards."""
+    return await mutate(info, change, payload=_lead_payload, failed=_lead_failed, node="Lead")
+
+
+def _lead_id(value: strawberry.ID, field: str = "id") -> uuid.UUID:
     return id_of(value, "Lead", field)
 
 
@@ -153,104 +155,136 @@ class LeadQueries:
             strawberry.argument(description="Only leads with this partner (a distributor narrowing to one dealer)."),
         ] = None,
     ) -> Connection[LeadType]:
-        stmt = select(Lead).where(ctx(info).access.rows(Resource.LEAD))
-        if status is not None:
-            stmt = stmt.where(Lead.status == status)
-        if (partner := query_value(lambda: optional_id_of(partner_id, "Organization", "partnerId"))) is not None:
-            stmt = stmt.where(Lead.partner_organization_id == partner)
+        partner = query_value(lambda: optional_id_of(partner_id, "Organization", "partnerId"))
         return await list_connection(
-            info, query=stmt, sort_column=Lead.created_at, id_column=Lead.id, direction=SortDirection.DESC,
-            first=first, after=after, last=last, before=before, to_node=LeadType.from_row,
-        )  # fmt: skip
+            info,
+            query=lambda uow: leads.visible_leads(uow, status=status, partner_id=partner),
+            sort_column=Lead.created_at,
+            id_column=Lead.id,
+            direction=SortDirection.DESC,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            to_node=LeadType.from_row,
+        )
 
 
 @strawberry.type
 class LeadMutations:
     @strawberry.mutation(description="Create a lead; duplicates are flagged, and internal leads are routed at once.")
     async def create_lead(self, info: Info, input: CreateLeadInput) -> LeadPayload:
-        async def change(session: AsyncSession) -> Lead:
+        async def change(uow: UnitOfWork) -> Lead:
             cmd = NewLead(
-                company_name=input.company_name, last_name=input.last_name, first_name=input.first_name,
-                email=input.email, phone=input.phone, title=input.title, tax_id=input.tax_id,
-                web_domain=input.web_domain, interests=input.interests, message=input.message,
-                source=LeadSource.API, source_detail=input.source_detail,
+                company_name=input.company_name,
+                last_name=input.last_name,
+                first_name=input.first_name,
+                email=input.email,
+                phone=input.phone,
+                title=input.title,
+                tax_id=input.tax_id,
+                web_domain=input.web_domain,
+                interests=input.interests,
+                message=input.message,
+                source=LeadSource.API,
+                source_detail=input.source_detail,
                 territory_id=optional_id_of(input.territory_id, "Territory", "territoryId"),
-            )  # fmt: skip
-            access = ctx(info).access
-            lead = await leads.create_lead(session, access, access.actor.tenant_id, cmd)
-            if not access.actor.is_partner:
-                await lead_routing.route(session, lead)
-            return lead
+            )
+            return await channel_service.create_lead(uow, cmd)
 
-        return await create_once(
-            info, change, "Lead", _lead_payload, lambda errors: LeadPayload(lead=None, errors=errors),
-            key=input.idempotency_key, request=input,
-        )  # fmt: skip
+        return await mutate(
+            info,
+            change,
+            payload=_lead_payload,
+            failed=_lead_failed,
+            node="Lead",
+            idempotency_key=input.idempotency_key,
+            request=input,
+        )
 
     @strawberry.mutation(description="Assign a lead to an internal user by hand (managers).")
     async def assign_lead(self, info: Info, input: AssignLeadInput) -> LeadPayload:
-        return await _run(info, lambda s: lead_routing.assign_by_hand(
-            s, ctx(info).access, _lead_id(input.id), id_of(input.user_id, "User", "userId"), input.reason))  # fmt: skip
+        async def change(uow: UnitOfWork) -> Lead:
+            user_id = id_of(input.user_id, "User", "userId")
+            return await lead_routing.assign_by_hand(uow, _lead_id(input.id), user_id, input.reason)
+
+        return await _change_lead(info, change)
 
     @described_arguments(id="The lead offered to your organization.")
     @strawberry.mutation(description="Accept a lead offered to your organization.")
     async def accept_lead(self, info: Info, id: strawberry.ID) -> LeadPayload:
-        return await _run(info, lambda s: lead_routing.accept(s, ctx(info).access, _lead_id(id)))
+        return await _change_lead(info, lambda uow: lead_routing.accept(uow, _lead_id(id)))
 
     @strawberry.mutation(description="Decline a lead offered to your organization; it goes to the next match.")
     async def decline_lead(self, info: Info, input: DeclineLeadInput) -> LeadPayload:
-        return await _run(info, lambda s: lead_routing.decline(s, ctx(info).access, _lead_id(input.id), input.reason))
+        return await _change_lead(info, lambda uow: lead_routing.decline(uow, _lead_id(input.id), input.reason))
 
     @strawberry.mutation(description="Merge a duplicate lead into another.")
     async def merge_lead(self, info: Info, input: MergeLeadInput) -> LeadPayload:
-        return await _run(info, lambda s: leads.merge_lead(
-            s, ctx(info).access, _lead_id(input.id), _lead_id(input.into_id, "intoId")))  # fmt: skip
+        return await _change_lead(
+            info, lambda uow: leads.merge_lead(uow, _lead_id(input.id), _lead_id(input.into_id, "intoId"))
+        )
 
     @strawberry.mutation(description="Convert a lead into an account (new or existing), a contact and an opportunity.")
     async def convert_lead(self, info: Info, input: ConvertLeadInput) -> LeadPayload:
-        async def change(session: AsyncSession) -> Lead:
+        async def change(uow: UnitOfWork) -> Lead:
             cmd = Conversion(
-                opportunity_name=input.opportunity_name, amount=input.amount, currency=input.currency,
-                close_date=input.close_date, account_id=optional_id_of(input.account_id, "Account", "accountId"),
-            )  # fmt: skip
-            return await leads.convert_lead(session, ctx(info).access, _lead_id(input.id), cmd)
+                opportunity_name=input.opportunity_name,
+                amount=input.amount,
+                currency=input.currency,
+                close_date=input.close_date,
+                account_id=optional_id_of(input.account_id, "Account", "accountId"),
+            )
+            return await leads.convert_lead(uow, _lead_id(input.id), cmd)
 
-        return await _run(info, change)
+        return await _change_lead(info, change)
 
     @strawberry.mutation(description="Add a lead routing rule (admins).")
     async def create_routing_rule(self, info: Info, input: CreateRoutingRuleInput) -> RoutingRulePayload:
-        async def create(session: AsyncSession) -> RoutingRule:
+        async def create(uow: UnitOfWork) -> RoutingRule:
             cmd = NewRule(
-                name=input.name, kind=input.kind, position=input.position, interest=input.interest,
+                name=input.name,
+                kind=input.kind,
+                position=input.position,
+                interest=input.interest,
                 territory_id=optional_id_of(input.territory_id, "Territory", "territoryId"),
                 user_ids=[id_of(u, "User", "userIds") for u in input.user_ids or []],
                 max_open_leads=input.max_open_leads,
-            )  # fmt: skip
-            return await lead_routing.create_rule(session, ctx(info).access, cmd)
+            )
+            return await lead_routing.create_rule(uow, cmd)
 
-        return await create_once(
-            info, create, "RoutingRule",
-            lambda row: RoutingRulePayload(rule=RoutingRuleType(row=row) if row else None, errors=[]),
-            lambda errors: RoutingRulePayload(rule=None, errors=errors), key=input.idempotency_key, request=input,
-        )  # fmt: skip
+        return await mutate(
+            info,
+            create,
+            payload=lambda row: RoutingRulePayload(rule=RoutingRuleType.from_row(row) if row else None, errors=[]),
+            failed=lambda errors: RoutingRulePayload(rule=None, errors=errors),
+            node="RoutingRule",
+            idempotency_key=input.idempotency_key,
+            request=input,
+        )
 
     @described_arguments(hours="Hours from the offer until it expires and the lead goes to the next match.")
     @strawberry.mutation(description="Set how many hours a partner has to accept or decline an offered lead (admins).")
     async def set_partner_lead_sla_hours(self, info: Info, hours: int) -> PartnerSlaPayload:
-        async def perform() -> PartnerSlaPayload:
-            async with transaction(ctx(info).sessions) as session:
-                value = await lead_routing.set_partner_sla_hours(session, ctx(info).access, hours)
-            return PartnerSlaPayload(hours=value, errors=[])
-
-        return await run_mutation(perform, lambda errors: PartnerSlaPayload(hours=None, errors=errors))
+        return await mutate(
+            info,
+            lambda uow: lead_routing.set_partner_sla_hours(uow, hours),
+            payload=lambda value: PartnerSlaPayload(hours=value, errors=[]),
+            failed=lambda errors: PartnerSlaPayload(hours=None, errors=errors),
+        )
 
     @strawberry.mutation(description="Create a public lead form (admins).")
     async def create_web_form(self, info: Info, input: CreateWebFormInput) -> WebFormPayload:
-        async def create(session: AsyncSession) -> WebForm:
+        async def create(uow: UnitOfWork) -> WebForm:
             territory = optional_id_of(input.territory_id, "Territory", "territoryId")
-            return await web_forms.create_form(session, ctx(info).access, input.name, input.campaign, territory)
+            return await web_forms.create_form(uow, input.name, input.campaign, territory)
 
-        return await create_once(
-            info, create, "WebForm", lambda row: WebFormPayload(form=WebFormType(row=row) if row else None, errors=[]),
-            lambda errors: WebFormPayload(form=None, errors=errors), key=input.idempotency_key, request=input,
-        )  # fmt: skip
+        return await mutate(
+            info,
+            create,
+            payload=lambda row: WebFormPayload(form=WebFormType.from_row(row) if row else None, errors=[]),
+            failed=lambda errors: WebFormPayload(form=None, errors=errors),
+            node="WebForm",
+            idempotency_key=input.idempotency_key,
+            request=input,
+        )

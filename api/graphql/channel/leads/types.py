@@ -6,18 +6,15 @@ import uuid
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from api.graphql.channel.directory.types import OrganizationType, TerritoryType, UserType
 from api.graphql.descriptions import describe_values
-from api.graphql.errors import AccessDenied
 from api.graphql.relay import Node, to_global_id
-from api.graphql.resolving import ctx, load
+from api.graphql.resolving import load, read
 from api.graphql.selling.accounts.types import AccountType
 from api.graphql.selling.opportunities.types import OpportunityType
-from domain.access.actor import Action, Resource
-from domain.channel.lead_routing import RoutingDecision, RoutingOutcome, RoutingRule, RuleKind
+from domain.channel.lead_routing import RoutingDecision, RoutingOutcome, RoutingRule, RuleKind, routing_of
 from domain.channel.leads import Lead, LeadSource, LeadStatus
 from domain.channel.web_forms import WebForm
 
@@ -194,8 +191,11 @@ class LeadType(Node):
         for d in self.row.duplicates:
             type_name = DUPLICATE_TYPES[d["kind"]]
             if await load(info, type_name, uuid.UUID(d["id"])) is not None:
-                found.append(LeadDuplicate(record_id=to_global_id(type_name, d["id"]), name=d["name"],
-                                           reasons=list(d["reasons"])))  # fmt: skip
+                found.append(
+                    LeadDuplicate(
+                        record_id=to_global_id(type_name, d["id"]), name=d["name"], reasons=list(d["reasons"])
+                    )
+                )
         return found
 
     @strawberry.field(
@@ -203,21 +203,7 @@ class LeadType(Node):
         "anyone else null, with a FORBIDDEN error on this field alone."
     )
     async def routing(self, info: Info) -> list[RoutingStep] | None:
-        context = ctx(info)
-        if not context.access.can(Resource.LEAD, Action.APPROVE):
-            raise AccessDenied("Routing reasons compare partners; only managers read them.")
-        async with context.sessions() as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(RoutingDecision)
-                        .where(RoutingDecision.tenant_id == self.row.tenant_id, RoutingDecision.lead_id == self.row.id)
-                        .order_by(RoutingDecision.created_at, RoutingDecision.id)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+        rows = await read(info, lambda uow: routing_of(uow, self.row))
         return [RoutingStep(row=r) for r in rows]
 
     @strawberry.field(description="The account it was converted into, when visible.")
@@ -233,15 +219,12 @@ class LeadType(Node):
 
 @strawberry.type(name="RoutingRule", description="A lead routing rule; rules are tried in position order.")
 class RoutingRuleType(Node):
+    id: strawberry.ID = strawberry.field(description="Global ID.")
     row: strawberry.Private[RoutingRule]
 
     @classmethod
     def from_row(cls, row: RoutingRule) -> RoutingRuleType:
-        return cls(row=row)
-
-    @strawberry.field(description="Global ID.")
-    def id(self) -> strawberry.ID:
-        return to_global_id("RoutingRule", self.row.id)
+        return cls(id=to_global_id("RoutingRule", row.id), row=row)
 
     @strawberry.field(description="Name, shown in routing reasons.")
     def name(self) -> str:
@@ -260,15 +243,12 @@ class RoutingRuleType(Node):
     name="WebForm", description="A public lead form; embed its key in the page that posts to /forms/{key}."
 )
 class WebFormType(Node):
+    id: strawberry.ID = strawberry.field(description="Global ID.")
     row: strawberry.Private[WebForm]
 
     @classmethod
     def from_row(cls, row: WebForm) -> WebFormType:
-        return cls(row=row)
-
-    @strawberry.field(description="Global ID.")
-    def id(self) -> strawberry.ID:
-        return to_global_id("WebForm", self.row.id)
+        return cls(id=to_global_id("WebForm", row.id), row=row)
 
     @strawberry.field(description="Name.")
     def name(self) -> str:

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from api.graphql.errors import UserError, run_mutation
-from api.graphql.idempotency import create_once, idempotency_key_field
+from api.graphql.errors import UserError
+from api.graphql.idempotency import idempotency_key_field
 from api.graphql.inputs import patch
+from api.graphql.mutation import mutate
 from api.graphql.record_versions import expected_version_field
 from api.graphql.relay import id_of, optional_id_of
-from api.graphql.resolving import ctx
 from api.graphql.selling.accounts.types import AccountType, BuyingRoleType, ContactType, LifecycleStageType
-from domain.selling.accounts import Account, AccountChanges, Contact, create_account, update_account
-from domain.selling.contacts import ContactChanges, create_contact, update_contact
-from domain.shared.commands import UNSET
-from infrastructure.db import transaction
+from domain.access.unit_of_work import UnitOfWork
+from domain.selling.accounts import Account, AccountChanges, create_account, update_account
+from domain.selling.contacts import Contact, ContactChanges, create_contact, update_contact
+from domain.shared.commands import UNSET, Patch
 
 U = strawberry.UNSET
 
@@ -104,77 +106,97 @@ def _contact_succeeded(row: Contact | None) -> ContactPayload:
     return ContactPayload(contact=ContactType.from_row(row) if row else None, errors=[])
 
 
-def _id_patch(value: strawberry.ID | None, type_name: str, field: str):  # type: ignore[no-untyped-def]
-    value = patch(value)
-    return value if value is UNSET else optional_id_of(value, type_name, field)
+def _id_patch(value: strawberry.ID | None, type_name: str, field: str) -> Patch[uuid.UUID | None]:
+    given: Any = patch(value)
+    return given if given is UNSET else optional_id_of(given, type_name, field)
 
 
 @strawberry.type
 class AccountMutations:
     @strawberry.mutation(description="Create an account.")
     async def create_account(self, info: Info, input: CreateAccountInput) -> AccountPayload:
-        async def create(session: AsyncSession) -> Account:
+        async def create(uow: UnitOfWork) -> Account:
+            managing_partner = input.managing_partner_id
             changes = AccountChanges(
-                name=input.name, tax_id=input.tax_id, web_domain=input.web_domain, industry=input.industry,
+                name=input.name,
+                tax_id=input.tax_id,
+                web_domain=input.web_domain,
+                industry=input.industry,
                 grade=input.grade,
                 owner_id=UNSET if input.owner_id is None else id_of(input.owner_id, "User", "ownerId"),
                 territory_id=optional_id_of(input.territory_id, "Territory", "territoryId"),
-                managing_partner_id=UNSET if input.managing_partner_id is None
-                else id_of(input.managing_partner_id, "Organization", "managingPartnerId"),
+                managing_partner_id=UNSET
+                if managing_partner is None
+                else id_of(managing_partner, "Organization", "managingPartnerId"),
                 lifecycle_stage=UNSET if input.lifecycle_stage is None else input.lifecycle_stage,
-            )  # fmt: skip
-            return await create_account(session, ctx(info).access, changes)
+            )
+            return await create_account(uow, changes)
 
-        return await create_once(
-            info, create, "Account", _account_succeeded, _account_failed, key=input.idempotency_key, request=input
+        return await mutate(
+            info,
+            create,
+            payload=_account_succeeded,
+            failed=_account_failed,
+            node="Account",
+            idempotency_key=input.idempotency_key,
+            request=input,
         )
 
     @strawberry.mutation(description="Change an account the caller may edit.")
     async def update_account(self, info: Info, input: UpdateAccountInput) -> AccountPayload:
-        async def perform() -> AccountPayload:
+        async def change(uow: UnitOfWork) -> Account:
             account_id = id_of(input.id, "Account", "id")
             changes = AccountChanges(
-                name=patch(input.name), tax_id=patch(input.tax_id), web_domain=patch(input.web_domain),
-                industry=patch(input.industry), grade=patch(input.grade),
+                name=patch(input.name),
+                tax_id=patch(input.tax_id),
+                web_domain=patch(input.web_domain),
+                industry=patch(input.industry),
+                grade=patch(input.grade),
                 owner_id=_id_patch(input.owner_id, "User", "ownerId"),
                 territory_id=_id_patch(input.territory_id, "Territory", "territoryId"),
                 managing_partner_id=_id_patch(input.managing_partner_id, "Organization", "managingPartnerId"),
                 lifecycle_stage=patch(input.lifecycle_stage),
-            )  # fmt: skip
-            async with transaction(ctx(info).sessions) as session:
-                row = await update_account(
-                    session, ctx(info).access, account_id, changes, expected_version=input.expected_version
-                )
-            return AccountPayload(account=AccountType.from_row(row), errors=[])
+            )
+            return await update_account(uow, account_id, changes, expected_version=input.expected_version)
 
-        return await run_mutation(perform, _account_failed)
+        return await mutate(info, change, payload=_account_succeeded, failed=_account_failed, node="Account")
 
     @strawberry.mutation(description="Add a contact to an account.")
     async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload:
-        async def create(session: AsyncSession) -> Contact:
+        async def create(uow: UnitOfWork) -> Contact:
             account_id = id_of(input.account_id, "Account", "accountId")
             changes = ContactChanges(
-                first_name=input.first_name, last_name=input.last_name, email=input.email, phone=input.phone,
-                title=input.title, buying_role=input.buying_role,
-            )  # fmt: skip
-            return await create_contact(session, ctx(info).access, account_id, changes)
+                first_name=input.first_name,
+                last_name=input.last_name,
+                email=input.email,
+                phone=input.phone,
+                title=input.title,
+                buying_role=input.buying_role,
+            )
+            return await create_contact(uow, account_id, changes)
 
-        return await create_once(
-            info, create, "Contact", _contact_succeeded, _contact_failed, key=input.idempotency_key, request=input
+        return await mutate(
+            info,
+            create,
+            payload=_contact_succeeded,
+            failed=_contact_failed,
+            node="Contact",
+            idempotency_key=input.idempotency_key,
+            request=input,
         )
 
     @strawberry.mutation(description="Change a contact the caller may edit.")
     async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
-        async def perform() -> ContactPayload:
+        async def change(uow: UnitOfWork) -> Contact:
             contact_id = id_of(input.id, "Contact", "id")
             changes = ContactChanges(
-                first_name=patch(input.first_name), last_name=patch(input.last_name), email=patch(input.email),
-                phone=patch(input.phone), title=patch(input.title), buying_role=patch(input.buying_role),
-            )  # fmt: skip
-            async with transaction(ctx(info).sessions) as session:
-                row = await update_contact(
-                    session, ctx(info).access, contact_id, changes, expected_version=input.expected_version
-                )
-            return ContactPayload(contact=ContactType.from_row(row), errors=[])
+                first_name=patch(input.first_name),
+                last_name=patch(input.last_name),
+                email=patch(input.email),
+                phone=patch(input.phone),
+                title=patch(input.title),
+                buying_role=patch(input.buying_role),
+            )
+            return await update_contact(uow, contact_id, changes, expected_version=input.expected_version)
 
-        return await run_mutation(perform, _contact_failed)
+        return await mutate(info, change, payload=_contact_succeeded, failed=_contact_failed, node="Contact")

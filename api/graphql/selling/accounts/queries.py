@@ -10,10 +10,10 @@ from strawberry.types import Info
 from api.graphql.descriptions import describe_values, described_arguments
 from api.graphql.errors import query_value
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, OrderDirection, optional_id_of
-from api.graphql.resolving import ctx, list_connection
+from api.graphql.resolving import list_connection
 from api.graphql.selling.accounts.types import AccountType, ContactType, LifecycleStageType
-from domain.selling.accounts import Account, AccountFilter, Contact, accounts_query
-from domain.selling.contacts import contacts_query
+from domain.selling.accounts import Account, AccountFilter, accounts_query
+from domain.selling.contacts import Contact, contacts_query
 from domain.shared.pagination import SortDirection
 
 
@@ -56,7 +56,7 @@ class AccountQueries:
     @described_arguments(
         filter="Narrow the list; every field optional.",
         order_by="Sort key and direction; by name, A to Z, when left out.",
-    )  # fmt: skip
+    )
     @strawberry.field(description="Accounts the viewer may see.")
     async def accounts(
         self,
@@ -80,17 +80,23 @@ class AccountQueries:
                 )
             )
         order = order_by or AccountOrder(field=AccountOrderField.NAME)
-        query = query_value(lambda: accounts_query(ctx(info).access, flt))
         return await list_connection(
-            info, query=query, sort_column=getattr(Account, order.field.value),
-            id_column=Account.id, direction=order.direction, first=first, after=after,
-            last=last, before=before, to_node=AccountType.from_row,
-        )  # fmt: skip
+            info,
+            query=lambda uow: accounts_query(uow, flt),
+            sort_column=getattr(Account, order.field.value),
+            id_column=Account.id,
+            direction=order.direction,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            to_node=AccountType.from_row,
+        )
 
     @described_arguments(
         account_id="Only this account's contacts.",
         search="Only contacts whose name or e-mail contains this text.",
-    )  # fmt: skip
+    )
     @strawberry.field(description="Contacts the viewer may see, newest first.")
     async def contacts(
         self,
@@ -104,7 +110,14 @@ class AccountQueries:
     ) -> Connection[ContactType]:
         account = query_value(lambda: optional_id_of(account_id, "Account", "accountId"))
         return await list_connection(
-            info, query=query_value(lambda: contacts_query(ctx(info).access, account_id=account, search=search)),
-            sort_column=Contact.created_at, id_column=Contact.id, direction=SortDirection.DESC,
-            first=first, after=after, last=last, before=before, to_node=ContactType.from_row,
-        )  # fmt: skip
+            info,
+            query=lambda uow: contacts_query(uow, account_id=account, search=search),
+            sort_column=Contact.created_at,
+            id_column=Contact.id,
+            direction=SortDirection.DESC,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            to_node=ContactType.from_row,
+        )

@@ -13,9 +13,9 @@ from api.graphql.descriptions import describe_values
 from api.graphql.record_versions import VERSION_DESCRIPTION
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, Node, to_global_id
 from api.graphql.resolving import child_connection, ctx, load
-from domain.selling.accounts import Account, BuyingRole, Contact, LifecycleStage
+from domain.selling.accounts import Account, LifecycleStage
 from domain.selling.activities import Activity, activities_query
-from domain.selling.contacts import contacts_query
+from domain.selling.contacts import BuyingRole, Contact, contacts_query
 from domain.selling.opportunities import Opportunity, OpportunityFilter, opportunities_query
 
 if TYPE_CHECKING:
@@ -114,46 +114,82 @@ class AccountType(Node):
 
     @strawberry.field(description="The account's contacts the viewer may see, newest first.")
     async def contacts(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
         before: BeforeArg = None,
-    ) -> Connection[ContactType]:  # fmt: skip
+    ) -> Connection[ContactType]:
         loaders = ctx(info).loaders
         return await child_connection(
-            info, parent_id=self.row.id, first=first, after=after, last=last, before=before,
-            page_loader=loaders.contacts_by_account, count_loader=loaders.count_contacts_by_account,
-            query=contacts_query(ctx(info).access, account_id=self.row.id),
-            sort_column=Contact.created_at, id_column=Contact.id, to_node=ContactType.from_row,
-        )  # fmt: skip
+            info,
+            parent_id=self.row.id,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            page_loader=loaders.contacts_by_account,
+            count_loader=loaders.count_contacts_by_account,
+            query=lambda uow: contacts_query(uow, account_id=self.row.id),
+            sort_column=Contact.created_at,
+            id_column=Contact.id,
+            to_node=ContactType.from_row,
+        )
 
     @strawberry.field(description="The account's opportunities the viewer may see, newest first.")
     async def opportunities(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
         before: BeforeArg = None,
-    ) -> Connection[OpportunityRef]:  # fmt: skip
-        from api.graphql.selling.opportunities.types import OpportunityType
+    ) -> Connection[OpportunityRef]:
+        from api.graphql.selling.opportunities.types import OpportunityType  # its module imports this one
 
         loaders = ctx(info).loaders
         return await child_connection(
-            info, parent_id=self.row.id, first=first, after=after, last=last, before=before,
-            page_loader=loaders.opportunities_by_account, count_loader=loaders.count_opportunities_by_account,
-            query=opportunities_query(ctx(info).access, OpportunityFilter(account_id=self.row.id)),
-            sort_column=Opportunity.created_at, id_column=Opportunity.id, to_node=OpportunityType.from_row,
-        )  # fmt: skip
+            info,
+            parent_id=self.row.id,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            page_loader=loaders.opportunities_by_account,
+            count_loader=loaders.count_opportunities_by_account,
+            query=lambda uow: opportunities_query(uow, OpportunityFilter(account_id=self.row.id)),
+            sort_column=Opportunity.created_at,
+            id_column=Opportunity.id,
+            to_node=OpportunityType.from_row,
+        )
 
     @strawberry.field(description="The account's timeline: activities the viewer may see, most recent first.")
     async def activities(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
         before: BeforeArg = None,
-    ) -> Connection[ActivityRef]:  # fmt: skip
-        from api.graphql.selling.activities.types import ActivityType
+    ) -> Connection[ActivityRef]:
+        from api.graphql.selling.activities.types import ActivityType  # its module imports this one
 
         loaders = ctx(info).loaders
         return await child_connection(
-            info, parent_id=self.row.id, first=first, after=after, last=last, before=before,
-            page_loader=loaders.activities_by_account, count_loader=loaders.count_activities_by_account,
-            query=activities_query(ctx(info).access, account_id=self.row.id),
-            sort_column=Activity.occurred_at, id_column=Activity.id, to_node=ActivityType.from_row,
-        )  # fmt: skip
+            info,
+            parent_id=self.row.id,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            page_loader=loaders.activities_by_account,
+            count_loader=loaders.count_activities_by_account,
+            query=lambda uow: activities_query(uow, account_id=self.row.id),
+            sort_column=Activity.occurred_at,
+            id_column=Activity.id,
+            to_node=ActivityType.from_row,
+        )
 
 
 @strawberry.type(name="Contact", description="A person at an account.")

@@ -5,19 +5,18 @@ from __future__ import annotations
 import datetime
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.graphql.descriptions import described_arguments
-from api.graphql.errors import AccessDenied, UserError, run_mutation
-from api.graphql.idempotency import create_once, idempotency_key_field
+from api.graphql.errors import UserError
+from api.graphql.idempotency import idempotency_key_field
+from api.graphql.mutation import mutate
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, id_of, optional_id_of
-from api.graphql.resolving import ctx, list_connection
+from api.graphql.resolving import list_connection
 from api.graphql.selling.activities.types import ActivityKindType, ActivityType
+from domain.access.unit_of_work import UnitOfWork
 from domain.selling.activities import Activity, NewActivity, complete_task, log_activity, open_tasks_query
-from domain.shared.base import utcnow
 from domain.shared.pagination import SortDirection
-from infrastructure.db import transaction
 
 
 @strawberry.input(description="Something done or to do, on exactly one of an opportunity or an account.")
@@ -46,22 +45,35 @@ def _failed(errors: list[UserError]) -> ActivityPayload:
     return ActivityPayload(activity=None, errors=errors)
 
 
+def _succeeded(row: Activity | None) -> ActivityPayload:
+    return ActivityPayload(activity=ActivityType.from_row(row) if row else None, errors=[])
+
+
 @strawberry.type
 class ActivityQueries:
     @described_arguments(overdue_only="Only tasks already past their due time.")
     @strawberry.field(description="Open tasks assigned to you that you can see, soonest due first.")
     async def my_open_tasks(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
-        before: BeforeArg = None, overdue_only: bool = False,
-    ) -> Connection[ActivityType]:  # fmt: skip
-        context = ctx(info)
-        if context.actor.user_id is None:
-            raise AccessDenied("Only a person has tasks.")
-        query = open_tasks_query(context.access, context.actor.user_id, overdue_at=utcnow() if overdue_only else None)
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+        overdue_only: bool = False,
+    ) -> Connection[ActivityType]:
         return await list_connection(
-            info, query=query, sort_column=Activity.due_at, id_column=Activity.id, direction=SortDirection.ASC,
-            first=first, after=after, last=last, before=before, to_node=ActivityType.from_row,
-        )  # fmt: skip
+            info,
+            query=lambda uow: open_tasks_query(uow, overdue_only=overdue_only),
+            sort_column=Activity.due_at,
+            id_column=Activity.id,
+            direction=SortDirection.ASC,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            to_node=ActivityType.from_row,
+        )
 
 
 @strawberry.type
@@ -69,27 +81,33 @@ class ActivityMutations:
     @described_arguments(id="The task, an Activity of kind TASK.")
     @strawberry.mutation(description="Mark a task done.")
     async def complete_task(self, info: Info, id: strawberry.ID) -> ActivityPayload:
-        async def perform() -> ActivityPayload:
-            async with transaction(ctx(info).sessions) as session:
-                row = await complete_task(session, ctx(info).access, id_of(id, "Activity", "id"))
-            return ActivityPayload(activity=ActivityType.from_row(row), errors=[])
+        async def change(uow: UnitOfWork) -> Activity:
+            return await complete_task(uow, id_of(id, "Activity", "id"))
 
-        return await run_mutation(perform, _failed)
+        return await mutate(info, change, payload=_succeeded, failed=_failed, node="Activity")
 
     @strawberry.mutation(description="Log an activity on an opportunity or account the caller can see.")
     async def log_activity(self, info: Info, input: LogActivityInput) -> ActivityPayload:
-        async def create(session: AsyncSession) -> Activity:
+        async def create(uow: UnitOfWork) -> Activity:
             cmd = NewActivity(
-                kind=input.kind, subject=input.subject, notes=input.notes, occurred_at=input.occurred_at,
-                due_at=input.due_at, done=input.done,
+                kind=input.kind,
+                subject=input.subject,
+                notes=input.notes,
+                occurred_at=input.occurred_at,
+                due_at=input.due_at,
+                done=input.done,
                 opportunity_id=optional_id_of(input.opportunity_id, "Opportunity", "opportunityId"),
                 account_id=optional_id_of(input.account_id, "Account", "accountId"),
                 assignee_id=optional_id_of(input.assignee_id, "User", "assigneeId"),
-            )  # fmt: skip
-            return await log_activity(session, ctx(info).access, cmd)
+            )
+            return await log_activity(uow, cmd)
 
-        return await create_once(
-            info, create, "Activity",
-            lambda row: ActivityPayload(activity=ActivityType.from_row(row) if row else None, errors=[]), _failed,
-            key=input.idempotency_key, request=input,
-        )  # fmt: skip
+        return await mutate(
+            info,
+            create,
+            payload=_succeeded,
+            failed=_failed,
+            node="Activity",
+            idempotency_key=input.idempotency_key,
+            request=input,
+        )

@@ -87,7 +87,7 @@ class ActivityType(Node):
     async def opportunity(
         self, info: Info
     ) -> Annotated[OpportunityType, strawberry.lazy("api.graphql.selling.opportunities.types")] | None:
-        from api.graphql.selling.opportunities.types import OpportunityType
+        from api.graphql.selling.opportunities.types import OpportunityType  # its module imports this one
 
         row = await load(info, "Opportunity", self.row.opportunity_id)
         return OpportunityType.from_row(row) if row else None

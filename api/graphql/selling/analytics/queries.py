@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from decimal import Decimal
-from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from api.graphql.channel.directory.types import OrganizationType, TerritoryType, UserType
 from api.graphql.descriptions import described_arguments
-from api.graphql.errors import UserError, query_value, run_mutation, run_query
+from api.graphql.errors import UserError, query_value
+from api.graphql.mutation import mutate
 from api.graphql.relay import id_of, optional_id_of
-from api.graphql.resolving import ctx, load
+from api.graphql.resolving import load, read
 from api.graphql.selling.opportunities.types import ForecastCategoryType, Money, StageType
+from domain.access.unit_of_work import UnitOfWork
 from domain.selling import analytics, quotas
-from domain.selling.opportunities import ForecastCategory
+from domain.selling.stages import ForecastCategory
 from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
-from infrastructure.db import transaction
 
 
 @strawberry.type(description="Deals in one bucket: how many, their amount, and their probability-weighted amount.")
@@ -83,8 +84,11 @@ class OwnerForecast:
             count, amount, weighted = (
                 (totals.count, totals.amount, totals.weighted) if totals else (0, Decimal("0.00"), Decimal("0.00"))
             )
-            buckets.append(ForecastBucket(category=category, count=count, amount=latest.get(category, amount),
-                                          weighted_amount=weighted))  # fmt: skip
+            buckets.append(
+                ForecastBucket(
+                    category=category, count=count, amount=latest.get(category, amount), weighted_amount=weighted
+                )
+            )
         return buckets
 
     @strawberry.field(description="The person.")
@@ -151,12 +155,13 @@ class Funnel:
 @strawberry.type
 class AnalyticsQueries:
     @described_arguments(
-        period_start="First day of the period (inclusive).", period_end="Last day of the period (inclusive).",
+        period_start="First day of the period (inclusive).",
+        period_end="Last day of the period (inclusive).",
         currency="ISO 4217 code; only deals in this currency count (amounts are never converted).",
         territory_id="Only deals in this territory or below it.",
         partner_organization_id="Only deals this partner organization (or one below it) is linked to.",
         pipeline_id="Only deals that follow this pipeline.",
-    )  # fmt: skip
+    )
     @strawberry.field(
         description="Forecast of the visible deals closing between the dates (inclusive), in one currency."
     )
@@ -171,30 +176,26 @@ class AnalyticsQueries:
         pipeline_id: strawberry.ID | None = None,
     ) -> Forecast:
         slice_ = query_value(lambda: _slice(territory_id, partner_organization_id, pipeline_id))
-
-        async def compute() -> tuple[analytics.Forecast, dict[Any, list[analytics.ForecastAdjustment]]]:
-            async with ctx(info).sessions() as session:
-                result = await analytics.forecast(session, ctx(info).access, period_start, period_end, currency, slice_)
-                adjustments = await analytics.adjustments_for(
-                    session, ctx(info).access, [r.subject_id for r in result.by_owner], period_start, period_end,
-                    currency,
-                )  # fmt: skip
-            return result, adjustments
-
-        result, adjustments = await run_query(compute)
+        found = await read(
+            info,
+            lambda uow: analytics.forecast_with_adjustments(uow, period_start, period_end, currency, slice_),
+        )
+        result, adjustments = found.forecast, found.adjustments
         return Forecast(
-            currency=result.currency, by_category=_buckets(result.by_category),
+            currency=result.currency,
+            by_category=_buckets(result.by_category),
             by_owner=[OwnerForecast(row=r, adjustment_rows=adjustments.get(r.subject_id, [])) for r in result.by_owner],
             by_partner=[PartnerForecast(row=r) for r in result.by_partner],
-        )  # fmt: skip
+        )
 
     @described_arguments(
-        period_start="First day of the period (inclusive).", period_end="Last day of the period (inclusive).",
+        period_start="First day of the period (inclusive).",
+        period_end="Last day of the period (inclusive).",
         currency="ISO 4217 code; only deals in this currency count (amounts are never converted).",
         territory_id="Only deals in this territory or below it.",
         partner_organization_id="Only deals this partner organization (or one below it) is linked to.",
         pipeline_id="Only deals that follow this pipeline.",
-    )  # fmt: skip
+    )
     @strawberry.field(description="Funnel of the visible deals closing between the dates, with win rate and cycle.")
     async def funnel(
         self,
@@ -207,19 +208,23 @@ class AnalyticsQueries:
         pipeline_id: strawberry.ID | None = None,
     ) -> Funnel:
         slice_ = query_value(lambda: _slice(territory_id, partner_organization_id, pipeline_id))
-
-        async def compute() -> analytics.Funnel:
-            async with ctx(info).sessions() as session:
-                return await analytics.funnel(session, ctx(info).access, period_start, period_end, currency, slice_)
-
-        result = await run_query(compute)
+        result = await read(info, lambda uow: analytics.funnel(uow, period_start, period_end, currency, slice_))
         return Funnel(
             currency=result.currency,
-            stages=[FunnelStage(stage=s.stage, count=s.totals.count, amount=s.totals.amount,
-                                weighted_amount=s.totals.weighted, conversion_rate=s.conversion_rate,
-                                average_days_in_stage=s.average_days) for s in result.stages],
-            win_rate=result.win_rate, average_cycle_days=result.average_cycle_days,
-        )  # fmt: skip
+            stages=[
+                FunnelStage(
+                    stage=s.stage,
+                    count=s.totals.count,
+                    amount=s.totals.amount,
+                    weighted_amount=s.totals.weighted,
+                    conversion_rate=s.conversion_rate,
+                    average_days_in_stage=s.average_days,
+                )
+                for s in result.stages
+            ],
+            win_rate=result.win_rate,
+            average_cycle_days=result.average_cycle_days,
+        )
 
 
 @strawberry.type(description="A quota and how it stands, measured on the deals the viewer can see.")
@@ -293,15 +298,20 @@ class QuotaPayload:
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
 
 
-def _subject(input: SetQuotaInput) -> tuple[quotas.QuotaSubject, Any]:
-    given = [(s, v, t, f) for s, v, t, f in (
-        (quotas.QuotaSubject.USER, input.user_id, "User", "userId"),
-        (quotas.QuotaSubject.TERRITORY, input.territory_id, "Territory", "territoryId"),
-        (quotas.QuotaSubject.ORGANIZATION, input.organization_id, "Organization", "organizationId"),
-    ) if v is not None]  # fmt: skip
+def _subject(input: SetQuotaInput) -> tuple[quotas.QuotaSubject, uuid.UUID]:
+    given = [
+        (s, v, t, f)
+        for s, v, t, f in (
+            (quotas.QuotaSubject.USER, input.user_id, "User", "userId"),
+            (quotas.QuotaSubject.TERRITORY, input.territory_id, "Territory", "territoryId"),
+            (quotas.QuotaSubject.ORGANIZATION, input.organization_id, "Organization", "organizationId"),
+        )
+        if v is not None
+    ]
     if len(given) != 1:
-        raise ValidationFailed([FieldError("userId", ErrorCode.INVALID,
-                                           "Give exactly one of userId, territoryId or organizationId.")])  # fmt: skip
+        raise ValidationFailed(
+            [FieldError("userId", ErrorCode.INVALID, "Give exactly one of userId, territoryId or organizationId.")]
+        )
     subject, value, type_name, field = given[0]
     return subject, id_of(value, type_name, field)
 
@@ -353,12 +363,14 @@ class AdjustForecastPayload:
 @strawberry.type
 class QuotaQueries:
     @described_arguments(
-        period_start="First day of the period (inclusive).", period_end="Last day of the period (inclusive).",
+        period_start="First day of the period (inclusive).",
+        period_end="Last day of the period (inclusive).",
         currency="ISO 4217 code; only deals in this currency count (amounts are never converted).",
         territory_id="Only deals in this territory or below it.",
         partner_organization_id="Only deals this partner organization (or one below it) is linked to.",
-        pipeline_id="Only deals that follow this pipeline.", first="How many owners to list, the best first.",
-    )  # fmt: skip
+        pipeline_id="Only deals that follow this pipeline.",
+        first="How many owners to list, the best first.",
+    )
     @strawberry.field(description="Owners by amount closed won in the period, among the deals and people you can see.")
     async def leaderboard(
         self,
@@ -372,22 +384,18 @@ class QuotaQueries:
         pipeline_id: strawberry.ID | None = None,
     ) -> list[LeaderboardEntry]:
         slice_ = query_value(lambda: _slice(territory_id, partner_organization_id, pipeline_id))
-
-        async def compute() -> list[analytics.LeaderboardEntry]:
-            async with ctx(info).sessions() as session:
-                return await analytics.leaderboard(
-                    session, ctx(info).access, period_start, period_end, currency, first, slice_
-                )
-
-        return [LeaderboardEntry(row=r) for r in await run_query(compute)]
+        rows = await read(
+            info, lambda uow: analytics.leaderboard(uow, period_start, period_end, currency, first, slice_)
+        )
+        return [LeaderboardEntry(row=r) for r in rows]
 
     @described_arguments(
-        period_start="First day of the period (inclusive).", period_end="Last day of the period (inclusive).",
-    )  # fmt: skip
+        period_start="First day of the period (inclusive).",
+        period_end="Last day of the period (inclusive).",
+    )
     @strawberry.field(description="Quotas within the period whose subject you can see, with attainment and coverage.")
     async def quotas(self, info: Info, period_start: datetime.date, period_end: datetime.date) -> list[QuotaStatusType]:
-        async with ctx(info).sessions() as session:
-            rows = await quotas.quota_statuses(session, ctx(info).access, period_start, period_end)
+        rows = await read(info, lambda uow: quotas.quota_statuses(uow, period_start, period_end))
         return [QuotaStatusType(row=r) for r in rows]
 
 
@@ -395,28 +403,35 @@ class QuotaQueries:
 class QuotaMutations:
     @strawberry.mutation(description="Record your own figure for a category of your line's forecast (managers).")
     async def adjust_forecast(self, info: Info, input: AdjustForecastInput) -> AdjustForecastPayload:
-        async def perform() -> AdjustForecastPayload:
-            async with transaction(ctx(info).sessions) as session:
-                row = await analytics.adjust_forecast(
-                    session, ctx(info).access, input.period_start, input.period_end, input.currency, input.category,
-                    input.amount, input.note,
-                )  # fmt: skip
-            return AdjustForecastPayload(adjustment=ForecastAdjustmentType(row=row), errors=[])
+        async def change(uow: UnitOfWork) -> analytics.ForecastAdjustment:
+            return await analytics.adjust_forecast(
+                uow,
+                input.period_start,
+                input.period_end,
+                input.currency,
+                input.category,
+                input.amount,
+                input.note,
+            )
 
-        return await run_mutation(perform, lambda errors: AdjustForecastPayload(adjustment=None, errors=errors))
+        return await mutate(
+            info,
+            change,
+            payload=lambda row: AdjustForecastPayload(adjustment=ForecastAdjustmentType(row=row), errors=[]),
+            failed=lambda errors: AdjustForecastPayload(adjustment=None, errors=errors),
+        )
 
     @strawberry.mutation(description="Set or replace a quota (sales leadership).")
     async def set_quota(self, info: Info, input: SetQuotaInput) -> QuotaPayload:
-        async def perform() -> QuotaPayload:
+        async def change(uow: UnitOfWork) -> quotas.QuotaStatus:
             subject, subject_id = _subject(input)
-            async with transaction(ctx(info).sessions) as session:
-                await quotas.set_quota(session, ctx(info).access, subject, subject_id, input.period_start,
-                                       input.period_end, input.currency, input.amount)  # fmt: skip
-            async with ctx(info).sessions() as session:
-                statuses = await quotas.quota_statuses(session, ctx(info).access, input.period_start, input.period_end)
-            mine = [
-                s for s in statuses if s.quota.subject_id == subject_id and s.quota.currency == input.currency.upper()
-            ]
-            return QuotaPayload(quota=QuotaStatusType(row=mine[0]) if mine else None, errors=[])
+            return await quotas.set_quota(
+                uow, subject, subject_id, input.period_start, input.period_end, input.currency, input.amount
+            )
 
-        return await run_mutation(perform, lambda errors: QuotaPayload(quota=None, errors=errors))
+        return await mutate(
+            info,
+            change,
+            payload=lambda status: QuotaPayload(quota=QuotaStatusType(row=status), errors=[]),
+            failed=lambda errors: QuotaPayload(quota=None, errors=errors),
+        )

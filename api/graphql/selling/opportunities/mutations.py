@@ -7,17 +7,17 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.graphql.channel.directory.types import UserType
 from api.graphql.descriptions import describe_values, described_arguments
-from api.graphql.errors import UserError, run_mutation
-from api.graphql.idempotency import create_once, idempotency_key_field
+from api.graphql.errors import UserError
+from api.graphql.idempotency import idempotency_key_field
 from api.graphql.inputs import patch
+from api.graphql.mutation import mutate
 from api.graphql.record_versions import expected_version_field
 from api.graphql.relay import Node, id_of, optional_id_of, to_global_id
-from api.graphql.resolving import ctx, load, mutate_visible
+from api.graphql.resolving import load
 from api.graphql.selling.accounts.types import BuyingRoleType
 from api.graphql.selling.opportunities.types import (
     AttitudeType,
@@ -30,12 +30,14 @@ from api.graphql.selling.opportunities.types import (
     StageType,
     TeamAccessType,
 )
-from domain.selling import buying_centre, stage_gates, team_stage_rules
+from domain.access.unit_of_work import UnitOfWork
+from domain.selling import buying_centre, opportunity_changes, stage_gates, team_stage_rules
 from domain.selling import opportunities as uc
-from domain.selling.opportunities import Opportunity, OpportunityChanges, SalesRole
+from domain.selling.opportunities import Opportunity, SalesRole
+from domain.selling.opportunity_changes import OpportunityChanges
 from domain.selling.stage_gates import ApprovalStatus, StageApproval, StageGate
 from domain.selling.team_stage_rules import FieldGroup, TeamStageRule
-from infrastructure.db import transaction
+from domain.shared.commands import UNSET
 
 U = strawberry.UNSET
 
@@ -115,11 +117,12 @@ class StageGateType:
     @classmethod
     def from_row(cls, row: StageGate) -> StageGateType:
         return cls(
-            stage=row.stage, required_fields=[stage_gates.GATE_FIELDS[f] for f in row.required_fields],
+            stage=row.stage,
+            required_fields=[stage_gates.GATE_FIELDS[f] for f in row.required_fields],
             require_decision_maker=row.require_decision_maker,
             required_team_roles=[SalesRole(r) for r in row.required_team_roles],
             requires_approval=row.requires_approval,
-        )  # fmt: skip
+        )
 
 
 ApprovalStatusType = strawberry.enum(ApprovalStatus, name="ApprovalStatus", description="Where an approval stands.")
@@ -135,15 +138,12 @@ describe_values(
 
 @strawberry.type(name="StageApproval", description="A request to enter a gated stage and its decision.")
 class StageApprovalType(Node):
+    id: strawberry.ID = strawberry.field(description="Global ID; pass it to decideStageApproval.")
     row: strawberry.Private[StageApproval]
 
     @classmethod
     def from_row(cls, row: StageApproval) -> StageApprovalType:
-        return cls(row=row)
-
-    @strawberry.field(description="Global ID; pass it to decideStageApproval.")
-    def id(self) -> strawberry.ID:
-        return to_global_id("StageApproval", self.row.id)
+        return cls(id=to_global_id("StageApproval", row.id), row=row)
 
     @strawberry.field(description="The stage.")
     def stage(self) -> StageType:  # type: ignore[valid-type]
@@ -317,83 +317,124 @@ def _succeeded(row: Opportunity | None) -> OpportunityPayload:
     return OpportunityPayload(opportunity=OpportunityType.from_row(row) if row else None, errors=[])
 
 
-async def _run(info: Info, change: Callable[[AsyncSession], Awaitable[Opportunity]]) -> OpportunityPayload:
-    """Run one use case in its own transaction and answer with the opportunity or the errors."""
-    return await mutate_visible(info, change, "Opportunity", _succeeded, _failed)  # type: ignore[no-any-return]
+async def _run(info: Info, change: Callable[[UnitOfWork], Awaitable[Opportunity]]) -> OpportunityPayload:
+    """Run one change of an opportunity and answer with the opportunity as the caller may now see it."""
+    return await mutate(info, change, payload=_succeeded, failed=_failed, node="Opportunity")
+
+
+def _gate_set(gate: StageGate) -> StageGatePayload:
+    return StageGatePayload(gate=StageGateType.from_row(gate), errors=[])
+
+
+def _rule_set(rule: TeamStageRule) -> TeamStageRulePayload:
+    return TeamStageRulePayload(rule=TeamStageRuleType.from_row(rule), errors=[])
+
+
+def _approval(row: StageApproval | None) -> StageApprovalPayload:
+    return StageApprovalPayload(approval=StageApprovalType.from_row(row) if row else None, errors=[])
+
+
+def _approval_failed(errors: list[UserError]) -> StageApprovalPayload:
+    return StageApprovalPayload(approval=None, errors=errors)
 
 
 @strawberry.type
 class OpportunityMutations:
     @strawberry.mutation(description="Open an opportunity. A partner user's deals are linked to their organization.")
     async def create_opportunity(self, info: Info, input: CreateOpportunityInput) -> OpportunityPayload:
-        async def create(session: AsyncSession) -> Opportunity:
+        async def create(uow: UnitOfWork) -> Opportunity:
+            # An optional field left null is left out.
             changes = OpportunityChanges(
-                name=input.name, amount=input.amount, currency=input.currency, close_date=input.close_date,
-                **({"margin": input.margin} if input.margin is not None else {}),
-                **({"internal_notes": input.internal_notes} if input.internal_notes is not None else {}),
-                **({"budget": input.budget} if input.budget is not None else {}),
-                **({"decision_date": input.decision_date} if input.decision_date is not None else {}),
-            )  # fmt: skip
-            return await uc.create_opportunity(
-                session, ctx(info).access, id_of(input.account_id, "Account", "accountId"), changes,
-                owner_id=id_of(input.owner_id, "User", "ownerId") if input.owner_id else None, stage=input.stage,
+                name=input.name,
+                amount=input.amount,
+                currency=input.currency,
+                close_date=input.close_date,
+                margin=UNSET if input.margin is None else input.margin,
+                internal_notes=UNSET if input.internal_notes is None else input.internal_notes,
+                budget=UNSET if input.budget is None else input.budget,
+                decision_date=UNSET if input.decision_date is None else input.decision_date,
+            )
+            return await opportunity_changes.create_opportunity(
+                uow,
+                id_of(input.account_id, "Account", "accountId"),
+                changes,
+                owner_id=id_of(input.owner_id, "User", "ownerId") if input.owner_id else None,
+                stage=input.stage,
                 pipeline_id=optional_id_of(input.pipeline_id, "Pipeline", "pipelineId"),
-            )  # fmt: skip
+            )
 
-        return await create_once(
-            info, create, "Opportunity", _succeeded, _failed, key=input.idempotency_key, request=input
+        return await mutate(
+            info,
+            create,
+            payload=_succeeded,
+            failed=_failed,
+            node="Opportunity",
+            idempotency_key=input.idempotency_key,
+            request=input,
         )
 
     @strawberry.mutation(description="Change an opportunity the caller may edit.")
     async def update_opportunity(self, info: Info, input: UpdateOpportunityInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
+        async def change(uow: UnitOfWork) -> Opportunity:
             changes = OpportunityChanges(
-                name=patch(input.name), amount=patch(input.amount), currency=patch(input.currency),
-                close_date=patch(input.close_date), probability=patch(input.probability),
-                forecast_category=patch(input.forecast_category), margin=patch(input.margin),
-                internal_notes=patch(input.internal_notes), budget=patch(input.budget),
+                name=patch(input.name),
+                amount=patch(input.amount),
+                currency=patch(input.currency),
+                close_date=patch(input.close_date),
+                probability=patch(input.probability),
+                forecast_category=patch(input.forecast_category),
+                margin=patch(input.margin),
+                internal_notes=patch(input.internal_notes),
+                budget=patch(input.budget),
                 decision_date=patch(input.decision_date),
-            )  # fmt: skip
-            return await uc.update_opportunity(
-                session, ctx(info).access, id_of(input.id, "Opportunity", "id"), changes,
-                expected_version=input.expected_version,
-            )  # fmt: skip
+            )
+            return await opportunity_changes.update_opportunity(
+                uow, id_of(input.id, "Opportunity", "id"), changes, expected_version=input.expected_version
+            )
 
         return await _run(info, change)
 
     @strawberry.mutation(description="Move an opportunity to another stage; probability and forecast follow the stage.")
     async def move_opportunity_stage(self, info: Info, input: MoveOpportunityStageInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
+        async def change(uow: UnitOfWork) -> Opportunity:
             return await stage_gates.move_stage(
-                session, ctx(info).access, id_of(input.id, "Opportunity", "id"), input.stage, reason=input.reason,
-                reason_code=input.reason_code, competitor=input.competitor, expected_version=input.expected_version,
-            )  # fmt: skip
+                uow,
+                id_of(input.id, "Opportunity", "id"),
+                input.stage,
+                reason=input.reason,
+                reason_code=input.reason_code,
+                competitor=input.competitor,
+                expected_version=input.expected_version,
+            )
 
         return await _run(info, change)
 
     @strawberry.mutation(description="Configure what entering a stage requires (admins).")
     async def set_stage_gate(self, info: Info, input: SetStageGateInput) -> StageGatePayload:
-        async def perform() -> StageGatePayload:
-            async with transaction(ctx(info).sessions) as session:
-                gate = await stage_gates.set_gate(
-                    session, ctx(info).access, input.stage, required_fields=list(input.required_fields),
-                    require_decision_maker=input.require_decision_maker,
-                    required_team_roles=list(input.required_team_roles), requires_approval=input.requires_approval,
-                )  # fmt: skip
-            return StageGatePayload(gate=StageGateType.from_row(gate), errors=[])
+        async def change(uow: UnitOfWork) -> StageGate:
+            return await stage_gates.set_gate(
+                uow,
+                input.stage,
+                required_fields=list(input.required_fields),
+                require_decision_maker=input.require_decision_maker,
+                required_team_roles=list(input.required_team_roles),
+                requires_approval=input.requires_approval,
+            )
 
-        return await run_mutation(perform, lambda errors: StageGatePayload(gate=None, errors=errors))
+        return await mutate(
+            info, change, payload=_gate_set, failed=lambda errors: StageGatePayload(gate=None, errors=errors)
+        )
 
     @strawberry.mutation(description="Set one cell of the team access table (admins).")
     async def set_team_stage_rule(self, info: Info, input: SetTeamStageRuleInput) -> TeamStageRulePayload:
-        async def perform() -> TeamStageRulePayload:
-            async with transaction(ctx(info).sessions) as session:
-                rule = await team_stage_rules.set_rule(
-                    session, ctx(info).access, input.sales_role, input.stage, input.field_group, input.can_edit
-                )
-            return TeamStageRulePayload(rule=TeamStageRuleType.from_row(rule), errors=[])
+        async def change(uow: UnitOfWork) -> TeamStageRule:
+            return await team_stage_rules.set_rule(
+                uow, input.sales_role, input.stage, input.field_group, input.can_edit
+            )
 
-        return await run_mutation(perform, lambda errors: TeamStageRulePayload(rule=None, errors=errors))
+        return await mutate(
+            info, change, payload=_rule_set, failed=lambda errors: TeamStageRulePayload(rule=None, errors=errors)
+        )
 
     @described_arguments(opportunity_id="The opportunity to move.", stage="The gated stage it should enter.")
     @strawberry.mutation(description="Ask a manager to let the opportunity into a gated stage.")
@@ -403,78 +444,82 @@ class OpportunityMutations:
         opportunity_id: strawberry.ID,
         stage: StageType,  # type: ignore[valid-type]
     ) -> StageApprovalPayload:
-        async def perform() -> StageApprovalPayload:
-            async with transaction(ctx(info).sessions) as session:
-                approval = await stage_gates.request_approval(
-                    session, ctx(info).access, id_of(opportunity_id, "Opportunity", "opportunityId"), stage
-                )
-            return StageApprovalPayload(approval=StageApprovalType.from_row(approval), errors=[])
+        async def change(uow: UnitOfWork) -> StageApproval:
+            return await stage_gates.request_approval(uow, id_of(opportunity_id, "Opportunity", "opportunityId"), stage)
 
-        return await run_mutation(perform, lambda errors: StageApprovalPayload(approval=None, errors=errors))
+        return await mutate(info, change, payload=_approval, failed=_approval_failed, node="StageApproval")
 
     @strawberry.mutation(description="Approve or reject a stage approval (managers of the opportunity).")
     async def decide_stage_approval(self, info: Info, input: DecideStageApprovalInput) -> StageApprovalPayload:
-        async def perform() -> StageApprovalPayload:
-            async with transaction(ctx(info).sessions) as session:
-                approval = await stage_gates.decide_approval(
-                    session, ctx(info).access, id_of(input.id, "StageApproval", "id"), input.approve, input.reason
-                )
-            return StageApprovalPayload(approval=StageApprovalType.from_row(approval), errors=[])
+        async def change(uow: UnitOfWork) -> StageApproval:
+            return await stage_gates.decide_approval(
+                uow, id_of(input.id, "StageApproval", "id"), input.approve, input.reason
+            )
 
-        return await run_mutation(perform, lambda errors: StageApprovalPayload(approval=None, errors=errors))
+        return await mutate(info, change, payload=_approval, failed=_approval_failed, node="StageApproval")
 
     @strawberry.mutation(description="Put a user on an opportunity's team.")
     async def add_opportunity_team_member(self, info: Info, input: AddTeamMemberInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
-            opportunity_id = id_of(input.opportunity_id, "Opportunity", "opportunityId")
-            await uc.add_team_member(
-                session, ctx(info).access, opportunity_id, id_of(input.user_id, "User", "userId"),
-                input.sales_role, input.access,
-            )  # fmt: skip
-            return await uc.editable_opportunity_or_raise(session, ctx(info).access, opportunity_id)
+        async def change(uow: UnitOfWork) -> Opportunity:
+            return await uc.add_team_member(
+                uow,
+                id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                id_of(input.user_id, "User", "userId"),
+                input.sales_role,
+                input.access,
+            )
 
         return await _run(info, change)
 
     @strawberry.mutation(description="Take a user off an opportunity's team.")
     async def remove_opportunity_team_member(self, info: Info, input: RemoveTeamMemberInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
+        async def change(uow: UnitOfWork) -> Opportunity:
             return await uc.remove_team_member(
-                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
-                id_of(input.user_id, "User", "userId"), input.reason,
-            )  # fmt: skip
+                uow,
+                id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                id_of(input.user_id, "User", "userId"),
+                input.reason,
+            )
 
         return await _run(info, change)
 
     @strawberry.mutation(description="Hand a team seat to someone else, with a reason (same role and access).")
     async def swap_opportunity_team_member(self, info: Info, input: SwapTeamMemberInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
+        async def change(uow: UnitOfWork) -> Opportunity:
             return await uc.swap_team_member(
-                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                uow,
+                id_of(input.opportunity_id, "Opportunity", "opportunityId"),
                 id_of(input.outgoing_user_id, "User", "outgoingUserId"),
-                id_of(input.incoming_user_id, "User", "incomingUserId"), input.reason,
-            )  # fmt: skip
+                id_of(input.incoming_user_id, "User", "incomingUserId"),
+                input.reason,
+            )
 
         return await _run(info, change)
 
     @strawberry.mutation(description="Hand an opportunity to another owner, with a reason.")
     async def transfer_opportunity_ownership(self, info: Info, input: TransferOwnershipInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
+        async def change(uow: UnitOfWork) -> Opportunity:
             return await uc.transfer_ownership(
-                session, ctx(info).access, id_of(input.id, "Opportunity", "id"),
-                id_of(input.new_owner_id, "User", "newOwnerId"), input.reason,
+                uow,
+                id_of(input.id, "Opportunity", "id"),
+                id_of(input.new_owner_id, "User", "newOwnerId"),
+                input.reason,
                 keep_previous_owner_on_team=input.keep_previous_owner_on_team,
                 expected_version=input.expected_version,
-            )  # fmt: skip
+            )
 
         return await _run(info, change)
 
     @strawberry.mutation(description="Put a contact in the opportunity's buying centre, or change their role.")
     async def set_buying_centre_contact(self, info: Info, input: SetBuyingCentreContactInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
+        async def change(uow: UnitOfWork) -> Opportunity:
             return await buying_centre.set_contact_role(
-                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
-                id_of(input.contact_id, "Contact", "contactId"), input.role, input.attitude,
-            )  # fmt: skip
+                uow,
+                id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                id_of(input.contact_id, "Contact", "contactId"),
+                input.role,
+                input.attitude,
+            )
 
         return await _run(info, change)
 
@@ -482,42 +527,47 @@ class OpportunityMutations:
     async def remove_buying_centre_contact(
         self, info: Info, input: RemoveBuyingCentreContactInput
     ) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
+        async def change(uow: UnitOfWork) -> Opportunity:
             return await buying_centre.remove_contact(
-                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                uow,
+                id_of(input.opportunity_id, "Opportunity", "opportunityId"),
                 id_of(input.contact_id, "Contact", "contactId"),
-            )  # fmt: skip
+            )
 
         return await _run(info, change)
 
     @strawberry.mutation(description="Record or update a competitor in the deal (internal roles only).")
     async def set_opportunity_competitor(self, info: Info, input: SetCompetitorInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
+        async def change(uow: UnitOfWork) -> Opportunity:
             return await buying_centre.set_competitor(
-                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
-                input.name, input.status, input.notes,
-            )  # fmt: skip
+                uow,
+                id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                input.name,
+                input.status,
+                input.notes,
+            )
 
         return await _run(info, change)
 
     @strawberry.mutation(description="Link a partner organization to an opportunity.")
     async def link_opportunity_partner(self, info: Info, input: LinkPartnerInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
-            opportunity_id = id_of(input.opportunity_id, "Opportunity", "opportunityId")
-            await uc.link_partner(
-                session, ctx(info).access, opportunity_id,
-                id_of(input.organization_id, "Organization", "organizationId"), input.role,
-            )  # fmt: skip
-            return await uc.editable_opportunity_or_raise(session, ctx(info).access, opportunity_id)
+        async def change(uow: UnitOfWork) -> Opportunity:
+            return await uc.link_partner(
+                uow,
+                id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                id_of(input.organization_id, "Organization", "organizationId"),
+                input.role,
+            )
 
         return await _run(info, change)
 
     @strawberry.mutation(description="Remove a partner organization's link to an opportunity.")
     async def unlink_opportunity_partner(self, info: Info, input: UnlinkPartnerInput) -> OpportunityPayload:
-        async def change(session: AsyncSession) -> Opportunity:
+        async def change(uow: UnitOfWork) -> Opportunity:
             return await uc.unlink_partner(
-                session, ctx(info).access, id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+                uow,
+                id_of(input.opportunity_id, "Opportunity", "opportunityId"),
                 id_of(input.organization_id, "Organization", "organizationId"),
-            )  # fmt: skip
+            )
 
         return await _run(info, change)

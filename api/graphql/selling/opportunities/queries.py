@@ -12,11 +12,11 @@ from strawberry.types import Info
 from api.graphql.descriptions import describe_values, described_arguments
 from api.graphql.errors import query_value
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, OrderDirection, optional_id_of
-from api.graphql.resolving import ctx, list_connection
+from api.graphql.resolving import list_connection, read
 from api.graphql.selling.opportunities.mutations import StageApprovalType, StageGateType, TeamStageRuleType
 from api.graphql.selling.opportunities.types import OpportunityType, StageType
 from domain.selling import team_stage_rules
-from domain.selling.opportunities import Opportunity, OpportunityFilter, Stage, opportunities_query
+from domain.selling.opportunities import Opportunity, OpportunityFilter, opportunities_query
 from domain.selling.stage_gates import StageApproval, gates, pending_approvals_query
 from domain.shared.pagination import SortDirection
 
@@ -85,15 +85,11 @@ def to_domain_filter(flt: OpportunityFilterInput) -> OpportunityFilter:
 class OpportunityQueries:
     @strawberry.field(description="The team access table: which sales role may change what in which stage.")
     async def team_stage_rules(self, info: Info) -> list[TeamStageRuleType]:
-        async with ctx(info).sessions() as session:
-            rows = await team_stage_rules.rules(session, ctx(info).actor.tenant_id)
-        return [TeamStageRuleType.from_row(r) for r in rows]
+        return [TeamStageRuleType.from_row(r) for r in await read(info, team_stage_rules.rules)]
 
     @strawberry.field(description="The tenant's stage gates: what entering each stage requires.")
     async def stage_gates(self, info: Info) -> list[StageGateType]:
-        async with ctx(info).sessions() as session:
-            rows = await gates(session, ctx(info).actor.tenant_id)
-        return [StageGateType.from_row(r) for r in sorted(rows, key=lambda g: list(Stage).index(g.stage))]
+        return [StageGateType.from_row(r) for r in await read(info, gates)]
 
     @strawberry.field(
         description="Stage approvals waiting on you: still requested, on deals whose approvals you may decide "
@@ -103,15 +99,22 @@ class OpportunityQueries:
         self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None, before: BeforeArg = None
     ) -> Connection[StageApprovalType]:
         return await list_connection(
-            info, query=pending_approvals_query(ctx(info).access), sort_column=StageApproval.created_at,
-            id_column=StageApproval.id, direction=SortDirection.ASC, first=first, after=after, last=last, before=before,
+            info,
+            query=pending_approvals_query,
+            sort_column=StageApproval.created_at,
+            id_column=StageApproval.id,
+            direction=SortDirection.ASC,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
             to_node=StageApprovalType.from_row,
-        )  # fmt: skip
+        )
 
     @described_arguments(
         filter="Narrow the list; every field optional.",
         order_by="Sort key and direction; newest first when left out.",
-    )  # fmt: skip
+    )
     @strawberry.field(description="Opportunities the viewer may see; newest first unless orderBy says otherwise.")
     async def opportunities(
         self,
@@ -126,8 +129,14 @@ class OpportunityQueries:
         flt = query_value(lambda: to_domain_filter(filter)) if filter else None
         order = order_by or OpportunityOrder(field=OpportunityOrderField.CREATED_AT)
         return await list_connection(
-            info, query=query_value(lambda: opportunities_query(ctx(info).access, flt)),
-            sort_column=getattr(Opportunity, order.field.value), id_column=Opportunity.id,
-            direction=order.direction, first=first, after=after,
-            last=last, before=before, to_node=OpportunityType.from_row,
-        )  # fmt: skip
+            info,
+            query=lambda uow: opportunities_query(uow, flt),
+            sort_column=getattr(Opportunity, order.field.value),
+            id_column=Opportunity.id,
+            direction=order.direction,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            to_node=OpportunityType.from_row,
+        )

@@ -11,25 +11,23 @@ from strawberry.types import Info
 
 from api.graphql.channel.directory.types import OrganizationType, TerritoryType, UserType
 from api.graphql.descriptions import describe_values
-from api.graphql.errors import AccessDenied
+from api.graphql.errors import query_value
 from api.graphql.record_versions import VERSION_DESCRIPTION
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, Node, to_global_id
 from api.graphql.resolving import child_connection, ctx, load
 from api.graphql.selling.accounts.types import AccountType, BuyingRoleType, ContactType
-from domain.access.actor import Action, Resource
 from domain.selling.activities import Activity, activities_query
 from domain.selling.buying_centre import Attitude, CompetitorStatus, OpportunityCompetitor, OpportunityContact
 from domain.selling.opportunities import (
-    CloseReason,
-    ForecastCategory,
     Opportunity,
     OpportunityPartner,
     OpportunityTeamMember,
     PartnerRole,
     SalesRole,
-    Stage,
     TeamAccess,
+    require_internal_read,
 )
+from domain.selling.stages import CloseReason, ForecastCategory, Stage
 
 if TYPE_CHECKING:
     from api.graphql.selling.activities.types import ActivityType
@@ -117,8 +115,8 @@ class Money:
 
 
 def _require_internal_read(info: Info, field: str) -> None:
-    if not ctx(info).access.can(Resource.OPPORTUNITY_INTERNAL, Action.READ):
-        raise AccessDenied(f"{field} is internal-only and your role may not read it.")
+    """A FORBIDDEN error for an internal-only field the viewer's role may not read."""
+    query_value(lambda: require_internal_read(ctx(info).access, field))
 
 
 @strawberry.type(name="Opportunity", description="A potential sale to an account, owned by one user, worked by a team.")
@@ -194,7 +192,7 @@ class OpportunityType(Node):
     async def pipeline(
         self, info: Info
     ) -> Annotated[PipelineType, strawberry.lazy("api.graphql.selling.pipelines.graphql")] | None:
-        from api.graphql.selling.pipelines.graphql import PipelineType
+        from api.graphql.selling.pipelines.graphql import PipelineType  # its module imports this one
 
         if self.row.pipeline_id is None:
             return None
@@ -265,18 +263,30 @@ class OpportunityType(Node):
 
     @strawberry.field(description="The deal's timeline: activities the viewer may see, most recent first.")
     async def activities(
-        self, info: Info, first: FirstArg = None, after: AfterArg = None, last: LastArg = None,
+        self,
+        info: Info,
+        first: FirstArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
         before: BeforeArg = None,
-    ) -> Connection[ActivityRef]:  # fmt: skip
-        from api.graphql.selling.activities.types import ActivityType
+    ) -> Connection[ActivityRef]:
+        from api.graphql.selling.activities.types import ActivityType  # its module imports this one
 
         loaders = ctx(info).loaders
         return await child_connection(
-            info, parent_id=self.row.id, first=first, after=after, last=last, before=before,
-            page_loader=loaders.activities_by_opportunity, count_loader=loaders.count_activities_by_opportunity,
-            query=activities_query(ctx(info).access, opportunity_id=self.row.id),
-            sort_column=Activity.occurred_at, id_column=Activity.id, to_node=ActivityType.from_row,
-        )  # fmt: skip
+            info,
+            parent_id=self.row.id,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            page_loader=loaders.activities_by_opportunity,
+            count_loader=loaders.count_activities_by_opportunity,
+            query=lambda uow: activities_query(uow, opportunity_id=self.row.id),
+            sort_column=Activity.occurred_at,
+            id_column=Activity.id,
+            to_node=ActivityType.from_row,
+        )
 
 
 AttitudeType = strawberry.enum(Attitude, name="BuyingAttitude", description="How a contact leans on the deal.")

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.graphql.errors import UserError
-from api.graphql.idempotency import create_once, idempotency_key_field
+from api.graphql.idempotency import idempotency_key_field
+from api.graphql.mutation import mutate
 from api.graphql.relay import Node, to_global_id
-from api.graphql.resolving import ctx
+from api.graphql.resolving import read
 from api.graphql.selling.opportunities.types import ForecastCategoryType, StageType
-from domain.selling.pipelines import Pipeline, PipelineStage, StageSpec, create_pipeline, stages_of
+from domain.access.unit_of_work import UnitOfWork
+from domain.selling.pipelines import (
+    Pipeline,
+    PipelineStage,
+    StageSpec,
+    create_pipeline,
+    stages_of,
+    tenant_pipelines,
+)
 
 
 @strawberry.type(name="PipelineStage", description="A stage of a pipeline.")
@@ -31,15 +38,12 @@ class PipelineStageType:
 
 @strawberry.type(name="Pipeline", description="A sales process: an ordered selection of stages.")
 class PipelineType(Node):
+    id: strawberry.ID = strawberry.field(description="Global ID; pass it as pipelineId.")
     row: strawberry.Private[Pipeline]
 
     @classmethod
     def from_row(cls, row: Pipeline) -> PipelineType:
-        return cls(row=row)
-
-    @strawberry.field(description="Global ID; pass it as pipelineId.")
-    def id(self) -> strawberry.ID:
-        return to_global_id("Pipeline", self.row.id)
+        return cls(id=to_global_id("Pipeline", row.id), row=row)
 
     @strawberry.field(description="Name, e.g. Renewal.")
     def name(self) -> str:
@@ -51,8 +55,7 @@ class PipelineType(Node):
 
     @strawberry.field(description="Its stages, in order.")
     async def stages(self, info: Info) -> list[PipelineStageType]:
-        async with ctx(info).sessions() as session:
-            rows = await stages_of(session, self.row.tenant_id, self.row.id)
+        rows = await read(info, lambda uow: stages_of(uow, self.row.id))
         return [PipelineStageType.from_row(r) for r in rows]
 
 
@@ -80,31 +83,35 @@ class PipelinePayload:
     errors: list[UserError] = strawberry.field(description="What was wrong; empty on success.")
 
 
+def _created(row: Pipeline | None) -> PipelinePayload:
+    return PipelinePayload(pipeline=PipelineType.from_row(row) if row else None, errors=[])
+
+
+def _failed(errors: list[UserError]) -> PipelinePayload:
+    return PipelinePayload(pipeline=None, errors=errors)
+
+
 @strawberry.type
 class PipelineQueries:
     @strawberry.field(description="The tenant's pipelines, default first.")
     async def pipelines(self, info: Info) -> list[PipelineType]:
-        async with ctx(info).sessions() as session:
-            rows = (
-                await session.execute(
-                    select(Pipeline)
-                    .where(Pipeline.tenant_id == ctx(info).actor.tenant_id)
-                    .order_by(Pipeline.is_default.desc(), Pipeline.name)
-                )
-            ).scalars()
-            return [PipelineType.from_row(r) for r in rows]
+        return [PipelineType.from_row(r) for r in await read(info, tenant_pipelines)]
 
 
 @strawberry.type
 class PipelineMutations:
     @strawberry.mutation(description="Create a pipeline (admins).")
     async def create_pipeline(self, info: Info, input: CreatePipelineInput) -> PipelinePayload:
-        async def create(session: AsyncSession) -> Pipeline:
+        async def create(uow: UnitOfWork) -> Pipeline:
             specs = [StageSpec(s.stage, s.label, s.probability, s.forecast_category) for s in input.stages]
-            return await create_pipeline(session, ctx(info).access, input.name, specs, is_default=input.is_default)
+            return await create_pipeline(uow, input.name, specs, is_default=input.is_default)
 
-        return await create_once(
-            info, create, "Pipeline",
-            lambda row: PipelinePayload(pipeline=PipelineType.from_row(row) if row else None, errors=[]),
-            lambda errors: PipelinePayload(pipeline=None, errors=errors), key=input.idempotency_key, request=input,
-        )  # fmt: skip
+        return await mutate(
+            info,
+            create,
+            payload=_created,
+            failed=_failed,
+            node="Pipeline",
+            idempotency_key=input.idempotency_key,
+            request=input,
+        )

@@ -61,7 +61,7 @@ const PLACE = `mutation Place($input: PlacePartnerOrderInput!) {
 }`;
 
 function creditRefusal(error, total, credit) {
-  if (!error || error.code !== "CONFLICT" || error.field !== "lines" || !credit) return null;
+  if (!error || error.code !== "CREDIT_EXCEEDED" || error.field !== "lines" || !credit) return null;
   return t("cart.credit_refused", { total: formatMoney(total.amount, total.currency), available: formatMoney(Math.max(0, Number(credit.available)), credit.currency) });
 }
 

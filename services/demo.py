@@ -12,42 +12,47 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.provisioning import create_tenant, find_tenant
 from domain.access.principals import load_user_actor
+from domain.access.unit_of_work import UnitOfWork, system_unit_of_work
 from domain.channel.deal_registrations import ApprovalChanges, DealRegistration, NewRegistration
 from domain.channel.deal_registrations import approve as approve_registration
 from domain.channel.deal_registrations import submit as submit_registration
 from domain.channel.lead_routing import RoutingRule, RuleKind, route
-from domain.channel.leads import Lead, LeadSource, NewLead, create_lead
+from domain.channel.leads import Lead, LeadSource, NewLead, receive_lead
 from domain.channel.organizations import Organization, OrganizationKind, PartnerTier, child_path
 from domain.channel.web_forms import WebForm
-from domain.commerce.catalog import PriceList, Product
-from domain.commerce.orders import Order
-from domain.commerce.quotes import Quote
+from domain.commerce.catalog import CatalogEntry, PriceList, Product, upsert_products
+from domain.commerce.orders import Order, place_partner_order, record_credit
+from domain.commerce.quotes import LineInput, Quote, create_quote
 from domain.identity.sign_in.models import UserCredential
 from domain.identity.sign_in.passwords import hash_password
+from domain.identity.tenants import find_tenant
 from domain.identity.users import User
-from domain.selling.accounts import Account, BuyingRole, Contact, LifecycleStage
+from domain.selling.accounts import Account, LifecycleStage
 from domain.selling.activities import Activity, ActivityKind
 from domain.selling.company_names import normalize_company_name
+from domain.selling.contacts import BuyingRole, Contact
 from domain.selling.opportunities import (
-    STAGE_DEFAULTS,
     Opportunity,
     OpportunityPartner,
     OpportunityTeamMember,
     PartnerRole,
     SalesRole,
-    Stage,
     TeamAccess,
 )
+from domain.selling.stages import STAGE_DEFAULTS, Stage
 from domain.selling.territories import Territory
-from permissions.engine import access_for
+from permissions.engine import PolicyAccess, access_for
+from services.tenants import create_tenant
+from services.unit_of_work import Sessions
 
 SLUG = "acme"
+# The named system access of the demo load: it seeds the whole tenant, as nobody of it could.
+DEMO_LOAD = "demo load"
 NAME = "Acme Industrial Systems"
 SEED = 20261124
 ACCOUNT_COUNT = 500
@@ -124,13 +129,12 @@ COUNTED = {
 
 
 async def _counts(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, int]:
-    return {
-        name: (await session.execute(select(func.count()).where(model.tenant_id == tenant_id))).scalar_one()  # type: ignore[attr-defined]
-        for name, model in COUNTED.items()
-    }
+    demo = system_unit_of_work(session, tenant_id, DEMO_LOAD)
+    counted = {name: demo.visible_columns(model, func.count()) for name, model in COUNTED.items()}
+    return {name: int(await session.scalar(statement) or 0) for name, statement in counted.items()}
 
 
-async def load_demo(sessions: async_sessionmaker[AsyncSession], *, production: bool = False) -> DemoSummary:
+async def load_demo(sessions: Sessions, *, production: bool = False) -> DemoSummary:
     """Create the demo tenant unless it exists; either way, report what it holds.
 
     Outside production every demo user can sign in with DEMO_PASSWORD (users who set their own keep it).
@@ -151,7 +155,8 @@ async def load_demo(sessions: async_sessionmaker[AsyncSession], *, production: b
 async def _demo_passwords(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """Give every demo user without a password the demo password (one hash: the same password for all)."""
     digest = await hash_password(DEMO_PASSWORD)
-    users = (await session.execute(select(User.id).where(User.tenant_id == tenant_id))).scalars().all()
+    demo = system_unit_of_work(session, tenant_id, DEMO_LOAD)
+    users = (await session.execute(demo.visible_columns(User, User.id))).scalars().all()
     await session.execute(
         pg_insert(UserCredential)
         .values([{"tenant_id": tenant_id, "user_id": u, "password_hash": digest} for u in users])
@@ -169,7 +174,7 @@ class _Builder:
     def add(self, model: type, **values: Any) -> uuid.UUID:
         values.setdefault("id", uuid.uuid4())
         self.rows.setdefault(model, []).append({"tenant_id": self.tenant_id, **values})
-        return values["id"]  # type: ignore[no-any-return]
+        return values["id"]
 
     async def flush(self, session: AsyncSession, *models: type) -> None:
         for model in models:
@@ -329,12 +334,13 @@ async def _populate(session: AsyncSession, tenant_id: uuid.UUID, enterprise: Org
             b.add(OpportunityTeamMember, opportunity_id=oid, user_id=partner_sales[dealer][0],
                   sales_role=SalesRole.PARTNER_REP, access=TeamAccess.EDIT)  # fmt: skip
         for k in range(rng.randint(1, 4)):
-            kind = rng.choice(list(ActivityKind))
+            activity_kind = rng.choice(list(ActivityKind))
             when = created + timedelta(days=k * 7 + rng.randint(0, 6))
-            b.add(Activity, kind=kind, subject=f"{kind.value.title()} about {DEAL_NAMES[n % len(DEAL_NAMES)].lower()}",
+            subject = f"{activity_kind.value.title()} about {DEAL_NAMES[n % len(DEAL_NAMES)].lower()}"
+            b.add(Activity, kind=activity_kind, subject=subject,
                   account_id=aid, opportunity_id=oid, owner_id=rng.choice([owner, *all_users[:2]]),
-                  occurred_at=when, due_at=when + timedelta(days=3) if kind is ActivityKind.TASK else None,
-                  done=kind is not ActivityKind.TASK or rng.random() < 0.5)  # fmt: skip
+                  occurred_at=when, due_at=when + timedelta(days=3) if activity_kind is ActivityKind.TASK else None,
+                  done=activity_kind is not ActivityKind.TASK or rng.random() < 0.5)  # fmt: skip
     await b.flush(session, Opportunity, OpportunityTeamMember, OpportunityPartner, Activity)
     distributors = [org_id for org_id, _d, _r, kind, _p in partner_orgs if kind is OrganizationKind.DISTRIBUTOR]
     await _channel_programme(session, tenant_id, rng, distributors, channel_managers, regions, account_managers)
@@ -365,37 +371,36 @@ async def _channel_programme(
     session.add(WebForm(tenant_id=tenant_id, id=uuid.uuid4(), key="acme-contact-us", secret=uuid.uuid4().hex * 2,
                         name="Contact us", campaign="Website"))  # fmt: skip
     await session.flush()
+    demo = system_unit_of_work(session, tenant_id, DEMO_LOAD)
     for n in range(12):
         region = list(regions)[n % 3]
-        lead = await create_lead(session, None, tenant_id, NewLead(
+        lead = await receive_lead(demo, NewLead(
             company_name=f"{rng.choice(PREFIX)} {rng.choice(CORE)} Prospect {n + 1}", last_name=rng.choice(LAST),
             first_name=rng.choice(FIRST), email=f"buyer{n + 1}@prospect{n + 1}.example", source=LeadSource.EVENT,
             source_detail="Hannover Messe", interests=[rng.choice(SPECIALIZATIONS)], territory_id=regions[region],
         ))  # fmt: skip
-        await route(session, lead)
+        await route(demo, lead)
     # Dealer registrations: two approved (protected), one awaiting the channel manager
     dealer_sales = (
-        await session.execute(select(User).where(User.tenant_id == tenant_id, User.email == "sales@dealer-n1.example"))
+        await session.execute(demo.visible(User).where(User.email == "sales@dealer-n1.example"))
     ).scalar_one()
     dealer_access = await _access(session, tenant_id, dealer_sales.id)
     manager_access = await _access(session, tenant_id, channel_managers[0])
     close = date.today() + timedelta(days=120)  # registrations must close in the future, whenever loaded
     for n, name in enumerate(["Harbin Boiler Works", "Qiqihar Rail Systems", "Daqing Petrochem Services"]):
-        registration = await submit_registration(session, dealer_access, NewRegistration(
+        registration = await submit_registration(UnitOfWork(session, dealer_access), NewRegistration(
             customer_name=name, amount=Decimal(150_000 + 50_000 * n), currency="CNY", expected_close_date=close,
             products=[SPECIALIZATIONS[n], "service contract"], notes="Met at the Harbin trade fair.",
         ))  # fmt: skip
         if n < 2:
-            await approve_registration(session, manager_access, registration.id, ApprovalChanges(), "Welcome")
+            approver = UnitOfWork(session, manager_access)
+            await approve_registration(approver, registration.id, ApprovalChanges(), "Welcome")
     await _commerce(session, tenant_id, dealer_access)
 
 
-async def _commerce(session: AsyncSession, tenant_id: uuid.UUID, dealer_access) -> None:  # type: ignore[no-untyped-def]
+async def _commerce(session: AsyncSession, tenant_id: uuid.UUID, dealer_access: PolicyAccess) -> None:
     """A catalogue as an ERP sync would bring it, partner price lists, a dealer's order and an internal quote."""
-    from domain.commerce.catalog import CatalogEntry, upsert_products
-    from domain.commerce.orders import place_partner_order
-    from domain.commerce.quotes import LineInput, create_quote
-
+    demo = system_unit_of_work(session, tenant_id, DEMO_LOAD)
     await upsert_products(session, tenant_id, [
         CatalogEntry("HW-100", "Edge gateway", Decimal("1250.00"), "USD", True, None),
         CatalogEntry("HW-210", "Industrial switch", Decimal("640.00"), "USD", True, None),
@@ -410,40 +415,35 @@ async def _commerce(session: AsyncSession, tenant_id: uuid.UUID, dealer_access) 
         session.add(PriceList(tenant_id=tenant_id, id=uuid.uuid4(), name=name, partner_kind=kind, partner_tier=tier,
                               discount_percent=Decimal(discount)))  # fmt: skip
     await session.flush()
-    products = dict(
-        (await session.execute(select(Product.code, Product.id).where(Product.tenant_id == tenant_id))).all()
-    )
+    products = dict((await session.execute(demo.visible_columns(Product, Product.code, Product.id))).all())
     # Credit as the ERP would report it: a limit per partner, and what each owes
-    from domain.commerce.orders import record_credit
-
     partners = (
         await session.execute(
-            select(Organization.id, Organization.kind).where(
-                Organization.tenant_id == tenant_id, Organization.kind != OrganizationKind.ENTERPRISE
+            demo.visible_columns(Organization, Organization.id, Organization.kind).where(
+                Organization.kind != OrganizationKind.ENTERPRISE
             )
         )
     ).all()
     for organization_id, kind in partners:
         limit = Decimal("500000.00") if kind is OrganizationKind.DISTRIBUTOR else Decimal("120000.00")
         await record_credit(session, tenant_id, str(organization_id), limit, limit / 8)
-    await place_partner_order(session, dealer_access, [LineInput(products["HW-210"], Decimal("4"))], account_id=None)
-    am = (
-        await session.execute(select(User).where(User.tenant_id == tenant_id, User.email == "am1@acme.example"))
-    ).scalar_one()
+    dealer = UnitOfWork(session, dealer_access)
+    await place_partner_order(dealer, [LineInput(products["HW-210"], Decimal("4"))], account_id=None)
+    am = (await session.execute(demo.visible(User).where(User.email == "am1@acme.example"))).scalar_one()
     am_access = await _access(session, tenant_id, am.id)
-    deal = (
-        await session.execute(
-            select(Opportunity.id).where(Opportunity.tenant_id == tenant_id, Opportunity.owner_id == am.id,
-                                         Opportunity.stage == Stage.PROPOSAL).limit(1)
-        )
-    ).scalar_one_or_none()  # fmt: skip
+    deal = await session.scalar(
+        demo.visible_columns(Opportunity, Opportunity.id)
+        .where(Opportunity.owner_id == am.id, Opportunity.stage == Stage.PROPOSAL)
+        .limit(1)
+    )
     if deal is not None:
-        await create_quote(session, am_access, deal, [
+        await create_quote(UnitOfWork(session, am_access), deal, [
             LineInput(products["HW-100"], Decimal("10"), Decimal("5")), LineInput(products["SVC-400"], Decimal("12")),
         ])  # fmt: skip
 
 
-async def _access(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID):  # type: ignore[no-untyped-def]
+async def _access(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> PolicyAccess:
+    """The access of one demo user, to act as them (registering deals, ordering, quoting)."""
     loaded = await load_user_actor(session, tenant_id, user_id)
     assert loaded is not None
     return await access_for(session, loaded.actor, loaded.policy_version)

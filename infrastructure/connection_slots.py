@@ -1,4 +1,4 @@
-"""A cap on the database connections one GraphQL request holds at once.
+"""A cap on the database connections one GraphQL request holds at once (session set-up, beside the engine's).
 
 Strawberry resolves sibling fields concurrently and every DataLoader batch opens its own session, so one wide
 query could otherwise take the whole pool while other people's requests wait for it. Each request gets its own

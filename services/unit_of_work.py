@@ -1,0 +1,48 @@
+"""Units of work that own their transaction: one for an actor's request, one for a system job over a tenant."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from domain.access.actor import Access
+from domain.access.unit_of_work import UnitOfWork, system_unit_of_work
+from domain.shared.errors import ConcurrentChange
+
+log = logging.getLogger("crm.services")
+
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@asynccontextmanager
+async def unit_of_work(sessions: Sessions, access: Access) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for the actor: commits when the block ends normally, rolls back on any error.
+
+    A versioned record that another writer changed meanwhile (its UPDATE matched no row) is a ConcurrentChange.
+    """
+    try:
+        async with sessions() as session, session.begin():
+            yield UnitOfWork(session, access)
+    except StaleDataError as exc:
+        log.info("a concurrent change to a versioned record refused a unit of work", exc_info=True)
+        raise ConcurrentChange() from exc
+
+
+@asynccontextmanager
+async def reading(sessions: Sessions, access: Access) -> AsyncIterator[UnitOfWork]:
+    """A unit of work that only reads: no commit, its session closed at the end of the block."""
+    async with sessions() as session:
+        yield UnitOfWork(session, access)
+
+
+@asynccontextmanager
+async def system_unit(sessions: Sessions, tenant_id: uuid.UUID, job: str) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for a system job over one whole tenant (`job` names it), in its own transaction."""
+    async with sessions() as session, session.begin():
+        yield system_unit_of_work(session, tenant_id, job)
