@@ -110,8 +110,13 @@ def _opportunities_of_partners(actor: Actor, organization_ids: Ids) -> Ids:
     )
 
 
-def _accounts_of(opportunity_ids: Ids) -> ColumnElement[bool]:
-    return Account.id.in_(select(Opportunity.account_id).where(Opportunity.id.in_(opportunity_ids)))
+def _accounts_of(actor: Actor, opportunity_ids: Ids) -> ColumnElement[bool]:
+    """Accounts of those opportunities; the tenant condition lets PostgreSQL use the (tenant_id, id) key."""
+    return Account.id.in_(
+        select(Opportunity.account_id).where(
+            Opportunity.tenant_id == actor.tenant_id, Opportunity.id.in_(opportunity_ids)
+        )
+    )
 
 
 def _owned_opportunity_ids(actor: Actor) -> Ids:
@@ -133,23 +138,23 @@ def account_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnEleme
             if actor.user_id is None:
                 return false()
             if action is Action.READ:
-                return or_(a.owner_id == actor.user_id, _accounts_of(_owned_opportunity_ids(actor)))
+                return or_(a.owner_id == actor.user_id, _accounts_of(actor, _owned_opportunity_ids(actor)))
             return a.owner_id == actor.user_id
         case Scope.TEAM:
-            return _accounts_of(_team_opportunity_ids(actor, action)) if actor.user_id else false()
+            return _accounts_of(actor, _team_opportunity_ids(actor, action)) if actor.user_id else false()
         case Scope.ORG:
             if actor.organization_id is None:
                 return false()
             return or_(
                 a.managing_partner_id == actor.organization_id,
-                _accounts_of(_partner_opportunity_ids(actor, False)),
+                _accounts_of(actor, _partner_opportunity_ids(actor, False)),
             )
         case Scope.ORG_TREE:
             if actor.organization_path is None:
                 return false()
             return or_(
                 a.managing_partner_id.in_(_org_subtree_ids(actor, actor.organization_path)),
-                _accounts_of(_partner_opportunity_ids(actor, True)),
+                _accounts_of(actor, _partner_opportunity_ids(actor, True)),
             )
         case Scope.TERRITORY:
             if actor.territory_path is None:
@@ -159,7 +164,9 @@ def account_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnEleme
             if actor.user_id is None:
                 return false()
             managed = _managed_partner_ids(actor)
-            return or_(a.managing_partner_id.in_(managed), _accounts_of(_opportunities_of_partners(actor, managed)))
+            return or_(
+                a.managing_partner_id.in_(managed), _accounts_of(actor, _opportunities_of_partners(actor, managed))
+            )
 
 
 def contact_predicate(scope: Scope, actor: Actor, action: Action) -> ColumnElement[bool]:

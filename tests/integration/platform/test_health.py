@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import uuid
 
 from api.app import create_app
+from api.settings import Settings
 from tests.conftest import create_database
 
 
@@ -45,3 +48,14 @@ async def test_graphiql_page_is_served_without_data(client) -> None:  # type: ig
     assert response.status_code == 200 and "graphiql" in response.text.lower()
     response = await client.get("/graphql", params={"query": "{ me { email } }"})
     assert response.status_code == 401
+
+
+async def test_in_production_start_up_moves_its_objects_out_of_the_collectors_sight(
+    database_url: str, test_settings: Settings
+) -> None:
+    app = create_app(dataclasses.replace(test_settings, production=True), database_url=database_url)
+    frozen_before = gc.get_freeze_count()
+    # When the app starts, what start-up made is frozen; when it stops, it is handed back to the collector
+    async with app.router.lifespan_context(app):
+        assert gc.get_freeze_count() > frozen_before
+    assert gc.get_freeze_count() == 0

@@ -92,7 +92,9 @@ async def test_receivables_line_by_line_per_order_and_per_customer_within_what_t
     async with sessions() as session, session.begin():
         order_id = (
             await session.execute(
-                read_for_test(select(Order.id).where(Order.tenant_id == world.tenant_id, Order.number == mine["number"]))
+                read_for_test(
+                    select(Order.id).where(Order.tenant_id == world.tenant_id, Order.number == mine["number"])
+                )
             )
         ).scalar_one()
         await session.execute(
@@ -206,7 +208,10 @@ async def test_saved_views_are_personal_named_filters_checked_for_shape(as_):  #
     assert renamed["saveView"]["view"]["id"] == view_id
     await r1a.data(SAVE, i={"list": "DEALS", "name": "Other", "filters": {}})
     clash = await r1a.data(SAVE, i={"list": "DEALS", "name": "Other", "filters": {}, "id": view_id})
-    assert clash["saveView"]["errors"][0]["field"] == "name" and clash["saveView"]["errors"][0]["code"] == "VIEW_NAME_TAKEN"
+    assert (
+        clash["saveView"]["errors"][0]["field"] == "name"
+        and clash["saveView"]["errors"][0]["code"] == "VIEW_NAME_TAKEN"
+    )
 
     # Filters that are not a flat object of scalars, or too big, are refused naming `filters`
     for bad in ([1, 2], {"nested": {"a": 1}}, {"x" * 60: 1}, {"big": "y" * 5000}):
