@@ -3,6 +3,7 @@ and types (mypy)."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import tomllib
@@ -56,3 +57,21 @@ def test_mypy_is_clean() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout, result.stdout
+
+
+def _imports_inside_functions(package: str) -> list[str]:
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                for node in ast.walk(function):
+                    if isinstance(node, ast.Import | ast.ImportFrom):
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_the_domain_and_services_import_at_the_top_only() -> None:
+    # With every import at the top of its module, an import cycle between two modules cannot hide in a function
+    # body: the package would not import at all. (The stages of a sale are a leaf module for that reason.)
+    assert _imports_inside_functions("domain") + _imports_inside_functions("services") == []

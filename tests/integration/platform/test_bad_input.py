@@ -10,6 +10,7 @@ from domain.selling.opportunities import Opportunity
 from tests.integration.graphql_client import caller_for, gid
 from tests.integration.platform.test_mutations import CREATE_OPPORTUNITY, UPDATE_OPPORTUNITY
 from tests.integration.world import build_world
+from tests.reads import read_for_test
 
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 LIST = "query($first: Int!, $after: String) { opportunities(first: $first, after: $after) { totalCount } }"
@@ -32,8 +33,12 @@ async def admin(client, sessions, world):  # type: ignore[no-untyped-def]
 
 async def _snapshot(sessions, tenant_id):  # type: ignore[no-untyped-def]
     async with sessions() as session:
-        opps = (await session.execute(select(func.count()).where(Opportunity.tenant_id == tenant_id))).scalar_one()
-        events = (await session.execute(select(func.count()).where(AuditEvent.tenant_id == tenant_id))).scalar_one()
+        opps = (
+            await session.execute(read_for_test(select(func.count()).where(Opportunity.tenant_id == tenant_id)))
+        ).scalar_one()
+        events = (
+            await session.execute(read_for_test(select(func.count()).where(AuditEvent.tenant_id == tenant_id)))
+        ).scalar_one()
     return opps, events
 
 

@@ -23,6 +23,7 @@ from domain.selling.activities import Activity
 from domain.selling.contacts import Contact
 from tests.integration.graphql_client import caller_for, gid
 from tests.integration.world import build_world
+from tests.reads import read_for_test
 
 NUL = "Acme\x00 Ltd"
 LONE_SURROGATE = "Acme \ud800 Ltd"  # sent as the JSON escape \ud800, which JSON allows and UTF-8 cannot encode
@@ -67,7 +68,9 @@ async def _counts(sessions, tenant_id) -> tuple[int, ...]:  # type: ignore[no-un
     async with sessions() as session:
         return tuple(
             [
-                (await session.execute(select(func.count()).where(model.tenant_id == tenant_id))).scalar_one()
+                (
+                    await session.execute(read_for_test(select(func.count()).where(model.tenant_id == tenant_id)))
+                ).scalar_one()
                 for model in (Account, Contact, Lead, Activity, WebForm, AuditEvent)
             ]
         )

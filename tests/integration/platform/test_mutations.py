@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from domain.audit.trail import AuditEvent
 from tests.integration.graphql_client import gid
+from tests.reads import read_for_test
 
 CREATE_ACCOUNT = """
 mutation($input: CreateAccountInput!) {
@@ -98,7 +99,7 @@ query($id: ID!) {
 
 async def _audit_count(sessions) -> int:  # type: ignore[no-untyped-def]
     async with sessions() as session:
-        return (await session.execute(select(func.count()).select_from(AuditEvent))).scalar_one()
+        return (await session.execute(read_for_test(select(func.count()).select_from(AuditEvent)))).scalar_one()
 
 
 async def test_account_and_contact_lifecycle_is_audited(world, as_, sessions) -> None:  # type: ignore[no-untyped-def]

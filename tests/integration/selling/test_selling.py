@@ -194,3 +194,23 @@ async def test_seats_and_links_a_deal_already_has_are_refused_each_with_its_own_
     linked = await am.data(LINK, input={"opportunityId": o3, "organizationId": r1a, "role": "INFLUENCING"})
     errors = linked["linkOpportunityPartner"]["errors"]
     assert [(e["field"], e["code"]) for e in errors] == [("organizationId", "PARTNER_ALREADY_LINKED")]
+
+
+NEW_ACCOUNT = "mutation($input: CreateAccountInput!) { createAccount(input: $input) { account { id } errors { code } } }"
+HAND_OVER = """
+mutation($input: UpdateAccountInput!) {
+  updateAccount(input: $input) { account { id owner { email } } errors { field code message } }
+}
+"""
+ACCOUNT = "query($id: ID!) { node(id: $id) { id } }"
+
+
+async def test_a_change_that_moves_a_record_out_of_the_callers_sight_answers_no_record(world, as_) -> None:  # type: ignore[no-untyped-def]
+    am_east, am_west = await as_("am_east"), await as_("am_west")
+    created = (await am_east.data(NEW_ACCOUNT, input={"name": "Handed Over Ltd"}))["createAccount"]["account"]
+    # When the account manager hands the account (with no deal of theirs) to a colleague
+    data = await am_east.data(HAND_OVER, input={"id": created["id"], "ownerId": gid("User", world.users["am_west"].id)})
+    # Then the change is made, and the payload shows what the caller may still see of it: nothing
+    assert data["updateAccount"] == {"account": None, "errors": []}
+    assert (await am_east.data(ACCOUNT, id=created["id"]))["node"] is None
+    assert (await am_west.data(ACCOUNT, id=created["id"]))["node"] == {"id": created["id"]}
