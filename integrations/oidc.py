@@ -93,10 +93,11 @@ async def discover(http: httpx.AsyncClient, issuer: str) -> ProviderMetadata:
         userinfo_endpoint=userinfo if isinstance(userinfo, str) else None,
         scopes_supported=frozenset(s for s in document.get("scopes_supported") or [] if isinstance(s, str)),
         token_auth_methods=frozenset(
-            m for m in document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
+            m
+            for m in document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
             if isinstance(m, str)
         ),
-    )  # fmt: skip
+    )
 
 
 def scopes_for(metadata: ProviderMetadata, groups_claim: str) -> list[str]:
@@ -116,10 +117,16 @@ def authorization_url(
 ) -> str:
     """Where to send the browser to sign in: a code request with state, nonce and an S256 code challenge."""
     return prepare_grant_uri(
-        metadata.authorization_endpoint, client_id, "code", redirect_uri=redirect_uri, scope=" ".join(scopes),
-        state=state, nonce=nonce, code_challenge=create_s256_code_challenge(code_verifier),
+        metadata.authorization_endpoint,
+        client_id,
+        "code",
+        redirect_uri=redirect_uri,
+        scope=" ".join(scopes),
+        state=state,
+        nonce=nonce,
+        code_challenge=create_s256_code_challenge(code_verifier),
         code_challenge_method="S256",
-    )  # fmt: skip
+    )
 
 
 async def exchange_code(
@@ -251,9 +258,11 @@ async def userinfo(http: httpx.AsyncClient, metadata: ProviderMetadata, access_t
     """The userinfo endpoint's claims for an access token."""
     assert metadata.userinfo_endpoint is not None
     body = await _get_json(
-        http, metadata.userinfo_endpoint, metadata.issuer,
+        http,
+        metadata.userinfo_endpoint,
+        metadata.issuer,
         headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-    )  # fmt: skip
+    )
     if not isinstance(body, dict):
         raise _bad("The identity provider's userinfo answer is not a JSON object.")
     return body
@@ -296,9 +305,14 @@ async def identity_from_code(
 ) -> SsoIdentity:
     """Exchange the code, verify the ID token, and read the person's claims (the userinfo endpoint fills gaps)."""
     tokens = await exchange_code(
-        http, metadata, client_id=client_id, client_secret=client_secret, code=code, redirect_uri=redirect_uri,
+        http,
+        metadata,
+        client_id=client_id,
+        client_secret=client_secret,
+        code=code,
+        redirect_uri=redirect_uri,
         code_verifier=code_verifier,
-    )  # fmt: skip
+    )
     claims = await verify_id_token(http, metadata, tokens["id_token"], client_id=client_id, nonce=nonce)
     missing = any(name not in claims for name in ("email", groups_claim))
     access_token = tokens.get("access_token")

@@ -73,29 +73,95 @@ SAMPLE_USERS = [
 
 REGIONS = ["East", "North", "South"]
 DISTRIBUTORS = [
-    ("North Distribution Ltd", "north-dist", PartnerTier.PLATINUM, "North",
-     [("Harbin Automation Dealer", "dealer-n1"), ("Shenyang Controls", "dealer-n2"),
-      ("Dalian Tech Supply", "dealer-n3")]),
-    ("South Channel Co.", "south-channel", PartnerTier.GOLD, "South",
-     [("Guangzhou Systems", "dealer-s1"), ("Shenzhen Industrial", "dealer-s2"), ("Xiamen Solutions", "dealer-s3")]),
-]  # fmt: skip
+    (
+        "North Distribution Ltd",
+        "north-dist",
+        PartnerTier.PLATINUM,
+        "North",
+        [
+            ("Harbin Automation Dealer", "dealer-n1"),
+            ("Shenyang Controls", "dealer-n2"),
+            ("Dalian Tech Supply", "dealer-n3"),
+        ],
+    ),
+    (
+        "South Channel Co.",
+        "south-channel",
+        PartnerTier.GOLD,
+        "South",
+        [("Guangzhou Systems", "dealer-s1"), ("Shenzhen Industrial", "dealer-s2"), ("Xiamen Solutions", "dealer-s3")],
+    ),
+]
 FIRST = ["Wei", "Li", "Anna", "James", "Mei", "Omar", "Sofia", "Chen", "Lucas", "Yuki", "Ravi", "Elena", "Jun", "Maria"]
 LAST = ["Zhang", "Wang", "Smith", "Garcia", "Tanaka", "Kumar", "Müller", "Rossi", "Liu", "Nguyen", "Kim", "Silva"]
-PREFIX = ["Apex", "Blue River", "Crown", "Delta", "Eastern", "Golden", "Harbor", "Iron", "Jade", "Keystone", "Lotus",
-          "Meridian", "Northstar", "Orient", "Pioneer", "Quantum", "Red Peak", "Summit", "Titan", "United", "Vertex",
-          "Western", "Yangtze", "Zenith"]  # fmt: skip
-CORE = ["Steel", "Logistics", "Pharma", "Energy", "Foods", "Textiles", "Robotics", "Chemicals", "Motors", "Paper",
-        "Electronics", "Glass", "Mining", "Water", "Packaging", "Semiconductors"]  # fmt: skip
+PREFIX = [
+    "Apex",
+    "Blue River",
+    "Crown",
+    "Delta",
+    "Eastern",
+    "Golden",
+    "Harbor",
+    "Iron",
+    "Jade",
+    "Keystone",
+    "Lotus",
+    "Meridian",
+    "Northstar",
+    "Orient",
+    "Pioneer",
+    "Quantum",
+    "Red Peak",
+    "Summit",
+    "Titan",
+    "United",
+    "Vertex",
+    "Western",
+    "Yangtze",
+    "Zenith",
+]
+CORE = [
+    "Steel",
+    "Logistics",
+    "Pharma",
+    "Energy",
+    "Foods",
+    "Textiles",
+    "Robotics",
+    "Chemicals",
+    "Motors",
+    "Paper",
+    "Electronics",
+    "Glass",
+    "Mining",
+    "Water",
+    "Packaging",
+    "Semiconductors",
+]
 SUFFIX = ["Co., Ltd.", "Group", "Inc.", "Corp.", "Holdings", "Industries", "GmbH", "有限公司"]
 SPECIALIZATIONS = ["robotics", "drives", "plc", "scada", "mes"]
 INDUSTRIES = ["Manufacturing", "Logistics", "Healthcare", "Energy", "Retail", "Automotive", "Electronics", "Utilities"]
-DEAL_NAMES = ["Line automation", "SCADA upgrade", "Predictive maintenance", "Plant expansion",
-              "Safety retrofit", "Drive replacement", "MES rollout", "Energy monitoring", "Spare parts contract",
-              "Robot cell"]  # fmt: skip
+DEAL_NAMES = [
+    "Line automation",
+    "SCADA upgrade",
+    "Predictive maintenance",
+    "Plant expansion",
+    "Safety retrofit",
+    "Drive replacement",
+    "MES rollout",
+    "Energy monitoring",
+    "Spare parts contract",
+    "Robot cell",
+]
 STAGE_WEIGHTS = [
-    (Stage.PROSPECTING, 20), (Stage.QUALIFICATION, 20), (Stage.SOLUTION, 15), (Stage.PROPOSAL, 12),
-    (Stage.NEGOTIATION, 8), (Stage.CLOSED_WON, 15), (Stage.CLOSED_LOST, 10),
-]  # fmt: skip
+    (Stage.PROSPECTING, 20),
+    (Stage.QUALIFICATION, 20),
+    (Stage.SOLUTION, 15),
+    (Stage.PROPOSAL, 12),
+    (Stage.NEGOTIATION, 8),
+    (Stage.CLOSED_WON, 15),
+    (Stage.CLOSED_LOST, 10),
+]
 
 
 # The demo tenant's users sign in with this, outside production only; `crm serve` prints it.
@@ -202,15 +268,32 @@ async def _populate(session: AsyncSession, tenant_id: uuid.UUID, enterprise: Org
     for dist_name, dist_domain, tier, _region, dealers in DISTRIBUTORS:
         did = uuid.uuid4()
         dpath = child_path(enterprise.path, did)
-        b.add(Organization, id=did, name=dist_name, kind=OrganizationKind.DISTRIBUTOR, parent_id=enterprise.id,
-              path=dpath, tier=tier, region_ids=[regions[_region]], specializations=SPECIALIZATIONS)  # fmt: skip
+        b.add(
+            Organization,
+            id=did,
+            name=dist_name,
+            kind=OrganizationKind.DISTRIBUTOR,
+            parent_id=enterprise.id,
+            path=dpath,
+            tier=tier,
+            region_ids=[regions[_region]],
+            specializations=SPECIALIZATIONS,
+        )
         partner_orgs.append((did, dist_domain, _region, OrganizationKind.DISTRIBUTOR, None))
         for i, (dealer_name, dealer_domain) in enumerate(dealers):
             rid = uuid.uuid4()
             dealer_tier = [PartnerTier.GOLD, PartnerTier.SILVER, PartnerTier.REGISTERED][i]
-            b.add(Organization, id=rid, name=dealer_name, kind=OrganizationKind.DEALER, parent_id=did,
-                  path=child_path(dpath, rid), tier=dealer_tier, region_ids=[regions[_region]],
-                  specializations=SPECIALIZATIONS[i::3] + SPECIALIZATIONS[:1])  # fmt: skip
+            b.add(
+                Organization,
+                id=rid,
+                name=dealer_name,
+                kind=OrganizationKind.DEALER,
+                parent_id=did,
+                path=child_path(dpath, rid),
+                tier=dealer_tier,
+                region_ids=[regions[_region]],
+                specializations=SPECIALIZATIONS[i::3] + SPECIALIZATIONS[:1],
+            )
             partner_orgs.append((rid, dealer_domain, _region, OrganizationKind.DEALER, did))
     await b.flush(session, Organization)
 
@@ -221,10 +304,24 @@ async def _populate(session: AsyncSession, tenant_id: uuid.UUID, enterprise: Org
         first, last = next(people)
         return f"{first} {last}"
 
-    def user(email: str, roles: list[str], *, org: uuid.UUID = enterprise.id, territory: uuid.UUID | None = None,
-             manager: uuid.UUID | None = None, name: str | None = None) -> uuid.UUID:  # fmt: skip
-        return b.add(User, email=email, name=name or person(), organization_id=org, roles=roles,
-                     territory_id=territory, manager_id=manager)  # fmt: skip
+    def user(
+        email: str,
+        roles: list[str],
+        *,
+        org: uuid.UUID = enterprise.id,
+        territory: uuid.UUID | None = None,
+        manager: uuid.UUID | None = None,
+        name: str | None = None,
+    ) -> uuid.UUID:
+        return b.add(
+            User,
+            email=email,
+            name=name or person(),
+            organization_id=org,
+            roles=roles,
+            territory_id=territory,
+            manager_id=manager,
+        )
 
     user("admin@acme.example", ["admin"])
     director = user("director@acme.example", ["sales_director"], territory=global_id)
@@ -241,9 +338,11 @@ async def _populate(session: AsyncSession, tenant_id: uuid.UUID, enterprise: Org
         account_managers.append((uid, region))
     specialists: dict[SalesRole, list[uuid.UUID]] = {}
     for role, prefix, count in (
-        (SalesRole.SOLUTION_SPECIALIST, "solution", 4), (SalesRole.INDUSTRY_SPECIALIST, "industry", 3),
-        (SalesRole.PRODUCT_SPECIALIST, "product", 3), (SalesRole.NEGOTIATOR, "negotiator", 2),
-    ):  # fmt: skip
+        (SalesRole.SOLUTION_SPECIALIST, "solution", 4),
+        (SalesRole.INDUSTRY_SPECIALIST, "industry", 3),
+        (SalesRole.PRODUCT_SPECIALIST, "product", 3),
+        (SalesRole.NEGOTIATOR, "negotiator", 2),
+    ):
         specialists[role] = [
             user(f"{prefix}{i + 1}@acme.example", [role.value], manager=director) for i in range(count)
         ]
@@ -282,18 +381,31 @@ async def _populate(session: AsyncSession, tenant_id: uuid.UUID, enterprise: Org
         managed_by = (
             rng.choice(dealers_by_region[region])[0] if region in dealers_by_region and rng.random() < 0.25 else None
         )
-        aid = b.add(Account, name=name, normalized_name=normalize_company_name(name)[:200],
-                    tax_id=f"91{rng.randrange(10**15, 10**16)}", web_domain=f"{normalize_company_name(name).split()[0]}"
-                    f"{len(accounts)}.example", industry=rng.choice(INDUSTRIES), grade=rng.choice("ABC"),
-                    owner_id=owner, territory_id=regions[region], managing_partner_id=managed_by,
-                    lifecycle_stage=rng.choice(list(LifecycleStage)))  # fmt: skip
+        aid = b.add(
+            Account,
+            name=name,
+            normalized_name=normalize_company_name(name)[:200],
+            tax_id=f"91{rng.randrange(10**15, 10**16)}",
+            web_domain=f"{normalize_company_name(name).split()[0]}{len(accounts)}.example",
+            industry=rng.choice(INDUSTRIES),
+            grade=rng.choice("ABC"),
+            owner_id=owner,
+            territory_id=regions[region],
+            managing_partner_id=managed_by,
+            lifecycle_stage=rng.choice(list(LifecycleStage)),
+        )
         accounts.append((aid, owner, region, managed_by))
         for _ in range(rng.randint(2, 4)):
             first, last = rng.choice(FIRST), rng.choice(LAST)
-            b.add(Contact, account_id=aid, first_name=first, last_name=last,
-                  email=f"{first.lower()}.{last.lower()}{rng.randrange(100)}@customer{len(accounts)}.example",
-                  title=rng.choice(["CIO", "Plant Manager", "Procurement Lead", "Engineer", "CFO"]),
-                  buying_role=rng.choice(list(BuyingRole)))  # fmt: skip
+            b.add(
+                Contact,
+                account_id=aid,
+                first_name=first,
+                last_name=last,
+                email=f"{first.lower()}.{last.lower()}{rng.randrange(100)}@customer{len(accounts)}.example",
+                title=rng.choice(["CIO", "Plant Manager", "Procurement Lead", "Engineer", "CFO"]),
+                buying_role=rng.choice(list(BuyingRole)),
+            )
     await b.flush(session, Account, Contact)
 
     # Opportunities with teams, partner links and activities
@@ -308,39 +420,79 @@ async def _populate(session: AsyncSession, tenant_id: uuid.UUID, enterprise: Org
         probability, forecast = STAGE_DEFAULTS[stage]
         close = today + timedelta(days=rng.randint(-180, 270) if stage.is_closed else rng.randint(7, 365))
         created = now - timedelta(days=rng.randint(1, 540), minutes=n)
-        oid = b.add(Opportunity, account_id=aid, name=f"{rng.choice(DEAL_NAMES)} #{n + 1}", owner_id=owner,
-                    territory_id=regions[region], stage=stage, amount=Decimal(rng.randrange(5_000, 2_000_000, 500)),
-                    currency=rng.choices(["USD", "EUR", "CNY"], [70, 15, 15])[0], close_date=close,
-                    probability=probability, forecast_category=forecast,
-                    margin=Decimal(rng.randint(5, 45)) / 100 if rng.random() < 0.7 else None,
-                    internal_notes="Competitor pricing aggressive." if rng.random() < 0.2 else None,
-                    created_at=created, updated_at=created)  # fmt: skip
-        members = rng.sample([SalesRole.SOLUTION_SPECIALIST, SalesRole.INDUSTRY_SPECIALIST,
-                              SalesRole.PRODUCT_SPECIALIST, SalesRole.NEGOTIATOR], rng.randint(1, 3))  # fmt: skip
+        oid = b.add(
+            Opportunity,
+            account_id=aid,
+            name=f"{rng.choice(DEAL_NAMES)} #{n + 1}",
+            owner_id=owner,
+            territory_id=regions[region],
+            stage=stage,
+            amount=Decimal(rng.randrange(5_000, 2_000_000, 500)),
+            currency=rng.choices(["USD", "EUR", "CNY"], [70, 15, 15])[0],
+            close_date=close,
+            probability=probability,
+            forecast_category=forecast,
+            margin=Decimal(rng.randint(5, 45)) / 100 if rng.random() < 0.7 else None,
+            internal_notes="Competitor pricing aggressive." if rng.random() < 0.2 else None,
+            created_at=created,
+            updated_at=created,
+        )
+        members = rng.sample(
+            [
+                SalesRole.SOLUTION_SPECIALIST,
+                SalesRole.INDUSTRY_SPECIALIST,
+                SalesRole.PRODUCT_SPECIALIST,
+                SalesRole.NEGOTIATOR,
+            ],
+            rng.randint(1, 3),
+        )
         for role in members:
-            b.add(OpportunityTeamMember, opportunity_id=oid, user_id=rng.choice(specialists[role]), sales_role=role,
-                  access=TeamAccess.EDIT if role is not SalesRole.PRODUCT_SPECIALIST else TeamAccess.READ)  # fmt: skip
+            b.add(
+                OpportunityTeamMember,
+                opportunity_id=oid,
+                user_id=rng.choice(specialists[role]),
+                sales_role=role,
+                access=TeamAccess.EDIT if role is not SalesRole.PRODUCT_SPECIALIST else TeamAccess.READ,
+            )
         is_channel = managed_by is not None or rng.random() < 0.3
         if is_channel and region in dealers_by_region:
             dealer, distributor = (
                 next(d for d in dealers_by_region[region] if d[0] == managed_by)
-                if managed_by else rng.choice(dealers_by_region[region])
-            )  # fmt: skip
+                if managed_by
+                else rng.choice(dealers_by_region[region])
+            )
             b.add(OpportunityPartner, opportunity_id=oid, organization_id=dealer, role=PartnerRole.SOURCING)
             if rng.random() < 0.6:
                 b.add(OpportunityPartner, opportunity_id=oid, organization_id=distributor, role=PartnerRole.FULFILLING)
-            b.add(OpportunityTeamMember, opportunity_id=oid, user_id=rng.choice(channel_managers),
-                  sales_role=SalesRole.CHANNEL_MANAGER, access=TeamAccess.EDIT)  # fmt: skip
-            b.add(OpportunityTeamMember, opportunity_id=oid, user_id=partner_sales[dealer][0],
-                  sales_role=SalesRole.PARTNER_REP, access=TeamAccess.EDIT)  # fmt: skip
+            b.add(
+                OpportunityTeamMember,
+                opportunity_id=oid,
+                user_id=rng.choice(channel_managers),
+                sales_role=SalesRole.CHANNEL_MANAGER,
+                access=TeamAccess.EDIT,
+            )
+            b.add(
+                OpportunityTeamMember,
+                opportunity_id=oid,
+                user_id=partner_sales[dealer][0],
+                sales_role=SalesRole.PARTNER_REP,
+                access=TeamAccess.EDIT,
+            )
         for k in range(rng.randint(1, 4)):
             activity_kind = rng.choice(list(ActivityKind))
             when = created + timedelta(days=k * 7 + rng.randint(0, 6))
             subject = f"{activity_kind.value.title()} about {DEAL_NAMES[n % len(DEAL_NAMES)].lower()}"
-            b.add(Activity, kind=activity_kind, subject=subject,
-                  account_id=aid, opportunity_id=oid, owner_id=rng.choice([owner, *all_users[:2]]),
-                  occurred_at=when, due_at=when + timedelta(days=3) if activity_kind is ActivityKind.TASK else None,
-                  done=activity_kind is not ActivityKind.TASK or rng.random() < 0.5)  # fmt: skip
+            b.add(
+                Activity,
+                kind=activity_kind,
+                subject=subject,
+                account_id=aid,
+                opportunity_id=oid,
+                owner_id=rng.choice([owner, *all_users[:2]]),
+                occurred_at=when,
+                due_at=when + timedelta(days=3) if activity_kind is ActivityKind.TASK else None,
+                done=activity_kind is not ActivityKind.TASK or rng.random() < 0.5,
+            )
     await b.flush(session, Opportunity, OpportunityTeamMember, OpportunityPartner, Activity)
     distributors = [org_id for org_id, _d, _r, kind, _p in partner_orgs if kind is OrganizationKind.DISTRIBUTOR]
     await _channel_programme(session, tenant_id, rng, distributors, channel_managers, regions, account_managers)
@@ -358,27 +510,58 @@ async def _channel_programme(
     """Channel managers for the distributors, routing rules, a web form, routed leads and deal registrations."""
     for distributor, manager in zip(distributors, channel_managers, strict=False):
         await session.execute(
-            update(Organization).where(Organization.tenant_id == tenant_id, Organization.id == distributor)
+            update(Organization)
+            .where(Organization.tenant_id == tenant_id, Organization.id == distributor)
             .values(channel_manager_id=manager)
-        )  # fmt: skip
+        )
     east_desk = [u for u, region in account_managers if region == "East"]
-    session.add_all([
-        RoutingRule(tenant_id=tenant_id, id=uuid.uuid4(), position=1, name="Partners by region and skill",
-                    kind=RuleKind.PARTNER),
-        RoutingRule(tenant_id=tenant_id, id=uuid.uuid4(), position=2, name="East inside sales", kind=RuleKind.INTERNAL,
-                    user_ids=east_desk, max_open_leads=25),
-    ])  # fmt: skip
-    session.add(WebForm(tenant_id=tenant_id, id=uuid.uuid4(), key="acme-contact-us", secret=uuid.uuid4().hex * 2,
-                        name="Contact us", campaign="Website"))  # fmt: skip
+    session.add_all(
+        [
+            RoutingRule(
+                tenant_id=tenant_id,
+                id=uuid.uuid4(),
+                position=1,
+                name="Partners by region and skill",
+                kind=RuleKind.PARTNER,
+            ),
+            RoutingRule(
+                tenant_id=tenant_id,
+                id=uuid.uuid4(),
+                position=2,
+                name="East inside sales",
+                kind=RuleKind.INTERNAL,
+                user_ids=east_desk,
+                max_open_leads=25,
+            ),
+        ]
+    )
+    session.add(
+        WebForm(
+            tenant_id=tenant_id,
+            id=uuid.uuid4(),
+            key="acme-contact-us",
+            secret=uuid.uuid4().hex * 2,
+            name="Contact us",
+            campaign="Website",
+        )
+    )
     await session.flush()
     demo = system_unit_of_work(session, tenant_id, DEMO_LOAD)
     for n in range(12):
         region = list(regions)[n % 3]
-        lead = await receive_lead(demo, NewLead(
-            company_name=f"{rng.choice(PREFIX)} {rng.choice(CORE)} Prospect {n + 1}", last_name=rng.choice(LAST),
-            first_name=rng.choice(FIRST), email=f"buyer{n + 1}@prospect{n + 1}.example", source=LeadSource.EVENT,
-            source_detail="Hannover Messe", interests=[rng.choice(SPECIALIZATIONS)], territory_id=regions[region],
-        ))  # fmt: skip
+        lead = await receive_lead(
+            demo,
+            NewLead(
+                company_name=f"{rng.choice(PREFIX)} {rng.choice(CORE)} Prospect {n + 1}",
+                last_name=rng.choice(LAST),
+                first_name=rng.choice(FIRST),
+                email=f"buyer{n + 1}@prospect{n + 1}.example",
+                source=LeadSource.EVENT,
+                source_detail="Hannover Messe",
+                interests=[rng.choice(SPECIALIZATIONS)],
+                territory_id=regions[region],
+            ),
+        )
         await route(demo, lead)
     # Dealer registrations: two approved (protected), one awaiting the channel manager
     dealer_sales = (
@@ -388,10 +571,17 @@ async def _channel_programme(
     manager_access = await _access(session, tenant_id, channel_managers[0])
     close = date.today() + timedelta(days=120)  # registrations must close in the future, whenever loaded
     for n, name in enumerate(["Harbin Boiler Works", "Qiqihar Rail Systems", "Daqing Petrochem Services"]):
-        registration = await submit_registration(UnitOfWork(session, dealer_access), NewRegistration(
-            customer_name=name, amount=Decimal(150_000 + 50_000 * n), currency="CNY", expected_close_date=close,
-            products=[SPECIALIZATIONS[n], "service contract"], notes="Met at the Harbin trade fair.",
-        ))  # fmt: skip
+        registration = await submit_registration(
+            UnitOfWork(session, dealer_access),
+            NewRegistration(
+                customer_name=name,
+                amount=Decimal(150_000 + 50_000 * n),
+                currency="CNY",
+                expected_close_date=close,
+                products=[SPECIALIZATIONS[n], "service contract"],
+                notes="Met at the Harbin trade fair.",
+            ),
+        )
         if n < 2:
             approver = UnitOfWork(session, manager_access)
             await approve_registration(approver, registration.id, ApprovalChanges(), "Welcome")
@@ -401,19 +591,31 @@ async def _channel_programme(
 async def _commerce(session: AsyncSession, tenant_id: uuid.UUID, dealer_access: PolicyAccess) -> None:
     """A catalogue as an ERP sync would bring it, partner price lists, a dealer's order and an internal quote."""
     demo = system_unit_of_work(session, tenant_id, DEMO_LOAD)
-    await upsert_products(session, tenant_id, [
-        CatalogEntry("HW-100", "Edge gateway", Decimal("1250.00"), "USD", True, None),
-        CatalogEntry("HW-210", "Industrial switch", Decimal("640.00"), "USD", True, None),
-        CatalogEntry("SW-300", "Fleet analytics licence (monthly)", Decimal("90.00"), "USD", True, None),
-        CatalogEntry("SVC-400", "Premium support (monthly)", Decimal("150.00"), "USD", True, None),
-    ])  # fmt: skip
+    await upsert_products(
+        session,
+        tenant_id,
+        [
+            CatalogEntry("HW-100", "Edge gateway", Decimal("1250.00"), "USD", True, None),
+            CatalogEntry("HW-210", "Industrial switch", Decimal("640.00"), "USD", True, None),
+            CatalogEntry("SW-300", "Fleet analytics licence (monthly)", Decimal("90.00"), "USD", True, None),
+            CatalogEntry("SVC-400", "Premium support (monthly)", Decimal("150.00"), "USD", True, None),
+        ],
+    )
     for name, kind, tier, discount in (
         ("Distributors", OrganizationKind.DISTRIBUTOR, None, "30"),
         ("Dealers", OrganizationKind.DEALER, None, "20"),
         ("Gold dealers", OrganizationKind.DEALER, PartnerTier.GOLD, "25"),
     ):
-        session.add(PriceList(tenant_id=tenant_id, id=uuid.uuid4(), name=name, partner_kind=kind, partner_tier=tier,
-                              discount_percent=Decimal(discount)))  # fmt: skip
+        session.add(
+            PriceList(
+                tenant_id=tenant_id,
+                id=uuid.uuid4(),
+                name=name,
+                partner_kind=kind,
+                partner_tier=tier,
+                discount_percent=Decimal(discount),
+            )
+        )
     await session.flush()
     products = dict((await session.execute(demo.visible_columns(Product, Product.code, Product.id))).all())
     # Credit as the ERP would report it: a limit per partner, and what each owes
@@ -437,9 +639,14 @@ async def _commerce(session: AsyncSession, tenant_id: uuid.UUID, dealer_access: 
         .limit(1)
     )
     if deal is not None:
-        await create_quote(UnitOfWork(session, am_access), deal, [
-            LineInput(products["HW-100"], Decimal("10"), Decimal("5")), LineInput(products["SVC-400"], Decimal("12")),
-        ])  # fmt: skip
+        await create_quote(
+            UnitOfWork(session, am_access),
+            deal,
+            [
+                LineInput(products["HW-100"], Decimal("10"), Decimal("5")),
+                LineInput(products["SVC-400"], Decimal("12")),
+            ],
+        )
 
 
 async def _access(session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> PolicyAccess:

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeAlias
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -169,7 +169,8 @@ class BudgetOwner(Enum):
     MACHINE_CLIENT = "client"
 
 
-BudgetOwnerType = strawberry.enum(BudgetOwner, name="BudgetOwner", description="Whose query budget it is.")
+BudgetOwnerType: TypeAlias = BudgetOwner
+strawberry.enum(BudgetOwnerType, name="BudgetOwner", description="Whose query budget it is.")
 describe_values(
     BudgetOwnerType,
     {
@@ -189,7 +190,7 @@ describe_values(
     "the same.",
 )
 class RateLimitType:
-    owner: BudgetOwnerType = strawberry.field(  # type: ignore[valid-type]
+    owner: BudgetOwnerType = strawberry.field(
         description="Whose budget this is: of the viewer's budgets, the one that runs out first."
     )
     limit: int = strawberry.field(description="Points the budget holds when full.")

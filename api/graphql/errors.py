@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -49,8 +49,9 @@ AnyErrorCode = StrEnum(  # type: ignore[misc]
     "AnyErrorCode",
     [(c.name, c.value) for c in ErrorCode] + [(c.name, c.value) for codes, _ in CONCEPT_CODES for c in codes],
 )
-ErrorCodeType = strawberry.enum(
-    AnyErrorCode,
+ErrorCodeType: TypeAlias = AnyErrorCode
+strawberry.enum(
+    ErrorCodeType,
     name="ErrorCode",
     description="Machine-readable error codes: general ones first, then each business concept's specific ones.",
 )
@@ -68,7 +69,7 @@ def code_of(code: Code) -> Any:
 @strawberry.type(description="A problem with a mutation's input or with the record it targets; nothing was changed.")
 class UserError:
     field: str | None = strawberry.field(description="The input field at fault (camelCase), if one is.")
-    code: ErrorCodeType = strawberry.field(description="What kind of problem it is.")  # type: ignore[valid-type]
+    code: ErrorCodeType = strawberry.field(description="What kind of problem it is.")
     message: str = strawberry.field(description="A sentence for the person at the keyboard.")
 
 

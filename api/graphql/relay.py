@@ -6,7 +6,7 @@ import base64
 import binascii
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeAlias, TypeVar
 
 import strawberry
 
@@ -104,7 +104,8 @@ BeforeArg = Annotated[
     ),
 ]
 
-OrderDirection = strawberry.enum(SortDirection, name="OrderDirection", description="Sort direction.")
+OrderDirection: TypeAlias = SortDirection
+strawberry.enum(OrderDirection, name="OrderDirection", description="Sort direction.")
 describe_values(
     OrderDirection,
     {

@@ -19,7 +19,8 @@ from api.graphql.channel.deal_registrations.types import DealRegistrationType
 from api.graphql.channel.directory.mutations import DirectoryMutations
 from api.graphql.channel.directory.queries import DirectoryQueries
 from api.graphql.channel.directory.types import OrganizationType, TerritoryType, UserType
-from api.graphql.channel.leads.graphql import LeadMutations, LeadQueries
+from api.graphql.channel.leads.mutations import LeadMutations
+from api.graphql.channel.leads.queries import LeadQueries
 from api.graphql.channel.leads.types import LeadType, RoutingRuleType, WebFormType
 from api.graphql.commerce.credit import CreditQueries
 from api.graphql.commerce.mutations import CommerceMutations
@@ -40,9 +41,9 @@ from api.graphql.selling.accounts.types import AccountType, ContactType
 from api.graphql.selling.activities.mutations import ActivityMutations, ActivityQueries
 from api.graphql.selling.activities.types import ActivityType
 from api.graphql.selling.analytics.queries import AnalyticsQueries, QuotaMutations, QuotaQueries
-from api.graphql.selling.opportunities.mutations import OpportunityMutations, StageApprovalType
+from api.graphql.selling.opportunities.mutations import OpportunityMutations
 from api.graphql.selling.opportunities.queries import OpportunityQueries
-from api.graphql.selling.opportunities.types import OpportunityType
+from api.graphql.selling.opportunities.types import OpportunityType, StageApprovalType
 from api.graphql.selling.pipelines.graphql import PipelineMutations, PipelineQueries, PipelineType
 
 NODE_TYPES: dict[str, type] = {

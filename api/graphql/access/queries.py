@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import strawberry
 from strawberry.types import Info
 
@@ -11,11 +13,12 @@ from api.graphql.descriptions import describe_values, described_arguments
 from api.graphql.errors import query_value
 from api.graphql.relay import optional_id_of, record_ref
 from api.graphql.resolving import read
-from api.graphql.selling.opportunities.mutations import FieldGroupType
+from api.graphql.selling.opportunities.types import FieldGroupType
 from domain.access.actor import Action
 from permissions.explain import explain_access
 
-ActionType = strawberry.enum(Action, name="AccessAction", description="What a user may do to a record.")
+ActionType: TypeAlias = Action
+strawberry.enum(ActionType, name="AccessAction", description="What a user may do to a record.")
 describe_values(
     ActionType,
     {
@@ -30,7 +33,7 @@ describe_values(
 
 @strawberry.type(description="One grant that covers the record: which role, which scope, and what links it.")
 class AccessReason:
-    action: ActionType = strawberry.field(description="READ or UPDATE.")  # type: ignore[valid-type]
+    action: ActionType = strawberry.field(description="READ or UPDATE.")
     role: str = strawberry.field(description="The role the user holds.")
     granted_via: str = strawberry.field(
         description="The role whose policy grants it: the same one, or one it inherits."
@@ -48,7 +51,7 @@ class AccessExplanation:
     can_edit: bool = strawberry.field(
         description="Whether they may change it; for an opportunity, at least one field group at its current stage."
     )
-    editable_field_groups: list[FieldGroupType] | None = strawberry.field(  # type: ignore[valid-type]
+    editable_field_groups: list[FieldGroupType] | None = strawberry.field(
         description="For an opportunity, the field groups they may change at its current stage, team stage rules "
         "applied (COMMERCIAL, DETAILS, STAGE); null for other records."
     )

@@ -7,7 +7,7 @@ its own Python enum so that the schema does not depend on the order modules are 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import overload
+from typing import TypeAlias, overload
 
 import strawberry
 
@@ -34,7 +34,8 @@ class PartnerTierChoice(StrEnum):
     REGISTERED = PartnerTier.REGISTERED.value
 
 
-PartnerKindType = strawberry.enum(PartnerKindChoice, name="PriceListPartnerKind", description="A kind of organization.")
+PartnerKindType: TypeAlias = PartnerKindChoice
+strawberry.enum(PartnerKindType, name="PriceListPartnerKind", description="A kind of organization.")
 describe_values(
     PartnerKindType,
     {
@@ -45,7 +46,8 @@ describe_values(
         "AGENT": "Agents.",
     },
 )
-PartnerTierType = strawberry.enum(PartnerTierChoice, name="PriceListPartnerTier", description="A partner tier.")
+PartnerTierType: TypeAlias = PartnerTierChoice
+strawberry.enum(PartnerTierType, name="PriceListPartnerTier", description="A partner tier.")
 describe_values(
     PartnerTierType,
     {

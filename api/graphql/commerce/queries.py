@@ -127,8 +127,8 @@ class CommerceQueries:
         after: AfterArg = None,
         last: LastArg = None,
         before: BeforeArg = None,
-        status: OrderStatusType | None = None,  # type: ignore[valid-type]
-        sync_state: SyncStateType | None = None,  # type: ignore[valid-type]
+        status: OrderStatusType | None = None,
+        sync_state: SyncStateType | None = None,
         account_id: strawberry.ID | None = None,
         partner_id: strawberry.ID | None = None,
     ) -> Connection[OrderType]:
@@ -158,7 +158,7 @@ class CommerceQueries:
         after: AfterArg = None,
         last: LastArg = None,
         before: BeforeArg = None,
-        status: ContractStatusType | None = None,  # type: ignore[valid-type]
+        status: ContractStatusType | None = None,
         account_id: strawberry.ID | None = None,
     ) -> Connection[ContractType]:
         account = _optional_id(account_id, "Account", "accountId")
@@ -230,7 +230,7 @@ class CommerceQueries:
         after: AfterArg = None,
         last: LastArg = None,
         before: BeforeArg = None,
-        status: MessageStatusType | None = None,  # type: ignore[valid-type]
+        status: MessageStatusType | None = None,
     ) -> Connection[OutboxMessageType]:
         return await list_connection(
             info,

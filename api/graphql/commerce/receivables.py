@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeAlias
 
 import strawberry
 from strawberry.types import Info
@@ -18,8 +19,9 @@ from domain.commerce.balances import ReceivablesGrouping, ReceivablesLine
 from domain.shared.base import utcnow
 from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
 
-ReceivablesGroupingType = strawberry.enum(
-    ReceivablesGrouping, name="ReceivablesGrouping", description="What a receivables breakdown has a line for."
+ReceivablesGroupingType: TypeAlias = ReceivablesGrouping
+strawberry.enum(
+    ReceivablesGroupingType, name="ReceivablesGrouping", description="What a receivables breakdown has a line for."
 )
 describe_values(
     ReceivablesGroupingType,
@@ -81,7 +83,7 @@ class ReceivablesQueries:
     async def receivables_breakdown(
         self,
         info: Info,
-        by: ReceivablesGroupingType,  # type: ignore[valid-type]
+        by: ReceivablesGroupingType,
         partner_id: strawberry.ID | None = None,
         account_id: strawberry.ID | None = None,
         first: int = 50,

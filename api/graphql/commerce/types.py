@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 import strawberry
 from strawberry.types import Info
@@ -27,7 +27,8 @@ from domain.commerce.settings import CommerceSettings
 from domain.erp.outbox import ErpMirror, MessageKind, MessageStatus, OutboxMessage, SyncState
 from domain.shared.base import utcnow
 
-QuoteStatusType = strawberry.enum(QuoteStatus, name="QuoteStatus", description="Where a quote stands.")
+QuoteStatusType: TypeAlias = QuoteStatus
+strawberry.enum(QuoteStatusType, name="QuoteStatus", description="Where a quote stands.")
 describe_values(
     QuoteStatusType,
     {
@@ -41,7 +42,8 @@ describe_values(
         "SUPERSEDED": "Replaced by a newer version.",
     },
 )
-OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus", description="Where an order stands.")
+OrderStatusType: TypeAlias = OrderStatus
+strawberry.enum(OrderStatusType, name="OrderStatus", description="Where an order stands.")
 describe_values(
     OrderStatusType,
     {
@@ -52,7 +54,8 @@ describe_values(
         "CANCELLED": "Cancelled, with a reason.",
     },
 )
-ContractStatusType = strawberry.enum(ContractStatus, name="ContractStatus", description="Where a contract stands.")
+ContractStatusType: TypeAlias = ContractStatus
+strawberry.enum(ContractStatusType, name="ContractStatus", description="Where a contract stands.")
 describe_values(
     ContractStatusType,
     {
@@ -64,7 +67,8 @@ describe_values(
         "TERMINATED": "Ended early, with a reason.",
     },
 )
-SyncStateType = strawberry.enum(SyncState, name="SyncState", description="Where a record stands with the ERP.")
+SyncStateType: TypeAlias = SyncState
+strawberry.enum(SyncStateType, name="SyncState", description="Where a record stands with the ERP.")
 describe_values(
     SyncStateType,
     {
@@ -74,7 +78,8 @@ describe_values(
         "FAILED": "Delivery gave up: see the dead outbox message.",
     },
 )
-MessageStatusType = strawberry.enum(MessageStatus, name="OutboxStatus", description="Where an outbox message stands.")
+MessageStatusType: TypeAlias = MessageStatus
+strawberry.enum(MessageStatusType, name="OutboxStatus", description="Where an outbox message stands.")
 describe_values(
     MessageStatusType,
     {
@@ -84,7 +89,8 @@ describe_values(
         "CANCELLED": "Its record was cancelled before delivery: nothing to send.",
     },
 )
-MessageKindType = strawberry.enum(MessageKind, name="OutboxKind", description="What an outbox message carries.")
+MessageKindType: TypeAlias = MessageKind
+strawberry.enum(MessageKindType, name="OutboxKind", description="What an outbox message carries.")
 describe_values(
     MessageKindType,
     {
@@ -142,11 +148,11 @@ class PriceListType(Node):
         return self.row.name
 
     @strawberry.field(description="The partner kind it applies to (null: any).")
-    def partner_kind(self) -> PartnerKindType | None:  # type: ignore[valid-type]
+    def partner_kind(self) -> PartnerKindType | None:
         return kind_choice(self.row.partner_kind)
 
     @strawberry.field(description="The partner tier it applies to (null: any).")
-    def partner_tier(self) -> PartnerTierType | None:  # type: ignore[valid-type]
+    def partner_tier(self) -> PartnerTierType | None:
         return tier_choice(self.row.partner_tier)
 
     @strawberry.field(description="Percent off list price.")
@@ -156,7 +162,7 @@ class PriceListType(Node):
 
 @strawberry.type(description="What the ERP last said of an order or contract.")
 class ErpSync:
-    state: SyncStateType = strawberry.field(description="Not sent, pending delivery, synced, or failed.")  # type: ignore[valid-type]
+    state: SyncStateType = strawberry.field(description="Not sent, pending delivery, synced, or failed.")
     erp_id: str | None = strawberry.field(description="The ERP's id for it.")
     erp_number: str | None = strawberry.field(description="The ERP's document number.")
     erp_state: str | None = strawberry.field(description="The ERP's own state name.")
@@ -236,7 +242,7 @@ class QuoteType(Node):
         return self.row.row_version
 
     @strawberry.field(description="Status.")
-    def status(self) -> QuoteStatusType:  # type: ignore[valid-type]
+    def status(self) -> QuoteStatusType:
         return self.row.status
 
     @strawberry.field(description="Sum of lines before discounts.")
@@ -352,7 +358,7 @@ class OrderType(Node):
         return self.row.number
 
     @strawberry.field(description="Status, from the ERP's confirmation, shipment and payment.")
-    def status(self) -> OrderStatusType:  # type: ignore[valid-type]
+    def status(self) -> OrderStatusType:
         return self.row.status
 
     @strawberry.field(description="Order total.")
@@ -446,7 +452,7 @@ class ContractType(Node):
         return self.row.number
 
     @strawberry.field(description="Status.")
-    def status(self) -> ContractStatusType:  # type: ignore[valid-type]
+    def status(self) -> ContractStatusType:
         return self.row.status
 
     @strawberry.field(description="First day.")
@@ -547,7 +553,7 @@ class OutboxMessageType(Node):
         return cls(id=to_global_id("OutboxMessage", row.id), row=row)
 
     @strawberry.field(description="Order or contract.")
-    def kind(self) -> MessageKindType:  # type: ignore[valid-type]
+    def kind(self) -> MessageKindType:
         return self.row.kind
 
     @strawberry.field(description="The record's number, which is also the idempotency key.")
@@ -555,7 +561,7 @@ class OutboxMessageType(Node):
         return self.row.idempotency_key
 
     @strawberry.field(description="Pending, delivered or dead.")
-    def status(self) -> MessageStatusType:  # type: ignore[valid-type]
+    def status(self) -> MessageStatusType:
         return self.row.status
 
     @strawberry.field(description="Attempts made.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeAlias
 
 import strawberry
 from strawberry.types import Info
@@ -16,8 +17,9 @@ from domain.access.unit_of_work import UnitOfWork
 from domain.identity.sign_in import account
 from domain.identity.sign_in.models import AuthSession, MfaRequirement
 
-MfaRequirementType = strawberry.enum(
-    MfaRequirement,
+MfaRequirementType: TypeAlias = MfaRequirement
+strawberry.enum(
+    MfaRequirementType,
     name="MfaRequirement",
     description="Who must pass a second factor at sign-in: NONE, ADMINS (admin and partner_admin), INTERNAL "
     "(every user of the enterprise) or EVERYONE.",
@@ -72,7 +74,7 @@ class SignInStatusType:
 
 @strawberry.type(name="SignInSettings", description="How the tenant's people sign in.")
 class SignInSettingsType:
-    mfa_requirement: MfaRequirementType = strawberry.field(description="Who must use a second factor.")  # type: ignore[valid-type]
+    mfa_requirement: MfaRequirementType = strawberry.field(description="Who must use a second factor.")
     frontend_origins: list[str] = strawberry.field(
         description="Browser front ends (scheme://host[:port]) allowed to call the API (CORS) and to receive "
         "sign-in redirects."
@@ -81,7 +83,7 @@ class SignInSettingsType:
 
 @strawberry.input(description="Sign-in settings to change; null leaves one as it is.")
 class SignInSettingsInput:
-    mfa_requirement: MfaRequirementType | None = strawberry.field(default=None, description="Who must use MFA.")  # type: ignore[valid-type]
+    mfa_requirement: MfaRequirementType | None = strawberry.field(default=None, description="Who must use MFA.")
     frontend_origins: list[str] | None = strawberry.field(
         default=None, description="Replaces the registered front-end origins (https, or http for localhost)."
     )

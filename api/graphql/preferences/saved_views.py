@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeAlias
 
 import strawberry
 from strawberry.scalars import JSON
@@ -17,9 +18,8 @@ from domain.access.unit_of_work import UnitOfWork
 from domain.preferences import saved_views
 from domain.preferences.saved_views import SavedView, SavedViewList
 
-SavedViewListType = strawberry.enum(
-    SavedViewList, name="SavedViewList", description="The lists a view can be saved for."
-)
+SavedViewListType: TypeAlias = SavedViewList
+strawberry.enum(SavedViewListType, name="SavedViewList", description="The lists a view can be saved for.")
 describe_values(
     SavedViewListType,
     {
@@ -41,7 +41,7 @@ class SavedViewType(Node):
         return cls(id=to_global_id("SavedView", row.id), row=row)
 
     @strawberry.field(description="The list it is for.")
-    def list(self) -> SavedViewListType:  # type: ignore[valid-type]
+    def list(self) -> SavedViewListType:
         return self.row.list_name
 
     @strawberry.field(description="Its name, unique among your views of the list.")
@@ -62,7 +62,7 @@ class SavedViewType(Node):
 
 @strawberry.input(description="A view to save: a new one, or (with id) new name and filters for one of yours.")
 class SaveViewInput:
-    list: SavedViewListType = strawberry.field(description="The list it is for.")  # type: ignore[valid-type]
+    list: SavedViewListType = strawberry.field(description="The list it is for.")
     name: str = strawberry.field(description="Its name, 1 to 100 characters, unique among your views of the list.")
     filters: JSON = strawberry.field(
         description="A flat JSON object (at most 30 keys, 4000 bytes) of texts, numbers, booleans, nulls or "
@@ -91,7 +91,7 @@ def _saved(row: SavedView | None) -> SavedViewPayload:
 class SavedViewQueries:
     @described_arguments(list="Which list's views.")
     @strawberry.field(description="Your saved views of a list, by name.")
-    async def saved_views(self, info: Info, list: SavedViewListType) -> list[SavedViewType]:  # type: ignore[valid-type]
+    async def saved_views(self, info: Info, list: SavedViewListType) -> list[SavedViewType]:
         rows = await read(info, lambda uow: saved_views.my_views(uow, list))
         return [SavedViewType.from_row(r) for r in rows]
 

@@ -196,7 +196,9 @@ async def test_seats_and_links_a_deal_already_has_are_refused_each_with_its_own_
     assert [(e["field"], e["code"]) for e in errors] == [("organizationId", "PARTNER_ALREADY_LINKED")]
 
 
-NEW_ACCOUNT = "mutation($input: CreateAccountInput!) { createAccount(input: $input) { account { id } errors { code } } }"
+NEW_ACCOUNT = (
+    "mutation($input: CreateAccountInput!) { createAccount(input: $input) { account { id } errors { code } } }"
+)
 HAND_OVER = """
 mutation($input: UpdateAccountInput!) {
   updateAccount(input: $input) { account { id owner { email } } errors { field code message } }

@@ -35,7 +35,7 @@ class DealRegistrationQueries:
         after: AfterArg = None,
         last: LastArg = None,
         before: BeforeArg = None,
-        status: RegistrationStatusType | None = None,  # type: ignore[valid-type]
+        status: RegistrationStatusType | None = None,
         partner_id: Annotated[
             strawberry.ID | None,
             strawberry.argument(description="Only those of this partner (a distributor narrowing to one dealer)."),

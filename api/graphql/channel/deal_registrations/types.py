@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TypeAlias
 
 import strawberry
 from strawberry.types import Info
@@ -17,9 +18,8 @@ from api.graphql.selling.opportunities.types import Money, OpportunityType
 from domain.channel.deal_registrations import ConflictKind, DealRegistration, RegistrationStatus, conflicts_shown_to
 from domain.shared.base import utcnow
 
-RegistrationStatusType = strawberry.enum(
-    RegistrationStatus, name="RegistrationStatus", description="Where a deal registration stands."
-)
+RegistrationStatusType: TypeAlias = RegistrationStatus
+strawberry.enum(RegistrationStatusType, name="RegistrationStatus", description="Where a deal registration stands.")
 describe_values(
     RegistrationStatusType,
     {
@@ -30,7 +30,8 @@ describe_values(
         "EXPIRED": "Its protection ran out.",
     },
 )
-ConflictKindType = strawberry.enum(ConflictKind, name="ConflictKind", description="What a registration clashes with.")
+ConflictKindType: TypeAlias = ConflictKind
+strawberry.enum(ConflictKindType, name="ConflictKind", description="What a registration clashes with.")
 describe_values(
     ConflictKindType,
     {
@@ -44,7 +45,7 @@ CONFLICT_TYPE_NAMES = {"opportunity": "Opportunity", "registration": "DealRegist
 
 @strawberry.type(description="A record about the same customer that a registration clashes with, and why.")
 class RegistrationConflict:
-    kind: ConflictKindType = strawberry.field(description="Opportunity, registration or account.")  # type: ignore[valid-type]
+    kind: ConflictKindType = strawberry.field(description="Opportunity, registration or account.")
     record_id: strawberry.ID = strawberry.field(description="Global ID of the clashing record.")
     name: str = strawberry.field(description="Its name.")
     status: str = strawberry.field(description="Its stage or status when the check ran.")
@@ -88,7 +89,7 @@ class DealRegistrationType(Node):
         return self.row.notes
 
     @strawberry.field(description="Status now: an approval whose protection has run out reads EXPIRED.")
-    def status(self) -> RegistrationStatusType:  # type: ignore[valid-type]
+    def status(self) -> RegistrationStatusType:
         return self.row.status_at(utcnow())
 
     @strawberry.field(description="When the protection window ends (approved registrations).")

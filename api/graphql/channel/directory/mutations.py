@@ -35,12 +35,12 @@ U = strawberry.UNSET
 @strawberry.input(description="A new partner under the enterprise or under a distributor.")
 class OnboardPartnerInput:
     name: str = strawberry.field(description="Legal or trading name (1–200 characters).")
-    kind: PartnerKindType = strawberry.field(  # type: ignore[valid-type]
+    kind: PartnerKindType = strawberry.field(
         description="DISTRIBUTOR (under the enterprise), DEALER, RESELLER or AGENT."
     )
     parent_id: strawberry.ID = strawberry.field(description="The enterprise or a distributor.")
-    tier: InputTierType | None = strawberry.field(default=None, description="Programme tier; REGISTERED if left out.")  # type: ignore[valid-type]
-    status: OrganizationStatusType | None = strawberry.field(  # type: ignore[valid-type]
+    tier: InputTierType | None = strawberry.field(default=None, description="Programme tier; REGISTERED if left out.")
+    status: OrganizationStatusType | None = strawberry.field(
         default=None, description="ACTIVE when the enterprise onboards, PROSPECT when a partner does."
     )
     specializations: list[str] | None = strawberry.field(default=None, description="Product lines and industries.")
@@ -53,8 +53,8 @@ class OnboardPartnerInput:
 class UpdatePartnerInput:
     id: strawberry.ID = strawberry.field(description="The partner organization.")
     name: str | None = strawberry.field(default=U, description="Name.")
-    tier: InputTierType | None = strawberry.field(default=U, description="Tier (internal roles only).")  # type: ignore[valid-type]
-    status: OrganizationStatusType | None = strawberry.field(  # type: ignore[valid-type]
+    tier: InputTierType | None = strawberry.field(default=U, description="Tier (internal roles only).")
+    status: OrganizationStatusType | None = strawberry.field(
         default=U, description="Status (internal roles only); SUSPENDED or TERMINATED cuts its users off at once."
     )
     specializations: list[str] | None = strawberry.field(default=U, description="Replaces the specializations.")

@@ -20,7 +20,7 @@ from domain.shared.pagination import SortDirection
 
 @strawberry.input(description="Narrow the organization list.")
 class OrganizationFilter:
-    kind: PartnerKindType | None = strawberry.field(default=None, description="Only this kind.")  # type: ignore[valid-type]
+    kind: PartnerKindType | None = strawberry.field(default=None, description="Only this kind.")
     search: str | None = strawberry.field(
         default=None, description="Name contains this text (any case; at most 200 characters)."
     )
@@ -55,7 +55,7 @@ class DirectoryQueries:
         last: LastArg = None,
         before: BeforeArg = None,
         filter: OrganizationFilter | None = None,
-        direction: OrderDirection = SortDirection.ASC,  # type: ignore[valid-type]
+        direction: OrderDirection = SortDirection.ASC,
     ) -> Connection[OrganizationType]:
         kind = organization_kind(filter.kind) if filter else None
         search = filter.search if filter else None
@@ -85,7 +85,7 @@ class DirectoryQueries:
         last: LastArg = None,
         before: BeforeArg = None,
         filter: UserFilter | None = None,
-        direction: OrderDirection = SortDirection.ASC,  # type: ignore[valid-type]
+        direction: OrderDirection = SortDirection.ASC,
     ) -> Connection[UserType]:
         organization_id = None
         if filter and filter.organization_id:

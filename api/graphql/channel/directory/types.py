@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeAlias
 
 import strawberry
 from strawberry.types import Info
@@ -15,9 +15,8 @@ from domain.channel.organizations import Organization, OrganizationKind, Organiz
 from domain.identity.users import User
 from domain.selling.territories import Territory
 
-OrganizationKindType = strawberry.enum(
-    OrganizationKind, name="OrganizationKind", description="What an organization is in the channel."
-)
+OrganizationKindType: TypeAlias = OrganizationKind
+strawberry.enum(OrganizationKindType, name="OrganizationKind", description="What an organization is in the channel.")
 describe_values(
     OrganizationKindType,
     {
@@ -28,7 +27,8 @@ describe_values(
         "AGENT": "An agent, bringing in business for a commission.",
     },
 )
-PartnerTierType = strawberry.enum(PartnerTier, name="PartnerTier", description="A partner's programme tier.")
+PartnerTierType: TypeAlias = PartnerTier
+strawberry.enum(PartnerTierType, name="PartnerTier", description="A partner's programme tier.")
 describe_values(
     PartnerTierType,
     {
@@ -38,8 +38,9 @@ describe_values(
         "REGISTERED": "In the programme, without a tier yet.",
     },
 )
-OrganizationStatusType = strawberry.enum(
-    OrganizationStatus, name="OrganizationStatus", description="Where a partner stands in the programme."
+OrganizationStatusType: TypeAlias = OrganizationStatus
+strawberry.enum(
+    OrganizationStatusType, name="OrganizationStatus", description="Where a partner stands in the programme."
 )
 describe_values(
     OrganizationStatusType,
@@ -69,15 +70,15 @@ class OrganizationType(Node):
         return self.row.name
 
     @strawberry.field(description="Enterprise, distributor, dealer, reseller or agent.")
-    def kind(self) -> OrganizationKindType:  # type: ignore[valid-type]
+    def kind(self) -> OrganizationKindType:
         return self.row.kind
 
     @strawberry.field(description="Partner tier; null for the enterprise.")
-    def tier(self) -> PartnerTierType | None:  # type: ignore[valid-type]
+    def tier(self) -> PartnerTierType | None:
         return self.row.tier
 
     @strawberry.field(description="Programme status; a suspended or terminated partner's users cannot sign in.")
-    def status(self) -> OrganizationStatusType:  # type: ignore[valid-type]
+    def status(self) -> OrganizationStatusType:
         return self.row.status
 
     @strawberry.field(description="Whether this is a channel partner rather than the enterprise.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TypeAlias
 
 import strawberry
 from strawberry.types import Info
@@ -18,7 +19,8 @@ from domain.channel.lead_routing import RoutingDecision, RoutingOutcome, Routing
 from domain.channel.leads import Lead, LeadSource, LeadStatus
 from domain.channel.web_forms import WebForm
 
-LeadStatusType = strawberry.enum(LeadStatus, name="LeadStatus", description="Where a lead stands.")
+LeadStatusType: TypeAlias = LeadStatus
+strawberry.enum(LeadStatusType, name="LeadStatus", description="Where a lead stands.")
 describe_values(
     LeadStatusType,
     {
@@ -32,7 +34,8 @@ describe_values(
         "DISQUALIFIED": "Not worth pursuing.",
     },
 )
-LeadSourceType = strawberry.enum(LeadSource, name="LeadSource", description="Where a lead came from.")
+LeadSourceType: TypeAlias = LeadSource
+strawberry.enum(LeadSourceType, name="LeadSource", description="Where a lead came from.")
 describe_values(
     LeadSourceType,
     {
@@ -44,7 +47,8 @@ describe_values(
         "IMPORT": "Imported from a file.",
     },
 )
-RoutingOutcomeType = strawberry.enum(RoutingOutcome, name="RoutingOutcome", description="What a routing step did.")
+RoutingOutcomeType: TypeAlias = RoutingOutcome
+strawberry.enum(RoutingOutcomeType, name="RoutingOutcome", description="What a routing step did.")
 describe_values(
     RoutingOutcomeType,
     {
@@ -57,7 +61,8 @@ describe_values(
         "MANUAL": "Assigned by hand by a manager.",
     },
 )
-RuleKindType = strawberry.enum(RuleKind, name="RoutingRuleKind", description="Internal round robin or partner offer.")
+RuleKindType: TypeAlias = RuleKind
+strawberry.enum(RuleKindType, name="RoutingRuleKind", description="Internal round robin or partner offer.")
 describe_values(
     RuleKindType,
     {
@@ -80,7 +85,7 @@ class RoutingStep:
     row: strawberry.Private[RoutingDecision]
 
     @strawberry.field(description="Assigned, offered, accepted, declined, expired, unrouted or manual.")
-    def outcome(self) -> RoutingOutcomeType:  # type: ignore[valid-type]
+    def outcome(self) -> RoutingOutcomeType:
         return self.row.outcome
 
     @strawberry.field(description="Why, in words: the rule, the match, the score, the runners-up.")
@@ -151,7 +156,7 @@ class LeadType(Node):
         return self.row.message
 
     @strawberry.field(description="Where it came from.")
-    def source(self) -> LeadSourceType:  # type: ignore[valid-type]
+    def source(self) -> LeadSourceType:
         return self.row.source
 
     @strawberry.field(description="Campaign or form it came through.")
@@ -159,7 +164,7 @@ class LeadType(Node):
         return self.row.source_detail
 
     @strawberry.field(description="Status.")
-    def status(self) -> LeadStatusType:  # type: ignore[valid-type]
+    def status(self) -> LeadStatusType:
         return self.row.status
 
     @strawberry.field(description="When an offered partner must answer by.")
@@ -235,7 +240,7 @@ class RoutingRuleType(Node):
         return self.row.position
 
     @strawberry.field(description="Internal round robin or partner distribution.")
-    def kind(self) -> RuleKindType:  # type: ignore[valid-type]
+    def kind(self) -> RuleKindType:
         return self.row.kind
 
 

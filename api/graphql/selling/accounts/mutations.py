@@ -35,7 +35,7 @@ class CreateAccountInput:
     managing_partner_id: strawberry.ID | None = strawberry.field(
         default=None, description="Managing partner; a partner user's accounts default to their organization."
     )
-    lifecycle_stage: LifecycleStageType | None = strawberry.field(default=None, description="Defaults to PROSPECT.")  # type: ignore[valid-type]
+    lifecycle_stage: LifecycleStageType | None = strawberry.field(default=None, description="Defaults to PROSPECT.")
     idempotency_key: str | None = idempotency_key_field()
 
 
@@ -50,7 +50,7 @@ class UpdateAccountInput:
     owner_id: strawberry.ID | None = strawberry.field(default=U, description="New owner (audited).")
     territory_id: strawberry.ID | None = strawberry.field(default=U, description="Territory; null clears it.")
     managing_partner_id: strawberry.ID | None = strawberry.field(default=U, description="Managing partner.")
-    lifecycle_stage: LifecycleStageType | None = strawberry.field(default=U, description="Lifecycle stage.")  # type: ignore[valid-type]
+    lifecycle_stage: LifecycleStageType | None = strawberry.field(default=U, description="Lifecycle stage.")
     expected_version: int | None = expected_version_field()
 
 
@@ -68,7 +68,7 @@ class CreateContactInput:
     email: str | None = strawberry.field(default=None, description="E-mail address.")
     phone: str | None = strawberry.field(default=None, description="Phone number.")
     title: str | None = strawberry.field(default=None, description="Job title.")
-    buying_role: BuyingRoleType | None = strawberry.field(default=None, description="Part in the buying centre.")  # type: ignore[valid-type]
+    buying_role: BuyingRoleType | None = strawberry.field(default=None, description="Part in the buying centre.")
     idempotency_key: str | None = idempotency_key_field()
 
 
@@ -80,7 +80,7 @@ class UpdateContactInput:
     email: str | None = strawberry.field(default=U, description="E-mail; null clears it.")
     phone: str | None = strawberry.field(default=U, description="Phone; null clears it.")
     title: str | None = strawberry.field(default=U, description="Title; null clears it.")
-    buying_role: BuyingRoleType | None = strawberry.field(default=U, description="Buying-centre role.")  # type: ignore[valid-type]
+    buying_role: BuyingRoleType | None = strawberry.field(default=U, description="Buying-centre role.")
     expected_version: int | None = expected_version_field()
 
 

@@ -37,7 +37,7 @@ describe_values(
 @strawberry.input(description="Sort order for accounts.")
 class AccountOrder:
     field: AccountOrderField = strawberry.field(description="Sort key; ties are broken by id.")
-    direction: OrderDirection = strawberry.field(default=SortDirection.ASC, description="ASC or DESC.")  # type: ignore[valid-type]
+    direction: OrderDirection = strawberry.field(default=SortDirection.ASC, description="ASC or DESC.")
 
 
 @strawberry.input(description="Narrow the account list; every field optional.")
@@ -48,7 +48,7 @@ class AccountFilterInput:
     owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owned by this user.")
     territory_id: strawberry.ID | None = strawberry.field(default=None, description="In this territory.")
     managing_partner_id: strawberry.ID | None = strawberry.field(default=None, description="Managed by this partner.")
-    lifecycle_stage: LifecycleStageType | None = strawberry.field(default=None, description="In this stage.")  # type: ignore[valid-type]
+    lifecycle_stage: LifecycleStageType | None = strawberry.field(default=None, description="In this stage.")
 
 
 @strawberry.type

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import strawberry
 from strawberry.types import Info
@@ -22,9 +22,8 @@ if TYPE_CHECKING:
     from api.graphql.selling.activities.types import ActivityType
     from api.graphql.selling.opportunities.types import OpportunityType
 
-LifecycleStageType = strawberry.enum(
-    LifecycleStage, name="LifecycleStage", description="Where an account stands with us."
-)
+LifecycleStageType: TypeAlias = LifecycleStage
+strawberry.enum(LifecycleStageType, name="LifecycleStage", description="Where an account stands with us.")
 describe_values(
     LifecycleStageType,
     {
@@ -33,7 +32,8 @@ describe_values(
         "FORMER_CUSTOMER": "Bought from us before.",
     },
 )
-BuyingRoleType = strawberry.enum(BuyingRole, name="BuyingRole", description="A contact's part in the buying centre.")
+BuyingRoleType: TypeAlias = BuyingRole
+strawberry.enum(BuyingRoleType, name="BuyingRole", description="A contact's part in the buying centre.")
 describe_values(
     BuyingRoleType,
     {
@@ -86,7 +86,7 @@ class AccountType(Node):
         return self.row.grade
 
     @strawberry.field(description="Prospect, customer or former customer.")
-    def lifecycle_stage(self) -> LifecycleStageType:  # type: ignore[valid-type]
+    def lifecycle_stage(self) -> LifecycleStageType:
         return self.row.lifecycle_stage
 
     @strawberry.field(description="When the account was created (UTC).")
@@ -225,7 +225,7 @@ class ContactType(Node):
         return self.row.title
 
     @strawberry.field(description="Decision maker, influencer, user, gatekeeper or champion.")
-    def buying_role(self) -> BuyingRoleType | None:  # type: ignore[valid-type]
+    def buying_role(self) -> BuyingRoleType | None:
         return self.row.buying_role
 
     @strawberry.field(description="The contact's account.")

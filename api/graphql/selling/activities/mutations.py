@@ -21,7 +21,7 @@ from domain.shared.pagination import SortDirection
 
 @strawberry.input(description="Something done or to do, on exactly one of an opportunity or an account.")
 class LogActivityInput:
-    kind: ActivityKindType = strawberry.field(description="Call, meeting, visit, e-mail or task.")  # type: ignore[valid-type]
+    kind: ActivityKindType = strawberry.field(description="Call, meeting, visit, e-mail or task.")
     subject: str = strawberry.field(description="One-line summary (1–300 characters).")
     opportunity_id: strawberry.ID | None = strawberry.field(default=None, description="The opportunity.")
     account_id: strawberry.ID | None = strawberry.field(default=None, description="The account, when no opportunity.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import strawberry
 from strawberry.types import Info
@@ -19,7 +19,8 @@ from domain.shared.base import utcnow
 if TYPE_CHECKING:
     from api.graphql.selling.opportunities.types import OpportunityType
 
-ActivityKindType = strawberry.enum(ActivityKind, name="ActivityKind", description="What kind of activity.")
+ActivityKindType: TypeAlias = ActivityKind
+strawberry.enum(ActivityKindType, name="ActivityKind", description="What kind of activity.")
 describe_values(
     ActivityKindType,
     {
@@ -41,7 +42,7 @@ class ActivityType(Node):
         return cls(id=to_global_id("Activity", row.id), row=row)
 
     @strawberry.field(description="Call, meeting, visit, e-mail or task.")
-    def kind(self) -> ActivityKindType:  # type: ignore[valid-type]
+    def kind(self) -> ActivityKindType:
         return self.row.kind
 
     @strawberry.field(description="One-line summary.")

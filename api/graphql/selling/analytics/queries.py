@@ -24,7 +24,7 @@ from domain.shared.errors import ErrorCode, FieldError, ValidationFailed
 
 @strawberry.type(description="Deals in one bucket: how many, their amount, and their probability-weighted amount.")
 class ForecastBucket:
-    category: ForecastCategoryType = strawberry.field(description="Forecast category.")  # type: ignore[valid-type]
+    category: ForecastCategoryType = strawberry.field(description="Forecast category.")
     count: int = strawberry.field(description="Number of deals.")
     amount: Decimal = strawberry.field(description="Sum of amounts.")
     weighted_amount: Decimal = strawberry.field(description="Sum of amount × probability.")
@@ -43,7 +43,7 @@ class ForecastAdjustmentType:
     row: strawberry.Private[analytics.ForecastAdjustment]
 
     @strawberry.field(description="The category adjusted.")
-    def category(self) -> ForecastCategoryType:  # type: ignore[valid-type]
+    def category(self) -> ForecastCategoryType:
         return self.row.category
 
     @strawberry.field(description="The manager's figure.")
@@ -133,7 +133,7 @@ class Forecast:
 
 @strawberry.type(description="Deals at one stage.")
 class FunnelStage:
-    stage: StageType = strawberry.field(description="The stage.")  # type: ignore[valid-type]
+    stage: StageType = strawberry.field(description="The stage.")
     count: int = strawberry.field(description="Number of deals.")
     amount: Decimal = strawberry.field(description="Sum of amounts.")
     weighted_amount: Decimal = strawberry.field(description="Sum of amount × probability.")
@@ -349,7 +349,7 @@ class AdjustForecastInput:
     period_start: datetime.date = strawberry.field(description="First day, as in the forecast query.")
     period_end: datetime.date = strawberry.field(description="Last day, as in the forecast query.")
     currency: str = strawberry.field(description="ISO 4217 code.")
-    category: ForecastCategoryType = strawberry.field(description="The category adjusted.")  # type: ignore[valid-type]
+    category: ForecastCategoryType = strawberry.field(description="The category adjusted.")
     amount: Decimal = strawberry.field(description="The manager's figure.")
     note: str = strawberry.field(description="Why (required).")
 

@@ -13,8 +13,13 @@ from api.graphql.descriptions import describe_values, described_arguments
 from api.graphql.errors import query_value
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, OrderDirection, optional_id_of
 from api.graphql.resolving import list_connection, read
-from api.graphql.selling.opportunities.mutations import StageApprovalType, StageGateType, TeamStageRuleType
-from api.graphql.selling.opportunities.types import OpportunityType, StageType
+from api.graphql.selling.opportunities.types import (
+    OpportunityType,
+    StageApprovalType,
+    StageGateType,
+    StageType,
+    TeamStageRuleType,
+)
 from domain.selling import team_stage_rules
 from domain.selling.opportunities import Opportunity, OpportunityFilter, opportunities_query
 from domain.selling.stage_gates import StageApproval, gates, pending_approvals_query
@@ -45,7 +50,7 @@ describe_values(
 @strawberry.input(description="Sort order for opportunities.")
 class OpportunityOrder:
     field: OpportunityOrderField = strawberry.field(description="Sort key; ties are broken by id.")
-    direction: OrderDirection = strawberry.field(default=SortDirection.DESC, description="ASC or DESC.")  # type: ignore[valid-type]
+    direction: OrderDirection = strawberry.field(default=SortDirection.DESC, description="ASC or DESC.")
 
 
 @strawberry.input(description="Narrow the opportunity list; every field optional, all given fields must match.")
@@ -53,7 +58,7 @@ class OpportunityFilterInput:
     search: str | None = strawberry.field(
         default=None, description="Name contains this text (any case; at most 200 characters)."
     )
-    stages: list[StageType] | None = strawberry.field(default=None, description="In one of these stages.")  # type: ignore[valid-type]
+    stages: list[StageType] | None = strawberry.field(default=None, description="In one of these stages.")
     owner_id: strawberry.ID | None = strawberry.field(default=None, description="Owned by this user.")
     account_id: strawberry.ID | None = strawberry.field(default=None, description="On this account.")
     partner_organization_id: strawberry.ID | None = strawberry.field(

@@ -1,10 +1,10 @@
-"""GraphQL types for opportunities, their teams and their partner links."""
+"""GraphQL types for opportunities, their teams, their partner links, stage gates, approvals and team rules."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import strawberry
 from strawberry.types import Info
@@ -16,6 +16,7 @@ from api.graphql.record_versions import VERSION_DESCRIPTION
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, Node, to_global_id
 from api.graphql.resolving import child_connection, ctx, load
 from api.graphql.selling.accounts.types import AccountType, BuyingRoleType, ContactType
+from domain.selling import stage_gates
 from domain.selling.activities import Activity, activities_query
 from domain.selling.buying_centre import Attitude, CompetitorStatus, OpportunityCompetitor, OpportunityContact
 from domain.selling.opportunities import (
@@ -27,7 +28,9 @@ from domain.selling.opportunities import (
     TeamAccess,
     require_internal_read,
 )
+from domain.selling.stage_gates import ApprovalStatus, StageApproval, StageGate
 from domain.selling.stages import CloseReason, ForecastCategory, Stage
+from domain.selling.team_stage_rules import FieldGroup, TeamStageRule
 
 if TYPE_CHECKING:
     from api.graphql.selling.activities.types import ActivityType
@@ -35,7 +38,8 @@ if TYPE_CHECKING:
 
 ActivityRef = Annotated["ActivityType", strawberry.lazy("api.graphql.selling.activities.types")]
 
-CloseReasonType = strawberry.enum(CloseReason, name="CloseReason", description="Why a deal was won or lost.")
+CloseReasonType: TypeAlias = CloseReason
+strawberry.enum(CloseReasonType, name="CloseReason", description="Why a deal was won or lost.")
 describe_values(
     CloseReasonType,
     {
@@ -50,9 +54,8 @@ describe_values(
         "OTHER": "Another reason (see the notes).",
     },
 )
-StageType = strawberry.enum(
-    Stage, name="OpportunityStage", description="Sales stage, in order; the last two are closed."
-)
+StageType: TypeAlias = Stage
+strawberry.enum(StageType, name="OpportunityStage", description="Sales stage, in order; the last two are closed.")
 describe_values(
     StageType,
     {
@@ -65,7 +68,8 @@ describe_values(
         "CLOSED_LOST": "Lost.",
     },
 )
-ForecastCategoryType = strawberry.enum(ForecastCategory, name="ForecastCategory", description="Forecast bucket.")
+ForecastCategoryType: TypeAlias = ForecastCategory
+strawberry.enum(ForecastCategoryType, name="ForecastCategory", description="Forecast bucket.")
 describe_values(
     ForecastCategoryType,
     {
@@ -76,7 +80,8 @@ describe_values(
         "OMITTED": "Left out of the forecast (a lost deal, say).",
     },
 )
-SalesRoleType = strawberry.enum(SalesRole, name="SalesRole", description="The part a team member plays in the sale.")
+SalesRoleType: TypeAlias = SalesRole
+strawberry.enum(SalesRoleType, name="SalesRole", description="The part a team member plays in the sale.")
 describe_values(
     SalesRoleType,
     {
@@ -89,7 +94,8 @@ describe_values(
         "PARTNER_REP": "Represents a partner on the team.",
     },
 )
-TeamAccessType = strawberry.enum(TeamAccess, name="TeamAccess", description="What a team member may do to the deal.")
+TeamAccessType: TypeAlias = TeamAccess
+strawberry.enum(TeamAccessType, name="TeamAccess", description="What a team member may do to the deal.")
 describe_values(
     TeamAccessType,
     {
@@ -97,7 +103,8 @@ describe_values(
         "EDIT": "Sees and changes the deal, as the team rules of its stage allow.",
     },
 )
-PartnerRoleType = strawberry.enum(PartnerRole, name="PartnerRole", description="A partner's part in a deal.")
+PartnerRoleType: TypeAlias = PartnerRole
+strawberry.enum(PartnerRoleType, name="PartnerRole", description="A partner's part in a deal.")
 describe_values(
     PartnerRoleType,
     {
@@ -136,7 +143,7 @@ class OpportunityType(Node):
         return self.row.name
 
     @strawberry.field(description="Current sales stage.")
-    def stage(self) -> StageType:  # type: ignore[valid-type]
+    def stage(self) -> StageType:
         return self.row.stage
 
     @strawberry.field(description="Expected deal value.")
@@ -152,7 +159,7 @@ class OpportunityType(Node):
         return self.row.probability
 
     @strawberry.field(description="Forecast bucket.")
-    def forecast_category(self) -> ForecastCategoryType:  # type: ignore[valid-type]
+    def forecast_category(self) -> ForecastCategoryType:
         return self.row.forecast_category
 
     @strawberry.field(
@@ -174,7 +181,7 @@ class OpportunityType(Node):
     @strawberry.field(
         description="Why it was won or lost (closed deals). Internal-only: partner roles get a FORBIDDEN error."
     )
-    def close_reason_code(self, info: Info) -> CloseReasonType | None:  # type: ignore[valid-type]
+    def close_reason_code(self, info: Info) -> CloseReasonType | None:
         _require_internal_read(info, "closeReasonCode")
         return self.row.close_reason_code
 
@@ -289,7 +296,8 @@ class OpportunityType(Node):
         )
 
 
-AttitudeType = strawberry.enum(Attitude, name="BuyingAttitude", description="How a contact leans on the deal.")
+AttitudeType: TypeAlias = Attitude
+strawberry.enum(AttitudeType, name="BuyingAttitude", description="How a contact leans on the deal.")
 describe_values(
     AttitudeType,
     {
@@ -300,9 +308,8 @@ describe_values(
         "UNKNOWN": "Not yet known.",
     },
 )
-CompetitorStatusType = strawberry.enum(
-    CompetitorStatus, name="CompetitorStatus", description="A competitor's standing."
-)
+CompetitorStatusType: TypeAlias = CompetitorStatus
+strawberry.enum(CompetitorStatusType, name="CompetitorStatus", description="A competitor's standing.")
 describe_values(
     CompetitorStatusType,
     {
@@ -318,11 +325,11 @@ class BuyingCentreMember:
     row: strawberry.Private[OpportunityContact]
 
     @strawberry.field(description="Their part in the decision.")
-    def role(self) -> BuyingRoleType:  # type: ignore[valid-type]
+    def role(self) -> BuyingRoleType:
         return self.row.role
 
     @strawberry.field(description="How they lean.")
-    def attitude(self) -> AttitudeType:  # type: ignore[valid-type]
+    def attitude(self) -> AttitudeType:
         return self.row.attitude
 
     @strawberry.field(description="The contact, when the viewer may see them.")
@@ -340,7 +347,7 @@ class Competitor:
         return self.row.name
 
     @strawberry.field(description="Active, eliminated, or preferred by the customer.")
-    def status(self) -> CompetitorStatusType:  # type: ignore[valid-type]
+    def status(self) -> CompetitorStatusType:
         return self.row.status
 
     @strawberry.field(description="What we know of their offer.")
@@ -353,11 +360,11 @@ class TeamMemberType:
     row: strawberry.Private[OpportunityTeamMember]
 
     @strawberry.field(description="Their sales role on this deal.")
-    def sales_role(self) -> SalesRoleType:  # type: ignore[valid-type]
+    def sales_role(self) -> SalesRoleType:
         return self.row.sales_role
 
     @strawberry.field(description="READ or EDIT.")
-    def access(self) -> TeamAccessType:  # type: ignore[valid-type]
+    def access(self) -> TeamAccessType:
         return self.row.access
 
     @strawberry.field(description="When they joined the team (UTC).")
@@ -375,10 +382,107 @@ class OpportunityPartnerType:
     row: strawberry.Private[OpportunityPartner]
 
     @strawberry.field(description="Sourcing, fulfilling or influencing.")
-    def role(self) -> PartnerRoleType:  # type: ignore[valid-type]
+    def role(self) -> PartnerRoleType:
         return self.row.role
 
     @strawberry.field(description="The partner organization.")
     async def organization(self, info: Info) -> OrganizationType:
         row = await load(info, "Organization", self.row.organization_id)
         return OrganizationType.from_row(row)
+
+
+@strawberry.type(name="StageGate", description="What entering a stage requires.")
+class StageGateType:
+    stage: StageType = strawberry.field(description="The stage.")
+    required_fields: list[str] = strawberry.field(description="Fields that must be filled.")
+    require_decision_maker: bool = strawberry.field(
+        description="Whether a decision maker must be in the buying centre."
+    )
+    required_team_roles: list[SalesRoleType] = strawberry.field(description="Roles that must be on the team.")
+    requires_approval: bool = strawberry.field(description="Whether a manager must approve.")
+
+    @classmethod
+    def from_row(cls, row: StageGate) -> StageGateType:
+        return cls(
+            stage=row.stage,
+            required_fields=[stage_gates.GATE_FIELDS[f] for f in row.required_fields],
+            require_decision_maker=row.require_decision_maker,
+            required_team_roles=[SalesRole(r) for r in row.required_team_roles],
+            requires_approval=row.requires_approval,
+        )
+
+
+ApprovalStatusType: TypeAlias = ApprovalStatus
+strawberry.enum(ApprovalStatusType, name="ApprovalStatus", description="Where an approval stands.")
+describe_values(
+    ApprovalStatusType,
+    {
+        "REQUESTED": "Waiting for a manager's decision.",
+        "APPROVED": "Approved: the deal may enter the stage.",
+        "REJECTED": "Rejected: the deal stays where it is.",
+    },
+)
+
+
+@strawberry.type(name="StageApproval", description="A request to enter a gated stage and its decision.")
+class StageApprovalType(Node):
+    id: strawberry.ID = strawberry.field(description="Global ID; pass it to decideStageApproval.")
+    row: strawberry.Private[StageApproval]
+
+    @classmethod
+    def from_row(cls, row: StageApproval) -> StageApprovalType:
+        return cls(id=to_global_id("StageApproval", row.id), row=row)
+
+    @strawberry.field(description="The stage.")
+    def stage(self) -> StageType:
+        return self.row.stage
+
+    @strawberry.field(description="Requested, approved or rejected.")
+    def status(self) -> ApprovalStatusType:
+        return self.row.status
+
+    @strawberry.field(description="The manager's reason.")
+    def reason(self) -> str | None:
+        return self.row.reason
+
+    @strawberry.field(description="When it was requested (UTC).")
+    def requested_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field(description="Who asked, when the viewer may see them.")
+    async def requested_by(self, info: Info) -> UserType | None:
+        found = await load(info, "User", self.row.requested_by_id)
+        return UserType.from_row(found) if found else None
+
+    @strawberry.field(description="When it was decided (UTC); null while it waits.")
+    def decided_at(self) -> datetime | None:
+        return self.row.decided_at
+
+    @strawberry.field(description="The opportunity, when the viewer may see it.")
+    async def opportunity(self, info: Info) -> OpportunityType | None:
+        found = await load(info, "Opportunity", self.row.opportunity_id)
+        return OpportunityType.from_row(found) if found else None
+
+
+FieldGroupType: TypeAlias = FieldGroup
+strawberry.enum(FieldGroupType, name="FieldGroup", description="A group of deal fields team rules govern.")
+describe_values(
+    FieldGroupType,
+    {
+        "COMMERCIAL": "Amount, currency, budget, margin, probability, forecast and close date.",
+        "DETAILS": "Name, decision date and internal notes.",
+        "STAGE": "Moving the deal from one stage to another.",
+    },
+)
+
+
+@strawberry.type(name="TeamStageRule", description="One cell of the team access table.")
+class TeamStageRuleType:
+    sales_role: SalesRoleType = strawberry.field(description="The team role.")
+    stage: StageType = strawberry.field(description="The stage.")
+    field_group: FieldGroupType = strawberry.field(description="The field group.")
+    can_edit: bool = strawberry.field(description="Whether they may change it.")
+
+    @classmethod
+    def from_row(cls, row: TeamStageRule) -> TeamStageRuleType:
+        return cls(sales_role=row.sales_role, stage=row.stage, field_group=row.field_group, can_edit=row.can_edit)

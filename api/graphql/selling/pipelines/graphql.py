@@ -24,10 +24,10 @@ from domain.selling.pipelines import (
 
 @strawberry.type(name="PipelineStage", description="A stage of a pipeline.")
 class PipelineStageType:
-    stage: StageType = strawberry.field(description="The canonical stage.")  # type: ignore[valid-type]
+    stage: StageType = strawberry.field(description="The canonical stage.")
     label: str = strawberry.field(description="Its name in this pipeline.")
     probability: int = strawberry.field(description="Default win probability in this pipeline.")
-    forecast_category: ForecastCategoryType = strawberry.field(description="Forecast bucket in this pipeline.")  # type: ignore[valid-type]
+    forecast_category: ForecastCategoryType = strawberry.field(description="Forecast bucket in this pipeline.")
 
     @classmethod
     def from_row(cls, row: PipelineStage) -> PipelineStageType:
@@ -61,10 +61,10 @@ class PipelineType(Node):
 
 @strawberry.input(description="A stage of a new pipeline; unset values take the stage's defaults.")
 class PipelineStageInput:
-    stage: StageType = strawberry.field(description="The canonical stage.")  # type: ignore[valid-type]
+    stage: StageType = strawberry.field(description="The canonical stage.")
     label: str | None = strawberry.field(default=None, description="Its name in this pipeline.")
     probability: int | None = strawberry.field(default=None, description="Default win probability, 0–100.")
-    forecast_category: ForecastCategoryType | None = strawberry.field(default=None, description="Forecast bucket.")  # type: ignore[valid-type]
+    forecast_category: ForecastCategoryType | None = strawberry.field(default=None, description="Forecast bucket.")
 
 
 @strawberry.input(description="A new pipeline.")

@@ -1,0 +1,22 @@
+"""`rejectContract`: send a contract in approval back to draft."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.commerce.mutations.payloads import ContractPayload, change_contract, parse_contract_id
+from api.graphql.descriptions import described_arguments
+from api.graphql.record_versions import EXPECTED_VERSION_DESCRIPTION
+from domain.commerce import contracts
+
+
+@described_arguments(id="The contract in approval.", expected_version=EXPECTED_VERSION_DESCRIPTION)
+@strawberry.mutation(description="Send a contract in approval back to draft.")
+async def reject_contract(info: Info, id: strawberry.ID, expected_version: int | None = None) -> ContractPayload:
+    return await change_contract(
+        info,
+        lambda uow: contracts.decide_contract(
+            uow, parse_contract_id(id), approve=False, expected_version=expected_version
+        ),
+    )

@@ -1,0 +1,20 @@
+"""`rejectQuote`: reject a quote's discount; revise it to try again."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.commerce.mutations.payloads import QuotePayload, change_quote, parse_quote_id
+from api.graphql.descriptions import described_arguments
+from api.graphql.record_versions import EXPECTED_EDIT_VERSION_DESCRIPTION
+from domain.commerce import quotes
+
+
+@described_arguments(id="The quote pending approval.", expected_edit_version=EXPECTED_EDIT_VERSION_DESCRIPTION)
+@strawberry.mutation(description="Reject a quote's discount; revise it to try again.")
+async def reject_quote(info: Info, id: strawberry.ID, expected_edit_version: int | None = None) -> QuotePayload:
+    return await change_quote(
+        info,
+        lambda uow: quotes.decide_quote(uow, parse_quote_id(id), approve=False, expected_version=expected_edit_version),
+    )
