@@ -144,3 +144,10 @@ async def test_each_order_cancellation_refusal_has_its_own_code(as_, world, shop
     for refused in (received, in_flight):  # and nothing of them changed
         still = await r1a.data("query($id: ID!) { node(id: $id) { ... on Order { status } } }", id=refused["id"])
         assert still["node"]["status"] == "SUBMITTED"
+    # (the delivery made up above ends, so no later test's worker waits out its day-long lease)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.tenant_id == world.tenant_id, OutboxMessage.idempotency_key == in_flight["number"])
+            .values(claimed_until=None, claimed_by=None)
+        )
