@@ -111,12 +111,8 @@ def _opportunities_of_partners(actor: Actor, organization_ids: Ids) -> Ids:
 
 
 def _accounts_of(actor: Actor, opportunity_ids: Ids) -> ColumnElement[bool]:
-    """Accounts of those opportunities; the tenant condition lets PostgreSQL use the (tenant_id, id) key."""
-    return Account.id.in_(
-        select(Opportunity.account_id).where(
-            Opportunity.tenant_id == actor.tenant_id, Opportunity.id.in_(opportunity_ids)
-        )
-    )
+    """Accounts of those opportunities."""
+    return Account.id.in_(select(Opportunity.account_id).where(Opportunity.id.in_(opportunity_ids)))
 
 
 def _owned_opportunity_ids(actor: Actor) -> Ids:
