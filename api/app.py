@@ -42,7 +42,7 @@ from infrastructure.db import (
     DatabaseTrouble,
     create_engine,
     database_trouble,
-    on_connection_checked_out,
+    on_database_answered,
     session_factory,
 )
 
@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     engine = create_engine(database_url, timeouts=settings.database_timeouts)
     sessions = session_factory(engine)
     outage = DatabaseOutage()
-    on_connection_checked_out(engine, outage.answered)
+    on_database_answered(engine, outage.answered)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from domain.access.unit_of_work import guard_protected_reads
 
@@ -109,22 +110,42 @@ def create_engine(
     """An async engine with a bounded pool and bounded waits; statements are prepared and cached by asyncpg.
 
     The timeouts default to those of the environment (`DatabaseTimeouts.from_env`).
+
+    A pooled connection is checked without a statement when it is handed out (`_refuse_closed_connection`), not
+    pinged: SQLAlchemy's pre-ping costs every checkout a round trip of three statements (BEGIN, `;`, ROLLBACK),
+    as many as a whole read request may spend. A connection the server ended (a restart, an operator) is closed
+    in asyncpg as soon as the event loop reads the end of its socket, and replaced on checkout; one that stopped
+    answering (a frozen server, a lost network) fails its first statement within the statement timeout and its
+    grace, the same bound a ping had, and a disconnect then makes the pool replace every older connection.
     """
     timeouts = timeouts or DatabaseTimeouts.from_env()
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=timeouts.pool,
         echo=echo,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         connect_args=timeouts.connect_args(),
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
+    return engine
 
 
-def on_connection_checked_out(engine: AsyncEngine, listener: Callable[[], None]) -> None:
-    """Call `listener` each time the pool hands out a connection that answered (new, or pinged on checkout)."""
-    event.listen(engine.sync_engine, "checkout", lambda *_: listener())
+def _refuse_closed_connection(_dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """A pooled connection whose socket asyncpg saw close is not handed out; the pool connects anew instead."""
+    driver_connection = record.driver_connection  # asyncpg's Connection, under SQLAlchemy's adapter
+    if driver_connection is not None and driver_connection.is_closed():
+        raise sa_exc.DisconnectionError("The pooled connection was closed by the server.")
+
+
+def on_database_answered(engine: AsyncEngine, listener: Callable[[], None]) -> None:
+    """Call `listener` each time the database answered: a new connection signed in, or a statement ran.
+
+    Not on checkout: with no pre-ping (see `create_engine`), a connection handed out has not answered yet.
+    """
+    event.listen(engine.sync_engine, "connect", lambda *_: listener())
+    event.listen(engine.sync_engine, "after_cursor_execute", lambda *_: listener())
 
 
 class DatabaseTrouble(Enum):
@@ -218,3 +239,21 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """A unit of work: commits when the block ends normally, rolls back on any error."""
     async with sessions() as session, session.begin():
         yield session
+
+
+def autocommit(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """A session factory like `sessions` whose sessions run each statement on its own, with no transaction.
+
+    A read that needs no transaction then costs its statements alone: no BEGIN before them, no ROLLBACK after.
+    """
+    settings = dict(sessions.kw)
+    engine = settings.pop("bind")
+    key = id(engine)
+    found = _AUTOCOMMIT.get(key)
+    if found is None or found[0] is not engine:
+        found = (engine, engine.execution_options(isolation_level="AUTOCOMMIT"))
+        _AUTOCOMMIT[key] = found
+    return async_sessionmaker(bind=found[1], class_=sessions.class_, **settings)
+
+
+_AUTOCOMMIT: dict[int, tuple[AsyncEngine, AsyncEngine]] = {}

@@ -108,8 +108,30 @@ class PolicyAccess:
         return rows_predicate(resource, self.scopes(resource, action) - {Scope.TEAM}, self.actor, action)
 
 
-def grants_for(enforcer: casbin.Enforcer, actor: Actor) -> dict[tuple[Resource, Action], frozenset[Scope]]:
-    """Ask Casbin once per role for every permission it holds, directly or inherited."""
+Grants = dict[tuple[Resource, Action], frozenset[Scope]]
+# What each set of roles is granted, kept per enforcer: a tenant's policy change makes a new enforcer.
+_GRANTS: weakref.WeakKeyDictionary[casbin.Enforcer, dict[tuple[str, frozenset[str]], Grants]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def grants_for(enforcer: casbin.Enforcer, actor: Actor) -> Grants:
+    """Every permission the actor's roles hold, directly or inherited: Casbin is asked once per role, the first
+    time a tenant's policy version meets that set of roles."""
+    kept = _GRANTS.setdefault(enforcer, {})
+    key = (str(actor.tenant_id), frozenset(actor.roles))
+    found = kept.get(key)
+    if found is None:
+        found = kept[key] = _ask(enforcer, actor)
+    return found
+
+
+def forget_kept_grants() -> None:
+    """Drop the grants kept per enforcer (a test counting Casbin's questions)."""
+    _GRANTS.clear()
+
+
+def _ask(enforcer: casbin.Enforcer, actor: Actor) -> Grants:
     collected: dict[tuple[Resource, Action], set[Scope]] = {}
     domain = str(actor.tenant_id)
     for role in sorted(actor.roles):

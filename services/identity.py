@@ -32,6 +32,7 @@ from domain.identity.signing_keys import NewKey, live_signing_keys
 from domain.identity.tenants import find_tenant, origin_registered
 from domain.identity.users import User, UserOfTenant, active_users_with_email
 from domain.shared.errors import NotFound
+from infrastructure.db import autocommit
 from services.unit_of_work import Sessions
 
 
@@ -50,8 +51,11 @@ async def principal(
     client_id: str | None,
     session_id: uuid.UUID | None = None,
 ) -> LoadedActor | None:
-    """The actor a verified token names (a user, or else a machine client), or None when it may no longer act."""
-    async with sessions() as session:
+    """The actor a verified token names (a user, or else a machine client), or None when it may no longer act.
+
+    Every request asks this first, so it is one statement and no more: outside any transaction (autocommit).
+    """
+    async with autocommit(sessions)() as session:
         if user_id is not None:
             return await load_user_actor(session, tenant_id, user_id, session_id)
         assert client_id is not None

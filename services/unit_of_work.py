@@ -13,6 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from domain.access.actor import Access
 from domain.access.unit_of_work import UnitOfWork, system_unit_of_work
 from domain.shared.errors import ConcurrentChange
+from infrastructure.connection_slots import RequestSessions
+from infrastructure.db import autocommit
 
 log = logging.getLogger("crm.services")
 
@@ -36,9 +38,31 @@ async def unit_of_work(sessions: Sessions, access: Access) -> AsyncIterator[Unit
 
 @asynccontextmanager
 async def reading(sessions: Sessions, access: Access) -> AsyncIterator[UnitOfWork]:
-    """A unit of work that only reads: no commit, its session closed at the end of the block."""
-    async with sessions() as session:
+    """A unit of work that only reads, outside any transaction: its statements alone, no BEGIN or ROLLBACK.
+
+    Each statement sees its own snapshot, as a read's own transaction did. A request's reads (`RequestSessions`)
+    take turns on the request's one session; other reads get an autocommit session of their own for the block.
+    """
+    if isinstance(sessions, RequestSessions):
+        async with sessions.reads() as session:
+            yield UnitOfWork(session, access)
+        return
+    async with autocommit(sessions)() as session:
         yield UnitOfWork(session, access)
+
+
+@asynccontextmanager
+async def outside_transaction(sessions: Sessions) -> AsyncIterator[AsyncSession]:
+    """A session for work that is one atomic statement (a budget's charge), so needs no BEGIN and COMMIT around it.
+
+    A request's statements go on the request's one session (`RequestSessions`), in its turn among its reads.
+    """
+    if isinstance(sessions, RequestSessions):
+        async with sessions.reads() as session:
+            yield session
+        return
+    async with autocommit(sessions)() as session:
+        yield session
 
 
 @asynccontextmanager

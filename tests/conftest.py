@@ -20,6 +20,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from infrastructure import migrations
 from infrastructure.db import create_engine, session_factory
 
+# The differential check: every read the compiler covers, in any test, is answered by the resolvers and compared
+# with its compiled answer; a difference is written here (also by servers the tests start) and fails the run.
+COMPILED_READS_LOG = os.path.join(tempfile.mkdtemp(prefix="crm-compiled-reads-"), "differences.jsonl")
+os.environ.setdefault("CRM_COMPILED_READS", "check")
+os.environ.setdefault("CRM_COMPILED_READS_LOG", COMPILED_READS_LOG)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = os.environ["CRM_COMPILED_READS_LOG"]
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as log:
+        differences = log.read().splitlines()
+    if differences:
+        print(f"\n{len(differences)} compiled read(s) answered differently from the resolvers ({path}):")
+        for line in differences[:20]:
+            print(line[:3000])
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 def _server_url() -> Iterator[str]:
     configured = os.environ.get("TEST_DATABASE_URL")

@@ -134,6 +134,10 @@ class CrmGraphQL(GraphQL):
             headers=headers,
         )
 
+    def encode_json(self, data: object) -> bytes:
+        """The response body; a compiled read's JSON (orjson.Fragment) goes out as PostgreSQL wrote it."""
+        return orjson.dumps(data)
+
     def decode_json(self, data: str | bytes) -> object:
         """Decode a body or a `variables`/`extensions` parameter, refusing JSON nested deeper than any input needs."""
         try:

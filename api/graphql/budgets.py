@@ -32,6 +32,7 @@ from api.settings import QueryLimits
 from domain.access.actor import Actor, ActorKind
 from domain.access.usage_budgets import TENANT_SUBJECT, Budget, Charge, charge, client_subject, user_subject
 from infrastructure.db import database_trouble
+from services.unit_of_work import outside_transaction
 
 log = logging.getLogger("crm.graphql")
 
@@ -114,7 +115,8 @@ class QueryBudget(SchemaExtension):
         context = self.execution_context.context
         request = context.request
         limits = limits_of(request)
-        async with context.sessions() as session:
+        # One atomic statement, so no transaction around it; on the request's read session, like its reads.
+        async with outside_transaction(context.sessions) as session:
             taken = await charge(session, context.actor.tenant_id, budgets_for(context.actor, limits), cost)
         meter = Meter(taken, limits.max_cost, refused=enforced and not taken.allowed)
         setattr(request.state, METER_STATE, meter)

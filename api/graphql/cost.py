@@ -20,10 +20,12 @@ Shopify's GraphQL APIs price queries the same way. The rules:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -83,6 +85,12 @@ class QueryCost:
         return key, self.by_field[key]
 
 
+# Costs of recently priced operations: the same document object (the parser cache's) with the same variables
+# costs the same, so a front end's repeated query is priced once.
+_PRICED: OrderedDict[tuple[int, str | None, bytes], tuple[DocumentNode, QueryCost]] = OrderedDict()
+_PRICED_KEPT = 2048
+
+
 def operation_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -90,6 +98,27 @@ def operation_cost(
     variables: Mapping[str, Any] | None = None,
 ) -> QueryCost:
     """The cost of the operation of a parsed, validated document, with the request's variables."""
+    try:
+        key = (id(document), operation_name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS))
+    except TypeError:
+        return _operation_cost(schema, document, operation_name, variables)
+    found = _PRICED.get(key)
+    if found is not None and found[0] is document:
+        _PRICED.move_to_end(key)
+        return found[1]
+    cost = _operation_cost(schema, document, operation_name, variables)
+    _PRICED[key] = (document, cost)
+    if len(_PRICED) > _PRICED_KEPT:
+        _PRICED.popitem(last=False)
+    return cost
+
+
+def _operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> QueryCost:
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return QueryCost(0, {})

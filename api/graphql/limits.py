@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -76,11 +76,29 @@ class _Arguments(Visitor):
             self.values.append((f"${node.variable.name.value}", node.default_value))
 
 
-def long_texts(document: DocumentNode, variables: dict[str, Any] | None) -> Iterator[tuple[str, int]]:
-    """Where the operation holds text longer than MAX_TEXT_LENGTH, and how long: `input.notes`, `$input.notes`."""
+# The argument values written in recently seen documents (the parser cache hands out the same document object
+# for the same text), so a document is walked once, not once per request.
+_WRITTEN: OrderedDict[int, tuple[DocumentNode, list[tuple[str, Any]]]] = OrderedDict()
+_WRITTEN_KEPT = 1024
+
+
+def _written_arguments(document: DocumentNode) -> list[tuple[str, Any]]:
+    found = _WRITTEN.get(id(document))
+    if found is not None and found[0] is document:
+        _WRITTEN.move_to_end(id(document))
+        return found[1]
     arguments = _Arguments()
     visit(document, arguments)
-    stack: list[tuple[str, Any]] = [*arguments.values, *((f"${k}", v) for k, v in (variables or {}).items())]
+    _WRITTEN[id(document)] = (document, arguments.values)
+    if len(_WRITTEN) > _WRITTEN_KEPT:
+        _WRITTEN.popitem(last=False)
+    return arguments.values
+
+
+def long_texts(document: DocumentNode, variables: dict[str, Any] | None) -> Iterator[tuple[str, int]]:
+    """Where the operation holds text longer than MAX_TEXT_LENGTH, and how long: `input.notes`, `$input.notes`."""
+    written = _written_arguments(document)
+    stack: list[tuple[str, Any]] = [*written, *((f"${k}", v) for k, v in (variables or {}).items())]
     while stack:  # a loop, not recursion: the client chooses how deep its input nests
         at, item = stack.pop()
         if isinstance(item, StringValueNode):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -34,7 +36,31 @@ from services.unit_of_work import reading
 T = TypeVar("T")
 # A list: the domain query function that builds its statement through the door of the read unit of work it is
 # given (`lambda uow: opportunities_query(uow, filter)`); the unit exists only while the list is read.
-Listing = Callable[[UnitOfWork], ListQuery]
+ListingQuery = Callable[[UnitOfWork], ListQuery]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A top-level list as its arguments ask for it: its query function and its ordering."""
+
+    query: ListingQuery
+    sort_column: ListColumn
+    id_column: ListColumn
+    direction: SortDirection
+
+
+# Set while the compiler plans a read (api/graphql/compiled): a root list's resolver then hands over the list it
+# would read instead of reading it, so the compiled statement reads exactly the rows the resolver would.
+PLANNING: ContextVar[bool] = ContextVar("crm_planning_a_compiled_read", default=False)
+
+
+class PlannedList(Exception):  # noqa: N818 - raised to hand a result back, not to report a failure
+    """A root list's resolver, called while planning: the list its arguments ask for and the page."""
+
+    def __init__(self, listing: Listing, page: PageRequest) -> None:
+        super().__init__("a list planned for a compiled read")
+        self.listing = listing
+        self.page = page
 
 
 def ctx(info: Info) -> Context:
@@ -66,7 +92,7 @@ async def child_connection(
     after: str | None,
     page_loader: DataLoader[ChildPageKey, ChildPage],
     count_loader: DataLoader[uuid.UUID, int],
-    query: Listing,
+    query: ListingQuery,
     sort_column: ListColumn,
     id_column: ListColumn,
     to_node: Callable[[Any], T],
@@ -107,7 +133,7 @@ def _ordering(info: Info, sort_column: ListColumn, id_column: ListColumn, direct
 async def list_connection(
     info: Info,
     *,
-    query: Listing,
+    query: ListingQuery,
     sort_column: ListColumn,
     id_column: ListColumn,
     direction: SortDirection,
@@ -122,9 +148,11 @@ async def list_connection(
 
     Each runs in a read unit of work of its own, since totalCount may resolve beside other fields.
     """
+    request = PageRequest(first=first, after=after, last=last, before=before, default_size=default_size)
+    if PLANNING.get():
+        raise PlannedList(Listing(query, sort_column, id_column, direction), request)
     context = ctx(info)
     ordering = _ordering(info, sort_column, id_column, direction)
-    request = PageRequest(first=first, after=after, last=last, before=before, default_size=default_size)
 
     async def fetch() -> Page[Any]:
         async with reading(context.sessions, context.access) as uow:

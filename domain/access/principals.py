@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access.actor import Actor, ActorKind
@@ -34,40 +35,67 @@ class LoadedActor:
     policy_version: int
 
 
+def _user_actor_statement(with_session: bool) -> Select[Any]:
+    """The sign-in check as one statement, built once: the user, their organization and territory paths, the
+    tenant's policy version, and (for a token of a signed-in session) that the session still lives.
+
+    Its tenant condition is the `sign-in` system access's row rule, the tenant, written with the parameters the
+    statement is run with.
+    """
+    statement: Any = (
+        select(
+            User.id,
+            User.roles,
+            User.organization_id,
+            User.territory_id,
+            User.email,
+            Organization.path,
+            Organization.kind,
+            Territory.path,
+            Tenant.policy_version,
+        )
+        .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .outerjoin(Territory, (Territory.tenant_id == User.tenant_id) & (Territory.id == User.territory_id))
+        .where(
+            User.tenant_id == bindparam("tenant_id"),
+            User.id == bindparam("user_id"),
+            User.is_active.is_(True),
+            Organization.status.in_(ACTIVE_ORG_STATUSES),
+        )
+    )
+    if with_session:
+        # A token from a signed-in session is good only while that session lives (sign-out, revocation, reuse).
+        statement = statement.where(
+            exists().where(
+                AuthSession.tenant_id == bindparam("tenant_id"),
+                AuthSession.id == bindparam("session_id"),
+                AuthSession.user_id == bindparam("user_id"),
+                AuthSession.revoked_at.is_(None),
+                AuthSession.expires_at > bindparam("now"),
+            )
+        )
+    return statement
+
+
+_USER_ACTOR = {False: _user_actor_statement(False), True: _user_actor_statement(True)}
+
+
 async def load_user_actor(
     session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID | None = None
 ) -> LoadedActor | None:
     """The user as an actor, or None when the user, their partner organization or the session may no longer act."""
     uow = system_unit_of_work(session, tenant_id, SIGN_IN)
-    statement = (
-        select(User, Organization.path, Organization.kind, Territory.path, Tenant.policy_version)
-        .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
-        .join(Tenant, Tenant.id == User.tenant_id)
-        .outerjoin(Territory, (Territory.tenant_id == User.tenant_id) & (Territory.id == User.territory_id))
-        .where(
-            uow.rows(User),
-            User.id == user_id,
-            User.is_active.is_(True),
-            Organization.status.in_(ACTIVE_ORG_STATUSES),
-        )
-    )
+    parameters: dict[str, Any] = {"tenant_id": tenant_id, "user_id": user_id}
     if session_id is not None:
-        # A token from a signed-in session is good only while that session lives (sign-out, revocation, reuse).
-        statement = statement.where(
-            exists().where(
-                AuthSession.tenant_id == tenant_id,
-                AuthSession.id == session_id,
-                AuthSession.user_id == user_id,
-                AuthSession.revoked_at.is_(None),
-                AuthSession.expires_at > utcnow(),
-            )
-        )
-    row = (await session.execute(uow.mark(statement))).one_or_none()
+        parameters |= {"session_id": session_id, "now": utcnow()}
+    statement = _USER_ACTOR[session_id is not None]
+    row = (await session.execute(statement, parameters, execution_options=uow.marks())).one_or_none()
     if row is None:
         return None
-    user, org_path, org_kind, territory_path, policy_version = row
+    found_id, user_roles, organization_id, territory_id, email, org_path, org_kind, territory_path, policy_version = row
     is_partner = org_kind in PARTNER_KINDS
-    roles = frozenset(user.roles)
+    roles = frozenset(user_roles)
     if is_partner:
         # A partner user never holds an internal role, whatever the row says.
         roles = roles & PARTNER_ROLES
@@ -75,13 +103,13 @@ async def load_user_actor(
         tenant_id=tenant_id,
         kind=ActorKind.USER,
         roles=roles,
-        user_id=user.id,
-        organization_id=user.organization_id,
+        user_id=found_id,
+        organization_id=organization_id,
         organization_path=org_path,
-        territory_id=user.territory_id,
+        territory_id=territory_id,
         territory_path=territory_path,
         is_partner=is_partner,
-        email=user.email,
+        email=email,
         session_id=session_id,
     )
     return LoadedActor(actor, policy_version)

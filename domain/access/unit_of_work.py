@@ -87,6 +87,11 @@ class UnitOfWork:
         """A statement built around `rows()` predicates, marked as having passed the door."""
         return statement.execution_options(**{DOOR: self.door})
 
+    def marks(self) -> dict[str, str]:
+        """The mark as execution options, for a statement built once and run many times (`session.execute(stmt,
+        params, execution_options=uow.marks())`): the statement object stays the same, and so does its cache key."""
+        return {DOOR: self.door}
+
     def visible(self, model: type[M], action: Action = Action.READ, *, resource: Resource | None = None) -> Select[Any]:
         """`select(model)` narrowed to the rows the actor may act on."""
         return self.mark(select(model).where(self.rows(model, action, resource=resource)))

@@ -204,6 +204,9 @@ DEADLOCK_ATTEMPTS = 3
 async def charge(session: AsyncSession, tenant_id: uuid.UUID, budgets: Sequence[Budget], cost: int) -> Charge:
     """Take `cost` points from every budget if each holds that many, else from none; one statement, committed.
 
+    The statement is atomic, so a session in autocommit runs it alone, with no BEGIN or COMMIT (the commit below
+    then sends nothing); in a session's transaction it is committed at once.
+
     Charges of one budget are serialised by its row's lock, so racing requests cannot both take its last points.
     Only the very first charges of a budget, racing to create its row, may both pass on a full bucket; the
     arithmetic still counts both, so the budget then runs below zero and its next requests wait the longer.

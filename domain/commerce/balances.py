@@ -106,6 +106,17 @@ async def visible_totals(uow: UnitOfWork, flt: ReceivablesFilter, today: date) -
     return await totals(uow.session, await visible_installments(uow, flt), today)
 
 
+def installments_of_visible_business(uow: UnitOfWork) -> ColumnElement[bool]:
+    """The installments of the orders and contracts the viewer may see."""
+    return and_(
+        Installment.tenant_id == uow.tenant_id,
+        or_(
+            Installment.order_id.in_(uow.visible_columns(Order, Order.id)),
+            Installment.contract_id.in_(uow.visible_columns(Contract, Contract.id)),
+        ),
+    )
+
+
 async def visible_installments(uow: UnitOfWork, flt: ReceivablesFilter) -> ColumnElement[bool]:
     """The installments of the orders and contracts the viewer may see, narrowed by the filter; NotFound when the
     filter names a record they cannot see."""
@@ -115,13 +126,7 @@ async def visible_installments(uow: UnitOfWork, flt: ReceivablesFilter) -> Colum
         (flt.order_id, Order, "order", "orderId", Installment.order_id),
         (flt.contract_id, Contract, "contract", "contractId", Installment.contract_id),
     )
-    where = [
-        Installment.tenant_id == uow.tenant_id,
-        or_(
-            Installment.order_id.in_(uow.visible_columns(Order, Order.id)),
-            Installment.contract_id.in_(uow.visible_columns(Contract, Contract.id)),
-        ),
-    ]
+    where = [installments_of_visible_business(uow)]
     for record_id, model, label, field, column in refs:
         if record_id is None:
             continue

@@ -160,6 +160,28 @@ def _visible_in_period(uow: UnitOfWork, start: date, end: date, currency: str, s
     )
 
 
+def period_currency(start: date, end: date, currency: str) -> str:
+    """The currency code of a valid period (at most two years, end not before start); ValidationFailed otherwise."""
+    return _period(Validator(), start, end, currency)
+
+
+def category_totals(uow: UnitOfWork, start: date, end: date, currency: str) -> Select[Any]:
+    """Per forecast category, the visible deals closing in the period: category, count, amount, weighted amount.
+
+    The sums as the database adds them, before `_totals` rounds them to the cent (half to even).
+    """
+    return uow.mark(
+        select(
+            Opportunity.forecast_category.label("category"),
+            func.count().label("count"),
+            func.sum(Opportunity.amount).label("amount"),
+            WEIGHTED.label("weighted"),
+        )
+        .where(_visible_in_period(uow, start, end, currency, Slice()))
+        .group_by(Opportunity.forecast_category)
+    )
+
+
 async def forecast(uow: UnitOfWork, start: date, end: date, currency: str, slice_: Slice = Slice()) -> Forecast:
     """Deals closing in the period, by forecast category; per owner up the manager tree, per partner up its tree."""
     code = _period(Validator(), start, end, currency)

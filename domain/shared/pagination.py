@@ -243,10 +243,11 @@ def decode_cursor(cursor: str) -> tuple[Any, uuid.UUID, str]:
         raise ValueError("not a cursor") from exc
 
 
-async def paginate(session: AsyncSession, stmt: Select[Any], ordering: Ordering, page: PageRequest) -> Page[Any]:
-    """One page of `stmt` in `ordering`, bounded by the cursors, with truthful next and previous page flags.
+def bounded(stmt: Select[Any], ordering: Ordering, page: PageRequest) -> tuple[Select[Any], PagePositions]:
+    """`stmt` narrowed to the cursors' window, in reading order, limited to one row more than the page.
 
-    The page costs one statement; each flag a cursor leaves open costs one EXISTS more.
+    The extra row tells whether rows lie beyond the page in the reading direction. Raises a field error for a
+    page request or cursor this list did not issue.
     """
     page = page.validated()
     descending = ordering.direction is SortDirection.DESC
@@ -258,28 +259,53 @@ async def paginate(session: AsyncSession, stmt: Select[Any], ordering: Ordering,
     if before is not None:
         window = window.where(ordering.rows_beyond(*before, not descending))
     reading_descending = descending != page.backward
+    query = window.order_by(None).order_by(*ordering.order_clauses(reading_descending)).limit(page.size + 1)
+    return query, PagePositions(after, before, reading_descending)
+
+
+@dataclass(frozen=True)
+class PagePositions:
+    """Where a page's cursors point, and the direction its rows are read in."""
+
+    after: tuple[Any, uuid.UUID] | None
+    before: tuple[Any, uuid.UUID] | None
+    reading_descending: bool
+
+
+def any_at_or_beyond(
+    stmt: Select[Any], ordering: Ordering, position: tuple[Any, uuid.UUID], toward_end: bool
+) -> Select[Any]:
+    """EXISTS: a row of `stmt` lies at the cursor's position or beyond it, toward the end or toward the start."""
+    descending = ordering.direction is SortDirection.DESC
+    beyond = ordering.rows_beyond(*position, descending if toward_end else not descending)
+    at_or_beyond = stmt.order_by(None).where(or_(beyond, ordering.id_column == position[1]))
+    return _around(select(at_or_beyond.exists()), stmt)
+
+
+async def paginate(session: AsyncSession, stmt: Select[Any], ordering: Ordering, page: PageRequest) -> Page[Any]:
+    """One page of `stmt` in `ordering`, bounded by the cursors, with truthful next and previous page flags.
+
+    The page costs one statement; each flag a cursor leaves open costs one EXISTS more.
+    """
+    query, positions = bounded(stmt, ordering, page)
     size = page.size
-    query = window.order_by(None).order_by(*ordering.order_clauses(reading_descending)).limit(size + 1)
     rows = list((await session.execute(query)).scalars())
     more_in_reading_direction = len(rows) > size
     rows = rows[:size]
     if page.backward:
         rows.reverse()
 
-    async def any_at_or_beyond(position: tuple[Any, uuid.UUID] | None, toward_end: bool) -> bool:
-        """Whether a row lies at the cursor's position or beyond it, toward the end or toward the start."""
+    async def exists(position: tuple[Any, uuid.UUID] | None, toward_end: bool) -> bool:
         if position is None:
             return False
-        beyond = ordering.rows_beyond(*position, descending if toward_end else not descending)
-        at_or_beyond = stmt.order_by(None).where(or_(beyond, ordering.id_column == position[1]))
-        return bool((await session.execute(_around(select(at_or_beyond.exists()), stmt))).scalar_one())
+        return bool((await session.execute(any_at_or_beyond(stmt, ordering, position, toward_end))).scalar_one())
 
     if page.backward:
-        has_previous = more_in_reading_direction or await any_at_or_beyond(after, toward_end=False)
-        has_next = await any_at_or_beyond(before, toward_end=True)
+        has_previous = more_in_reading_direction or await exists(positions.after, toward_end=False)
+        has_next = await exists(positions.before, toward_end=True)
     else:
-        has_next = more_in_reading_direction or await any_at_or_beyond(before, toward_end=True)
-        has_previous = await any_at_or_beyond(after, toward_end=False)
+        has_next = more_in_reading_direction or await exists(positions.before, toward_end=True)
+        has_previous = await exists(positions.after, toward_end=False)
     return Page(rows, [ordering.cursor(r) for r in rows], has_next, has_previous)
 
 

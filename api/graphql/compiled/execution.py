@@ -1,0 +1,189 @@
+"""The executor strawberry runs: a compiled read when the planner covers the operation, the resolvers otherwise.
+
+It runs inside strawberry's pipeline, after parsing, validation, the operation limits and the query budget, so
+a compiled read is limited, priced and masked as any other. `CRM_COMPILED_READS` chooses: `on` (the default)
+answers covered reads from their compiled statement; `off` always resolves; `check` (the test suite's) answers
+from the resolvers and compares the compiled answer with theirs, recording any difference (`differences()`,
+and the file `CRM_COMPILED_READS_LOG` names, one JSON line each) so the suite fails on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import DocumentNode, ExecutionResult, GraphQLError
+from strawberry.utils.await_maybe import await_maybe
+
+from api.graphql.compiled.derive import register_derived
+from api.graphql.compiled.planner import Planner
+from api.graphql.context import Context
+from api.graphql.unavailable import ServiceUnavailable
+from api.resilience import mark_database_trouble
+from domain.shared.base import utcnow
+from infrastructure.db import database_trouble
+from services.compiled_reads.plan import NotCompiled
+from services.compiled_reads.render import CompiledStatement
+from services.compiled_reads.run import StatementCache, access_key, render, run
+
+log = logging.getLogger("crm.compiled_reads")
+
+MODE = "CRM_COMPILED_READS"
+LOG = "CRM_COMPILED_READS_LOG"
+CACHE = StatementCache()
+_differences: list[dict[str, Any]] = []
+# How many operations this process answered (or, checking, compared) from a compiled statement.
+compiled_answers = 0
+_derived = False
+
+
+def differences() -> list[dict[str, Any]]:
+    """The operations whose compiled answer differed from the resolvers' in this process (check mode)."""
+    return list(_differences)
+
+
+def mode() -> str:
+    return os.environ.get(MODE, "on")
+
+
+def compiled_or_resolved(schema: strawberry.Schema, execute: Callable[..., Any]) -> Callable[..., Any]:
+    """An execute function for strawberry: `execute`'s signature, answering covered reads from compiled SQL."""
+    global _derived
+    if not _derived:
+        register_derived(schema)
+        _derived = True
+
+    def executing(graphql_schema: Any, document: DocumentNode, *args: Any, **kwargs: Any) -> Any:
+        context = kwargs.get("context_value")
+        chosen = mode()
+        if chosen == "off" or args or not isinstance(context, Context) or document.loc is None:
+            return execute(graphql_schema, document, *args, **kwargs)
+        return _compiled(schema, execute, chosen, graphql_schema, document, context, kwargs)
+
+    return executing
+
+
+def _key(document: DocumentNode, kwargs: dict[str, Any], context: Context) -> Hashable | None:
+    try:
+        variables = orjson.dumps(kwargs.get("variable_values") or {}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    assert document.loc is not None
+    return (document.loc.source.body, kwargs.get("operation_name"), variables, access_key(context.access))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An operation ready to answer: its compiled statement, and the document of what the resolvers answer."""
+
+    statement: CompiledStatement
+    rest: DocumentNode | None
+    keys: tuple[str, ...]
+    today: date | None = None  # a plan reading as of a day is kept for that day only
+
+
+async def _prepared(
+    schema: strawberry.Schema, document: DocumentNode, kwargs: dict[str, Any], context: Context, chosen: str
+) -> Prepared | None:
+    key = _key(document, kwargs, context)
+    if key is None:
+        return None
+    found = CACHE.get(key)
+    if found is not False and (found is None or found.today is None or found.today == utcnow().date()):
+        return found
+    prepared: Prepared | None = None
+    try:
+        split = await Planner(schema, document, kwargs.get("operation_name")).plan(
+            kwargs.get("variable_values"), context
+        )
+        statement = await render(context.sessions, context.access, split.roots)
+        prepared = Prepared(statement, split.rest, split.keys, split.today)
+    except NotCompiled as exc:
+        log.debug("the resolvers answer this operation: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - a fault of the compiler must never cost the caller an answer
+        log.exception("planning a compiled read failed; the resolvers answer it")
+        if chosen == "check":
+            _record(document, kwargs, context, f"planning failed: {exc!r}", None, None)
+    CACHE.put(key, prepared)
+    return prepared
+
+
+async def _compiled(
+    schema: strawberry.Schema,
+    execute: Callable[..., Any],
+    chosen: str,
+    graphql_schema: Any,
+    document: DocumentNode,
+    context: Context,
+    kwargs: dict[str, Any],
+) -> Any:
+    prepared = await _prepared(schema, document, kwargs, context, chosen)
+    if prepared is None:
+        return await await_maybe(execute(graphql_schema, document, **kwargs))
+    global compiled_answers
+    try:
+        compiled = await run(context.sessions, prepared.statement)
+    except Exception as exc:  # noqa: BLE001 - answered as a failing field is: masked, or a 503 for an outage
+        return ExecutionResult(data=None, errors=[_failure(exc, context, prepared.keys[0])])
+    compiled_answers += 1
+    if chosen == "check":
+        resolved = await await_maybe(execute(graphql_schema, document, **kwargs))
+        mine = orjson.loads(orjson.dumps(compiled))
+        theirs = orjson.loads(orjson.dumps({k: (resolved.data or {}).get(k) for k in compiled}))
+        if resolved.data is None or mine != theirs or _errors_under(resolved.errors, compiled):
+            _record(document, kwargs, context, mine, theirs, resolved.errors)
+        return resolved
+    if prepared.rest is None:
+        return ExecutionResult(data=compiled, errors=None)
+    rest = await await_maybe(execute(graphql_schema, prepared.rest, **kwargs))
+    if rest.data is None:
+        return rest
+    data = {k: compiled[k] if k in compiled else rest.data.get(k) for k in prepared.keys}
+    return ExecutionResult(data=data, errors=rest.errors)
+
+
+def _failure(exc: Exception, context: Context, key: str) -> GraphQLError:
+    """A failed compiled statement, answered as a failing resolver is: SERVICE_UNAVAILABLE (and a 503) when the
+    database is away or too slow (as DatabaseUnavailableErrors does for fields), else an error masking hides."""
+    trouble = database_trouble(exc)
+    if trouble is None:
+        return GraphQLError(str(exc), path=[key], original_error=exc)
+    mark_database_trouble(context.request.scope, trouble, exc)
+    error = ServiceUnavailable(trouble)
+    error.path = [key]
+    return error
+
+
+def _errors_under(errors: list[GraphQLError] | None, keys: dict[str, Any]) -> bool:
+    """Whether the resolvers reported an error under a root field the compiler answered without one."""
+    return any(e.path and e.path[0] in keys for e in errors or [])
+
+
+def _record(
+    document: DocumentNode,
+    kwargs: dict[str, Any],
+    context: Context,
+    compiled: Any,
+    expected: Any,
+    errors: list[GraphQLError] | None,
+) -> None:
+    assert document.loc is not None
+    difference = {
+        "query": document.loc.source.body,
+        "variables": kwargs.get("variable_values"),
+        "actor": {"roles": sorted(context.actor.roles), "partner": context.actor.is_partner},
+        "compiled": compiled,
+        "resolved": expected,
+        "errors": [e.message for e in errors or []],
+    }
+    _differences.append(difference)
+    log.error("a compiled read differs from the resolvers': %s", orjson.dumps(difference, default=str)[:2000])
+    if path := os.environ.get(LOG):
+        with open(path, "ab") as out:
+            out.write(orjson.dumps(difference, default=str) + b"\n")

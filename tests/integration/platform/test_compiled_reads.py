@@ -1,0 +1,184 @@
+"""Compiled reads answer exactly as the resolvers do: every role of the access table, every covered query.
+
+Each query runs through the public API twice, once answered from its compiled statement and once by the
+resolvers, and the two JSON answers must be identical. The whole suite also runs in check mode (conftest), so
+every covered query of every other test is compared the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+
+from api.graphql.compiled import execution
+from domain.selling.opportunities import Opportunity
+from domain.selling.stages import ForecastCategory, Stage
+from tests.integration.graphql_client import caller_for, gid
+from tests.integration.world import USERS, World
+
+LIST = """
+query List($first: Int, $after: String) {
+  opportunities(first: $first, after: $after) {
+    __typename totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id __typename name stage amount { amount currency } closeDate probability
+      forecastCategory isClosed createdAt updatedAt version budget { amount } decisionDate source
+      account { id name lifecycleStage owner { name organization { name } } }
+      owner { id name email isActive territory { name } } territory { id name } } }
+  }
+}
+"""
+ORDERED = """
+query Ordered($first: Int!, $after: String, $order: OpportunityOrder!, $filter: OpportunityFilterInput) {
+  page: opportunities(first: $first, after: $after, orderBy: $order, filter: $filter) {
+    totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { ...Deal } }
+  }
+}
+fragment Deal on Opportunity { id name amount { amount } closeDate }
+"""
+NODE = """
+query Node($id: ID!) {
+  __typename
+  deal: node(id: $id) { __typename id ... on Opportunity { name stage owner { name } account { name taxId } } }
+}
+"""
+DEAL = """
+query Deal($id: ID!) {
+  node(id: $id) {
+    ... on Opportunity {
+      id name stage amount { amount currency } closeDate probability forecastCategory
+      account { id name } owner { id name }
+      team { salesRole access joinedAt user { id name } }
+      partners { role organization { id name } }
+      activities(first: 2) {
+        totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { id kind subject occurredAt done owner { name } opportunity { name } } }
+      }
+    }
+  }
+}
+"""
+HOME = """
+query Home($expiresBefore: DateTime!, $deal: ID!) {
+  leads(status: OFFERED, first: 20) {
+    totalCount edges { node { id companyName status offerExpiresAt partner { id name } } }
+  }
+  dealRegistrations(status: APPROVED, protectionExpiresBefore: $expiresBefore, first: 20) {
+    totalCount edges { node { id customerName amount { amount currency } protectionExpiresAt partner { id name } } }
+  }
+  orders(first: 20) { totalCount edges { node { id number status total { amount currency } partner { id name } } } }
+  quotes(opportunityId: $deal, first: 10) {
+    totalCount edges { node { id number version status total { amount currency } } }
+  }
+  accounts(first: 5) { totalCount edges { node { id name owner { name } managingPartner { name } } } }
+  receivables { planned { amount currency } billed { amount } paid { amount } due { amount } overdue { amount } }
+}
+"""
+FORECAST = """
+query Forecast($start: Date!, $end: Date!, $currency: String!) {
+  forecast(periodStart: $start, periodEnd: $end, currency: $currency) {
+    __typename currency byCategory { category count amount weightedAmount }
+  }
+}
+"""
+LOG = """
+mutation Log($deal: ID!, $subject: String!) {
+  logActivity(input: {opportunityId: $deal, kind: CALL, subject: $subject}) { errors { message } }
+}
+"""
+INTERNAL = "query($id: ID!) { node(id: $id) { ... on Opportunity { name margin internalNotes closeReason } } }"
+
+
+async def both(caller: Any, monkeypatch: pytest.MonkeyPatch, query: str, **variables: Any) -> dict[str, Any]:
+    """The answer from the compiled statement, asserted identical to the resolvers' and to have been compiled."""
+    monkeypatch.setenv(execution.MODE, "on")
+    before = execution.compiled_answers
+    compiled = await caller(query, **variables)
+    assert execution.compiled_answers == before + 1, "the compiler did not answer this query"
+    monkeypatch.setenv(execution.MODE, "off")
+    resolved = await caller(query, **variables)
+    assert compiled == resolved, "\n".join(differing(compiled, resolved))
+    return compiled
+
+
+def differing(a: Any, b: Any, at: str = "") -> list[str]:
+    """Where two JSON values differ, one line per leaf."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [line for k in sorted(a.keys() | b.keys()) for line in differing(a.get(k), b.get(k), f"{at}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [line for i, (x, y) in enumerate(zip(a, b, strict=True)) for line in differing(x, y, f"{at}[{i}]")]
+    return [] if a == b else [f"{at}: compiled {a!r} != resolved {b!r}"]
+
+
+@pytest.mark.parametrize("user", sorted(USERS))
+async def test_every_role_gets_the_resolvers_answer_from_the_compiled_list_and_node(
+    client, sessions, world: World, monkeypatch: pytest.MonkeyPatch, user: str
+) -> None:  # type: ignore[no-untyped-def]
+    admin = await caller_for(client, sessions, world.tenant_id, world.users["admin"].id)
+    for key in ("O1", "O3", "O5"):  # timelines of three, to page through: two per page
+        for subject in ("Call", "Visit", "Mail"):
+            logged = await admin.data(LOG, deal=gid("Opportunity", world.opportunities[key].id), subject=subject)
+            assert not logged["logActivity"]["errors"]
+    caller = await caller_for(client, sessions, world.tenant_id, world.users[user].id)
+    first = await both(caller, monkeypatch, LIST, first=2)
+    assert "errors" not in first
+    cursor = first["data"]["opportunities"]["pageInfo"]["endCursor"]
+    if cursor is not None:
+        await both(caller, monkeypatch, LIST, first=2, after=cursor)
+    for order in ({"field": "NAME", "direction": "ASC"}, {"field": "AMOUNT", "direction": "DESC"},
+                  {"field": "CLOSE_DATE", "direction": "ASC"}):  # fmt: skip
+        page = await both(caller, monkeypatch, ORDERED, first=3, order=order, filter={"stages": ["PROSPECTING"]})
+        after = page["data"]["page"]["pageInfo"]["endCursor"]
+        if after is not None:
+            await both(caller, monkeypatch, ORDERED, first=3, after=after, order=order)
+    for key in sorted(world.opportunities):
+        await both(caller, monkeypatch, NODE, id=gid("Opportunity", world.opportunities[key].id))
+        await both(caller, monkeypatch, DEAL, id=gid("Opportunity", world.opportunities[key].id))
+    home = await both(caller, monkeypatch, HOME, expiresBefore="2030-01-01T00:00:00Z",
+                      deal=gid("Opportunity", world.opportunities["O3"].id))  # fmt: skip
+    assert "errors" not in home
+    for start, end, currency in (("2026-01-01", "2027-12-31", "USD"), ("2020-01-01", "2021-12-31", "usd")):
+        forecast = await both(caller, monkeypatch, FORECAST, start=start, end=end, currency=currency)
+        assert "errors" not in forecast
+    for key in sorted(world.accounts):
+        await both(caller, monkeypatch, NODE, id=gid("Account", world.accounts[key].id))
+
+
+async def test_internal_only_fields_are_compiled_for_internal_roles_and_refused_to_partners_as_before(
+    client, sessions, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    deal = gid("Opportunity", world.opportunities["O3"].id)
+    admin = await caller_for(client, sessions, world.tenant_id, world.users["admin"].id)
+    answer = await both(admin, monkeypatch, INTERNAL, id=deal)
+    assert answer["data"]["node"]["name"] == "O3"
+    partner = await caller_for(client, sessions, world.tenant_id, world.users["r1a_admin"].id)
+    monkeypatch.setenv(execution.MODE, "on")
+    before = execution.compiled_answers
+    refused = await partner(INTERNAL, id=deal)
+    assert execution.compiled_answers == before  # left to the resolvers, which refuse the fields
+    assert {e["extensions"]["code"] for e in refused["errors"]} == {"FORBIDDEN"}
+
+
+async def test_the_compiled_forecast_rounds_to_the_cent_half_to_even_as_the_resolver_does(
+    client, sessions, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Given deals whose weighted amounts fall on half a cent: 0.025 (to 0.02) and 0.035 (to 0.04)
+    rows = []
+    for amount, category in (("0.25", ForecastCategory.COMMIT), ("0.35", ForecastCategory.BEST_CASE)):
+        rows.append(dict(tenant_id=world.tenant_id, id=uuid.uuid4(), account_id=world.accounts["A_east"].id,
+                         name=f"Half cent {amount}", owner_id=world.users["am_east"].id, stage=Stage.PROPOSAL,
+                         amount=Decimal(amount), currency="EUR", close_date=date(2027, 2, 1), probability=10,
+                         forecast_category=category))  # fmt: skip
+    async with sessions() as session, session.begin():
+        await session.execute(insert(Opportunity), rows)
+    admin = await caller_for(client, sessions, world.tenant_id, world.users["admin"].id)
+    # When the forecast is read from its compiled statement and by the resolver
+    answer = await both(admin, monkeypatch, FORECAST, start="2027-01-01", end="2027-12-31", currency="EUR")
+    # Then both give the cents Decimal.quantize gives
+    weighted = {b["category"]: b["weightedAmount"] for b in answer["data"]["forecast"]["byCategory"]}
+    assert weighted == {"COMMIT": "0.02", "BEST_CASE": "0.04"}
