@@ -182,3 +182,28 @@ async def test_the_compiled_forecast_rounds_to_the_cent_half_to_even_as_the_reso
     # Then both give the cents Decimal.quantize gives
     weighted = {b["category"]: b["weightedAmount"] for b in answer["data"]["forecast"]["byCategory"]}
     assert weighted == {"COMMIT": "0.02", "BEST_CASE": "0.04"}
+
+
+MIXED = """
+query Mixed($first: Int!) {
+  me { email }
+  deals: opportunities(first: $first) { totalCount edges { node { name } } }
+  stageGates { stage }
+  opportunities(first: 1) { edges { node { name closeReason } } }
+}
+"""
+
+
+@pytest.mark.parametrize("user", ["admin", "r1a_admin"])
+async def test_a_document_the_compiler_covers_in_part_answers_the_rest_by_the_resolvers_in_order(
+    client, sessions, world: World, monkeypatch: pytest.MonkeyPatch, user: str
+) -> None:  # type: ignore[no-untyped-def]
+    # Given a document whose `deals` the compiler answers and whose other roots it leaves to the resolvers (`me`,
+    # `stageGates`, and a list asking a partner for an internal-only field)
+    caller = await caller_for(client, sessions, world.tenant_id, world.users[user].id)
+    # When it is answered with the compiler on and off, then the answers are the same, errors included,
+    answer = await both(caller, monkeypatch, MIXED, first=3)
+    # and the root fields come in the document's order
+    assert list(answer["data"]) == ["me", "deals", "stageGates", "opportunities"]
+    if user == "r1a_admin":
+        assert {e["path"][0] for e in answer["errors"]} == {"opportunities"}
