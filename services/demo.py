@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -215,7 +215,15 @@ async def load_demo(sessions: Sessions, *, production: bool = False) -> DemoSumm
             tenant_id, created = tenant.id, True
         if not production:
             await _demo_passwords(session, tenant_id)
-        return DemoSummary(SLUG, created, await _counts(session, tenant_id))
+        summary = DemoSummary(SLUG, created, await _counts(session, tenant_id))
+    if created:
+        # Fresh tables have no planner statistics until autovacuum comes round (a minute or more): meanwhile
+        # PostgreSQL takes `tenant_id = ...` for a rare value and nests loops over the whole tenant, which turned
+        # the row rules' tenant-keyed subqueries into multi-second plans on a just-loaded demo (issue #14).
+        async with sessions() as session:
+            await session.execute(text("ANALYZE"))
+            await session.commit()
+    return summary
 
 
 async def _demo_passwords(session: AsyncSession, tenant_id: uuid.UUID) -> None:

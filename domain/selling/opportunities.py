@@ -90,6 +90,8 @@ class Opportunity(Protected, TenantScoped, Timestamped, Versioned, Base):
         Index("ix_opportunity_order_created", "tenant_id", "created_at", "id"),
         Index("ix_opportunity_order_close", "tenant_id", "close_date", "id"),
         Index("ix_opportunity_order_amount", "tenant_id", "amount", "id"),
+        # The account of each of a set of opportunities, from the index alone (the account row rules; #14).
+        Index("ix_opportunity_id_account", "tenant_id", "id", postgresql_include=["account_id"]),
     )
 
     account_id: Mapped[uuid.UUID] = mapped_column(Uuid)
