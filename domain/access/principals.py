@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import Select, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access.actor import Actor, ActorKind
@@ -21,6 +21,7 @@ from domain.identity.tenants import Tenant
 from domain.identity.users import PARTNER_ROLES, User
 from domain.selling.territories import Territory
 from domain.shared.base import utcnow
+from domain.shared.prepared import fetch, prepare
 
 ACTIVE_ORG_STATUSES = (OrganizationStatus.ACTIVE, OrganizationStatus.PROSPECT)
 # The system access of lookups made before anyone is signed in (the token's user, the e-mail being signed in).
@@ -39,8 +40,8 @@ def _user_actor_statement(with_session: bool) -> Select[Any]:
     """The sign-in check as one statement, built once: the user, their organization and territory paths, the
     tenant's policy version, and (for a token of a signed-in session) that the session still lives.
 
-    Its tenant condition is the `sign-in` system access's row rule, the tenant, written with the parameters the
-    statement is run with.
+    It reads as the `sign-in` system access would (the tenant's rows: its tenant condition is that rule), run on
+    the driver directly since every request runs it (domain.shared.prepared).
     """
     statement: Any = (
         select(
@@ -49,9 +50,9 @@ def _user_actor_statement(with_session: bool) -> Select[Any]:
             User.organization_id,
             User.territory_id,
             User.email,
-            Organization.path,
-            Organization.kind,
-            Territory.path,
+            Organization.path.label("organization_path"),
+            Organization.kind.label("organization_kind"),
+            Territory.path.label("territory_path"),
             Tenant.policy_version,
         )
         .join(Organization, (Organization.tenant_id == User.tenant_id) & (Organization.id == User.organization_id))
@@ -61,7 +62,7 @@ def _user_actor_statement(with_session: bool) -> Select[Any]:
             User.tenant_id == bindparam("tenant_id"),
             User.id == bindparam("user_id"),
             User.is_active.is_(True),
-            Organization.status.in_(ACTIVE_ORG_STATUSES),
+            or_(*(Organization.status == status for status in ACTIVE_ORG_STATUSES)),
         )
     )
     if with_session:
@@ -78,24 +79,23 @@ def _user_actor_statement(with_session: bool) -> Select[Any]:
     return statement
 
 
-_USER_ACTOR = {False: _user_actor_statement(False), True: _user_actor_statement(True)}
+_USER_ACTOR = {False: prepare(_user_actor_statement(False)), True: prepare(_user_actor_statement(True))}
 
 
 async def load_user_actor(
     session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID | None = None
 ) -> LoadedActor | None:
     """The user as an actor, or None when the user, their partner organization or the session may no longer act."""
-    uow = system_unit_of_work(session, tenant_id, SIGN_IN)
     parameters: dict[str, Any] = {"tenant_id": tenant_id, "user_id": user_id}
     if session_id is not None:
         parameters |= {"session_id": session_id, "now": utcnow()}
-    statement = _USER_ACTOR[session_id is not None]
-    row = (await session.execute(statement, parameters, execution_options=uow.marks())).one_or_none()
-    if row is None:
+    rows = await fetch(session, _USER_ACTOR[session_id is not None], parameters)
+    if not rows:
         return None
-    found_id, user_roles, organization_id, territory_id, email, org_path, org_kind, territory_path, policy_version = row
+    row = rows[0]
+    org_kind, policy_version = row["organization_kind"], row["policy_version"]
     is_partner = org_kind in PARTNER_KINDS
-    roles = frozenset(user_roles)
+    roles = frozenset(row["roles"])
     if is_partner:
         # A partner user never holds an internal role, whatever the row says.
         roles = roles & PARTNER_ROLES
@@ -103,13 +103,13 @@ async def load_user_actor(
         tenant_id=tenant_id,
         kind=ActorKind.USER,
         roles=roles,
-        user_id=found_id,
-        organization_id=organization_id,
-        organization_path=org_path,
-        territory_id=territory_id,
-        territory_path=territory_path,
+        user_id=row["id"],
+        organization_id=row["organization_id"],
+        organization_path=row["organization_path"],
+        territory_id=row["territory_id"],
+        territory_path=row["territory_path"],
         is_partner=is_partner,
-        email=email,
+        email=row["email"],
         session_id=session_id,
     )
     return LoadedActor(actor, policy_version)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import asyncpg
 from sqlalchemy import (
     ARRAY,
     DateTime,
@@ -37,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.shared.base import Base, utcnow
+from domain.shared.prepared import fetch, prepare
 
 TENANT_SUBJECT = "tenant"
 
@@ -196,7 +198,7 @@ def _charge_statement() -> Any:
     )
 
 
-CHARGE = _charge_statement()
+CHARGE = prepare(_charge_statement())
 DEADLOCK_DETECTED = "40P01"
 DEADLOCK_ATTEMPTS = 3
 
@@ -223,25 +225,26 @@ async def charge(session: AsyncSession, tenant_id: uuid.UUID, budgets: Sequence[
     }
     for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
         try:
-            rows = (await session.execute(CHARGE, parameters)).all()
+            rows = await fetch(session, CHARGE, parameters)
             await session.commit()
             break
-        except DBAPIError as exc:
+        except (DBAPIError, asyncpg.PostgresError) as exc:
             # Rows are always locked in one order, but budgets being created concurrently can still meet in a
             # deadlock; PostgreSQL then aborts one charge, which may simply run again.
             await session.rollback()
-            if getattr(exc.orig, "sqlstate", None) != DEADLOCK_DETECTED or attempt == DEADLOCK_ATTEMPTS:
+            state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
+            if state != DEADLOCK_DETECTED or attempt == DEADLOCK_ATTEMPTS:
                 raise
-    by_subject = {row.subject: row for row in rows}
+    by_subject = {row["subject"]: row for row in rows}
     buckets = tuple(
         BucketLevel(
             b.subject,
-            by_subject[b.subject].level,
-            by_subject[b.subject].capacity,
-            by_subject[b.subject].refill_per_second,
+            by_subject[b.subject]["level"],
+            by_subject[b.subject]["capacity"],
+            by_subject[b.subject]["refill_per_second"],
         )
         for b in budgets
     )
-    at = max((row.updated_at for row in rows), default=utcnow())
-    allowed = all(by_subject[b.subject].last_cost == cost for b in budgets)
+    at = max((row["updated_at"] for row in rows), default=utcnow())
+    allowed = all(by_subject[b.subject]["last_cost"] == cost for b in budgets)
     return Charge(cost=cost, allowed=allowed, buckets=buckets, at=at)

@@ -27,6 +27,7 @@ from domain.selling.activities import Activity, ActivityKind
 from domain.selling.opportunities import Opportunity
 from domain.selling.stages import ForecastCategory, Stage
 from tests.integration.world import World, build_world
+from tests.statement_counts import statements_sent
 
 ME = "{ me { email } }"
 RATE_LIMIT = "{ rateLimit { owner limit cost remaining used refillRate resetAt maxCost } }"
@@ -94,24 +95,6 @@ async def token_of(sessions, world: World, key: str) -> str:  # type: ignore[no-
     return await issue_user_token(sessions, world.tenant_id, world.users[key].id)
 
 
-class Statements:
-    """The SQL statements an app runs while the block is open."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.engine = http.app.state.engine.sync_engine  # type: ignore[attr-defined]
-        self.seen: list[str] = []
-
-    def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        self.seen.append(statement)
-
-    def __enter__(self) -> list[str]:
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self.seen
-
-    def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._record)
-
-
 def touching(statements: list[str], table: str) -> list[str]:
     return [s for s in statements if f" {table} " in s or f" {table}\n" in s or f"{table}." in s]
 
@@ -128,8 +111,9 @@ async def default_http(sessions, database_url, tmp_path_factory) -> AsyncIterato
 async def test_a_query_over_the_cost_ceiling_is_refused_before_it_runs(default_http, busy_world, sessions) -> None:  # type: ignore[no-untyped-def]
     token = await token_of(sessions, busy_world, "am_east")
     # When one request asks for thirty lists of 100 deals with 100 activities each
-    with Statements(default_http) as statements:
+    async with statements_sent() as sent:
         response = await post(default_http, token, THIRTY_HEAVY)
+    statements = sent.statements
     # Then it is refused, naming its cost and the limit, and no deal or activity was read
     body = response.json()
     assert response.status_code == 200 and body["data"] is None
@@ -188,8 +172,9 @@ async def test_a_spent_budget_is_429_with_retry_after_and_nothing_runs(
         for _ in range(2):
             assert (await post(http, heavy, HEAVY)).status_code == 200
         # When they ask for a third
-        with Statements(http) as statements:
+        async with statements_sent() as sent:
             refused = await post(http, heavy, HEAVY)
+        statements = sent.statements
         # Then it is 429 with Retry-After, RATE_LIMITED, and nothing was read
         assert refused.status_code == 429
         remaining = 25_000 - 2 * HEAVY_COST
@@ -306,10 +291,11 @@ async def test_charges_creating_budgets_at_once_never_deadlock(sessions, monkeyp
 
 async def test_one_request_takes_its_charge_in_one_statement(default_http, world, sessions) -> None:  # type: ignore[no-untyped-def]
     token = await token_of(sessions, world, "am_east")
-    with Statements(default_http) as statements:
+    # Counted where PostgreSQL receives them: the charge runs on the driver itself (domain/shared/prepared.py)
+    async with statements_sent() as sent:
         response = await post(default_http, token, "{ me { email } opportunities(first: 5) { totalCount } }")
     assert response.status_code == 200
-    assert len(touching(statements, "usage_bucket")) == 1
+    assert len(touching(sent.statements, "usage_bucket")) == 1
 
 
 # --- A heavy caller is refused while everyone else is served ---------------------------------
