@@ -21,6 +21,10 @@ import greenlet
 from sqlalchemy import ColumnElement, FromClause, Join, Select, Table, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, ORMExecuteState, Session, aliased
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression
+from sqlalchemy.sql.selectable import ScalarSelect
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from domain.access.actor import Access, Action, Actor, ActorKind, Resource
 from domain.shared.errors import Forbidden, NotFound
@@ -55,6 +59,36 @@ def resource_of(model: type) -> Resource:
 def label_of(model: type) -> str:
     """How messages name a record of the model ("opportunity", "deal registration")."""
     return getattr(model, "__label__", None) or str(resource_of(model))
+
+
+def per_row(predicate: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A row rule written for one row at a time: each `x IN (SELECT c ...)` becomes `EXISTS (SELECT ... AND c = x)`.
+
+    Row rules are written as sets (`id IN (visible ids)`), which is what a list wants: PostgreSQL builds the set
+    once and probes it for every row. For one record (a node, a to-one record, a deal's own team or timeline) the
+    set is the whole cost: a distributor's 50,000 visible deals hashed to check one. As EXISTS, tied to the row,
+    the same rule is an index probe. The rows matched are the same; only the plan changes.
+    """
+
+    def rewrite(element: Any) -> Any:
+        if not (isinstance(element, BinaryExpression) and element.operator is operators.in_op):
+            return None
+        right = element.right
+        inner = getattr(right, "element", None)
+        if not isinstance(right, ScalarSelect) or not isinstance(inner, Select):
+            return None
+        columns = inner.selected_columns
+        left = element.left
+        table = getattr(left, "table", None)
+        if len(columns) != 1 or table is None or table in inner.get_final_froms():
+            return None
+        rewritten: Select[Any] = traverse(inner, {}, rewrite)
+        return rewritten.where(columns[0] == left).exists()
+
+    # SQLAlchemy's stubs type the traversal for some elements only; it rewrites any clause the same way.
+    traverse: Any = replacement_traverse
+    result: ColumnElement[Any] = traverse(predicate, {}, rewrite)
+    return result
 
 
 @dataclass
@@ -95,6 +129,10 @@ class UnitOfWork:
     def visible(self, model: type[M], action: Action = Action.READ, *, resource: Resource | None = None) -> Select[Any]:
         """`select(model)` narrowed to the rows the actor may act on."""
         return self.mark(select(model).where(self.rows(model, action, resource=resource)))
+
+    def visible_few(self, model: type[M], action: Action = Action.READ) -> Select[Any]:
+        """`visible(model)` for a statement that narrows to a few rows (one deal's quotes): the row rule `per_row`."""
+        return self.mark(select(model).where(per_row(self.rows(model, action))))
 
     def visible_columns(
         self, model: type, *columns: Any, action: Action = Action.READ, resource: Resource | None = None

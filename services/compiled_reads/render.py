@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import JSON, Date, DateTime, Enum, Integer, Numeric
 
-from domain.access.unit_of_work import UnitOfWork
+from domain.access.unit_of_work import UnitOfWork, per_row
 from domain.commerce import balances
 from domain.selling import analytics
 from domain.selling.stages import ForecastCategory, Stage
@@ -161,7 +161,9 @@ class Renderer:
             found = (
                 select(self.record(root.type_name, root.picks, table.c.__getitem__, (table,)))
                 .select_from(table)
-                .where(table.c.tenant_id == self.uow.tenant_id, table.c.id == root.record_id, self.uow.rows(model))
+                .where(
+                    table.c.tenant_id == self.uow.tenant_id, table.c.id == root.record_id, per_row(self.uow.rows(model))
+                )
             )
             return found.scalar_subquery()
         return self.connection(root)
@@ -213,7 +215,9 @@ class Renderer:
         inner = (
             select(self.record(target, pick.children, table.c.__getitem__, (*tables, table)))
             .select_from(table)
-            .where(table.c.tenant_id == columns("tenant_id"), table.c.id == columns(column), self.uow.rows(model))
+            .where(
+                table.c.tenant_id == columns("tenant_id"), table.c.id == columns(column), per_row(self.uow.rows(model))
+            )
         )
         return inner.scalar_subquery()
 
@@ -344,12 +348,13 @@ class Renderer:
         """Every child row of the record, in order, as a JSON array (empty when there is none)."""
         model = field.model
         table = model.__table__  # type: ignore[attr-defined]
-        rows = self.uow.child_rows(model, parent_visible=getattr(model, "__resource__", None) is None)
+        rows = per_row(self.uow.child_rows(model, parent_visible=getattr(model, "__resource__", None) is None))
         conditions = [table.c.tenant_id == columns("tenant_id"), table.c[field.parent] == columns("id"), rows]
         if field.visible is not None:
             column, target = field.visible
             target_model = SHAPES[target].model
-            conditions.append(table.c[column].in_(select(target_model.id).where(self.uow.rows(target_model))))  # type: ignore[attr-defined]
+            visible = select(target_model.id).where(self.uow.rows(target_model))  # type: ignore[attr-defined]
+            conditions.append(per_row(table.c[column].in_(visible)))
         record = self.record(field.type_name, pick.children, table.c.__getitem__, (*tables, table))
         ordered = aggregate_order_by(record, table.c[field.order], table.c.id)
         listed = select(func.json_agg(ordered)).select_from(table).where(*conditions)
@@ -361,7 +366,7 @@ class Renderer:
             raise NotCompiled("a nested page without its arguments")
         model: Any = field.model
         stmt: Select[Any] = select(model).where(
-            self.uow.child_rows(model),
+            per_row(self.uow.child_rows(model)),
             getattr(model, field.parent) == columns("id"),
             model.tenant_id == columns("tenant_id"),
         )
