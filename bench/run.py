@@ -238,6 +238,9 @@ class Bench:
             except RuntimeError as error:  # an error answer under load is a result, reported with the row
                 timing.errors += 1
                 print(f"error answer: {str(error)[:300]}", flush=True)
+            except httpx.TransportError as error:  # so is a connection the server dropped: counted, named
+                timing.errors += 1
+                print(f"{side} {entry.name} as {persona}: {type(error).__name__} {error}", flush=True)
 
         for _ in range(3):
             await target.call(entry, viewer, self.fixtures)
