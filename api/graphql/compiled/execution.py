@@ -3,8 +3,8 @@
 It runs inside strawberry's pipeline, after parsing, validation, the operation limits and the query budget, so
 a compiled read is limited, priced and masked as any other. `CRM_COMPILED_READS` chooses: `on` (the default)
 answers covered reads from their compiled statement; `off` always resolves; `check` (the test suite's) answers
-from the resolvers and compares the compiled answer with theirs, recording any difference (`differences()`,
-and the file `CRM_COMPILED_READS_LOG` names, one JSON line each) so the suite fails on it.
+from the resolvers and compares the compiled answer with theirs, logging any difference and writing it to the
+file `CRM_COMPILED_READS_LOG` names, one JSON line each, so the suite fails on it (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -39,15 +39,9 @@ LOG = "CRM_COMPILED_READS_LOG"
 CACHE = StatementCache()
 # The database went away or ran out of time between the two answers: nothing to compare.
 OUTAGE_CODES = frozenset({"SERVICE_UNAVAILABLE", "TIMEOUT"})
-_differences: list[dict[str, Any]] = []
 # How many operations this process answered (or, checking, compared) from a compiled statement.
 compiled_answers = 0
 _derived = False
-
-
-def differences() -> list[dict[str, Any]]:
-    """The operations whose compiled answer differed from the resolvers' in this process (check mode)."""
-    return list(_differences)
 
 
 def mode() -> str:
@@ -185,7 +179,6 @@ def _record(
         "resolved": expected,
         "errors": [e.message for e in errors or []],
     }
-    _differences.append(difference)
     log.error("a compiled read differs from the resolvers': %s", orjson.dumps(difference, default=str)[:2000])
     if path := os.environ.get(LOG):
         with open(path, "ab") as out:
