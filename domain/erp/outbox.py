@@ -53,6 +53,7 @@ from domain.access.unit_of_work import Protected, UnitOfWork, across_tenants, sy
 from domain.identity.tenants import Tenant
 from domain.shared.base import Base, TenantScoped, Timestamped, utcnow
 from domain.shared.errors import Forbidden
+from domain.shared.prepared import driver_connection
 
 DELIVER_ENTRYPOINT = "erp_deliver"
 # The attempt bound of old: still stored (clients may read it) but retries are bounded by time (`retry_until`).
@@ -194,12 +195,9 @@ async def next_number(session: AsyncSession, tenant_id: uuid.UUID, prefix: str) 
 
 async def _enqueue_job(session: AsyncSession, message: OutboxMessage, delay: timedelta | None = None) -> None:
     """A PgQueuer job for the message, on the session's own connection (so in its transaction)."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
+    driver = await driver_connection(session)
     payload = orjson.dumps({"tenant_id": str(message.tenant_id), "message_id": str(message.id)})
-    await Queries.from_asyncpg_connection(raw.driver_connection).enqueue(  # type: ignore[arg-type]
-        DELIVER_ENTRYPOINT, payload, execute_after=delay
-    )
+    await Queries.from_asyncpg_connection(driver).enqueue(DELIVER_ENTRYPOINT, payload, execute_after=delay)
 
 
 def _bookkeeping(session: AsyncSession, tenant_id: uuid.UUID) -> UnitOfWork:

@@ -69,11 +69,16 @@ def _reader(column_type: Any) -> Callable[[Any], Any] | None:
     return reader
 
 
-async def fetch(session: AsyncSession, prepared: Prepared, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The rows of one run of `prepared` on the session's connection, by column, with SQLAlchemy's Python values."""
+async def driver_connection(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session's own (in its transaction, if it has one)."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
+    return raw.driver_connection
+
+
+async def fetch(session: AsyncSession, prepared: Prepared, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rows of one run of `prepared` on the session's connection, by column, with SQLAlchemy's Python values."""
+    driver = await driver_connection(session)
     records: Sequence[Any] = await driver.fetch(prepared.sql, *prepared.arguments(parameters))
     pairs = tuple(zip(prepared.columns, prepared.readers, strict=True))
     return [

@@ -16,6 +16,7 @@ import orjson
 
 from domain.access.actor import Access
 from domain.shared.errors import DomainError
+from domain.shared.prepared import driver_connection
 from services.compiled_reads.plan import NotCompiled, Root
 from services.compiled_reads.render import CompiledStatement, compile_plan
 from services.unit_of_work import Sessions, outside_transaction, reading
@@ -78,8 +79,6 @@ async def render(sessions: Sessions, access: Access, roots: tuple[Root, ...]) ->
 async def run(sessions: Sessions, statement: CompiledStatement) -> dict[str, Any]:
     """The response data of a compiled statement: each root's JSON as PostgreSQL wrote it, not decoded again."""
     async with outside_transaction(sessions) as session:
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
+        driver = await driver_connection(session)
         row = await driver.fetchrow(statement.sql, *statement.parameters)
     return {key: None if row[i] is None else orjson.Fragment(row[i]) for i, key in enumerate(statement.keys)}
