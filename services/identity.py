@@ -33,6 +33,7 @@ from domain.identity.tenants import find_tenant, origin_registered
 from domain.identity.users import User, UserOfTenant, active_users_with_email
 from domain.shared.errors import NotFound
 from infrastructure.db import autocommit
+from infrastructure.request_connection import RequestConnection
 from services.unit_of_work import Sessions
 
 
@@ -50,11 +51,17 @@ async def principal(
     user_id: uuid.UUID | None,
     client_id: str | None,
     session_id: uuid.UUID | None = None,
+    connection: RequestConnection | None = None,
 ) -> LoadedActor | None:
     """The actor a verified token names (a user, or else a machine client), or None when it may no longer act.
 
-    Every request asks this first, so it is one statement and no more: outside any transaction (autocommit).
+    Every request asks this first, so it is one statement and no more: outside any transaction (autocommit). A
+    user's is run on the request's own connection when it has one (`connection`), which its later fixed
+    statements then reuse.
     """
+    if user_id is not None and connection is not None:
+        async with connection.use() as driver:
+            return await load_user_actor(driver, tenant_id, user_id, session_id)
     async with autocommit(sessions)() as session:
         if user_id is not None:
             return await load_user_actor(session, tenant_id, user_id, session_id)

@@ -6,17 +6,21 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth.keys import key_ring
 from api.auth.tokens import TokenInvalid, verify
+from infrastructure.request_connection import STATE_KEY as CONNECTION_KEY
+from infrastructure.request_connection import RequestConnection
 from services.identity import principal
 from services.unit_of_work import Sessions
 
 log = logging.getLogger("crm.auth")
 
+GRAPHQL_PATH = "/graphql"
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/oauth/token", "/.well-known/jwks.json", "/", "/portal"})
 # /graphiql/static/ holds only the GraphiQL page's vendored scripts; it is not mounted in production.
 # /portal/ serves the partner portal's files, which hold no data: the portal reads everything through /graphql.
@@ -57,11 +61,26 @@ class AuthenticationMiddleware:
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or self._is_graphiql_page(scope, headers):
             await self.app(scope, receive, send_with_request_id)
             return
-        response = await self._authenticate(headers, state)
-        if response is not None:
-            await response(scope, receive, send_with_request_id)
-            return
-        await self.app(scope, receive, send_with_request_id)
+        # The request's fixed statements (this sign-in check, then its charge and a kept read) share one connection,
+        # handed back when the endpoint is done with it (the GraphQL endpoint gives it back early when it resolves).
+        connection = RequestConnection(self._engine())
+        state[CONNECTION_KEY] = connection
+        try:
+            response = await self._authenticate(headers, state, connection)
+            if response is not None:
+                await connection.release()
+                await response(scope, receive, send_with_request_id)
+                return
+            if path != GRAPHQL_PATH:
+                await connection.release()  # only the GraphQL endpoint has fixed statements to reuse it for
+            await self.app(scope, receive, send_with_request_id)
+        finally:
+            await connection.release()
+
+    def _engine(self) -> AsyncEngine:
+        engine = self.sessions().kw["bind"]
+        assert isinstance(engine, AsyncEngine)
+        return engine
 
     def _is_graphiql_page(self, scope: Scope, headers: Headers) -> bool:
         """The GraphiQL page holds no data; its queries are POSTs that need the token."""
@@ -72,7 +91,9 @@ class AuthenticationMiddleware:
             and "text/html" in headers.get("accept", "")
         )
 
-    async def _authenticate(self, headers: Headers, state: dict[str, object]) -> JSONResponse | None:
+    async def _authenticate(
+        self, headers: Headers, state: dict[str, object], connection: RequestConnection
+    ) -> JSONResponse | None:
         authorization = headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if not authorization:
@@ -90,7 +111,12 @@ class AuthenticationMiddleware:
             except ValueError:
                 return unauthenticated("The token's subject is not a user.")
             loaded = await principal(
-                sessions, claims.tenant_id, user_id=user_id, client_id=None, session_id=claims.session_id
+                sessions,
+                claims.tenant_id,
+                user_id=user_id,
+                client_id=None,
+                session_id=claims.session_id,
+                connection=connection,
             )
         else:
             loaded = await principal(sessions, claims.tenant_id, user_id=None, client_id=claims.subject)

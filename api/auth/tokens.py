@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,8 +101,28 @@ def _decoded_claims(ring: KeyRing, token: str, kind: ClaimsOption) -> dict[str, 
     return dict(decoded.claims)
 
 
+# Tokens verified lately, with the ring that verified them: every request of a client presents the same token
+# for its whole life, and checking its signature again costs more than the rest of signing it in. A token is
+# taken from here only before it expires and only for the same ring; whether its person, organization and
+# session may still act is read from the database on every request all the same (services/identity.principal).
+_VERIFIED: OrderedDict[str, tuple[KeyRing, Claims]] = OrderedDict()
+_VERIFIED_KEPT = 4096
+
+
 def verify(ring: KeyRing, token: str) -> Claims:
     """Check signature, issuer and expiry; raise TokenInvalid with a reason a client can act on."""
+    found = _VERIFIED.get(token)
+    if found is not None and found[0] is ring and time.time() < found[1].expires_at:
+        _VERIFIED.move_to_end(token)
+        return found[1]
+    claims = _verified(ring, token)
+    _VERIFIED[token] = (ring, claims)
+    if len(_VERIFIED) > _VERIFIED_KEPT:
+        _VERIFIED.popitem(last=False)
+    return claims
+
+
+def _verified(ring: KeyRing, token: str) -> Claims:
     try:
         claims = _decoded_claims(ring, token, {"values": ["user", "machine"]})
         return Claims(

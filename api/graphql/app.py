@@ -25,11 +25,13 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from api.graphql.budgets import limits_of
+from api.graphql.compiled.kept import answer_kept
 from api.graphql.context import Context, Loaders
 from api.graphql.graphiql import page_html
 from api.graphql.record_versions import refused_precondition
 from api.graphql.schema import build_schema
 from infrastructure.connection_slots import request_sessions
+from infrastructure.request_connection import request_connection
 from permissions.engine import access_for
 from services.unit_of_work import Sessions
 
@@ -115,7 +117,13 @@ class CrmGraphQL(GraphQL):
         try:
             if (precondition := refused_precondition(request.headers)) is not None:
                 raise HTTPException(400, precondition)
-            response = await self.run(request)
+            media_type = response_media_type(request.headers.get("accept"))
+            response = await answer_kept(request, self.sessions, media_type)
+            if response is None:
+                # The pipeline's reads take their own session's turns: the sign-in's connection goes back first.
+                if (connection := request_connection(scope.get("state") or {})) is not None:
+                    await connection.release()
+                response = await self.run(request)
         except HTTPException as exc:
             response = self.request_error(request, exc)
         await response(scope, receive, send)

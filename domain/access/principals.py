@@ -83,7 +83,7 @@ _USER_ACTOR = {False: prepare(_user_actor_statement(False)), True: prepare(_user
 
 
 async def load_user_actor(
-    session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID | None = None
+    session: AsyncSession | Any, tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID | None = None
 ) -> LoadedActor | None:
     """The user as an actor, or None when the user, their partner organization or the session may no longer act."""
     parameters: dict[str, Any] = {"tenant_id": tenant_id, "user_id": user_id}

@@ -203,11 +203,12 @@ DEADLOCK_DETECTED = "40P01"
 DEADLOCK_ATTEMPTS = 3
 
 
-async def charge(session: AsyncSession, tenant_id: uuid.UUID, budgets: Sequence[Budget], cost: int) -> Charge:
+async def charge(session: AsyncSession | Any, tenant_id: uuid.UUID, budgets: Sequence[Budget], cost: int) -> Charge:
     """Take `cost` points from every budget if each holds that many, else from none; one statement, committed.
 
     The statement is atomic, so a session in autocommit runs it alone, with no BEGIN or COMMIT (the commit below
-    then sends nothing); in a session's transaction it is committed at once.
+    then sends nothing); in a session's transaction it is committed at once. `session` may also be a bare asyncpg
+    connection outside any transaction (a request's own, infrastructure/request_connection.py).
 
     Charges of one budget are serialised by its row's lock, so racing requests cannot both take its last points.
     Only the very first charges of a budget, racing to create its row, may both pass on a full bucket; the
@@ -215,6 +216,7 @@ async def charge(session: AsyncSession, tenant_id: uuid.UUID, budgets: Sequence[
     """
     if not budgets:
         raise ValueError("A charge needs at least one budget.")
+    in_session = isinstance(session, AsyncSession)
     ordered = sorted(budgets, key=lambda b: b.subject)
     parameters = {
         "tenant_id": tenant_id,
@@ -226,12 +228,14 @@ async def charge(session: AsyncSession, tenant_id: uuid.UUID, budgets: Sequence[
     for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
         try:
             rows = await fetch(session, CHARGE, parameters)
-            await session.commit()
+            if in_session:
+                await session.commit()
             break
         except (DBAPIError, asyncpg.PostgresError) as exc:
             # Rows are always locked in one order, but budgets being created concurrently can still meet in a
             # deadlock; PostgreSQL then aborts one charge, which may simply run again.
-            await session.rollback()
+            if in_session:
+                await session.rollback()
             state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
             if state != DEADLOCK_DETECTED or attempt == DEADLOCK_ATTEMPTS:
                 raise

@@ -76,9 +76,10 @@ async def driver_connection(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
-async def fetch(session: AsyncSession, prepared: Prepared, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The rows of one run of `prepared` on the session's connection, by column, with SQLAlchemy's Python values."""
-    driver = await driver_connection(session)
+async def fetch(on: AsyncSession | Any, prepared: Prepared, parameters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rows of one run of `prepared`, by column, with SQLAlchemy's Python values: on a session's connection,
+    or on a bare asyncpg connection (a request's own, outside any transaction: infrastructure/request_connection)."""
+    driver = await driver_connection(on) if isinstance(on, AsyncSession) else on
     records: Sequence[Any] = await driver.fetch(prepared.sql, *prepared.arguments(parameters))
     pairs = tuple(zip(prepared.columns, prepared.readers, strict=True))
     return [

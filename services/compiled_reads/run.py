@@ -79,6 +79,10 @@ async def render(sessions: Sessions, access: Access, roots: tuple[Root, ...]) ->
 async def run(sessions: Sessions, statement: CompiledStatement) -> dict[str, Any]:
     """The response data of a compiled statement: each root's JSON as PostgreSQL wrote it, not decoded again."""
     async with outside_transaction(sessions) as session:
-        driver = await driver_connection(session)
-        row = await driver.fetchrow(statement.sql, *statement.parameters)
+        return await run_on(await driver_connection(session), statement)
+
+
+async def run_on(driver: Any, statement: CompiledStatement) -> dict[str, Any]:
+    """`run` on a bare asyncpg connection outside any transaction (a request's own)."""
+    row = await driver.fetchrow(statement.sql, *statement.parameters)
     return {key: None if row[i] is None else orjson.Fragment(row[i]) for i, key in enumerate(statement.keys)}

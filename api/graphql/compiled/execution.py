@@ -18,14 +18,16 @@ from typing import Any
 
 import orjson
 import strawberry
-from graphql import DocumentNode, ExecutionResult, GraphQLError
+from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationDefinitionNode
 from strawberry.utils.await_maybe import await_maybe
 
 from api.graphql.compiled.derive import register_derived
 from api.graphql.compiled.planner import Planner
 from api.graphql.context import Context
+from api.graphql.cost import operation_cost
 from api.graphql.unavailable import ServiceUnavailable
 from api.resilience import mark_database_trouble
+from domain.access.actor import Access
 from domain.shared.base import utcnow
 from infrastructure.db import database_trouble
 from services.compiled_reads.plan import NotCompiled
@@ -66,12 +68,28 @@ def compiled_or_resolved(schema: strawberry.Schema, execute: Callable[..., Any])
 
 
 def _key(document: DocumentNode, kwargs: dict[str, Any], context: Context) -> Hashable | None:
+    assert document.loc is not None
+    return operation_key(
+        document.loc.source.body, kwargs.get("operation_name"), kwargs.get("variable_values"), context.access
+    )
+
+
+def operation_key(query: str, operation_name: str | None, variables: Any, access: Access) -> Hashable | None:
+    """What a prepared operation is kept under: the request's text, operation and variables, and who asks."""
     try:
-        variables = orjson.dumps(kwargs.get("variable_values") or {}, option=orjson.OPT_SORT_KEYS)
+        written = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
     except TypeError:
         return None
-    assert document.loc is not None
-    return (document.loc.source.body, kwargs.get("operation_name"), variables, access_key(context.access))
+    return (query, operation_name, written, access_key(access))
+
+
+def kept(query: str, operation_name: str | None, variables: Any, access: Access) -> Prepared | None:
+    """The prepared operation kept for this request, when there is one still good today; else None."""
+    key = operation_key(query, operation_name, variables, access)
+    found = CACHE.get(key) if key is not None else None
+    if not isinstance(found, Prepared) or (found.today is not None and found.today != utcnow().date()):
+        return None
+    return found
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,7 @@ class Prepared:
     rest: DocumentNode | None
     keys: tuple[str, ...]
     today: date | None = None  # a plan reading as of a day is kept for that day only
+    cost: int | None = None  # what the operation costs (api/graphql/cost.py), as its budget charges it
 
 
 async def _prepared(
@@ -99,7 +118,9 @@ async def _prepared(
             kwargs.get("variable_values"), context
         )
         statement = await render(context.sessions, context.access, split.roots)
-        prepared = Prepared(statement, split.rest, split.keys, split.today)
+        variables = kwargs.get("variable_values")
+        cost = operation_cost(schema._schema, document, kwargs.get("operation_name"), variables)  # noqa: SLF001
+        prepared = Prepared(statement, split.rest, split.keys, split.today, cost.total)
     except NotCompiled as exc:
         log.debug("the resolvers answer this operation: %s", exc)
     except Exception as exc:  # noqa: BLE001 - a fault of the compiler must never cost the caller an answer
@@ -107,7 +128,17 @@ async def _prepared(
         # outage) is theirs to answer, and the tests of the compiled reads assert that they were compiled.
         log.warning("planning a compiled read failed (%r); the resolvers answer it", exc, exc_info=True)
     CACHE.put(key, prepared)
+    if prepared is not None and _only_operation(document):
+        # A request may leave out the name of its document's only operation (strawberry fills it in): it is the
+        # same operation, kept under both keys so that either request finds it (api/graphql/compiled/kept.py).
+        assert document.loc is not None
+        unnamed = operation_key(document.loc.source.body, None, kwargs.get("variable_values"), context.access)
+        CACHE.put(unnamed, prepared)
     return prepared
+
+
+def _only_operation(document: DocumentNode) -> bool:
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) == 1
 
 
 async def _compiled(

@@ -9,13 +9,13 @@ the counts of the resolver path (`CRM_COMPILED_READS=off`); a query the compiler
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from sqlalchemy import event, text
 
-from tests.integration.graphql_client import Caller, caller_for, gid
+from tests.integration.graphql_client import Caller, gid
+from tests.integration.platform.conftest import PERSONAS
 from tests.integration.world import World, build_world
 from tests.statement_counts import StatementLog, statements_sent
 
@@ -48,7 +48,6 @@ query Deal($id: ID!) {
 }
 """
 
-PERSONAS = {"admin": "admin", "distributor": "d1_admin", "dealer": "r1a_admin"}
 # Sign-in check, budget charge, then the query's reads (the same for every persona):
 EXPECTED = {
     "rateLimit": 2,  # nothing more
@@ -71,14 +70,6 @@ async def world(sessions) -> World:  # type: ignore[no-untyped-def]
 def resolver_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every field through its resolver, as a query the compiler does not cover runs."""
     monkeypatch.setenv("CRM_COMPILED_READS", "off")
-
-
-@pytest.fixture
-async def callers(client: httpx.AsyncClient, sessions, world: World) -> AsyncIterator[dict[str, Caller]]:  # type: ignore[no-untyped-def]
-    yield {
-        persona: await caller_for(client, sessions, world.tenant_id, world.users[key].id)
-        for persona, key in PERSONAS.items()
-    }
 
 
 def _request(name: str, world: World) -> tuple[str, dict[str, object]]:

@@ -1,0 +1,23 @@
+"""Fixtures shared by the platform tests that call the API as the three personas of the benchmark."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.integration.graphql_client import Caller, caller_for
+from tests.integration.world import World
+
+# The admin, a distributor's admin and a dealer's admin of the test world.
+PERSONAS = {"admin": "admin", "distributor": "d1_admin", "dealer": "r1a_admin"}
+
+
+@pytest.fixture
+async def callers(client: httpx.AsyncClient, sessions, world: World) -> AsyncIterator[dict[str, Caller]]:  # type: ignore[no-untyped-def]
+    """A signed-in caller per persona, of the `world` the test module builds."""
+    yield {
+        persona: await caller_for(client, sessions, world.tenant_id, world.users[key].id)
+        for persona, key in PERSONAS.items()
+    }
