@@ -52,6 +52,18 @@ async def reading(sessions: Sessions, access: Access) -> AsyncIterator[UnitOfWor
 
 
 @asynccontextmanager
+async def in_one_statement(sessions: Sessions, access: Access) -> AsyncIterator[UnitOfWork]:
+    """A unit of work for a change that is one statement (its checks, writes and read-back in one data-modifying
+    WITH): PostgreSQL makes a single statement atomic by itself, so it runs with no BEGIN and COMMIT around it.
+
+    Only for a change made of exactly one statement: two would each commit alone. It takes its turn on the
+    request's one session, as a read does (`reading`).
+    """
+    async with reading(sessions, access) as uow:
+        yield uow
+
+
+@asynccontextmanager
 async def outside_transaction(sessions: Sessions) -> AsyncIterator[AsyncSession]:
     """A session for work that is one atomic statement (a budget's charge), so needs no BEGIN and COMMIT around it.
 

@@ -199,3 +199,34 @@ async def test_a_compiled_read_is_three_statements_whatever_it_nests(
     assert "json_build_object" in steady[2], "the third statement is the compiled read"
     if name == "deal page":
         assert data["node"] is not None, "the deal is visible to every persona"
+
+
+LOG_ACTIVITY = """
+mutation Log($deal: ID!) {
+  logActivity(input: {opportunityId: $deal, kind: CALL, subject: "Counted call"}) {
+    activity { id kind subject opportunity { id } owner { id } }
+    errors { field code message }
+  }
+}
+"""
+# The sign-in check, the charge, and one statement that checks the deal, writes the activity and its audit event
+# and reads back the payload's activity, deal and owner: atomic alone, so no BEGIN or COMMIT around it.
+LOG_ACTIVITY_STATEMENTS = 3
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+async def test_log_activity_is_one_statement_after_the_sign_in_and_the_charge(
+    persona: str, callers: dict[str, Caller], world: World
+) -> None:
+    # Given a persona who sees the deal O3, when it logs a call on it
+    deal = gid("Opportunity", world.opportunities["O3"].id)
+    sent, data = await _sent(callers[persona], LOG_ACTIVITY, {"deal": deal})
+    # Then PostgreSQL receives three statements, and the payload has the activity, its deal and its owner
+    steady = sent.steady()
+    assert len(steady) == LOG_ACTIVITY_STATEMENTS, str(sent)
+    assert not TRANSACTION_CONTROL & set(sent.kinds()), str(sent)
+    assert "INSERT INTO audit_event" in steady[2], "the audit event is written by the same statement"
+    payload = data["logActivity"]
+    assert payload["errors"] == []
+    assert payload["activity"]["opportunity"] == {"id": deal}
+    assert payload["activity"]["owner"] == {"id": gid("User", world.users[PERSONAS[persona]].id)}
