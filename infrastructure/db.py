@@ -56,12 +56,23 @@ class DatabaseTimeouts:
     def connect_args(self) -> dict[str, object]:
         """asyncpg's connect arguments: its own timeouts, and the session settings PostgreSQL enforces."""
         server_settings = {"idle_in_transaction_session_timeout": str(round(self.idle_in_transaction * 1000))}
-        args: dict[str, object] = {"timeout": self.connect, "server_settings": server_settings}
+        args: dict[str, object] = {
+            "timeout": self.connect,
+            "server_settings": server_settings,
+            # Statements run on the driver (the sign-in check, the charge, compiled reads, logActivity) are
+            # prepared once per connection and kept in asyncpg's cache (100 a connection, as PostGraphile keeps),
+            # which by default skips any over 15 KiB: a partner's compiled deal page or home (16-23 KiB of row
+            # rules) was parsed and planned again by PostgreSQL on every request.
+            "max_cacheable_statement_size": MAX_CACHEABLE_STATEMENT,
+        }
         if self.statement is not None:
             server_settings["statement_timeout"] = str(round(self.statement * 1000))
             args["command_timeout"] = self.statement + CLIENT_GRACE_SECONDS
         return args
 
+
+# The largest statement asyncpg keeps prepared on a connection (its default is 15 KiB).
+MAX_CACHEABLE_STATEMENT = 256 * 1024
 
 # Migrations may rewrite big tables; only reaching the database is bounded for them.
 MIGRATION_TIMEOUTS = DatabaseTimeouts(statement=None, idle_in_transaction=3600.0)

@@ -222,3 +222,16 @@ async def test_get_and_check_mode_go_through_the_pipeline(
     monkeypatch.setenv("CRM_COMPILED_READS", "check")
     await caller.data(query, **variables)
     assert kept.kept_answers == before
+
+
+async def test_a_statement_of_a_partners_size_stays_prepared_on_its_connection(app) -> None:  # type: ignore[no-untyped-def]
+    # Given a statement as long as a partner's compiled deal page (16-23 KiB of row rules), run twice on the driver
+    padding = " OR ".join(f"x = {n}" for n in range(3000))
+    sql = "SELECT count(*) FROM (SELECT $1::int AS x) AS t WHERE " + padding  # noqa: S608 - numbers written here
+    assert len(sql) > 20 * 1024
+    async with app.state.engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert await driver.fetchval(sql, 7) == await driver.fetchval(sql, 7) == 1
+        # Then PostgreSQL parsed it once and keeps it prepared for the next run
+        kept_prepared = await driver.fetchval("SELECT count(*) FROM pg_prepared_statements WHERE statement = $1", sql)
+    assert kept_prepared == 1
