@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util.concurrency import greenlet_spawn
 
@@ -27,8 +27,10 @@ STATE_KEY = "crm.request_connection"
 class RequestConnection:
     """A request's one pooled connection, checked out on first use and handed back by `release`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        engine = sessions.kw["bind"]
+        assert isinstance(engine, AsyncEngine)
+        self.engine = engine  # the pool of the request's sessions: it is theirs the connection comes from
         self._checked_out: PoolProxiedConnection | None = None
 
     @asynccontextmanager

@@ -84,6 +84,11 @@ class EnforcerCache:
             self._by_tenant[tenant_id] = _Cached(version, enforcer)
             return enforcer
 
+    def kept(self, tenant_id: uuid.UUID, version: int) -> CountingEnforcer | None:
+        """The tenant's enforcer if it is loaded at this policy version, without reading anything."""
+        cached = self._by_tenant.get(tenant_id)
+        return cached.enforcer if cached and cached.version == version else None
+
 
 ENFORCERS = EnforcerCache()
 
@@ -152,6 +157,12 @@ async def access_for(session: AsyncSession, actor: Actor, policy_version: int | 
         ).scalar_one()
     enforcer = await ENFORCERS.get(session, actor.tenant_id, policy_version)
     return PolicyAccess(actor, grants_for(enforcer, actor))
+
+
+def kept_access_for(actor: Actor, policy_version: int | None) -> PolicyAccess | None:
+    """`access_for` when the tenant's policy at this version is loaded already (nothing to read), else None."""
+    enforcer = ENFORCERS.kept(actor.tenant_id, policy_version) if policy_version is not None else None
+    return PolicyAccess(actor, grants_for(enforcer, actor)) if enforcer is not None else None
 
 
 async def seed_default_policies(session: AsyncSession, tenant_id: uuid.UUID) -> None:

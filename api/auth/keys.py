@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 from joserfc.jwk import ECKey, KeySet
 
@@ -28,9 +30,16 @@ _rings: dict[str, KeyRing] = {}
 _lock = asyncio.Lock()
 
 
+# Each engine's database, as the rings are keyed (engines of one database share its ring): worked out once.
+_databases: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
 def _cache_key(sessions: Sessions) -> str:
     bind = sessions.kw["bind"]
-    return str(bind.url.render_as_string(hide_password=True))
+    found = _databases.get(bind)
+    if found is None:
+        found = _databases[bind] = str(bind.url.render_as_string(hide_password=True))
+    return found
 
 
 async def key_ring(sessions: Sessions) -> KeyRing:

@@ -6,7 +6,6 @@ import logging
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -63,7 +62,7 @@ class AuthenticationMiddleware:
             return
         # The request's fixed statements (this sign-in check, then its charge and a kept read) share one connection,
         # handed back when the endpoint is done with it (the GraphQL endpoint gives it back early when it resolves).
-        connection = RequestConnection(self._engine())
+        connection = RequestConnection(self.sessions())
         state[CONNECTION_KEY] = connection
         try:
             response = await self._authenticate(headers, state, connection)
@@ -76,11 +75,6 @@ class AuthenticationMiddleware:
             await self.app(scope, receive, send_with_request_id)
         finally:
             await connection.release()
-
-    def _engine(self) -> AsyncEngine:
-        engine = self.sessions().kw["bind"]
-        assert isinstance(engine, AsyncEngine)
-        return engine
 
     def _is_graphiql_page(self, scope: Scope, headers: Headers) -> bool:
         """The GraphiQL page holds no data; its queries are POSTs that need the token."""

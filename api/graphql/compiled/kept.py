@@ -28,7 +28,7 @@ from api.graphql.compiled import execution
 from domain.access.usage_budgets import charge
 from infrastructure.db import database_trouble
 from infrastructure.request_connection import request_connection
-from permissions.engine import access_for
+from permissions.engine import access_for, kept_access_for
 from services.compiled_reads.run import run_on
 from services.unit_of_work import Sessions
 
@@ -62,8 +62,10 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
         or not isinstance(operation_name, str | None)
     ):
         return None
-    async with sessions() as session:  # only a policy not yet cached is read from it
-        access = await access_for(session, actor, state.get("policy_version"))
+    access = kept_access_for(actor, state.get("policy_version"))
+    if access is None:
+        async with sessions() as session:  # the tenant's policy, not loaded yet at its version
+            access = await access_for(session, actor, state.get("policy_version"))
     prepared = execution.kept(query, operation_name, variables, access)
     limits = limits_of(request)
     if prepared is None or prepared.rest is not None or prepared.cost is None or prepared.cost > limits.max_cost:
