@@ -31,6 +31,7 @@ from api.graphql.graphiql import page_html
 from api.graphql.record_versions import refused_precondition
 from api.graphql.schema import build_schema
 from infrastructure.connection_slots import request_sessions
+from infrastructure.request_connection import request_connection
 from permissions.engine import access_for
 from services.unit_of_work import Sessions
 
@@ -119,8 +120,9 @@ class CrmGraphQL(GraphQL):
             media_type = response_media_type(request.headers.get("accept"))
             response = await answer_kept(request, self.sessions, media_type)
             if response is None:
-                # The pipeline charges the budget on the sign-in's connection and hands it back before the
-                # operation runs (QueryBudget); its reads take their turns on a session of their own.
+                # The pipeline's reads take their own session's turns: the sign-in's connection goes back first.
+                if (connection := request_connection(scope.get("state") or {})) is not None:
+                    await connection.release()
                 response = await self.run(request)
         except HTTPException as exc:
             response = self.request_error(request, exc)

@@ -32,7 +32,6 @@ from api.settings import QueryLimits
 from domain.access.actor import Actor, ActorKind
 from domain.access.usage_budgets import TENANT_SUBJECT, Budget, Charge, charge, client_subject, user_subject
 from infrastructure.db import database_trouble
-from infrastructure.request_connection import request_connection
 from services.unit_of_work import outside_transaction
 
 log = logging.getLogger("crm.graphql")
@@ -116,20 +115,9 @@ class QueryBudget(SchemaExtension):
         context = self.execution_context.context
         request = context.request
         limits = limits_of(request)
-        budgets = budgets_for(context.actor, limits)
-        connection = request_connection(request.scope.get("state") or {})
-        if connection is not None:
-            # On the connection the sign-in check used, handed back before anything else of the operation runs:
-            # its reads take turns on a session of their own.
-            try:
-                async with connection.use() as driver:
-                    taken = await charge(driver, context.actor.tenant_id, budgets, cost)
-            finally:
-                await connection.release()
-        else:
-            # One atomic statement, so no transaction around it; on the request's read session, like its reads.
-            async with outside_transaction(context.sessions) as session:
-                taken = await charge(session, context.actor.tenant_id, budgets, cost)
+        # One atomic statement, so no transaction around it; on the request's read session, like its reads.
+        async with outside_transaction(context.sessions) as session:
+            taken = await charge(session, context.actor.tenant_id, budgets_for(context.actor, limits), cost)
         meter = Meter(taken, limits.max_cost, refused=enforced and not taken.allowed)
         setattr(request.state, METER_STATE, meter)
         return meter
