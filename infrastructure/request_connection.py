@@ -46,10 +46,6 @@ class RequestConnection:
                 await greenlet_spawn(checked_out.invalidate)
             raise
 
-    @property
-    def holds_connection(self) -> bool:
-        return self._checked_out is not None
-
     async def release(self) -> None:
         """Hand the connection back to the pool, if one is checked out; the next `use` checks one out again."""
         checked_out, self._checked_out = self._checked_out, None
