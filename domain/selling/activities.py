@@ -36,8 +36,8 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.util import ClauseAdapter
 
-from domain.access.actor import Action, Resource
-from domain.access.unit_of_work import Protected, UnitOfWork, per_row
+from domain.access.actor import Access, Action, Resource
+from domain.access.unit_of_work import Protected, UnitOfWork, per_row, resource_of
 from domain.audit import trail as audit_log
 from domain.audit.trail import AuditEvent
 from domain.identity.users import User
@@ -120,10 +120,10 @@ def activities_query(
     return stmt
 
 
-def _checked(uow: UnitOfWork, cmd: NewActivity) -> tuple[uuid.UUID, str | None, str | None]:
+def _checked(access: Access, cmd: NewActivity) -> tuple[uuid.UUID, str | None, str | None]:
     """The person logging, and the subject and notes as stored, once the role and the input pass their rules."""
-    actor = uow.actor
-    if not uow.access.can(Resource.ACTIVITY, Action.CREATE):
+    actor = access.actor
+    if not access.can(Resource.ACTIVITY, Action.CREATE):
         raise Forbidden("Your role may not log activities.")
     if actor.user_id is None:
         raise Forbidden("Only a person can log an activity.")
@@ -145,7 +145,7 @@ def _checked(uow: UnitOfWork, cmd: NewActivity) -> tuple[uuid.UUID, str | None, 
 async def log_activity(uow: UnitOfWork, cmd: NewActivity) -> Activity:
     """Record a call, meeting, visit, e-mail or task on a visible opportunity or account."""
     actor = uow.actor
-    _, subject, notes = _checked(uow, cmd)
+    _, subject, notes = _checked(uow.access, cmd)
     if cmd.opportunity_id is not None:
         opportunity = await uow.get(Opportunity, cmd.opportunity_id, field="opportunityId")
         account_id, opportunity_id = opportunity.account_id, opportunity.id
@@ -221,8 +221,14 @@ _MAX_STATEMENTS = 1024
 
 
 async def log_activity_in_one_statement(uow: UnitOfWork, cmd: NewActivity, *, rules_key: Hashable) -> LoggedActivity:
+    """`log_activity` as one statement, on the session of a unit of work outside any transaction
+    (`in_one_statement`): `OneStatementLog` on the unit's session."""
+    return await OneStatementLog(uow.access, cmd, rules_key=rules_key).run(uow.session)
+
+
+class OneStatementLog:
     """`log_activity` as one statement: the target's visibility check, the activity, its audit event and the
-    read-back of what the payload shows, for a unit of work outside any transaction (`in_one_statement`).
+    read-back of what the payload shows, outside any transaction.
 
     The same rules, errors and rows as `log_activity`; what changes is the cost. Through the ORM the change is
     seven round trips (BEGIN, the target, the activity, the audit event, COMMIT, then the re-read of the
@@ -230,67 +236,78 @@ async def log_activity_in_one_statement(uow: UnitOfWork, cmd: NewActivity, *, ru
     and hydrating entities. Here one data-modifying WITH does it all, and a single statement is atomic without a
     transaction: nothing is written unless the target is visible. The statement is built once per target model
     and `rules_key` (what the actor's row rules depend on: tenant, user, organization, territory and granted
-    scopes; the caller's `compiled_reads.run.access_key`), and runs on the driver. A task for someone named is
-    not for this path (`loggable_in_one_statement`), nor an actor whose row rules cannot be prepared
-    (`NotOneStatement`, raised before anything is written).
+    scopes; the caller's `compiled_reads.run.access_key`), and runs on the driver.
+
+    Made in two steps, so that a caller can tell before anything is sent whether this path takes the change:
+    building it checks the role and the input (a DomainError) and prepares the statement (`NotOneStatement`
+    for an actor whose row rules cannot be prepared, or a task for someone named, who must first be found
+    visible and active); `run` sends it, on a session or on a bare asyncpg connection.
     """
-    if not loggable_in_one_statement(cmd):
-        raise ValueError("a task for a named assignee is logged by log_activity, which checks the assignee")
-    user_id, subject, notes = _checked(uow, cmd)
-    actor = uow.actor
-    on_opportunity = cmd.opportunity_id is not None
-    target_model: type[Opportunity] | type[Account] = Opportunity if on_opportunity else Account
-    key = (target_model, rules_key)
-    statement = _STATEMENTS.get(key)
-    if statement is None:
-        try:
-            statement = _STATEMENTS[key] = prepare(_logging_statement(uow, target_model))
-        except ValueError as exc:  # a row rule the driver cannot take as it is (an IN list of values)
-            raise NotOneStatement(str(exc)) from exc
-        if len(_STATEMENTS) > _MAX_STATEMENTS:
-            _STATEMENTS.popitem(last=False)
-    else:
-        _STATEMENTS.move_to_end(key)
-    now = utcnow()
-    is_task = cmd.kind is ActivityKind.TASK
-    activity_id = uuid.uuid4()
-    # The audit event's changes as `log_activity` writes them; the account of a deal is known only to the database.
-    known = {"kind": cmd.kind, "subject": subject, "opportunity_id": cmd.opportunity_id, "due_at": cmd.due_at}
-    rows = await fetch(
-        uow.session,
-        statement,
-        {
-            "target_id": cmd.opportunity_id if on_opportunity else cmd.account_id,
-            "tenant_id": actor.tenant_id,
-            "activity_id": activity_id,
-            "kind": cmd.kind,
-            "subject": subject,
-            "notes": notes,
-            "owner_id": user_id,
-            "occurred_at": cmd.occurred_at or now,
-            "due_at": cmd.due_at,
-            "done": cmd.done if cmd.done is not None else not is_task,
-            "assignee_id": user_id if is_task else None,
-            "now": now,
-            "audit_id": uuid.uuid4(),
-            "actor_name": actor.audit_name,
-            "changes": audit_log.created_changes(known),
-        },
-    )
-    if not rows:
-        label, field = ("opportunity", "opportunityId") if on_opportunity else ("account", "accountId")
-        raise NotFound(f"No {label} with that id.", field=field)
-    (row,) = rows
-    owner = _as_loaded(User, row, "owner_") if row["owner_id"] is not None else None
-    return LoggedActivity(
-        activity=_as_loaded(Activity, row, "activity_") if row["activity_visible"] else None,
-        target=_as_loaded(target_model, row, "target_"),
-        owner=owner,
-    )
+
+    def __init__(self, access: Access, cmd: NewActivity, *, rules_key: Hashable) -> None:
+        if not loggable_in_one_statement(cmd):
+            raise NotOneStatement("a task for a named assignee is logged by log_activity, which checks the assignee")
+        self.access, self.cmd = access, cmd
+        self.user_id, self.subject, self.notes = _checked(access, cmd)
+        self.on_opportunity = cmd.opportunity_id is not None
+        self.target_model: type[Opportunity] | type[Account] = Opportunity if self.on_opportunity else Account
+        key = (self.target_model, rules_key)
+        statement = _STATEMENTS.get(key)
+        if statement is None:
+            try:
+                statement = _STATEMENTS[key] = prepare(_logging_statement(access, self.target_model))
+            except ValueError as exc:  # a row rule the driver cannot take as it is (an IN list of values)
+                raise NotOneStatement(str(exc)) from exc
+            if len(_STATEMENTS) > _MAX_STATEMENTS:
+                _STATEMENTS.popitem(last=False)
+        else:
+            _STATEMENTS.move_to_end(key)
+        self.statement = statement
+
+    async def run(self, on: Any) -> LoggedActivity:
+        """Log it, on `on` (a session, or a bare asyncpg connection outside any transaction)."""
+        cmd, actor = self.cmd, self.access.actor
+        now = utcnow()
+        is_task = cmd.kind is ActivityKind.TASK
+        activity_id = uuid.uuid4()
+        # The audit event's changes as `log_activity` writes them; the account of a deal is known only to the
+        # database.
+        known = {"kind": cmd.kind, "subject": self.subject, "opportunity_id": cmd.opportunity_id, "due_at": cmd.due_at}
+        rows = await fetch(
+            on,
+            self.statement,
+            {
+                "target_id": cmd.opportunity_id if self.on_opportunity else cmd.account_id,
+                "tenant_id": actor.tenant_id,
+                "activity_id": activity_id,
+                "kind": cmd.kind,
+                "subject": self.subject,
+                "notes": self.notes,
+                "owner_id": self.user_id,
+                "occurred_at": cmd.occurred_at or now,
+                "due_at": cmd.due_at,
+                "done": cmd.done if cmd.done is not None else not is_task,
+                "assignee_id": self.user_id if is_task else None,
+                "now": now,
+                "audit_id": uuid.uuid4(),
+                "actor_name": actor.audit_name,
+                "changes": audit_log.created_changes(known),
+            },
+        )
+        if not rows:
+            label, field = ("opportunity", "opportunityId") if self.on_opportunity else ("account", "accountId")
+            raise NotFound(f"No {label} with that id.", field=field)
+        (row,) = rows
+        owner = _as_loaded(User, row, "owner_") if row["owner_id"] is not None else None
+        return LoggedActivity(
+            activity=_as_loaded(Activity, row, "activity_") if row["activity_visible"] else None,
+            target=_as_loaded(self.target_model, row, "target_"),
+            owner=owner,
+        )
 
 
-def _logging_statement(uow: UnitOfWork, target_model: type[Opportunity] | type[Account]) -> Any:
-    """The one statement of `log_activity_in_one_statement` for the actor of `uow`, its values as bindparams.
+def _logging_statement(access: Access, target_model: type[Opportunity] | type[Account]) -> Any:
+    """The one statement of `OneStatementLog` for the actor of `access`, its values as bindparams.
 
     `target` reads the opportunity or account if the actor may see it (the rule `uow.get` applies, per row);
     `created` inserts the activity only from a target found; `audited` writes its audit event. The final select
@@ -300,7 +317,7 @@ def _logging_statement(uow: UnitOfWork, target_model: type[Opportunity] | type[A
     """
     target = (
         select(*_labelled(target_model, "target_"))
-        .where(per_row(uow.rows(target_model)), target_model.id == bindparam("target_id"))
+        .where(per_row(access.rows(resource_of(target_model), Action.READ)), target_model.id == bindparam("target_id"))
         .cte("target")
     )
     account_id: Any
@@ -356,10 +373,10 @@ def _logging_statement(uow: UnitOfWork, target_model: type[Opportunity] | type[A
     )
     owner = (
         select(*_labelled(User, "owner_"))
-        .where(per_row(uow.rows(User)), User.id == bindparam("owner_id"))
+        .where(per_row(access.rows(resource_of(User), Action.READ)), User.id == bindparam("owner_id"))
         .subquery("owner")
     )
-    activity_rule = ClauseAdapter(created).traverse(per_row(uow.rows(Activity)))
+    activity_rule = ClauseAdapter(created).traverse(per_row(access.rows(resource_of(Activity), Action.READ)))
     return select(
         *(created.c[c.key].label(f"activity_{c.key}") for c in activity.c),
         activity_rule.label("activity_visible"),

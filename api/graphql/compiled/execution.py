@@ -21,6 +21,7 @@ import strawberry
 from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationDefinitionNode
 from strawberry.utils.await_maybe import await_maybe
 
+from api.graphql.compiled import kept_mutations
 from api.graphql.compiled.derive import register_derived
 from api.graphql.compiled.planner import Planner
 from api.graphql.context import Context
@@ -62,9 +63,28 @@ def compiled_or_resolved(schema: strawberry.Schema, execute: Callable[..., Any])
         chosen = mode()
         if chosen == "off" or args or not isinstance(context, Context) or document.loc is None:
             return execute(graphql_schema, document, *args, **kwargs)
+        if (mutation := kept_mutations.is_mutation(document, kwargs.get("operation_name"))) is not None:
+            return _mutated(schema, execute, graphql_schema, document, mutation, context, kwargs)
         return _compiled(schema, execute, chosen, graphql_schema, document, context, kwargs)
 
     return executing
+
+
+async def _mutated(
+    schema: strawberry.Schema,
+    execute: Callable[..., Any],
+    graphql_schema: Any,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    context: Context,
+    kwargs: dict[str, Any],
+) -> Any:
+    """A mutation, executed by the pipeline; kept (api/graphql/compiled/kept_mutations.py) once it answered without
+    an error, so that the same document comes ahead of the pipeline next time."""
+    result = await await_maybe(execute(graphql_schema, document, **kwargs))
+    if not result.errors:
+        kept_mutations.remember(CACHE, schema, document, operation, kwargs, context.access)
+    return result
 
 
 def _key(document: DocumentNode, kwargs: dict[str, Any], context: Context) -> Hashable | None:

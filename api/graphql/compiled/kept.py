@@ -20,15 +20,17 @@ import logging
 from typing import Any
 
 import orjson
+import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.graphql.budgets import METER_STATE, BudgetSpent, Meter, budgets_for, limits_of
-from api.graphql.compiled import execution
+from api.graphql.compiled import execution, kept_mutations
+from api.graphql.context import Loaders
 from domain.access.usage_budgets import charge
 from infrastructure.db import database_trouble
 from infrastructure.request_connection import request_connection
-from permissions.engine import access_for, kept_access_for
+from permissions.engine import PolicyAccess, access_for, kept_access_for
 from services.compiled_reads.run import run_on
 from services.unit_of_work import Sessions
 
@@ -38,8 +40,11 @@ log = logging.getLogger("crm.compiled_reads")
 kept_answers = 0
 
 
-async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> Response | None:
-    """The response to a request for a kept compiled read, or None when strawberry's pipeline must answer it."""
+async def answer_kept(
+    request: Request, schema: strawberry.Schema, sessions: Sessions, media_type: str
+) -> Response | None:
+    """The response to a request for a kept compiled read or a kept mutation (api/graphql/compiled/kept_mutations.py),
+    or None when strawberry's pipeline must answer it."""
     if request.method != "POST" or execution.mode() != "on":
         return None
     state = request.scope.get("state") or {}
@@ -68,23 +73,59 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
             access = await access_for(session, actor, state.get("policy_version"))
     prepared = execution.kept(query, operation_name, variables, access)
     limits = limits_of(request)
-    if prepared is None or prepared.rest is not None or prepared.cost is None or prepared.cost > limits.max_cost:
+    mutation: kept_mutations.Call | None = None
+    if prepared is not None and prepared.rest is None and prepared.cost is not None:
+        cost, key = prepared.cost, prepared.keys[0]
+    elif prepared is None:
+        mutation = kept_mutations.call(execution.CACHE, schema, query, operation_name, variables, access)
+        if mutation is None:
+            return None
+        cost, key = mutation.cost, mutation.key
+    else:
+        return None
+    if cost > limits.max_cost:
         return None
     async with connection.use() as driver:
-        taken = await charge(driver, actor.tenant_id, budgets_for(actor, limits), max(1, prepared.cost))
+        taken = await charge(driver, actor.tenant_id, budgets_for(actor, limits), max(1, cost))
         meter = Meter(taken, limits.max_cost, refused=not taken.allowed)
         state[METER_STATE] = meter  # the RateLimit headers, and 429 when refused (api/graphql/http_limits.py)
         if meter.refused:
             return _answer({"data": None, "errors": [BudgetSpent(taken).formatted]}, media_type, request_error=True)
         try:
-            answer = await run_on(driver, prepared.statement)
+            if mutation is None:
+                assert prepared is not None
+                answer = await run_on(driver, prepared.statement)
+            else:
+                value, records = await mutation.run(driver)
         except Exception as exc:
             if database_trouble(exc) is not None:
                 raise  # the request guard answers 503 with Retry-After, as for the sign-in's own statement
-            return _unexpected(exc, state.get("request_id"), prepared.keys[0], media_type)
-    global kept_answers
-    kept_answers += 1
+            return _unexpected(exc, state.get("request_id"), key, media_type)
+    if mutation is not None:
+        try:
+            answer = await kept_mutations.payload(mutation, value, records, _loader(sessions, access))
+        except Exception as exc:
+            if database_trouble(exc) is not None:
+                raise
+            return _unexpected(exc, state.get("request_id"), key, media_type)
+        kept_mutations.kept_answers += 1
+    else:
+        global kept_answers
+        kept_answers += 1
     return _answer({"data": answer}, media_type)
+
+
+def _loader(sessions: Sessions, access: PolicyAccess) -> kept_mutations.Loader:
+    """A record by type and id through loaders of the caller, made only if a payload needs a record its
+    statement did not read back."""
+    made: list[Loaders] = []
+
+    async def loaded(type_name: str, record_id: Any) -> Any:
+        if not made:
+            made.append(Loaders(sessions, access))
+        return await made[0].by_type[type_name].load(record_id)
+
+    return loaded
 
 
 def _answer(body: dict[str, Any], media_type: str, *, request_error: bool = False) -> Response:

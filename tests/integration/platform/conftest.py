@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -21,3 +22,12 @@ async def callers(client: httpx.AsyncClient, sessions, world: World) -> AsyncIte
         persona: await caller_for(client, sessions, world.tenant_id, world.users[key].id)
         for persona, key in PERSONAS.items()
     }
+
+
+async def post_as(caller: Caller, query: str, variables: dict[str, Any], **headers: str) -> httpx.Response:
+    """A POST of one operation by `caller`, its response as it came."""
+    return await caller.client.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {caller.token}", **headers},
+    )

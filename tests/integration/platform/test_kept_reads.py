@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
 import pytest
 from sqlalchemy import update
 
@@ -17,7 +16,7 @@ from api.graphql.compiled import execution, kept
 from domain.identity.users import User
 from domain.selling.opportunities import Opportunity
 from tests.integration.graphql_client import Caller, caller_for, gid
-from tests.integration.platform.conftest import PERSONAS
+from tests.integration.platform.conftest import PERSONAS, post_as
 from tests.integration.platform.test_query_cost import limited_client
 from tests.integration.platform.test_statement_counts import (
     DEAL,
@@ -50,14 +49,6 @@ def compiled_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_COMPILED_READS", "on")
 
 
-async def _post(caller: Caller, query: str, variables: dict[str, object], **headers: str) -> httpx.Response:
-    return await caller.client.post(
-        "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {caller.token}", **headers},
-    )
-
-
 @pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("name", QUERIES)
@@ -69,13 +60,13 @@ async def test_a_kept_read_answers_byte_for_byte_as_the_pipeline_did(
     execution.CACHE.kept.clear()
     # Given the answer of the pipeline, which compiles and keeps the operation, and the resolvers' answer
     monkeypatch.setenv("CRM_COMPILED_READS", "off")
-    resolved = await _post(caller, query, variables, accept=accept)
+    resolved = await post_as(caller, query, variables, accept=accept)
     monkeypatch.setenv("CRM_COMPILED_READS", "on")
     before = kept.kept_answers
-    first = await _post(caller, query, variables, accept=accept)
+    first = await post_as(caller, query, variables, accept=accept)
     assert kept.kept_answers == before, "the first request of an operation goes through the pipeline"
     # When the same request comes again
-    again = await _post(caller, query, variables, accept=accept)
+    again = await post_as(caller, query, variables, accept=accept)
     # Then it is answered ahead of the pipeline, with the same status, headers and bytes
     assert kept.kept_answers == before + 1
     assert again.status_code == first.status_code == 200
@@ -99,7 +90,7 @@ async def test_an_operation_named_or_not_is_the_same_kept_read(callers: dict[str
     )
     before = kept.kept_answers
     # When the same document comes without the name, and then with it
-    unnamed = await _post(caller, FORECAST, variables)
+    unnamed = await post_as(caller, FORECAST, variables)
     again = await caller.client.post(
         "/graphql",
         json={"query": FORECAST, "variables": variables, "operationName": "Forecast"},
@@ -168,7 +159,7 @@ async def test_a_deactivated_person_is_refused_a_kept_read(callers: dict[str, Ca
     async with sessions() as session, session.begin():
         await session.execute(update(User).where(User.id == world.users["r1a_sales"].id).values(is_active=False))
     try:
-        refused = await _post(caller, query, variables)
+        refused = await post_as(caller, query, variables)
     finally:
         async with sessions() as session, session.begin():
             await session.execute(update(User).where(User.id == world.users["r1a_sales"].id).values(is_active=True))
@@ -183,22 +174,22 @@ async def test_a_kept_read_is_charged_and_refused_as_the_pipeline_refuses(
     query, variables = LIST, {"first": 50}
     async with limited_client(sessions, database_url, tmp_path, user_budget=20_000, user_refill_per_second=1) as http:
         caller = await caller_for(http, sessions, world.tenant_id, world.users["director"].id)
-        first = await _post(caller, query, variables)
+        first = await post_as(caller, query, variables)
         cost = int(first.headers["ratelimit-limit"]) - int(first.headers["ratelimit-remaining"])
         assert cost > 1
         before = kept.kept_answers
         # Given a kept list, when it is asked for again
-        again = await _post(caller, query, variables)
+        again = await post_as(caller, query, variables)
         # Then it costs what the pipeline charged
         assert kept.kept_answers == before + 1
         spent = int(first.headers["ratelimit-remaining"]) - int(again.headers["ratelimit-remaining"])
         assert cost - 1 <= spent <= cost  # a point may refill in between
         # And once the budget cannot pay for it, it is refused as the pipeline refuses it
-        while (answer := await _post(caller, query, variables)).status_code == 200:
+        while (answer := await post_as(caller, query, variables)).status_code == 200:
             pass
         assert kept.kept_answers > before + 1
         monkeypatch.setenv("CRM_COMPILED_READS", "off")
-        by_pipeline = await _post(caller, query, variables)
+        by_pipeline = await post_as(caller, query, variables)
         assert answer.status_code == by_pipeline.status_code == 429
         assert answer.headers["retry-after"] and by_pipeline.headers["retry-after"]
         (mine,), (theirs,) = answer.json()["errors"], by_pipeline.json()["errors"]

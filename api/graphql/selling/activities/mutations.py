@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from api.graphql.compiled.kept_mutations import KeptRun, kept_mutation
 from api.graphql.descriptions import described_arguments
 from api.graphql.errors import UserError, user_errors
 from api.graphql.idempotency import idempotency_key_field
@@ -14,11 +16,14 @@ from api.graphql.mutation import mutate
 from api.graphql.relay import AfterArg, BeforeArg, Connection, FirstArg, LastArg, id_of, optional_id_of
 from api.graphql.resolving import ctx, list_connection
 from api.graphql.selling.activities.types import ActivityKindType, ActivityType
+from domain.access.actor import Access
 from domain.access.unit_of_work import UnitOfWork
 from domain.selling.activities import (
     Activity,
+    LoggedActivity,
     NewActivity,
     NotOneStatement,
+    OneStatementLog,
     complete_task,
     log_activity,
     log_activity_in_one_statement,
@@ -62,6 +67,34 @@ def _succeeded(row: Activity | None) -> ActivityPayload:
     return ActivityPayload(activity=ActivityType.from_row(row) if row else None, errors=[])
 
 
+def _new_activity(input: LogActivityInput) -> NewActivity:
+    """The command of a `logActivity` input; a malformed id is a DomainError naming its field."""
+    return NewActivity(
+        kind=input.kind,
+        subject=input.subject,
+        notes=input.notes,
+        occurred_at=input.occurred_at,
+        due_at=input.due_at,
+        done=input.done,
+        opportunity_id=optional_id_of(input.opportunity_id, "Opportunity", "opportunityId"),
+        account_id=optional_id_of(input.account_id, "Account", "accountId"),
+        assignee_id=optional_id_of(input.assignee_id, "User", "assigneeId"),
+    )
+
+
+def _records_of(logged: LoggedActivity, access: Access) -> dict[tuple[str, Any], Any]:
+    """The records the statement read back, by (GraphQL type, id), as the payload's loaders would give them: the
+    activity and its deal or account, and its owner, the caller (None: the caller's rule for users hides them)."""
+    target = logged.target
+    records: dict[tuple[str, Any], Any] = {
+        ("Opportunity" if isinstance(target, Opportunity) else "Account", target.id): target,
+        ("User", access.actor.user_id): logged.owner,
+    }
+    if logged.activity is not None:
+        records["Activity", logged.activity.id] = logged.activity
+    return records
+
+
 async def _logged_in_one_statement(info: Info, cmd: NewActivity) -> ActivityPayload:
     """Log the activity in one statement and answer with it as the caller may see it, as `mutate` would.
 
@@ -77,14 +110,41 @@ async def _logged_in_one_statement(info: Info, cmd: NewActivity) -> ActivityPayl
     except DomainError as exc:
         return _failed(user_errors(exc.errors))
     loaders = context.loaders.by_type
-    target = logged.target
-    loaders["Opportunity" if isinstance(target, Opportunity) else "Account"].prime(target.id, target, force=True)
-    if logged.owner is not None:
-        loaders["User"].prime(logged.owner.id, logged.owner, force=True)
-    if logged.activity is None:
-        return _succeeded(None)
-    loaders["Activity"].prime(logged.activity.id, logged.activity, force=True)
+    for (type_name, record_id), record in _records_of(logged, context.access).items():
+        if record is not None:
+            loaders[type_name].prime(record_id, record, force=True)
     return _succeeded(logged.activity)
+
+
+@kept_mutation("logActivity")
+def _log_activity_kept(arguments: dict[str, Any], access: Access) -> KeptRun | None:
+    """`logActivity` answered ahead of strawberry's pipeline (api/graphql/compiled/kept_mutations.py) when the
+    resolver below would log it in one statement: the same command, checks, statement and payload. None, before
+    anything is sent, for what the resolver logs through `mutate` (an idempotency key, a task for someone
+    named, row rules that cannot be prepared)."""
+    input: LogActivityInput = arguments["input"]
+    if input.idempotency_key is not None:
+        return None
+    try:
+        log = OneStatementLog(access, _new_activity(input), rules_key=access_key(access))
+    except NotOneStatement:
+        return None
+    except DomainError as exc:
+        failed = _failed(user_errors(exc.errors))
+
+        async def refused(driver: Any) -> tuple[ActivityPayload, dict[tuple[str, Any], Any]]:
+            return failed, {}
+
+        return refused
+
+    async def logged(driver: Any) -> tuple[ActivityPayload, dict[tuple[str, Any], Any]]:
+        try:
+            done = await log.run(driver)
+        except DomainError as exc:
+            return _failed(user_errors(exc.errors)), {}
+        return _succeeded(done.activity), _records_of(done, access)
+
+    return logged
 
 
 @strawberry.type
@@ -127,17 +187,7 @@ class ActivityMutations:
     @strawberry.mutation(description="Log an activity on an opportunity or account the caller can see.")
     async def log_activity(self, info: Info, input: LogActivityInput) -> ActivityPayload:
         try:
-            cmd = NewActivity(
-                kind=input.kind,
-                subject=input.subject,
-                notes=input.notes,
-                occurred_at=input.occurred_at,
-                due_at=input.due_at,
-                done=input.done,
-                opportunity_id=optional_id_of(input.opportunity_id, "Opportunity", "opportunityId"),
-                account_id=optional_id_of(input.account_id, "Account", "accountId"),
-                assignee_id=optional_id_of(input.assignee_id, "User", "assigneeId"),
-            )
+            cmd = _new_activity(input)
         except DomainError as exc:
             return _failed(user_errors(exc.errors))
         if input.idempotency_key is None and loggable_in_one_statement(cmd):

@@ -1,0 +1,415 @@
+"""Kept mutations: a mutation sent before, answered ahead of strawberry's pipeline with the same payload.
+
+A mutation's text is the same from one request to the next; what changes is its variables. Once the pipeline
+has answered a document without an error, nothing in its parsing, validation, limits (depth, aliases, tokens)
+or price depends on anything but the text, so a later request of the same document by the same actor needs the
+pipeline only for what its variables change: their coercion (graphql-core's own), the text checks the pipeline
+makes on them (`MaxTextLength`, `StorableTextArguments`), the arguments as strawberry converts them, and the
+resolver's work. `api/graphql/compiled/kept.py` charges the budget and then calls `run`.
+
+What may be kept is narrow on purpose:
+- a root field whose resolver registered a kept form (`kept_mutation`): the same command and checks as the
+  resolver, and the one statement it sends; the form answers None, before anything is sent, for a request the
+  resolver would take another way (an idempotency key, for one);
+- one such field per operation, with no directive, and no `first`, `last`, `limit` or `ids` argument (the only
+  arguments a price depends on);
+- a payload whose every selected field is answered by the value the resolver returned or by one of the simple
+  shapes the compiled reads use (services/compiled_reads/shapes.py: a column, money, a visible to-one record),
+  with no arguments, directives or abstract types; fragments on the field's own type are read in place.
+
+A to-one record comes from what the statement read back through that record's own row rule (the form hands
+them over), else from the loaders, as its resolver would read it. Anything else leaves the document to the
+pipeline, which answers as it always did.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableDefinitionNode,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.utilities import get_operation_ast
+from strawberry.types.arguments import StrawberryArgument, convert_arguments
+
+from api.graphql.cost import operation_cost
+from api.graphql.limits import long_texts
+from domain.access.actor import Access
+from domain.shared.text import first_unstorable
+from services.compiled_reads.run import StatementCache, access_key
+from services.compiled_reads.shapes import SHAPES, Column, MoneyOf, ToOne
+
+log = logging.getLogger("crm.compiled_reads")
+
+# What a kept form runs once the budget is charged: on the request's asyncpg connection, the resolver's payload
+# and the records its statement read back, by (GraphQL type name, id); None for a record its rule hides.
+KeptRun = Callable[[Any], Awaitable[tuple[Any, Mapping[tuple[str, Any], Any]]]]
+# A kept form: the field's arguments as strawberry converts them and the caller's access; None leaves the
+# request to the pipeline (nothing is sent first).
+KeptForm = Callable[[dict[str, Any], Access], KeptRun | None]
+FORMS: dict[str, KeptForm] = {}
+# The arguments an operation's price depends on (api/graphql/cost.py).
+PRICED_ARGUMENTS = frozenset({"first", "last", "limit", "ids"})
+# How many requests this process answered from a kept mutation.
+kept_answers = 0
+
+
+def kept_mutation(field_name: str) -> Callable[[KeptForm], KeptForm]:
+    """Register `form` as the kept form of the mutation field `field_name` (its GraphQL name)."""
+
+    def registering(form: KeptForm) -> KeptForm:
+        FORMS[field_name] = form
+        return form
+
+    return registering
+
+
+class NotKept(Exception):
+    """A document, or a part of it, the pipeline must answer."""
+
+
+@dataclass(frozen=True)
+class Selected:
+    """How one selected field is answered from its parent's value, and how the value is written."""
+
+    key: str  # the response key (alias or name)
+    kind: str  # "typename", "attribute" (the value's own attribute), "column", "money" or "to_one" (of its row)
+    name: str  # the attribute read; the type name for "typename"
+    nullable: bool = True
+    listed: bool = False
+    item_nullable: bool = True
+    leaf: GraphQLScalarType | GraphQLEnumType | None = None
+    children: tuple[Selected, ...] = ()
+    currency: str = ""  # "money": the row's currency attribute
+    target: str = ""  # "to_one": the record's GraphQL type
+    origin: Any = None  # "to_one": the strawberry type whose `from_row` makes the record's value
+
+
+@dataclass(frozen=True)
+class KeptMutation:
+    """A mutation document ready to answer ahead of the pipeline."""
+
+    form: KeptForm
+    document: DocumentNode
+    variable_definitions: tuple[VariableDefinitionNode, ...]
+    field_definition: GraphQLField
+    field_node: FieldNode
+    arguments: list[StrawberryArgument]
+    payload: Selected
+    cost: int
+
+
+@dataclass
+class Call:
+    """One request of a kept mutation: its run, once the budget is charged, and how its payload is written."""
+
+    mutation: KeptMutation
+    run: KeptRun
+    key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key = self.mutation.payload.key
+
+    @property
+    def cost(self) -> int:
+        return self.mutation.cost
+
+
+def _cache_key(query: str, operation_name: str | None, access: Access) -> Hashable:
+    return ("mutation", query, operation_name, access_key(access))
+
+
+def remember(
+    cache: StatementCache,
+    schema: strawberry.Schema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    kwargs: dict[str, Any],
+    access: Access,
+) -> None:
+    """Keep a mutation document the pipeline has just answered without an error, when it may be kept."""
+    assert document.loc is not None
+    query, operation_name = document.loc.source.body, kwargs.get("operation_name")
+    key = _cache_key(query, operation_name, access)
+    if cache.get(key) is not False:
+        return
+    kept: KeptMutation | None = None
+    try:
+        kept = _planned(schema, document, operation, kwargs)
+    except NotKept as exc:
+        log.debug("the pipeline answers this mutation: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - a fault of the planner must never cost the caller an answer
+        log.warning("planning a kept mutation failed (%r); the pipeline answers it", exc, exc_info=True)
+    cache.put(key, kept)
+    if kept is not None and operation_name is not None:
+        if sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) == 1:
+            cache.put(_cache_key(query, None, access), kept)  # the only operation may be sent without its name
+
+
+def call(
+    cache: StatementCache,
+    schema: strawberry.Schema,
+    query: str,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    access: Access,
+) -> Call | None:
+    """The kept mutation for this request, its variables coerced and checked as the pipeline does, or None."""
+    kept = cache.get(_cache_key(query, operation_name, access))
+    if not isinstance(kept, KeptMutation):
+        return None
+    coerced = get_variable_values(schema._schema, kept.variable_definitions, variables or {}, max_errors=1)  # noqa: SLF001
+    if isinstance(coerced, list) or next(iter(long_texts(kept.document, variables)), None) is not None:
+        return None  # the pipeline names the variable at fault
+    try:
+        raw = get_argument_values(kept.field_definition, kept.field_node, coerced)
+    except GraphQLError:
+        return None
+    if raw and first_unstorable(raw) is not None:
+        return None
+    try:
+        arguments = convert_arguments(
+            raw, kept.arguments, scalar_registry=schema.schema_converter.scalar_registry, config=schema.config
+        )
+    except Exception:  # noqa: BLE001 - an argument strawberry cannot convert is the pipeline's to report
+        return None
+    run = kept.form(arguments, access)
+    return None if run is None else Call(kept, run)
+
+
+async def payload(call: Call, value: Any, records: Mapping[tuple[str, Any], Any], loaded: Loader) -> dict[str, Any]:
+    """The response data of a kept mutation: its payload written as the pipeline writes it."""
+    writer = _Writer(records, loaded)
+    return {call.key: await writer.value(call.mutation.payload, value)}
+
+
+# Reads a record of a GraphQL type by id through the caller's loaders: the record, or None when not visible.
+Loader = Callable[[str, Any], Awaitable[Any]]
+_UNREAD = object()
+
+
+class _Writer:
+    def __init__(self, records: Mapping[tuple[str, Any], Any], loaded: Loader) -> None:
+        self.records, self.loaded = records, loaded
+
+    async def value(self, selected: Selected, value: Any) -> Any:
+        if value is None:
+            if not selected.nullable:
+                raise ValueError(f"{selected.key} is null, where the schema says it never is")
+            return None
+        if not selected.listed:
+            return await self.item(selected, value)
+        written = []
+        for item in value:
+            if item is None and not selected.item_nullable:
+                raise ValueError(f"an item of {selected.key} is null, where the schema says it never is")
+            written.append(None if item is None else await self.item(selected, item))
+        return written
+
+    async def item(self, selected: Selected, value: Any) -> Any:
+        if selected.leaf is not None:
+            return selected.leaf.serialize(value)
+        written: dict[str, Any] = {}
+        for child in selected.children:
+            if child.kind == "typename":
+                written[child.key] = child.name
+            else:
+                written[child.key] = await self.value(child, await self.field(child, value))
+        return written
+
+    async def field(self, selected: Selected, source: Any) -> Any:
+        if selected.kind == "attribute":
+            return getattr(source, selected.name)
+        row = source.row
+        if selected.kind == "column":
+            return getattr(row, selected.name)
+        if selected.kind == "money":
+            amount = getattr(row, selected.name)
+            return None if amount is None else SimpleNamespace(amount=amount, currency=getattr(row, selected.currency))
+        record_id = getattr(row, selected.name)  # "to_one"
+        if record_id is None:
+            return None
+        record = self.records.get((selected.target, record_id), _UNREAD)
+        if record is _UNREAD:
+            record = await self.loaded(selected.target, record_id)
+        return None if record is None else selected.origin.from_row(record)
+
+
+def _planned(
+    schema: strawberry.Schema, document: DocumentNode, operation: OperationDefinitionNode, kwargs: dict[str, Any]
+) -> KeptMutation:
+    graphql_schema = schema._schema  # noqa: SLF001
+    mutation_type = graphql_schema.mutation_type
+    selections = operation.selection_set.selections
+    if mutation_type is None or operation.directives or len(selections) != 1:
+        raise NotKept("not one root field")
+    (node,) = selections
+    if not isinstance(node, FieldNode) or node.directives or node.name.value not in FORMS:
+        raise NotKept("no kept form for the root field")
+    if {argument.name.value for argument in node.arguments or ()} & PRICED_ARGUMENTS:
+        raise NotKept("its price depends on the variables")
+    definition = schema.get_type_by_name(mutation_type.name)
+    strawberry_field = _strawberry_field(schema, definition, node.name.value)
+    if strawberry_field.extensions or strawberry_field.permission_classes:
+        raise NotKept("the root field has extensions of its own")
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    planner = _Planner(schema, fragments)
+    field_definition = mutation_type.fields[node.name.value]
+    payload = planner.selected(node, "attribute", strawberry_field.python_name, field_definition.type, root=True)
+    cost = operation_cost(graphql_schema, document, kwargs.get("operation_name"), kwargs.get("variable_values"))
+    return KeptMutation(
+        form=FORMS[node.name.value],
+        document=document,
+        variable_definitions=tuple(operation.variable_definitions or ()),
+        field_definition=field_definition,
+        field_node=node,
+        arguments=strawberry_field.arguments,
+        payload=payload,
+        cost=max(1, cost.total),
+    )
+
+
+def _strawberry_field(schema: strawberry.Schema, definition: Any, graphql_name: str) -> Any:
+    converter = schema.config.name_converter
+    for candidate in getattr(definition, "fields", ()):
+        if converter.get_graphql_name(candidate) == graphql_name:
+            return candidate
+    raise NotKept(f"no field {graphql_name}")
+
+
+class _Planner:
+    def __init__(self, schema: strawberry.Schema, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.schema, self.fragments = schema, fragments
+
+    def selected(
+        self, node: FieldNode, kind: str, name: str, output: Any, *, root: bool = False, **more: Any
+    ) -> Selected:
+        """How `node` is written, once `kind` and `name` say where its value comes from (the root field's arguments
+        are its form's)."""
+        if (node.arguments and not root) or node.directives:
+            raise NotKept(f"{node.name.value} has arguments or directives")
+        nullable, listed, item_nullable = True, False, True
+        if isinstance(output, GraphQLNonNull):
+            nullable, output = False, output.of_type
+        if isinstance(output, GraphQLList):
+            listed, output = True, output.of_type
+            if isinstance(output, GraphQLNonNull):
+                item_nullable, output = False, output.of_type
+        if isinstance(output, GraphQLScalarType | GraphQLEnumType):
+            if node.selection_set is not None:
+                raise NotKept("a selection under a leaf")
+            return Selected(node_key(node), kind, name, nullable, listed, item_nullable, leaf=output, **more)
+        if not isinstance(output, GraphQLObjectType) or node.selection_set is None:
+            raise NotKept(f"{node.name.value} is of an abstract or unknown type")
+        children = self.children(output, node.selection_set)
+        return Selected(node_key(node), kind, name, nullable, listed, item_nullable, children=children, **more)
+
+    def children(self, parent: GraphQLObjectType, selection_set: SelectionSetNode) -> tuple[Selected, ...]:
+        written: dict[str, tuple[FieldNode, Selected]] = {}
+        for node in self.fields(parent, selection_set):
+            key = node_key(node)
+            if key in written:
+                first, _ = written[key]
+                if first.name.value != node.name.value or first.selection_set or node.selection_set:
+                    raise NotKept(f"{key} is selected twice")
+                continue
+            written[key] = (node, self.child(parent, node))
+        return tuple(selected for _, selected in written.values())
+
+    def fields(self, parent: GraphQLObjectType, selection_set: SelectionSetNode) -> list[FieldNode]:
+        """The fields of a selection, fragments on `parent` itself read in place, in the document's order."""
+        found: list[FieldNode] = []
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise NotKept("a directive")
+            if isinstance(selection, FieldNode):
+                found.append(selection)
+                continue
+            if isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is None or fragment.directives or fragment.type_condition.name.value != parent.name:
+                    raise NotKept("a fragment on another type")
+                found.extend(self.fields(parent, fragment.selection_set))
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is not None and condition.name.value != parent.name:
+                    raise NotKept("a fragment on another type")
+                found.extend(self.fields(parent, selection.selection_set))
+        return found
+
+    def child(self, parent: GraphQLObjectType, node: FieldNode) -> Selected:
+        name = node.name.value
+        if name == "__typename":
+            if node.arguments or node.directives:
+                raise NotKept("__typename with arguments")
+            return Selected(node_key(node), "typename", parent.name)
+        definition = parent.fields.get(name)
+        if definition is None:
+            raise NotKept(f"no field {parent.name}.{name}")
+        strawberry_field = _strawberry_field(self.schema, self.schema.get_type_by_name(parent.name), name)
+        if strawberry_field.extensions or strawberry_field.permission_classes:
+            raise NotKept(f"{parent.name}.{name} has extensions of its own")
+        if strawberry_field.base_resolver is None:
+            return self.selected(node, "attribute", strawberry_field.python_name, definition.type)
+        shape = SHAPES.get(parent.name)
+        if shape is None:
+            raise NotKept(f"{parent.name}.{name} has a resolver of its own")
+        found = shape.fields.get(name)
+        if isinstance(found, Column) and found.internal is None:
+            return self.selected(node, "column", _attribute(shape.model, found.column), definition.type)
+        if isinstance(found, MoneyOf):
+            model = shape.model
+            currency = _attribute(model, found.currency)
+            return self.selected(node, "money", _attribute(model, found.amount), definition.type, currency=currency)
+        if isinstance(found, ToOne):
+            origin = getattr(self.schema.get_type_by_name(found.type_name), "origin", None)
+            if origin is None or not hasattr(origin, "from_row"):
+                raise NotKept(f"{found.type_name} is not a record type")
+            return self.selected(
+                node,
+                "to_one",
+                _attribute(shape.model, found.column),
+                definition.type,
+                target=found.type_name,
+                origin=origin,
+            )
+        raise NotKept(f"{parent.name}.{name} has a resolver of its own")
+
+
+def node_key(node: FieldNode) -> str:
+    return node.alias.value if node.alias is not None else node.name.value
+
+
+def _attribute(model: Any, column: str) -> str:
+    """The mapped attribute of `model` holding the column named `column`."""
+    for attribute in model.__mapper__.column_attrs:
+        if len(attribute.columns) == 1 and attribute.columns[0].name == column:
+            return str(attribute.key)
+    raise NotKept(f"no attribute for {model.__name__}.{column}")
+
+
+def is_mutation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
+    """The operation the request runs, when it is a mutation."""
+    operation = get_operation_ast(document, operation_name)
+    return operation if operation is not None and operation.operation is OperationType.MUTATION else None
