@@ -33,7 +33,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.util import ClauseAdapter
 
 from domain.access.actor import Access, Action, Resource
@@ -399,12 +399,25 @@ def _labelled(model: type, prefix: str) -> list[Any]:
 
 def _as_loaded(model: type[M], row: dict[str, Any], prefix: str) -> M:
     """A `model` instance holding the row's columns as if a query had loaded it (no pending changes), detached as
-    every loader's result is once its read session closes."""
+    every loader's result is once its read session closes.
+
+    The values go straight into the new instance's state, as SQLAlchemy's own loading puts a row's columns: a new
+    instance has no committed state or history for `set_committed_value` to clear, so there is nothing else to do.
+    """
     mapper: Mapper[Any] = sa_inspect(model)
     instance: M = mapper.class_manager.new_instance()
-    for attr in mapper.column_attrs:
-        set_committed_value(instance, attr.key, row[prefix + attr.key])
+    instance_state(instance).dict.update({key: row[prefix + key] for key in _column_keys(mapper)})
     return instance
+
+
+def _column_keys(mapper: Mapper[Any]) -> tuple[str, ...]:
+    keys = _COLUMN_KEYS.get(mapper)
+    if keys is None:
+        keys = _COLUMN_KEYS[mapper] = tuple(attr.key for attr in mapper.column_attrs)
+    return keys
+
+
+_COLUMN_KEYS: dict[Mapper[Any], tuple[str, ...]] = {}
 
 
 def open_tasks_query(uow: UnitOfWork, *, overdue_only: bool = False) -> Select[Activity]:
