@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from api.graphql.compiled import execution
 from domain.selling.opportunities import Opportunity
 from domain.selling.stages import ForecastCategory, Stage
+from services.compiled_reads import run
 from tests.integration.graphql_client import caller_for, gid
 from tests.integration.world import USERS, World
 
@@ -182,6 +183,30 @@ async def test_the_compiled_forecast_rounds_to_the_cent_half_to_even_as_the_reso
     # Then both give the cents Decimal.quantize gives
     weighted = {b["category"]: b["weightedAmount"] for b in answer["data"]["forecast"]["byCategory"]}
     assert weighted == {"COMMIT": "0.02", "BEST_CASE": "0.04"}
+
+
+async def test_a_row_rule_several_lists_of_a_statement_read_is_built_once(
+    client, sessions, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Given a distributor's home, whose orders page, orders count and receivables are all narrowed by the orders rule
+    compiled: list[Any] = []
+    rendering = run.compile_plan
+
+    def kept(*args: Any) -> Any:
+        statement = rendering(*args)
+        compiled.append(statement)
+        return statement
+
+    monkeypatch.setattr(run, "compile_plan", kept)
+    caller = await caller_for(client, sessions, world.tenant_id, world.users["d1_manager"].id)
+    # When it is compiled, it answers as the resolvers do
+    await both(caller, monkeypatch, HOME, expiresBefore="2031-01-01T00:00:00Z",
+               deal=gid("Opportunity", world.opportunities["O3"].id))  # fmt: skip
+    # and the orders rule (the partner links of its deals) is one materialized set, which the three read
+    (statement,) = [s for s in compiled if "receivables" in s.keys]
+    assert statement.sql.count("MATERIALIZED") == 1
+    rule_set = statement.sql.split(" AS MATERIALIZED", 1)[0].rsplit(" ", 1)[-1]
+    assert statement.sql.count(f"FROM {rule_set}") == 3
 
 
 MIXED = """
