@@ -102,28 +102,27 @@ async def answer_kept(
                 raise  # the request guard answers 503 with Retry-After, as for the sign-in's own statement
             return _unexpected(exc, state.get("request_id"), key, media_type)
     if mutation is not None:
-        try:
-            answer = await kept_mutations.payload(mutation, value, records, _loader(sessions, access))
-        except Exception as exc:
-            if database_trouble(exc) is not None:
-                raise
-            return _unexpected(exc, state.get("request_id"), key, media_type)
+        # Written after the change: a field that fails is answered in place, as the pipeline answers it.
+        body = await kept_mutations.payload(
+            mutation, value, records, _loader(sessions, access), state.get("request_id")
+        )
         kept_mutations.kept_answers += 1
-    else:
-        global kept_answers
-        kept_answers += 1
+        return _answer(body, media_type)
+    global kept_answers
+    kept_answers += 1
     return _answer({"data": answer}, media_type)
 
 
 def _loader(sessions: Sessions, access: PolicyAccess) -> kept_mutations.Loader:
     """A record by type and id through loaders of the caller, made only if a payload needs a record its
     statement did not read back."""
-    made: list[Loaders] = []
+    made: Loaders | None = None
 
     async def loaded(type_name: str, record_id: Any) -> Any:
-        if not made:
-            made.append(Loaders(sessions, access))
-        return await made[0].by_type[type_name].load(record_id)
+        nonlocal made
+        if made is None:
+            made = Loaders(sessions, access)
+        return await made.by_type[type_name].load(record_id)
 
     return loaded
 

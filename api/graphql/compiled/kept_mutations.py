@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -47,16 +47,20 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    Undefined,
     VariableDefinitionNode,
+    located_error,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 from strawberry.types.arguments import StrawberryArgument, convert_arguments
 
 from api.graphql.cost import operation_cost
+from api.graphql.errors import is_expected
 from api.graphql.limits import long_texts
 from domain.access.actor import Access
 from domain.shared.text import first_unstorable
+from infrastructure.db import database_trouble
 from services.compiled_reads.run import StatementCache, access_key
 from services.compiled_reads.shapes import SHAPES, Column, MoneyOf, ToOne
 
@@ -104,6 +108,7 @@ class Selected:
     currency: str = ""  # "money": the row's currency attribute
     target: str = ""  # "to_one": the record's GraphQL type
     origin: Any = None  # "to_one": the strawberry type whose `from_row` makes the record's value
+    nodes: tuple[FieldNode, ...] = ()  # where the document selects it, for an error's locations
 
 
 @dataclass(frozen=True)
@@ -120,16 +125,16 @@ class KeptMutation:
     cost: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Call:
     """One request of a kept mutation: its run, once the budget is charged, and how its payload is written."""
 
     mutation: KeptMutation
     run: KeptRun
-    key: str = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.key = self.mutation.payload.key
+    @property
+    def key(self) -> str:
+        return self.mutation.payload.key
 
     @property
     def cost(self) -> int:
@@ -198,44 +203,111 @@ def call(
     return None if run is None else Call(kept, run)
 
 
-async def payload(call: Call, value: Any, records: Mapping[tuple[str, Any], Any], loaded: Loader) -> dict[str, Any]:
-    """The response data of a kept mutation: its payload written as the pipeline writes it."""
-    writer = _Writer(records, loaded)
-    return {call.key: await writer.value(call.mutation.payload, value)}
+async def payload(
+    call: Call, value: Any, records: Mapping[tuple[str, Any], Any], loaded: Loader, request_id: str | None
+) -> dict[str, Any]:
+    """The response body of a kept mutation: its payload written as the pipeline writes it.
+
+    The change is made by then, so a field that fails to be written (a record read through the loaders fails, a
+    value is null where the schema says it never is) is answered as GraphQL's execution answers it: an error at
+    the field's path, masked as the pipeline masks it, and null in place of the nearest field on that path that
+    may be null. The rest of the payload is still written."""
+    writer = _Writer(records, loaded, request_id)
+    root = call.mutation.payload
+    try:
+        data: dict[str, Any] | None = {root.key: await writer.completed(root, value, (root.key,))}
+    except _Failed:
+        data = {root.key: None} if root.nullable else None
+    if not writer.errors:
+        return {"data": data}
+    return {"data": data, "errors": writer.errors}
 
 
 # Reads a record of a GraphQL type by id through the caller's loaders: the record, or None when not visible.
 Loader = Callable[[str, Any], Awaitable[Any]]
 _UNREAD = object()
+Path = tuple[str | int, ...]
+
+
+class _Failed(Exception):
+    """A field that could not be written, its error recorded: null goes in place of the nearest nullable field."""
 
 
 class _Writer:
-    def __init__(self, records: Mapping[tuple[str, Any], Any], loaded: Loader) -> None:
-        self.records, self.loaded = records, loaded
+    def __init__(self, records: Mapping[tuple[str, Any], Any], loaded: Loader, request_id: str | None) -> None:
+        self.records, self.loaded, self.request_id = records, loaded, request_id
+        self.errors: list[dict[str, Any]] = []
 
-    async def value(self, selected: Selected, value: Any) -> Any:
+    def fail(self, selected: Selected, path: Path, exc: Exception) -> _Failed:
+        """Record the failure of the field at `path` as the pipeline shows it: located by graphql-core's own
+        `located_error`, then shown as it is when expected, else masked with its log line (`MaskUnexpectedErrors`)."""
+        error = located_error(exc, list(selected.nodes) or None, list(path))
+        if not is_expected(error):
+            log.error("request %s: unexpected error at %s", self.request_id, error.path, exc_info=exc)
+            error = GraphQLError(
+                "Unexpected error.",
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": "INTERNAL", "requestId": self.request_id},
+            )
+        self.errors.append(dict(error.formatted))
+        return _Failed()
+
+    async def written(self, selected: Selected, source: Any, path: Path) -> Any:
+        """The field `selected` of `source`, written; None in place of a failure at or below it, if it may be."""
+        try:
+            try:
+                value = await self.field(selected, source)
+            except Exception as exc:
+                if database_trouble(exc) is not None:
+                    raise  # the request guard answers 503, as for the pipeline's own fields
+                raise self.fail(selected, path, exc) from exc
+            return await self.completed(selected, value, path)
+        except _Failed:
+            if selected.nullable:
+                return None
+            raise
+
+    async def completed(self, selected: Selected, value: Any, path: Path) -> Any:
         if value is None:
             if not selected.nullable:
-                raise ValueError(f"{selected.key} is null, where the schema says it never is")
+                raise self.fail(selected, path, ValueError(f"{selected.key} is null, which the schema forbids"))
             return None
         if not selected.listed:
-            return await self.item(selected, value)
-        written = []
-        for item in value:
-            if item is None and not selected.item_nullable:
-                raise ValueError(f"an item of {selected.key} is null, where the schema says it never is")
-            written.append(None if item is None else await self.item(selected, item))
+            return await self.item(selected, value, path)
+        written: list[Any] = []
+        for index, item in enumerate(value):
+            at = (*path, index)
+            if item is None:
+                if not selected.item_nullable:
+                    raise self.fail(selected, at, ValueError(f"an item of {selected.key} is null"))
+                written.append(None)
+                continue
+            try:
+                written.append(await self.item(selected, item, at))
+            except _Failed:
+                if not selected.item_nullable:
+                    raise
+                written.append(None)
         return written
 
-    async def item(self, selected: Selected, value: Any) -> Any:
+    async def item(self, selected: Selected, value: Any, path: Path) -> Any:
         if selected.leaf is not None:
-            return selected.leaf.serialize(value)
+            try:
+                coerced = selected.leaf.coerce_output_value(value)  # graphql-core's `complete_leaf_value`
+                if coerced is None or coerced is Undefined:
+                    raise TypeError(f"{selected.leaf.name} cannot represent {value!r}")
+            except Exception as exc:
+                raise self.fail(selected, path, exc) from exc
+            return coerced
         written: dict[str, Any] = {}
         for child in selected.children:
             if child.kind == "typename":
                 written[child.key] = child.name
             else:
-                written[child.key] = await self.value(child, await self.field(child, value))
+                written[child.key] = await self.written(child, value, (*path, child.key))
         return written
 
     async def field(self, selected: Selected, source: Any) -> Any:
@@ -319,11 +391,15 @@ class _Planner:
         if isinstance(output, GraphQLScalarType | GraphQLEnumType):
             if node.selection_set is not None:
                 raise NotKept("a selection under a leaf")
-            return Selected(node_key(node), kind, name, nullable, listed, item_nullable, leaf=output, **more)
+            return Selected(
+                node_key(node), kind, name, nullable, listed, item_nullable, leaf=output, nodes=(node,), **more
+            )
         if not isinstance(output, GraphQLObjectType) or node.selection_set is None:
             raise NotKept(f"{node.name.value} is of an abstract or unknown type")
         children = self.children(output, node.selection_set)
-        return Selected(node_key(node), kind, name, nullable, listed, item_nullable, children=children, **more)
+        return Selected(
+            node_key(node), kind, name, nullable, listed, item_nullable, children=children, nodes=(node,), **more
+        )
 
     def children(self, parent: GraphQLObjectType, selection_set: SelectionSetNode) -> tuple[Selected, ...]:
         written: dict[str, tuple[FieldNode, Selected]] = {}
@@ -333,6 +409,8 @@ class _Planner:
                 first, _ = written[key]
                 if first.name.value != node.name.value or first.selection_set or node.selection_set:
                     raise NotKept(f"{key} is selected twice")
+                merged = written[key][1]
+                written[key] = (first, replace(merged, nodes=(*merged.nodes, node)))  # one field, both places
                 continue
             written[key] = (node, self.child(parent, node))
         return tuple(selected for _, selected in written.values())
@@ -363,7 +441,7 @@ class _Planner:
         if name == "__typename":
             if node.arguments or node.directives:
                 raise NotKept("__typename with arguments")
-            return Selected(node_key(node), "typename", parent.name)
+            return Selected(node_key(node), "typename", parent.name, nodes=(node,))
         definition = parent.fields.get(name)
         if definition is None:
             raise NotKept(f"no field {parent.name}.{name}")

@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from strawberry.schema.schema_converter import CustomGraphQLEnumType
 
 from api.graphql.compiled import execution, kept_mutations
+from api.graphql.loaders import NodeLoaders
 from api.graphql.relay import parse_global_id
 from domain.audit.trail import AuditEvent
 from domain.selling.activities import Activity
@@ -174,6 +176,70 @@ async def test_a_kept_mutation_refuses_bad_input_as_the_pipeline_does_and_writes
         payload = answer.json()["data"]["logActivity"]
         assert payload["activity"] is None and payload["errors"] and payload["errors"][0]["field"], name
         assert await _activities(sessions) == count, name
+
+
+def _break(monkeypatch: pytest.MonkeyPatch, failing: str) -> list[Any]:
+    """Make one payload field fail the same way on both paths; the path its error is answered at."""
+    if failing == "a record read after the change":
+        made = NodeLoaders._batch  # noqa: SLF001
+
+        def batch(self: NodeLoaders, type_name: str) -> Any:
+            if type_name != "Account":
+                return made(self, type_name)
+
+            async def broken(ids: list[Any]) -> list[Any]:
+                raise RuntimeError("the account could not be read")
+
+            return broken
+
+        monkeypatch.setattr(NodeLoaders, "_batch", batch)
+        return ["logActivity", "activity", "account"]
+    written = CustomGraphQLEnumType.coerce_output_value  # how both paths write an enum
+
+    def coerced(self: CustomGraphQLEnumType, value: Any) -> Any:
+        if self.name == "OpportunityStage":
+            raise RuntimeError("the stage could not be written")
+        return written(self, value)
+
+    monkeypatch.setattr(CustomGraphQLEnumType, "coerce_output_value", coerced)
+    return ["logActivity", "activity", "opportunity", "stage"]
+
+
+@pytest.mark.parametrize("failing", ["a record read after the change", "a non-null value"])
+async def test_a_payload_field_failing_after_the_change_is_answered_in_place_as_the_pipeline_answers_it(
+    failing: str,
+    callers: dict[str, Caller],
+    world: World,
+    sessions,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    caller = callers["distributor"]
+    await _kept(caller, world)
+    path = _break(monkeypatch, failing)
+    count = await _activities(sessions)
+    variables = _input(world, "O3", subject="Logged, then a field fails")
+    before = kept_mutations.kept_answers
+    # When the kept mutation writes and then one field of its payload fails
+    answer = await post_as(caller, LOG, variables)
+    assert kept_mutations.kept_answers == before + 1
+    monkeypatch.setenv("CRM_COMPILED_READS", "off")
+    expected = await post_as(caller, LOG, variables)
+    assert kept_mutations.kept_answers == before + 1
+    # Then both kept the change, and answer the rest of the payload with the failure in place
+    assert await _activities(sessions) == count + 2
+    assert answer.status_code == expected.status_code == 200
+    got, want = answer.json(), expected.json()
+    for body in (got, want):
+        (error,) = body["errors"]
+        assert error["path"] == path and error["message"] == "Unexpected error.", body
+        assert error["extensions"].pop("requestId") and error["extensions"] == {"code": "INTERNAL"}, body
+        activity = body["data"]["logActivity"]["activity"]
+        assert activity["subject"] == "Logged, then a field fails", body
+        activity["id"] = activity["occurredAt"] = None  # a new activity each time
+    assert got == want
+    nulled = got["data"]["logActivity"]["activity"]
+    assert nulled[path[2]] is None  # the account, or the deal whose stage failed: the nearest that may be null
+    assert nulled["opportunity" if path[2] == "account" else "account"] is not None
 
 
 @pytest.mark.parametrize(
