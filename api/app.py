@@ -130,6 +130,12 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
 
     app = Starlette(
         routes=[
+            # First: nearly every request is for it, and each route before it is a failed match per request.
+            Route(
+                "/graphql",
+                GraphQLHttpLimits(make_graphql_app(sessions, settings), settings.query_limits),
+                methods=["GET", "POST"],
+            ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/.well-known/jwks.json", jwks),
@@ -140,11 +146,6 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             Route("/forms/{key}/token", form_token, methods=["GET", "OPTIONS"]),
             Route("/forms/{key}/leads", form_submission, methods=["POST", "OPTIONS"]),
             Route("/webhooks/erp", erp_webhook, methods=["POST"]),
-            Route(
-                "/graphql",
-                GraphQLHttpLimits(make_graphql_app(sessions, settings), settings.query_limits),
-                methods=["GET", "POST"],
-            ),
             *graphiql_asset_routes(enabled=not settings.production),
             *portal_routes(),
         ],
