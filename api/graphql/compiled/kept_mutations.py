@@ -4,8 +4,9 @@ A mutation's text is the same from one request to the next; what changes is its 
 has answered a document without an error, nothing in its parsing, validation, limits (depth, aliases, tokens)
 or price depends on anything but the text, so a later request of the same document by the same actor needs the
 pipeline only for what its variables change: their coercion (graphql-core's own), the text checks the pipeline
-makes on them (`MaxTextLength`, `StorableTextArguments`), the arguments as strawberry converts them, and the
-resolver's work. `api/graphql/compiled/kept.py` charges the budget and then calls `run`.
+makes on them (`MaxTextLength`, `StorableTextArguments`), the arguments as strawberry converts them (its
+conversion planned once per document: arguments.py), and the resolver's work. `api/graphql/compiled/kept.py`
+charges the budget and then calls `run`.
 
 What may be kept is narrow on purpose:
 - a root field whose resolver registered a kept form (`kept_mutation`): the same command and checks as the
@@ -53,8 +54,8 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
-from strawberry.types.arguments import StrawberryArgument, convert_arguments
 
+from api.graphql.compiled.arguments import planned_arguments
 from api.graphql.cost import operation_cost
 from api.graphql.errors import is_expected
 from api.graphql.limits import long_texts
@@ -120,7 +121,7 @@ class KeptMutation:
     variable_definitions: tuple[VariableDefinitionNode, ...]
     field_definition: GraphQLField
     field_node: FieldNode
-    arguments: list[StrawberryArgument]
+    arguments: Callable[[dict[str, Any]], dict[str, Any]]  # strawberry's conversion, planned (arguments.py)
     payload: Selected
     cost: int
 
@@ -194,9 +195,7 @@ def call(
     if raw and first_unstorable(raw) is not None:
         return None
     try:
-        arguments = convert_arguments(
-            raw, kept.arguments, scalar_registry=schema.schema_converter.scalar_registry, config=schema.config
-        )
+        arguments = kept.arguments(raw)
     except Exception:  # noqa: BLE001 - an argument strawberry cannot convert is the pipeline's to report
         return None
     run = kept.form(arguments, access)
@@ -356,7 +355,7 @@ def _planned(
         variable_definitions=tuple(operation.variable_definitions or ()),
         field_definition=field_definition,
         field_node=node,
-        arguments=strawberry_field.arguments,
+        arguments=planned_arguments(strawberry_field.arguments, schema.schema_converter.scalar_registry, schema.config),
         payload=payload,
         cost=max(1, cost.total),
     )
