@@ -31,6 +31,7 @@ from sqlalchemy import (
     extract,
     func,
     select,
+    true,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
@@ -38,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.shared.base import Base, utcnow
-from domain.shared.prepared import fetch, prepare
+from domain.shared.prepared import driver_connection, fetch, prepare
 
 TENANT_SUBJECT = "tenant"
 
@@ -128,8 +129,18 @@ class Charge:
         return self.at + timedelta(seconds=self.binding.seconds_until_full)
 
 
-def _charge_statement() -> Any:
-    """The one statement of a charge, built once; its parameters are the budgets, the tenant and the cost."""
+def _charge_statement(*, durable: bool) -> Any:
+    """The one statement of a charge, built once; its parameters are the budgets, the tenant and the cost.
+
+    Not `durable`, the statement turns `synchronous_commit` off for its own transaction (`set_config(…, true)`,
+    which ends with it): its commit then releases the budgets' rows without waiting for the WAL to reach the
+    disk. Every request of a tenant charges the tenant's row, so each charge waited for the one before it to be
+    flushed, and the tenant's requests all queued behind one another's flushes (`Lock: transactionid` and
+    `IO: WALSync` in pg_stat_activity, in every process of the service). A crash can then lose the last fraction
+    of a second of charges (PostgreSQL's WAL writer flushes them within three `wal_writer_delay`s): a few points
+    given back to budgets, never a charge taken twice or a row left inconsistent; and a charge is still taken,
+    and a spent budget still refuses, before the operation runs.
+    """
     now = func.now()
     cost = bindparam("cost", type_=Integer)
     tenant_id = bindparam("tenant_id", type_=Uuid)
@@ -157,9 +168,16 @@ def _charge_statement() -> Any:
     level_now = func.coalesce(
         func.least(wanted.c.capacity, held.c.level + wanted.c.refill * seconds_since), wanted.c.capacity
     )
+    joined: Any = wanted.outerjoin(held, held.c.subject == wanted.c.subject)
+    if not durable:
+        # Evaluated once (a CTE with a volatile function is materialised), before any row is written.
+        commit_mode = select(func.set_config("synchronous_commit", "off", True).label("synchronous_commit")).cte(
+            "commit_mode"
+        )
+        joined = joined.join(commit_mode, true())
     filled = (
         select(wanted.c.subject, wanted.c.capacity, wanted.c.refill, level_now.label("level"))
-        .select_from(wanted.outerjoin(held, held.c.subject == wanted.c.subject))
+        .select_from(joined)
         .cte("filled")
     )
     affordable = select(func.bool_and(filled.c.level >= cost)).scalar_subquery()
@@ -198,7 +216,10 @@ def _charge_statement() -> Any:
     )
 
 
-CHARGE = prepare(_charge_statement())
+# A charge alone in its transaction (autocommit, as every request's is) and one inside a caller's transaction,
+# whose commit must stay as durable as the rest of that transaction's work.
+CHARGE = prepare(_charge_statement(durable=False))
+DURABLE_CHARGE = prepare(_charge_statement(durable=True))
 DEADLOCK_DETECTED = "40P01"
 DEADLOCK_ATTEMPTS = 3
 
@@ -211,6 +232,8 @@ async def charge(session: AsyncSession | Any, tenant_id: uuid.UUID, budgets: Seq
     connection outside any transaction (a request's own, infrastructure/request_connection.py).
 
     Charges of one budget are serialised by its row's lock, so racing requests cannot both take its last points.
+    A charge alone in its transaction commits without waiting for the WAL flush (`_charge_statement`), so the
+    lock is held for the statement alone and not across the flush.
     Only the very first charges of a budget, racing to create its row, may both pass on a full bucket; the
     arithmetic still counts both, so the budget then runs below zero and its next requests wait the longer.
     """
@@ -225,9 +248,12 @@ async def charge(session: AsyncSession | Any, tenant_id: uuid.UUID, budgets: Seq
         "capacities": [float(b.capacity) for b in ordered],
         "refills": [float(b.refill_per_second) for b in ordered],
     }
+    driver: Any = await driver_connection(session) if in_session else session
+    # Inside a transaction already begun, the charge commits with it, as durably as the rest of its work.
+    statement = DURABLE_CHARGE if driver.is_in_transaction() else CHARGE
     for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
         try:
-            rows = await fetch(session, CHARGE, parameters)
+            rows = await fetch(driver, statement, parameters)
             if in_session:
                 await session.commit()
             break
