@@ -46,6 +46,20 @@ MAX_TEXT_LENGTH = 20_000
 MAX_TEXT_ERRORS = 10
 
 
+def masked(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    """An unexpected error as a client sees it: "Unexpected error." at its place, with the request id under which
+    its detail is logged."""
+    log.error("request %s: unexpected error at %s", request_id, error.path, exc_info=error.original_error or error)
+    return GraphQLError(
+        "Unexpected error.",
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": "INTERNAL", "requestId": request_id},
+    )
+
+
 class MaskUnexpectedErrors(MaskErrors):
     """Replace unexpected errors by "Unexpected error." with a request id; log the detail under that id."""
 
@@ -54,11 +68,7 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         context = getattr(self.execution_context, "context", None)
-        request_id = getattr(context, "request_id", None)
-        log.error("request %s: unexpected error at %s", request_id, error.path, exc_info=error.original_error or error)
-        masked = super().anonymise_error(error)
-        masked.extensions = {"code": "INTERNAL", "requestId": request_id}
-        return masked
+        return masked(error, getattr(context, "request_id", None))
 
 
 class _Arguments(Visitor):

@@ -58,7 +58,7 @@ from graphql.utilities import get_operation_ast
 from api.graphql.compiled.arguments import planned_arguments
 from api.graphql.cost import operation_cost
 from api.graphql.errors import is_expected
-from api.graphql.limits import long_texts
+from api.graphql.limits import long_texts, masked
 from domain.access.actor import Access
 from domain.shared.text import first_unstorable
 from infrastructure.db import database_trouble
@@ -242,15 +242,7 @@ class _Writer:
         `located_error`, then shown as it is when expected, else masked with its log line (`MaskUnexpectedErrors`)."""
         error = located_error(exc, list(selected.nodes) or None, list(path))
         if not is_expected(error):
-            log.error("request %s: unexpected error at %s", self.request_id, error.path, exc_info=exc)
-            error = GraphQLError(
-                "Unexpected error.",
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                extensions={"code": "INTERNAL", "requestId": self.request_id},
-            )
+            error = masked(error, self.request_id)
         self.errors.append(dict(error.formatted))
         return _Failed()
 
