@@ -82,6 +82,17 @@ async def _kept(caller: Caller, world: World, query: str = LOG) -> httpx.Respons
     return first
 
 
+async def _by_the_pipeline(
+    monkeypatch: pytest.MonkeyPatch, caller: Caller, query: str, variables: dict[str, Any]
+) -> httpx.Response:
+    """The pipeline's own answer (`CRM_COMPILED_READS=off`), the service back on as the tests run it."""
+    monkeypatch.setenv("CRM_COMPILED_READS", "off")
+    try:
+        return await post_as(caller, query, variables)
+    finally:
+        monkeypatch.setenv("CRM_COMPILED_READS", "on")
+
+
 def _input(world: World, deal: str | None = None, account: str | None = None, **fields: Any) -> dict[str, Any]:
     value: dict[str, Any] = {"kind": "CALL", "subject": "A call", **fields}
     if deal is not None:
@@ -122,8 +133,7 @@ async def test_a_kept_mutation_answers_with_the_payload_the_resolvers_read_back(
     activity = payload["activity"]
     assert activity["subject"] == variables["input"]["subject"]
     # And the activity is what the resolvers read back for it, field for field and in the document's order
-    monkeypatch.setenv("CRM_COMPILED_READS", "off")
-    node = (await post_as(caller, NODE, {"id": activity["id"]})).json()["data"]["node"]
+    node = (await _by_the_pipeline(monkeypatch, caller, NODE, {"id": activity["id"]})).json()["data"]["node"]
     assert activity == node
     assert list(activity) == [*ACTIVITY.split(), "account", "opportunity", "by"]
     if target == "deal":
@@ -164,9 +174,7 @@ async def test_a_kept_mutation_refuses_bad_input_as_the_pipeline_does_and_writes
     for name, variables in _refused(world, persona).items():
         count = await _activities(sessions)
         # Given the pipeline's answer to the input
-        monkeypatch.setenv("CRM_COMPILED_READS", "off")
-        expected = await post_as(caller, LOG, variables)
-        monkeypatch.setenv("CRM_COMPILED_READS", "on")
+        expected = await _by_the_pipeline(monkeypatch, caller, LOG, variables)
         before = kept_mutations.kept_answers
         # When the kept mutation gets it
         answer = await post_as(caller, LOG, variables)
@@ -222,8 +230,7 @@ async def test_a_payload_field_failing_after_the_change_is_answered_in_place_as_
     # When the kept mutation writes and then one field of its payload fails
     answer = await post_as(caller, LOG, variables)
     assert kept_mutations.kept_answers == before + 1
-    monkeypatch.setenv("CRM_COMPILED_READS", "off")
-    expected = await post_as(caller, LOG, variables)
+    expected = await _by_the_pipeline(monkeypatch, caller, LOG, variables)
     assert kept_mutations.kept_answers == before + 1
     # Then both kept the change, and answer the rest of the payload with the failure in place
     assert await _activities(sessions) == count + 2
@@ -263,9 +270,7 @@ async def test_variables_the_pipeline_refuses_go_to_the_pipeline(
     caller = callers["dealer"]
     await _kept(caller, world)
     count = await _activities(sessions)
-    monkeypatch.setenv("CRM_COMPILED_READS", "off")
-    expected = await post_as(caller, LOG, variables)
-    monkeypatch.setenv("CRM_COMPILED_READS", "on")
+    expected = await _by_the_pipeline(monkeypatch, caller, LOG, variables)
     before = kept_mutations.kept_answers
     answer = await post_as(caller, LOG, variables)
     # The pipeline answers, naming the variable at fault, and nothing is written
@@ -354,8 +359,7 @@ async def test_a_kept_mutation_is_charged_its_price_and_refused_once_the_budget_
         while (answer := await post_as(caller, LOG, _input(world, "O3"))).status_code == 200:
             pass
         count = await _activities(sessions)
-        monkeypatch.setenv("CRM_COMPILED_READS", "off")
-        by_pipeline = await post_as(caller, LOG, _input(world, "O3"))
+        by_pipeline = await _by_the_pipeline(monkeypatch, caller, LOG, _input(world, "O3"))
         assert answer.status_code == by_pipeline.status_code == 429
         (mine,), (theirs,) = answer.json()["errors"], by_pipeline.json()["errors"]
         assert mine["extensions"]["code"] == theirs["extensions"]["code"] == "RATE_LIMITED"
