@@ -16,7 +16,7 @@ from domain.access.actor import Action, Actor, Resource
 from domain.access.policy_rules import PolicyRule
 from domain.identity.tenants import Tenant
 from permissions.defaults import Scope, default_policy_lines
-from permissions.scopes import rows_predicate
+from permissions.scopes import implied_read, rows_predicate, tenant_rows
 
 MODEL_TEXT = files("permissions").joinpath("rbac_with_scopes.conf").read_text()
 
@@ -111,6 +111,11 @@ class PolicyAccess:
 
     def rows_beyond_team(self, resource: Resource, action: Action) -> ColumnElement[bool]:
         return rows_predicate(resource, self.scopes(resource, action) - {Scope.TEAM}, self.actor, action)
+
+    def rows_reached(self, resource: Resource, parent: Resource, link: str) -> ColumnElement[bool]:
+        if implied_read(resource, parent, link, lambda r: self.scopes(r, Action.READ), self.actor):
+            return tenant_rows(resource, self.actor)
+        return self.rows(resource)
 
 
 Grants = dict[tuple[Resource, Action], frozenset[Scope]]

@@ -96,3 +96,9 @@ class Access(Protocol):
     def rows_beyond_team(self, resource: Resource, action: Action) -> ColumnElement[bool]:
         """Like `rows`, without what team membership alone grants (for rules that apply to team members only)."""
         ...
+
+    def rows_reached(self, resource: Resource, parent: Resource, link: str) -> ColumnElement[bool]:
+        """The rows of `resource` the actor may read, for rows reached through the foreign key `link` ("table.column")
+        from a `parent` record read under the actor's own rule: only the tenant's when the parent's rule already
+        proves the child's (permissions/scopes.py `IMPLIED_READS`), else `rows(resource)`."""
+        ...

@@ -117,6 +117,11 @@ class UnitOfWork:
         """The predicate over `model`'s table matching the rows the actor may act on (for joins and subqueries)."""
         return self.access.rows(resource or resource_of(model), action)
 
+    def rows_reached(self, model: type, parent: type, link: str) -> ColumnElement[bool]:
+        """`rows(model)` for `model`'s rows reached through `link` ("table.column") from a `parent` row read under
+        the actor's own read rule: only the tenant's when that rule already proves `model`'s (Access.rows_reached)."""
+        return self.access.rows_reached(resource_of(model), resource_of(parent), link)
+
     def mark(self, statement: Any) -> Any:
         """A statement built around `rows()` predicates, marked as having passed the door."""
         return statement.execution_options(**{DOOR: self.door})
@@ -289,6 +294,9 @@ class SystemAccess:
 
     def rows_beyond_team(self, resource: Resource, action: Action) -> ColumnElement[bool]:
         return self.rows(resource, action)
+
+    def rows_reached(self, resource: Resource, parent: Resource, link: str) -> ColumnElement[bool]:
+        return self.rows(resource)
 
 
 # Resources whose rows are another resource's table (the owner of a deal is a column of the deal, and so on).

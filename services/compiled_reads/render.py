@@ -233,6 +233,11 @@ class RuleSets(UnitOfWork):
         return self.mark(select(model).where(per_row(UnitOfWork.rows(self, model, action))))
 
 
+def _link(model: Any, column: str) -> str:
+    """A foreign key as `UnitOfWork.rows_reached` names it: "table.column"."""
+    return f"{model.__tablename__}.{column}"
+
+
 @dataclass
 class Renderer:
     """Renders the roots of one plan for one actor's unit of work.
@@ -266,7 +271,7 @@ class Renderer:
             model = shape.model
             table = model.__table__  # type: ignore[attr-defined]
             found = (
-                select(self.record(root.type_name, root.picks, table.c.__getitem__, (table,)))
+                select(self.record(root.type_name, root.picks, table.c.__getitem__, (table,), read=model))
                 .select_from(table)
                 .where(
                     table.c.tenant_id == self.uow.tenant_id, table.c.id == root.record_id, per_row(self.uow.rows(model))
@@ -277,11 +282,20 @@ class Renderer:
 
     # A record --------------------------------------------------------------------------------------------------
 
-    def record(self, type_name: str, picks: tuple[Pick, ...], columns: Columns, tables: tuple[Any, ...]) -> Any:
+    def record(
+        self, type_name: str, picks: tuple[Pick, ...], columns: Columns, tables: tuple[Any, ...], *, read: Any = None
+    ) -> Any:
+        """The record's JSON object. `read` is its model when the row was read under the actor's own read rule
+        (a node, a to-one record, a record's children): what it names or holds may then be read under the rules
+        that rule leaves to prove (`UnitOfWork.rows_reached`). A list's rows come from the domain's queries, and
+        a page's from a window over them: their records pass no `read`, and what they name carries its whole rule.
+        """
         shape = SHAPES[type_name]
-        return json_object([(p.key, self.value(type_name, shape, p, columns, tables)) for p in picks])
+        return json_object([(p.key, self.value(type_name, shape, p, columns, tables, read)) for p in picks])
 
-    def value(self, type_name: str, shape: Shape, pick: Pick, columns: Columns, tables: tuple[Any, ...]) -> Any:
+    def value(
+        self, type_name: str, shape: Shape, pick: Pick, columns: Columns, tables: tuple[Any, ...], read: Any = None
+    ) -> Any:
         if pick.typename is not None:
             return sql_text(pick.typename)
         field = shape.fields.get(pick.name)
@@ -303,14 +317,16 @@ class Renderer:
                 )
                 return case((columns(amount).is_(None), null()), else_=money)
             case ToOne(type_name=target, column=column):
-                return self.to_one(target, column, pick, columns, tables)
+                return self.to_one(target, column, pick, columns, tables, read)
             case ChildList():
-                return self.child_list(field, pick, columns, tables)
+                return self.child_list(field, pick, columns, tables, read)
             case ChildConnection():
-                return self.child_connection(field, pick, columns, tables)
+                return self.child_connection(field, pick, columns, tables, read)
         raise NotCompiled(f"{type_name}.{pick.name}")
 
-    def to_one(self, target: str, column: str, pick: Pick, columns: Columns, tables: tuple[Any, ...]) -> Any:
+    def to_one(
+        self, target: str, column: str, pick: Pick, columns: Columns, tables: tuple[Any, ...], read: Any = None
+    ) -> Any:
         shape = SHAPES.get(target)
         if shape is None or getattr(shape.model, "__resource__", None) is None:
             raise NotCompiled(f"{target} is not read by a row rule of its own")
@@ -319,12 +335,11 @@ class Renderer:
         if table in tables:
             # The same table again below itself would shadow the outer one's columns.
             raise NotCompiled(f"{target} nested in itself")
+        rule = self.uow.rows(model) if read is None else self.uow.rows_reached(model, read, _link(read, column))
         inner = (
-            select(self.record(target, pick.children, table.c.__getitem__, (*tables, table)))
+            select(self.record(target, pick.children, table.c.__getitem__, (*tables, table), read=model))
             .select_from(table)
-            .where(
-                table.c.tenant_id == columns("tenant_id"), table.c.id == columns(column), per_row(self.uow.rows(model))
-            )
+            .where(table.c.tenant_id == columns("tenant_id"), table.c.id == columns(column), per_row(rule))
         )
         return inner.scalar_subquery()
 
@@ -452,29 +467,44 @@ class Renderer:
                 raise NotCompiled(f"Connection.{pick.name}")
         return select(json_object(pairs)).select_from(summary).scalar_subquery()
 
-    def child_list(self, field: ChildList, pick: Pick, columns: Columns, tables: tuple[Any, ...]) -> Any:
+    def child_list(
+        self, field: ChildList, pick: Pick, columns: Columns, tables: tuple[Any, ...], read: Any = None
+    ) -> Any:
         """Every child row of the record, in order, as a JSON array (empty when there is none)."""
         model = field.model
         table = model.__table__  # type: ignore[attr-defined]
-        rows = per_row(self.uow.child_rows(model, parent_visible=getattr(model, "__resource__", None) is None))
+        protected = getattr(model, "__resource__", None) is not None
+        if protected and read is not None:
+            rows = per_row(self.uow.rows_reached(model, read, _link(model, field.parent)))
+        else:
+            rows = per_row(self.uow.child_rows(model, parent_visible=not protected))
         conditions = [table.c.tenant_id == columns("tenant_id"), table.c[field.parent] == columns("id"), rows]
         if field.visible is not None:
             column, target = field.visible
             target_model = SHAPES[target].model
             visible = select(target_model.id).where(self.uow.rows(target_model))  # type: ignore[attr-defined]
             conditions.append(per_row(table.c[column].in_(visible)))
-        record = self.record(field.type_name, pick.children, table.c.__getitem__, (*tables, table))
+        record = self.record(
+            field.type_name, pick.children, table.c.__getitem__, (*tables, table), read=model if protected else None
+        )
         ordered = aggregate_order_by(record, table.c[field.order], table.c.id)
         listed = select(func.json_agg(ordered)).select_from(table).where(*conditions)
         return func.coalesce(listed.scalar_subquery(), literal_column("'[]'::json", JSON))
 
-    def child_connection(self, field: ChildConnection, pick: Pick, columns: Columns, tables: tuple[Any, ...]) -> Any:
+    def child_connection(
+        self, field: ChildConnection, pick: Pick, columns: Columns, tables: tuple[Any, ...], read: Any = None
+    ) -> Any:
         """A nested connection's first page, as its resolver reads it from the first-page and count loaders."""
         if pick.page is None:
             raise NotCompiled("a nested page without its arguments")
         model: Any = field.model
+        rule = (
+            self.uow.child_rows(model)
+            if read is None
+            else self.uow.rows_reached(model, read, _link(model, field.parent))
+        )
         stmt: Select[Any] = select(model).where(
-            per_row(self.uow.child_rows(model)),
+            per_row(rule),
             getattr(model, field.parent) == columns("id"),
             model.tenant_id == columns("tenant_id"),
         )

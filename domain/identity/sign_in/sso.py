@@ -418,6 +418,9 @@ class _SigningIn:
     def rows_beyond_team(self, resource: Resource, action: Action) -> ColumnElement[bool]:
         return false()
 
+    def rows_reached(self, resource: Resource, parent: Resource, link: str) -> ColumnElement[bool]:
+        return false()
+
 
 def mapped_roles(role_mapping: dict[str, list[str]], groups: list[str]) -> list[str]:
     """The internal roles the provider's groups map to."""
