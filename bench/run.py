@@ -43,6 +43,8 @@ from infrastructure.db import create_engine, session_factory
 
 RESULTS = Path(__file__).parent / "results"
 SIDES = ("ours", "postgraphile", "floor")
+# Clients at once by default, the figure the goal is set at; rows written before rows named theirs ran at it.
+DEFAULT_CONCURRENCY = 16
 
 
 class Disagreement(AssertionError):
@@ -113,14 +115,15 @@ class Timing:
     statements: float | None = None
     errors: int = 0  # answers that were errors (a 503 when our pool ran dry, say): timed, and counted here
 
-    def row(self, query: str, persona: str, side: str, size: str) -> dict[str, Any]:
+    def row(self, query: str, persona: str, side: str, size: str, concurrency: int) -> dict[str, Any]:
         ordered = sorted(self.latencies)
 
         def pct(p: float) -> float:
             return round(1000 * ordered[min(len(ordered) - 1, int(p * len(ordered)))], 2)
 
         return {
-            "query": query, "persona": persona, "side": side, "size": size, "requests": self.requests,
+            "query": query, "persona": persona, "side": side, "size": size, "concurrency": concurrency,
+            "requests": self.requests,
             "rps": round(self.requests / self.seconds, 1), "p50_ms": round(1000 * statistics.median(ordered), 2),
             "p99_ms": pct(0.99), "cpu_ms_per_request": round(1000 * self.cpu_seconds / self.requests, 2),
             "statements_per_request": None if self.statements is None else round(self.statements, 2),
@@ -327,7 +330,7 @@ async def benchmark(url: str, size: str, count: int, n: int, concurrency: int, r
             print(f"round {round_number + 1}/{rounds} done", flush=True)
     finally:
         await stop_sides(sides)
-    return [t.row(q, p, s, size) for (q, p, s), t in timings.items()]
+    return [t.row(q, p, s, size, concurrency) for (q, p, s), t in timings.items()]
 
 
 def _sides(cells: list[dict[str, Any] | None], key: str, spec: str) -> str:
@@ -363,13 +366,15 @@ def report(rows: list[dict[str, Any]], size: str, count: int, concurrency: int) 
     RESULTS.mkdir(exist_ok=True)
     dated = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-catalogue-{size}.json"
     dated.write_text(json.dumps(rows, indent=2))
-    # latest.json keeps the newest row of every (size, query, persona, side): an M run does not drop the S rows
+    # latest.json keeps the newest row of every (size, concurrency, query, persona, side): an M run does not drop
+    # the S rows, nor a run of one client at a time (the CPU of a request without the others') the 16 clients' rows.
     latest = RESULTS / "latest.json"
-    key = ("size", "query", "persona", "side")
-    fresh = {tuple(r[k] for k in key) for r in rows}
-    kept = [
-        r for r in (json.loads(latest.read_text()) if latest.exists() else []) if tuple(r[k] for k in key) not in fresh
-    ]
+
+    def key(r: dict[str, Any]) -> tuple[Any, ...]:
+        return r["size"], r.get("concurrency", DEFAULT_CONCURRENCY), r["query"], r["persona"], r["side"]
+
+    fresh = {key(r) for r in rows}
+    kept = [r for r in (json.loads(latest.read_text()) if latest.exists() else []) if key(r) not in fresh]
     latest.write_text(json.dumps(kept + rows, indent=2))
     print(f"\nwritten to {RESULTS / 'latest.json'} and {dated}\n\n{markdown(rows)}")
     return dated
@@ -381,7 +386,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--requests", type=int, default=100, help="requests per query, persona, side and round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument(
         "--cpu",
         type=int,
