@@ -108,7 +108,16 @@ def _written_arguments(document: DocumentNode) -> list[tuple[str, Any]]:
 def long_texts(document: DocumentNode, variables: dict[str, Any] | None) -> Iterator[tuple[str, int]]:
     """Where the operation holds text longer than MAX_TEXT_LENGTH, and how long: `input.notes`, `$input.notes`."""
     written = _written_arguments(document)
-    stack: list[tuple[str, Any]] = [*written, *((f"${k}", v) for k, v in (variables or {}).items())]
+    return _long_texts([*written, *((f"${k}", v) for k, v in (variables or {}).items())])
+
+
+def long_variable_texts(variables: dict[str, Any] | None) -> Iterator[tuple[str, int]]:
+    """`long_texts` of the variables alone: for a document whose written values were found short once, which no
+    request can change (a kept mutation's, api/graphql/compiled/kept_mutations.py)."""
+    return _long_texts([(f"${k}", v) for k, v in (variables or {}).items()])
+
+
+def _long_texts(stack: list[tuple[str, Any]]) -> Iterator[tuple[str, int]]:
     while stack:  # a loop, not recursion: the client chooses how deep its input nests
         at, item = stack.pop()
         if isinstance(item, StringValueNode):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -404,20 +405,26 @@ def _as_loaded(model: type[M], row: dict[str, Any], prefix: str) -> M:
     The values go straight into the new instance's state, as SQLAlchemy's own loading puts a row's columns: a new
     instance has no committed state or history for `set_committed_value` to clear, so there is nothing else to do.
     """
-    mapper: Mapper[Any] = sa_inspect(model)
+    mapper, keys, columns = _loading(model, prefix)
     instance: M = mapper.class_manager.new_instance()
-    instance_state(instance).dict.update({key: row[prefix + key] for key in _column_keys(mapper)})
+    instance_state(instance).dict.update(zip(keys, columns(row), strict=True))
     return instance
 
 
-def _column_keys(mapper: Mapper[Any]) -> tuple[str, ...]:
-    keys = _COLUMN_KEYS.get(mapper)
-    if keys is None:
-        keys = _COLUMN_KEYS[mapper] = tuple(attr.key for attr in mapper.column_attrs)
-    return keys
+def _loading(model: type, prefix: str) -> tuple[Mapper[Any], tuple[str, ...], Callable[[dict[str, Any]], Any]]:
+    """The mapper of `model`, its column attributes' keys, and what reads their values (in that order) from a row
+    whose columns are those keys after `prefix`: worked out once per model and prefix."""
+    found = _LOADING.get((model, prefix))
+    if found is None:
+        mapper: Mapper[Any] = sa_inspect(model)
+        keys = tuple(attr.key for attr in mapper.column_attrs)
+        columns = itemgetter(*(prefix + key for key in keys))
+        read = columns if len(keys) > 1 else lambda row: (columns(row),)
+        found = _LOADING[model, prefix] = (mapper, keys, read)
+    return found
 
 
-_COLUMN_KEYS: dict[Mapper[Any], tuple[str, ...]] = {}
+_LOADING: dict[tuple[type, str], tuple[Mapper[Any], tuple[str, ...], Callable[[dict[str, Any]], Any]]] = {}
 
 
 def open_tasks_query(uow: UnitOfWork, *, overdue_only: bool = False) -> Select[Activity]:

@@ -9,7 +9,7 @@ connection (in its transaction, if it has one) they cost a few microseconds. The
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Float, Integer, Numeric
@@ -32,13 +32,56 @@ class Prepared:
     # The result's columns, and what makes each value the Python one SQLAlchemy would give (an enum member...).
     columns: tuple[str, ...]
     readers: tuple[Callable[[Any], Any] | None, ...]
+    # Derived from the above once, so that a run does only the work its values need: the positions' values with
+    # every constant already in the driver's form, the positions filled from the parameters, those of them a
+    # processor converts, and the columns a reader converts.
+    _template: tuple[Any, ...] = field(init=False, repr=False, compare=False)
+    _named: tuple[tuple[int, str], ...] = field(init=False, repr=False, compare=False)
+    _processed: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False, repr=False, compare=False)
+    _read: tuple[tuple[str, Callable[[Any], Any]], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        steps = tuple(zip(self.names, self.constants, self.processors, strict=True))
+        template = tuple(
+            processor(constant) if name is None and processor is not None and constant is not None else constant
+            for name, constant, processor in steps
+        )
+        named = tuple((index, name) for index, (name, _, _) in enumerate(steps) if name is not None)
+        processed = tuple(
+            (index, processor)
+            for index, (name, _, processor) in enumerate(steps)
+            if name is not None and processor is not None
+        )
+        # A column named twice holds its last value, as a row by column does, read by that position's reader.
+        last = dict(zip(self.columns, self.readers, strict=True))
+        read = tuple((column, reader) for column, reader in last.items() if reader is not None)
+        object.__setattr__(self, "_template", template)
+        object.__setattr__(self, "_named", named)
+        object.__setattr__(self, "_processed", processed)
+        object.__setattr__(self, "_read", read)
 
     def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
-        values = []
-        for name, constant, processor in zip(self.names, self.constants, self.processors, strict=True):
-            value = parameters[name] if name is not None else constant
-            values.append(processor(value) if processor is not None and value is not None else value)
+        """The values of one run, by position, each in the driver's form."""
+        values = list(self._template)
+        for index, name in self._named:
+            values[index] = parameters[name]
+        for index, processor in self._processed:
+            value = values[index]
+            if value is not None:
+                values[index] = processor(value)
         return values
+
+    def rows(self, records: Sequence[Any]) -> list[dict[str, Any]]:
+        """The driver's records as rows by column, with SQLAlchemy's Python values."""
+        columns, read = self.columns, self._read
+        rows = [dict(zip(columns, record, strict=True)) for record in records]
+        if read:
+            for row in rows:
+                for column, reader in read:
+                    value = row[column]
+                    if value is not None:
+                        row[column] = reader(value)
+        return rows
 
 
 def prepare(statement: ClauseElement) -> Prepared:
@@ -80,10 +123,4 @@ async def fetch(on: AsyncSession | Any, prepared: Prepared, parameters: Mapping[
     """The rows of one run of `prepared`, by column, with SQLAlchemy's Python values: on a session's connection,
     or on a bare asyncpg connection (a request's own, outside any transaction: infrastructure/request_connection)."""
     driver = await driver_connection(on) if isinstance(on, AsyncSession) else on
-    records: Sequence[Any] = await driver.fetch(prepared.sql, *prepared.arguments(parameters))
-    pairs = tuple(zip(prepared.columns, prepared.readers, strict=True))
-    return [
-        {name: read(value) if read is not None and value is not None else value
-         for (name, read), value in zip(pairs, record, strict=True)}
-        for record in records
-    ]  # fmt: skip
+    return prepared.rows(await driver.fetch(prepared.sql, *prepared.arguments(parameters)))

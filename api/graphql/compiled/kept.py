@@ -24,9 +24,10 @@ import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.graphql.budgets import METER_STATE, BudgetSpent, Meter, budgets_for, limits_of
+from api.graphql.budgets import DEFAULT_LIMITS, LIMITS_STATE, METER_STATE, BudgetSpent, Meter, budgets_for
 from api.graphql.compiled import execution, kept_mutations
 from api.graphql.context import Loaders
+from api.settings import QueryLimits
 from domain.access.usage_budgets import charge
 from infrastructure.db import database_trouble
 from infrastructure.request_connection import request_connection
@@ -71,16 +72,17 @@ async def answer_kept(
     if access is None:
         async with sessions() as session:  # the tenant's policy, not loaded yet at its version
             access = await access_for(session, actor, state.get("policy_version"))
-    prepared = execution.kept(query, operation_name, variables, access)
-    limits = limits_of(request)
+    limits: QueryLimits = state.get(LIMITS_STATE) or DEFAULT_LIMITS  # `limits_of(request)`, from the state itself
+    # A text kept as a mutation is looked up as one first: a read's key (its variables serialised) is worked out
+    # only for the rest. One operation is a read or a mutation, never both, so the order changes no answer.
     mutation: kept_mutations.Call | None = None
-    if prepared is not None and prepared.rest is None and prepared.cost is not None:
-        cost, key = prepared.cost, prepared.keys[0]
-    elif prepared is None:
-        mutation = kept_mutations.call(execution.CACHE, schema, query, operation_name, variables, access)
-        if mutation is None:
-            return None
+    if kept_mutations.known(query):
+        mutation = kept_mutations.call(execution.CACHE, query, operation_name, variables, access)
+    prepared = execution.kept(query, operation_name, variables, access) if mutation is None else None
+    if mutation is not None:
         cost, key = mutation.cost, mutation.key
+    elif prepared is not None and prepared.rest is None and prepared.cost is not None:
+        cost, key = prepared.cost, prepared.keys[0]
     else:
         return None
     if cost > limits.max_cost:
@@ -134,8 +136,8 @@ def _answer(body: dict[str, Any], media_type: str, *, request_error: bool = Fals
     if request_error and media_type != "application/json":
         body = {k: v for k, v in body.items() if k != "data"}
         status = 400
-    response = Response(orjson.dumps(body), status_code=status, media_type=media_type)
-    response.headers["content-type"] = f"{media_type}; charset=utf-8"
+    response = Response(orjson.dumps(body), status_code=status)  # its headers: the length, then the type
+    response.raw_headers.append((b"content-type", f"{media_type}; charset=utf-8".encode("latin-1")))
     return response
 
 

@@ -3,10 +3,11 @@
 A mutation's text is the same from one request to the next; what changes is its variables. Once the pipeline
 has answered a document without an error, nothing in its parsing, validation, limits (depth, aliases, tokens)
 or price depends on anything but the text, so a later request of the same document by the same actor needs the
-pipeline only for what its variables change: their coercion (graphql-core's own), the text checks the pipeline
-makes on them (`MaxTextLength`, `StorableTextArguments`), the arguments as strawberry converts them (its
-conversion planned once per document: arguments.py), and the resolver's work. `api/graphql/compiled/kept.py`
-charges the budget and then calls `run`.
+pipeline only for what its variables change: their coercion (graphql-core's, the values written in the document
+coerced once: arguments.py `PlannedValues`), the text checks the pipeline makes on them (`MaxTextLength`,
+`StorableTextArguments`: the written values were checked when the document was kept), the arguments as
+strawberry converts them (its conversion planned once per document: arguments.py), and the resolver's work.
+`api/graphql/compiled/kept.py` charges the budget and then calls `run`.
 
 What may be kept is narrow on purpose:
 - a root field whose resolver registered a kept form (`kept_mutation`): the same command and checks as the
@@ -26,6 +27,7 @@ pipeline, which answers as it always did.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
@@ -39,7 +41,6 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLError,
-    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -49,16 +50,14 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     Undefined,
-    VariableDefinitionNode,
     located_error,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
-from api.graphql.compiled.arguments import planned_arguments
+from api.graphql.compiled.arguments import NotPlanned, PlannedValues, planned_arguments
 from api.graphql.cost import operation_cost
 from api.graphql.errors import is_expected
-from api.graphql.limits import long_texts, masked
+from api.graphql.limits import long_texts, long_variable_texts, masked
 from domain.access.actor import Access
 from domain.shared.text import first_unstorable
 from infrastructure.db import database_trouble
@@ -70,14 +69,18 @@ log = logging.getLogger("crm.compiled_reads")
 # What a kept form runs once the budget is charged: on the request's asyncpg connection, the resolver's payload
 # and the records its statement read back, by (GraphQL type name, id); None for a record its rule hides.
 KeptRun = Callable[[Any], Awaitable[tuple[Any, Mapping[tuple[str, Any], Any]]]]
-# A kept form: the field's arguments as strawberry converts them and the caller's access; None leaves the
-# request to the pipeline (nothing is sent first).
-KeptForm = Callable[[dict[str, Any], Access], KeptRun | None]
+# A kept form: the field's arguments as strawberry converts them, the caller's access and what its row rules
+# depend on (`compiled_reads.run.access_key`, worked out once per request); None leaves the request to the
+# pipeline (nothing is sent first).
+KeptForm = Callable[[dict[str, Any], Access, Hashable], KeptRun | None]
 FORMS: dict[str, KeptForm] = {}
 # The arguments an operation's price depends on (api/graphql/cost.py).
 PRICED_ARGUMENTS = frozenset({"first", "last", "limit", "ids"})
 # How many requests this process answered from a kept mutation.
 kept_answers = 0
+# The texts of the documents kept lately, by anyone: a request of another text is no kept mutation's, which the
+# caller knows without working out the request's cache key (`known`). As many as the statement cache keeps.
+_TEXTS: OrderedDict[str, None] = OrderedDict()
 
 
 def kept_mutation(field_name: str) -> Callable[[KeptForm], KeptForm]:
@@ -110,6 +113,9 @@ class Selected:
     target: str = ""  # "to_one": the record's GraphQL type
     origin: Any = None  # "to_one": the strawberry type whose `from_row` makes the record's value
     nodes: tuple[FieldNode, ...] = ()  # where the document selects it, for an error's locations
+    # Whether writing it may wait on the loaders (a to-one record here or below): the rest is written without
+    # a coroutine per field.
+    awaits: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,9 +124,7 @@ class KeptMutation:
 
     form: KeptForm
     document: DocumentNode
-    variable_definitions: tuple[VariableDefinitionNode, ...]
-    field_definition: GraphQLField
-    field_node: FieldNode
+    values: PlannedValues  # graphql-core's coercion of the variables and the field's arguments, planned
     arguments: Callable[[dict[str, Any]], dict[str, Any]]  # strawberry's conversion, planned (arguments.py)
     payload: Selected
     cost: int
@@ -142,8 +146,8 @@ class Call:
         return self.mutation.cost
 
 
-def _cache_key(query: str, operation_name: str | None, access: Access) -> Hashable:
-    return ("mutation", query, operation_name, access_key(access))
+def _cache_key(query: str, operation_name: str | None, rules_key: Hashable) -> Hashable:
+    return ("mutation", query, operation_name, rules_key)
 
 
 def remember(
@@ -157,7 +161,8 @@ def remember(
     """Keep a mutation document the pipeline has just answered without an error, when it may be kept."""
     assert document.loc is not None
     query, operation_name = document.loc.source.body, kwargs.get("operation_name")
-    key = _cache_key(query, operation_name, access)
+    rules_key = access_key(access)
+    key = _cache_key(query, operation_name, rules_key)
     if cache.get(key) is not False:
         return
     kept: KeptMutation | None = None
@@ -168,37 +173,51 @@ def remember(
     except Exception as exc:  # noqa: BLE001 - a fault of the planner must never cost the caller an answer
         log.warning("planning a kept mutation failed (%r); the pipeline answers it", exc, exc_info=True)
     cache.put(key, kept)
+    if kept is not None:
+        _TEXTS[query] = None
+        _TEXTS.move_to_end(query)
+        if len(_TEXTS) > cache.size:
+            _TEXTS.popitem(last=False)
     if kept is not None and operation_name is not None:
         if sum(isinstance(d, OperationDefinitionNode) for d in document.definitions) == 1:
-            cache.put(_cache_key(query, None, access), kept)  # the only operation may be sent without its name
+            cache.put(_cache_key(query, None, rules_key), kept)  # the only operation may be sent without its name
+
+
+def known(query: str) -> bool:
+    """Whether a mutation of this text may have been kept (for someone): else `call` has nothing for it."""
+    return query in _TEXTS
 
 
 def call(
     cache: StatementCache,
-    schema: strawberry.Schema,
     query: str,
     operation_name: str | None,
     variables: dict[str, Any] | None,
     access: Access,
 ) -> Call | None:
     """The kept mutation for this request, its variables coerced and checked as the pipeline does, or None."""
-    kept = cache.get(_cache_key(query, operation_name, access))
+    rules_key = access_key(access)
+    kept = cache.get(_cache_key(query, operation_name, rules_key))
     if not isinstance(kept, KeptMutation):
         return None
-    coerced = get_variable_values(schema._schema, kept.variable_definitions, variables or {}, max_errors=1)  # noqa: SLF001
-    if isinstance(coerced, list) or next(iter(long_texts(kept.document, variables)), None) is not None:
-        return None  # the pipeline names the variable at fault
+    values = kept.values
     try:
-        raw = get_argument_values(kept.field_definition, kept.field_node, coerced)
-    except GraphQLError:
+        coerced = values.variable_values(variables or {})
+        if coerced is None or next(long_variable_texts(variables), None) is not None:
+            return None  # the pipeline names the variable at fault
+        raw = values.argument_values(coerced)
+    except (GraphQLError, RecursionError):  # as graphql-core's own `get_variable_values` reports them
         return None
-    if raw and first_unstorable(raw) is not None:
+    if raw is None:
+        return None
+    # The written values' text was checked when the document was planned; what a request brings is its variables.
+    if first_unstorable(coerced.coerced if values.variables_only else raw) is not None:
         return None
     try:
         arguments = kept.arguments(raw)
     except Exception:  # noqa: BLE001 - an argument strawberry cannot convert is the pipeline's to report
         return None
-    run = kept.form(arguments, access)
+    run = kept.form(arguments, access, rules_key)
     return None if run is None else Call(kept, run)
 
 
@@ -248,6 +267,8 @@ class _Writer:
 
     async def written(self, selected: Selected, source: Any, path: Path) -> Any:
         """The field `selected` of `source`, written; None in place of a failure at or below it, if it may be."""
+        if not selected.awaits:
+            return self.written_now(selected, source, path)
         try:
             try:
                 value = await self.field(selected, source)
@@ -262,6 +283,8 @@ class _Writer:
             raise
 
     async def completed(self, selected: Selected, value: Any, path: Path) -> Any:
+        if not selected.awaits:
+            return self.completed_now(selected, value, path)
         if value is None:
             if not selected.nullable:
                 raise self.fail(selected, path, ValueError(f"{selected.key} is null, which the schema forbids"))
@@ -285,11 +308,73 @@ class _Writer:
         return written
 
     async def item(self, selected: Selected, value: Any, path: Path) -> Any:
-        if selected.leaf is not None:
+        """An object that may wait on the loaders below it (a leaf never does: `item_now`)."""
+        written: dict[str, Any] = {}
+        for child in selected.children:
+            if child.kind == "typename":
+                written[child.key] = child.name
+            elif child.awaits:
+                written[child.key] = await self.written(child, value, (*path, child.key))
+            else:
+                written[child.key] = self.written_now(child, value, (*path, child.key))
+        return written
+
+    async def field(self, selected: Selected, source: Any) -> Any:
+        if selected.kind != "to_one":
+            return self.field_now(selected, source)
+        record_id = getattr(source.row, selected.name)
+        if record_id is None:
+            return None
+        record = self.records.get((selected.target, record_id), _UNREAD)
+        if record is _UNREAD:
+            record = await self.loaded(selected.target, record_id)
+        return None if record is None else selected.origin.from_row(record)
+
+    # The same, for a field that waits on nothing: written in place, without a coroutine per field.
+
+    def written_now(self, selected: Selected, source: Any, path: Path) -> Any:
+        try:
             try:
-                coerced = selected.leaf.coerce_output_value(value)  # graphql-core's `complete_leaf_value`
+                value = self.field_now(selected, source)
+            except Exception as exc:
+                if database_trouble(exc) is not None:
+                    raise
+                raise self.fail(selected, path, exc) from exc
+            return self.completed_now(selected, value, path)
+        except _Failed:
+            if selected.nullable:
+                return None
+            raise
+
+    def completed_now(self, selected: Selected, value: Any, path: Path) -> Any:
+        if value is None:
+            if not selected.nullable:
+                raise self.fail(selected, path, ValueError(f"{selected.key} is null, which the schema forbids"))
+            return None
+        if not selected.listed:
+            return self.item_now(selected, value, path)
+        written: list[Any] = []
+        for index, item in enumerate(value):
+            if item is None:
+                if not selected.item_nullable:
+                    raise self.fail(selected, (*path, index), ValueError(f"an item of {selected.key} is null"))
+                written.append(None)
+                continue
+            try:
+                written.append(self.item_now(selected, item, (*path, index)))
+            except _Failed:
+                if not selected.item_nullable:
+                    raise
+                written.append(None)
+        return written
+
+    def item_now(self, selected: Selected, value: Any, path: Path) -> Any:
+        leaf = selected.leaf
+        if leaf is not None:
+            try:
+                coerced = leaf.coerce_output_value(value)  # graphql-core's `complete_leaf_value`
                 if coerced is None or coerced is Undefined:
-                    raise TypeError(f"{selected.leaf.name} cannot represent {value!r}")
+                    raise TypeError(f"{leaf.name} cannot represent {value!r}")
             except Exception as exc:
                 raise self.fail(selected, path, exc) from exc
             return coerced
@@ -298,25 +383,19 @@ class _Writer:
             if child.kind == "typename":
                 written[child.key] = child.name
             else:
-                written[child.key] = await self.written(child, value, (*path, child.key))
+                written[child.key] = self.written_now(child, value, (*path, child.key))
         return written
 
-    async def field(self, selected: Selected, source: Any) -> Any:
-        if selected.kind == "attribute":
+    @staticmethod
+    def field_now(selected: Selected, source: Any) -> Any:
+        kind = selected.kind
+        if kind == "attribute":
             return getattr(source, selected.name)
         row = source.row
-        if selected.kind == "column":
+        if kind == "column":
             return getattr(row, selected.name)
-        if selected.kind == "money":
-            amount = getattr(row, selected.name)
-            return None if amount is None else SimpleNamespace(amount=amount, currency=getattr(row, selected.currency))
-        record_id = getattr(row, selected.name)  # "to_one"
-        if record_id is None:
-            return None
-        record = self.records.get((selected.target, record_id), _UNREAD)
-        if record is _UNREAD:
-            record = await self.loaded(selected.target, record_id)
-        return None if record is None else selected.origin.from_row(record)
+        amount = getattr(row, selected.name)  # "money"
+        return None if amount is None else SimpleNamespace(amount=amount, currency=getattr(row, selected.currency))
 
 
 def _planned(
@@ -341,12 +420,16 @@ def _planned(
     field_definition = mutation_type.fields[node.name.value]
     payload = planner.selected(node, "attribute", strawberry_field.python_name, field_definition.type, root=True)
     cost = operation_cost(graphql_schema, document, kwargs.get("operation_name"), kwargs.get("variable_values"))
+    try:
+        values = PlannedValues(graphql_schema, operation.variable_definitions or (), field_definition, node)
+    except NotPlanned as exc:
+        raise NotKept(str(exc)) from exc
+    if first_unstorable(values.constants) is not None or next(long_texts(document, None), None) is not None:
+        raise NotKept("the document's own text is refused")
     return KeptMutation(
         form=FORMS[node.name.value],
         document=document,
-        variable_definitions=tuple(operation.variable_definitions or ()),
-        field_definition=field_definition,
-        field_node=node,
+        values=values,
         arguments=planned_arguments(strawberry_field.arguments, schema.schema_converter.scalar_registry, schema.config),
         payload=payload,
         cost=max(1, cost.total),
@@ -383,13 +466,31 @@ class _Planner:
             if node.selection_set is not None:
                 raise NotKept("a selection under a leaf")
             return Selected(
-                node_key(node), kind, name, nullable, listed, item_nullable, leaf=output, nodes=(node,), **more
+                node_key(node),
+                kind,
+                name,
+                nullable,
+                listed,
+                item_nullable,
+                leaf=output,
+                nodes=(node,),
+                awaits=kind == "to_one",
+                **more,
             )
         if not isinstance(output, GraphQLObjectType) or node.selection_set is None:
             raise NotKept(f"{node.name.value} is of an abstract or unknown type")
         children = self.children(output, node.selection_set)
         return Selected(
-            node_key(node), kind, name, nullable, listed, item_nullable, children=children, nodes=(node,), **more
+            node_key(node),
+            kind,
+            name,
+            nullable,
+            listed,
+            item_nullable,
+            children=children,
+            nodes=(node,),
+            awaits=kind == "to_one" or any(child.awaits for child in children),
+            **more,
         )
 
     def children(self, parent: GraphQLObjectType, selection_set: SelectionSetNode) -> tuple[Selected, ...]:

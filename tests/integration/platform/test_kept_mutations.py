@@ -365,3 +365,70 @@ async def test_a_kept_mutation_is_charged_its_price_and_refused_once_the_budget_
         assert mine["extensions"]["code"] == theirs["extensions"]["code"] == "RATE_LIMITED"
         assert answer.json().keys() == by_pipeline.json().keys()
         assert await _activities(sessions) == count
+
+
+# The input written in the document around variables: its written values are coerced once, its variables per call.
+INLINE = """
+mutation Inline($deal: ID, $subject: String!, $notes: String) {
+  logActivity(input: {opportunityId: $deal, kind: MEETING, subject: $subject, notes: $notes, done: false}) {
+    activity { id kind subject notes done opportunity { id } }
+    errors { field code message }
+  }
+}
+"""
+
+
+def _inline(world: World, **variables: Any) -> dict[str, Any]:
+    return {"deal": gid("Opportunity", world.opportunities["O3"].id), "subject": "Inline call", **variables}
+
+
+@pytest.mark.parametrize(
+    ("case", "kept"),
+    [
+        ("all given", True),
+        ("notes left out", True),
+        ("deal left out", True),
+        ("subject null", False),
+        ("subject with a nul", False),
+        ("subject too long", False),
+    ],
+)
+async def test_an_input_written_around_variables_is_answered_as_the_pipeline_answers_it(
+    case: str,
+    kept: bool,
+    callers: dict[str, Caller],
+    world: World,
+    sessions,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    caller = callers["distributor"]
+    execution.CACHE.kept.clear()
+    await post_as(caller, INLINE, _inline(world, notes="First"))  # the pipeline answers it, and keeps it
+    variables = {
+        "all given": _inline(world, notes="Spoke to the buyer"),
+        "notes left out": _inline(world),
+        "deal left out": {"subject": "No deal"},
+        "subject null": _inline(world, subject=None),
+        "subject with a nul": _inline(world, subject="nul \x00 inside"),
+        "subject too long": _inline(world, subject="x" * 200_000),
+    }[case]
+    count = await _activities(sessions)
+    # Given the pipeline's own answer
+    expected = await _by_the_pipeline(monkeypatch, caller, INLINE, variables)
+    written = await _activities(sessions) - count
+    before = kept_mutations.kept_answers
+    # When the kept mutation gets the same variables
+    answer = await post_as(caller, INLINE, variables)
+    # Then it answers them itself only where the pipeline would have gone on to the resolver, and answers alike
+    assert kept_mutations.kept_answers == before + (1 if kept else 0)
+    assert answer.status_code == expected.status_code
+    got, want = answer.json(), expected.json()
+    for body in (got, want):
+        if (activity := (body.get("data") or {}).get("logActivity", {}).get("activity")) is not None:
+            activity["id"] = None  # a new activity each time
+    assert got == want
+    assert await _activities(sessions) == count + 2 * written
+    if case == "notes left out":
+        assert got["data"]["logActivity"]["activity"]["notes"] is None
+    if case == "deal left out":
+        assert got["data"]["logActivity"]["errors"][0]["field"] == "opportunityId"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Hashable
 from typing import Any
 
 import strawberry
@@ -117,7 +118,7 @@ async def _logged_in_one_statement(info: Info, cmd: NewActivity) -> ActivityPayl
 
 
 @kept_mutation("logActivity")
-def _log_activity_kept(arguments: dict[str, Any], access: Access) -> KeptRun | None:
+def _log_activity_kept(arguments: dict[str, Any], access: Access, rules_key: Hashable) -> KeptRun | None:
     """`logActivity` answered ahead of strawberry's pipeline (api/graphql/compiled/kept_mutations.py) when the
     resolver below would log it in one statement: the same command, checks, statement and payload. None, before
     anything is sent, for what the resolver logs through `mutate` (an idempotency key, a task for someone
@@ -126,7 +127,7 @@ def _log_activity_kept(arguments: dict[str, Any], access: Access) -> KeptRun | N
     if input.idempotency_key is not None:
         return None
     try:
-        log = OneStatementLog(access, _new_activity(input), rules_key=access_key(access))
+        log = OneStatementLog(access, _new_activity(input), rules_key=rules_key)
     except NotOneStatement:
         return None
     except DomainError as exc:
