@@ -105,7 +105,6 @@ class CrmGraphQL(GraphQL):
         schema = build_schema(production=production)
         super().__init__(schema, graphql_ide=None if production else "graphiql", allow_queries_via_get=True)
         self.sessions = sessions
-        self.strawberry_schema = schema  # typed as the schema it is (strawberry's attribute is its base class)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,7 +115,7 @@ class CrmGraphQL(GraphQL):
             if (precondition := refused_precondition(request.headers)) is not None:
                 raise HTTPException(400, precondition)
             media_type = response_media_type(request.headers.get("accept"))
-            response = await answer_kept(request, self.strawberry_schema, self.sessions, media_type)
+            response = await answer_kept(request, self.sessions, media_type)
             if response is None:
                 # The pipeline's reads take their own session's turns: the sign-in's connection goes back first.
                 if (connection := request_connection(scope.get("state") or {})) is not None:

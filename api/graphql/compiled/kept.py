@@ -20,7 +20,6 @@ import logging
 from typing import Any
 
 import orjson
-import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -41,9 +40,7 @@ log = logging.getLogger("crm.compiled_reads")
 kept_answers = 0
 
 
-async def answer_kept(
-    request: Request, schema: strawberry.Schema, sessions: Sessions, media_type: str
-) -> Response | None:
+async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> Response | None:
     """The response to a request for a kept compiled read or a kept mutation (api/graphql/compiled/kept_mutations.py),
     or None when strawberry's pipeline must answer it."""
     if request.method != "POST" or execution.mode() != "on":
