@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth.keys import key_ring
+from api.auth.signed_in import PENDING_KEY, SIGNED_IN, Pending
 from api.auth.tokens import TokenInvalid, verify
 from infrastructure.request_connection import STATE_KEY as CONNECTION_KEY
 from infrastructure.request_connection import RequestConnection
@@ -24,6 +25,9 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz", "/oauth/token", "/.well-known/jwk
 # /graphiql/static/ holds only the GraphiQL page's vendored scripts; it is not mounted in production.
 # /portal/ serves the partner portal's files, which hold no data: the portal reads everything through /graphql.
 OPEN_PREFIXES = ("/webhooks/", "/forms/", "/auth/", "/graphiql/static/", "/portal/")
+
+
+SIGNED_OUT = "This session has ended, or the account is deactivated or its organization no longer has access."
 
 
 def unauthenticated(message: str) -> JSONResponse:
@@ -65,7 +69,9 @@ class AuthenticationMiddleware:
         connection = RequestConnection(self.sessions())
         state[CONNECTION_KEY] = connection
         try:
-            response = await self._authenticate(headers, state, connection)
+            # A GraphQL POST of a session seen before is checked by its endpoint, with its charge (signed_in.py)
+            deferrable = path == GRAPHQL_PATH and scope["method"] == "POST"
+            response = await self._authenticate(headers, state, connection, deferrable=deferrable)
             if response is not None:
                 await connection.release()
                 await response(scope, receive, send_with_request_id)
@@ -86,7 +92,7 @@ class AuthenticationMiddleware:
         )
 
     async def _authenticate(
-        self, headers: Headers, state: dict[str, object], connection: RequestConnection
+        self, headers: Headers, state: dict[str, object], connection: RequestConnection, *, deferrable: bool
     ) -> JSONResponse | None:
         authorization = headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
@@ -104,6 +110,11 @@ class AuthenticationMiddleware:
                 user_id = uuid.UUID(claims.subject)
             except ValueError:
                 return unauthenticated("The token's subject is not a user.")
+            waiting = Pending(claims.tenant_id, user_id, claims.session_id)
+            known = SIGNED_IN.get(waiting) if deferrable else None
+            if known is not None:
+                state["actor"], state["policy_version"], state[PENDING_KEY] = known.actor, known.policy_version, waiting
+                return None
             loaded = await principal(
                 sessions,
                 claims.tenant_id,
@@ -112,12 +123,11 @@ class AuthenticationMiddleware:
                 session_id=claims.session_id,
                 connection=connection,
             )
+            SIGNED_IN.found(waiting, loaded)
         else:
             loaded = await principal(sessions, claims.tenant_id, user_id=None, client_id=claims.subject)
         if loaded is None:
-            return unauthenticated(
-                "This session has ended, or the account is deactivated or its organization no longer has access."
-            )
+            return unauthenticated(SIGNED_OUT)
         state["actor"] = loaded.actor
         state["policy_version"] = loaded.policy_version
         return None

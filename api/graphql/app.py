@@ -24,6 +24,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from api.auth.middleware import SIGNED_OUT, unauthenticated
+from api.auth.signed_in import confirm
 from api.graphql.budgets import limits_of
 from api.graphql.compiled.kept import answer_kept
 from api.graphql.context import Context, Loaders
@@ -117,10 +119,15 @@ class CrmGraphQL(GraphQL):
             media_type = response_media_type(request.headers.get("accept"))
             response = await answer_kept(request, self.sessions, media_type)
             if response is None:
-                # The pipeline's reads take their own session's turns: the sign-in's connection goes back first.
-                if (connection := request_connection(scope.get("state") or {})) is not None:
-                    await connection.release()
-                response = await self.run(request)
+                state = scope.get("state") or {}
+                connection = request_connection(state)
+                if not await confirm(state, self.sessions, connection):  # a session seen before: checked now
+                    response = unauthenticated(SIGNED_OUT)
+                else:
+                    # The pipeline's reads take their own session's turns: the sign-in's connection goes back first.
+                    if connection is not None:
+                        await connection.release()
+                    response = await self.run(request)
         except HTTPException as exc:
             response = self.request_error(request, exc)
         await response(scope, receive, send)

@@ -39,6 +39,9 @@ log = logging.getLogger("crm.graphql")
 # Where a request's limits and its charge are kept, on `request.state` (the ASGI scope's state).
 LIMITS_STATE = "query_limits"
 METER_STATE = "query_meter"
+# Set when the request's charge was taken before the pipeline ran (with its sign-in check, api/auth/signed_in.py):
+# the meter there is the operation's charge, not to be taken again.
+PREPAID_STATE = "query_prepaid"
 DEFAULT_LIMITS = QueryLimits()
 
 
@@ -115,6 +118,9 @@ class QueryBudget(SchemaExtension):
         context = self.execution_context.context
         request = context.request
         limits = limits_of(request)
+        prepaid = meter_of(request)
+        if prepaid is not None and getattr(request.state, PREPAID_STATE, False):
+            return prepaid  # the same document's cost, charged with the sign-in check
         # One atomic statement, so no transaction around it; on the request's read session, like its reads.
         async with outside_transaction(context.sessions) as session:
             taken = await charge(session, context.actor.tenant_id, budgets_for(context.actor, limits), cost)

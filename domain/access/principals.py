@@ -6,14 +6,25 @@ These lookups come before any actor exists, so they read users through the named
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, or_, select
+import asyncpg
+from sqlalchemy import Select, bindparam, exists, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access.actor import Actor, ActorKind
 from domain.access.unit_of_work import system_unit_of_work
+from domain.access.usage_budgets import (
+    DEADLOCK_ATTEMPTS,
+    DEADLOCK_DETECTED,
+    Budget,
+    Charge,
+    charge_of,
+    charge_parameters,
+    charge_statement,
+)
 from domain.channel.organizations import PARTNER_KINDS, Organization, OrganizationStatus
 from domain.identity.machine_clients import OAuthClient
 from domain.identity.sign_in.models import AuthSession
@@ -90,9 +101,11 @@ async def load_user_actor(
     if session_id is not None:
         parameters |= {"session_id": session_id, "now": utcnow()}
     rows = await fetch(session, _USER_ACTOR[session_id is not None], parameters)
-    if not rows:
-        return None
-    row = rows[0]
+    return _loaded(tenant_id, session_id, rows[0]) if rows else None
+
+
+def _loaded(tenant_id: uuid.UUID, session_id: uuid.UUID | None, row: Any) -> LoadedActor:
+    """The actor the sign-in check's row describes."""
     org_kind, policy_version = row["organization_kind"], row["policy_version"]
     is_partner = org_kind in PARTNER_KINDS
     roles = frozenset(row["roles"])
@@ -113,6 +126,49 @@ async def load_user_actor(
         session_id=session_id,
     )
     return LoadedActor(actor, policy_version)
+
+
+def _signed_charge_statement(with_session: bool) -> Any:
+    """The sign-in check and the budget's charge as one statement: the charge is taken only if the check finds the
+    person still signed in, and the statement's rows are the check's row beside each budget charged (none at all
+    when the check finds no one). A request whose actor was known already (api/auth/signed_in.py) sends this in
+    place of the check and then the charge: one round trip where there were two."""
+    signed = _user_actor_statement(with_session).cte("signed")
+    charged = charge_statement(durable=False, gate=exists(select(signed.c.id))).cte("charged")
+    return select(
+        *signed.c, charged.c.subject, charged.c.level, charged.c.capacity, charged.c.refill_per_second,
+        charged.c.last_cost, charged.c.updated_at,
+    ).select_from(signed.outerjoin(charged, true()))  # fmt: skip
+
+
+_SIGNED_CHARGE = {False: prepare(_signed_charge_statement(False)), True: prepare(_signed_charge_statement(True))}
+
+
+async def sign_in_and_charge(
+    driver: Any,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    budgets: Sequence[Budget],
+    cost: int,
+) -> tuple[LoadedActor, Charge] | None:
+    """The user as an actor and the charge of `cost` to `budgets`, in one statement on a bare asyncpg connection
+    outside any transaction; None when the user, their organization or the session may no longer act, and then
+    nothing is charged. A deadlock between budgets being created is run again, as `charge` does."""
+    parameters: dict[str, Any] = {"user_id": user_id, **charge_parameters(tenant_id, budgets, cost)}
+    if session_id is not None:
+        parameters |= {"session_id": session_id, "now": utcnow()}
+    statement = _SIGNED_CHARGE[session_id is not None]
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            rows = await fetch(driver, statement, parameters)
+            break
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate != DEADLOCK_DETECTED or attempt == DEADLOCK_ATTEMPTS:
+                raise
+    if not rows:
+        return None
+    return _loaded(tenant_id, session_id, rows[0]), charge_of(budgets, cost, rows)
 
 
 async def load_client_actor(session: AsyncSession, tenant_id: uuid.UUID, client_id: str) -> LoadedActor | None:

@@ -129,7 +129,7 @@ class Charge:
         return self.at + timedelta(seconds=self.binding.seconds_until_full)
 
 
-def _charge_statement(*, durable: bool) -> Any:
+def charge_statement(*, durable: bool, gate: Any = None) -> Any:
     """The one statement of a charge, built once; its parameters are the budgets, the tenant and the cost.
 
     Not `durable`, the statement turns `synchronous_commit` off for its own transaction (`set_config(…, true)`,
@@ -184,11 +184,13 @@ def _charge_statement(*, durable: bool) -> Any:
     taken = case((affordable, cost), else_=0)
     # The table, not the mapped class: given parameters, an ORM insert would take them for rows to insert.
     table = cast(Table, UsageBucket.__table__)
+    rows = select(
+        tenant_id, filled.c.subject, filled.c.capacity, filled.c.refill, filled.c.level - taken, taken, now
+    ).order_by(filled.c.subject)  # rows are locked as they are written: in the same order as above
+    if gate is not None:
+        rows = rows.where(gate)  # a charge taken only if (the sign-in check's row exists: domain/access/principals)
     statement = insert(table).from_select(
-        ["tenant_id", "subject", "capacity", "refill_per_second", "level", "last_cost", "updated_at"],
-        select(
-            tenant_id, filled.c.subject, filled.c.capacity, filled.c.refill, filled.c.level - taken, taken, now
-        ).order_by(filled.c.subject),  # rows are locked as they are written: in the same order as above
+        ["tenant_id", "subject", "capacity", "refill_per_second", "level", "last_cost", "updated_at"], rows
     )
     existing = table.c
     refilled = func.least(
@@ -218,8 +220,8 @@ def _charge_statement(*, durable: bool) -> Any:
 
 # A charge alone in its transaction (autocommit, as every request's is) and one inside a caller's transaction,
 # whose commit must stay as durable as the rest of that transaction's work.
-CHARGE = prepare(_charge_statement(durable=False))
-DURABLE_CHARGE = prepare(_charge_statement(durable=True))
+CHARGE = prepare(charge_statement(durable=False))
+DURABLE_CHARGE = prepare(charge_statement(durable=True))
 DEADLOCK_DETECTED = "40P01"
 DEADLOCK_ATTEMPTS = 3
 
@@ -232,7 +234,7 @@ async def charge(session: AsyncSession | Any, tenant_id: uuid.UUID, budgets: Seq
     connection outside any transaction (a request's own, infrastructure/request_connection.py).
 
     Charges of one budget are serialised by its row's lock, so racing requests cannot both take its last points.
-    A charge alone in its transaction commits without waiting for the WAL flush (`_charge_statement`), so the
+    A charge alone in its transaction commits without waiting for the WAL flush (`charge_statement`), so the
     lock is held for the statement alone and not across the flush.
     Only the very first charges of a budget, racing to create its row, may both pass on a full bucket; the
     arithmetic still counts both, so the budget then runs below zero and its next requests wait the longer.
@@ -240,14 +242,7 @@ async def charge(session: AsyncSession | Any, tenant_id: uuid.UUID, budgets: Seq
     if not budgets:
         raise ValueError("A charge needs at least one budget.")
     in_session = isinstance(session, AsyncSession)
-    ordered = sorted(budgets, key=lambda b: b.subject)
-    parameters = {
-        "tenant_id": tenant_id,
-        "cost": cost,
-        "subjects": [b.subject for b in ordered],
-        "capacities": [float(b.capacity) for b in ordered],
-        "refills": [float(b.refill_per_second) for b in ordered],
-    }
+    parameters = charge_parameters(tenant_id, budgets, cost)
     driver: Any = await driver_connection(session) if in_session else session
     # Inside a transaction already begun, the charge commits with it, as durably as the rest of its work.
     statement = DURABLE_CHARGE if driver.is_in_transaction() else CHARGE
@@ -265,6 +260,24 @@ async def charge(session: AsyncSession | Any, tenant_id: uuid.UUID, budgets: Seq
             state = getattr(getattr(exc, "orig", exc), "sqlstate", None)
             if state != DEADLOCK_DETECTED or attempt == DEADLOCK_ATTEMPTS:
                 raise
+    return charge_of(budgets, cost, rows)
+
+
+def charge_parameters(tenant_id: uuid.UUID, budgets: Sequence[Budget], cost: int) -> dict[str, Any]:
+    """The parameters of a charge's statement (the budgets in the order their rows are locked)."""
+    ordered = sorted(budgets, key=lambda b: b.subject)
+    return {
+        "tenant_id": tenant_id,
+        "cost": cost,
+        "subjects": [b.subject for b in ordered],
+        "capacities": [float(b.capacity) for b in ordered],
+        "refills": [float(b.refill_per_second) for b in ordered],
+    }
+
+
+def charge_of(budgets: Sequence[Budget], cost: int, rows: Sequence[Any]) -> Charge:
+    """The charge a statement's rows (one per budget: subject, level, capacity, refill_per_second, last_cost,
+    updated_at) describe."""
     by_subject = {row["subject"]: row for row in rows}
     buckets = tuple(
         BucketLevel(

@@ -4,9 +4,10 @@ A request whose query text, operation, variables and actor's row-rule inputs are
 before (api/graphql/compiled/execution.py), and whose compiled statement answers the whole operation, leaves
 strawberry's pipeline nothing to decide: the same document parsed, passed validation, the text, depth, alias
 and token limits when it was prepared (they depend on nothing else), and its cost was kept with it. So it is
-answered here: the cost is charged to the caller's budgets (one statement) and the statement runs (one more),
-both on the connection the sign-in check used (infrastructure/request_connection.py), and PostgreSQL's JSON goes
-out as it wrote it. The row rules are in the statement, evaluated as it runs, so the answer is today's data.
+answered here: the cost is charged to the caller's budgets (one statement, with the sign-in check for a session
+seen before: api/auth/signed_in.py) and the statement runs (one more), both on the request's one connection
+(infrastructure/request_connection.py), and PostgreSQL's JSON goes out as it wrote it. The row rules are in the
+statement, evaluated as it runs, so the answer is today's data.
 
 Anything else goes through strawberry as before: a first request, an operation answered in part by the
 resolvers, GET, a batch, a body that is not a JSON object, and every request while the test suite checks the
@@ -23,10 +24,21 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.graphql.budgets import DEFAULT_LIMITS, LIMITS_STATE, METER_STATE, BudgetSpent, Meter, budgets_for
+from api.auth.middleware import SIGNED_OUT, unauthenticated
+from api.auth.signed_in import checked, pending
+from api.graphql.budgets import (
+    DEFAULT_LIMITS,
+    LIMITS_STATE,
+    METER_STATE,
+    PREPAID_STATE,
+    BudgetSpent,
+    Meter,
+    budgets_for,
+)
 from api.graphql.compiled import execution, kept_mutations
 from api.graphql.context import Loaders
 from api.settings import QueryLimits
+from domain.access.principals import sign_in_and_charge
 from domain.access.usage_budgets import charge
 from infrastructure.db import database_trouble
 from infrastructure.request_connection import request_connection
@@ -65,7 +77,8 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
         or not isinstance(operation_name, str | None)
     ):
         return None
-    access = kept_access_for(actor, state.get("policy_version"))
+    state_version = state.get("policy_version")
+    access = kept_access_for(actor, state_version)
     if access is None:
         async with sessions() as session:  # the tenant's policy, not loaded yet at its version
             access = await access_for(session, actor, state.get("policy_version"))
@@ -85,7 +98,25 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
     if cost > limits.max_cost:
         return None
     async with connection.use() as driver:
-        taken = await charge(driver, actor.tenant_id, budgets_for(actor, limits), max(1, cost))
+        budgets = budgets_for(actor, limits)
+        waiting = pending(state)
+        if waiting is None:
+            taken = await charge(driver, actor.tenant_id, budgets, max(1, cost))
+        else:
+            # The sign-in check and the charge in one statement (api/auth/signed_in.py); no one signed in, no charge
+            found = await sign_in_and_charge(
+                driver, waiting.tenant_id, waiting.user_id, waiting.session_id, budgets, max(1, cost)
+            )
+            checked(state, None if found is None else found[0])
+            if found is None:
+                return unauthenticated(SIGNED_OUT)
+            loaded, taken = found
+            if loaded.actor != actor or loaded.policy_version != state_version:
+                # Changed since its last request: the plan was the old actor's. The pipeline answers, with this
+                # charge as its own.
+                state[METER_STATE] = Meter(taken, limits.max_cost, refused=not taken.allowed)
+                state[PREPAID_STATE] = True
+                return None
         meter = Meter(taken, limits.max_cost, refused=not taken.allowed)
         state[METER_STATE] = meter  # the RateLimit headers, and 429 when refused (api/graphql/http_limits.py)
         if meter.refused:

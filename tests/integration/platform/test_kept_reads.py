@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from api.auth.signed_in import SIGNED_IN
 from api.graphql.compiled import execution, kept
+from domain.access.usage_budgets import UsageBucket
 from domain.identity.users import User
 from domain.selling.opportunities import Opportunity
 from tests.integration.graphql_client import Caller, caller_for, gid
@@ -133,20 +135,37 @@ async def test_each_actor_has_its_own_kept_reads(callers: dict[str, Caller], wor
     assert dealer["opportunities"]["totalCount"] < admin["opportunities"]["totalCount"]
 
 
-async def test_a_kept_read_is_three_statements_on_one_connection(app, callers: dict[str, Caller], world: World) -> None:  # type: ignore[no-untyped-def]
+async def test_a_kept_read_is_two_statements_on_one_connection(app, callers: dict[str, Caller], world: World) -> None:  # type: ignore[no-untyped-def]
     query, variables = QUERIES["deal page"][0], QUERIES["deal page"][1](world)
     caller = callers["distributor"]
     await caller.data(query, **variables)
     before = kept.kept_answers
-    # When a kept deal page is asked for
+    # When a kept deal page is asked for again in the same session
     async with PeakConnections(app) as peak, statements_sent() as sent:
         data = await caller.data(query, **variables)
-    # Then the sign-in check, the charge and the read share one connection, with nothing around them
+    # Then the sign-in check with the charge, and the read, share one connection, with nothing around them
     assert kept.kept_answers == before + 1
     assert peak.peak == 1
     steady = sent.steady()
-    assert len(steady) == 3, str(sent)
+    assert len(steady) == 2, str(sent)
     assert not TRANSACTION_CONTROL & set(sent.kinds()), str(sent)
+    assert "app_user" in steady[0] and "INSERT INTO usage_bucket" in steady[0]
+    assert "json_build_object" in steady[1]
+    assert data["node"] is not None
+
+
+async def test_a_sessions_first_request_is_checked_by_itself(app, callers: dict[str, Caller], world: World) -> None:  # type: ignore[no-untyped-def]
+    query, variables = QUERIES["deal page"][0], QUERIES["deal page"][1](world)
+    caller = callers["dealer"]
+    await caller.data(query, **variables)  # kept
+    SIGNED_IN.clear()  # as a process that has not seen the session (restarted, or another worker)
+    # When the kept read is asked for by a session this process has not signed in
+    async with statements_sent() as sent:
+        data = await caller.data(query, **variables)
+    # Then the sign-in check runs alone, then the charge, then the read
+    steady = sent.steady()
+    assert len(steady) == 3, str(sent)
+    assert "app_user" in steady[0] and "usage_bucket" not in steady[0]
     assert "usage_bucket" in steady[1] and "json_build_object" in steady[2]
     assert data["node"] is not None
 
@@ -158,14 +177,68 @@ async def test_a_deactivated_person_is_refused_a_kept_read(callers: dict[str, Ca
     # Given a kept list, when its person is deactivated
     async with sessions() as session, session.begin():
         await session.execute(update(User).where(User.id == world.users["r1a_sales"].id).values(is_active=False))
+    charged_before = await _charged(sessions, world, "r1a_sales")
     try:
+        before = kept.kept_answers
         refused = await post_as(caller, query, variables)
     finally:
         async with sessions() as session, session.begin():
             await session.execute(update(User).where(User.id == world.users["r1a_sales"].id).values(is_active=True))
-    # Then the token signs no one in, kept read or not
+    # Then the token signs no one in, kept read or not, and the check that refused it charged nothing
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert kept.kept_answers == before
+    assert await _charged(sessions, world, "r1a_sales") == charged_before
+
+
+async def _charged(sessions, world: World, key: str) -> tuple[object, ...] | None:  # type: ignore[no-untyped-def]
+    """The person's budget row as it stands: its level and when it was last charged."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(UsageBucket.level, UsageBucket.updated_at).where(
+                    UsageBucket.tenant_id == world.tenant_id, UsageBucket.subject == f"user:{world.users[key].id}"
+                )
+            )
+        ).one_or_none()
+    return None if row is None else tuple(row)
+
+
+async def test_a_person_changed_since_their_last_request_is_answered_as_they_now_are(
+    database_url, tmp_path, world: World, sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    query, variables = QUERIES["opportunity list"][0], {"first": 10}
+    person = world.users["r1b_sales"].id
+    async with limited_client(sessions, database_url, tmp_path, user_budget=20_000, user_refill_per_second=1) as http:
+        caller = await caller_for(http, sessions, world.tenant_id, person)
+        first = await post_as(caller, query, variables)
+        answered = kept.kept_answers
+        again = await post_as(caller, query, variables)
+        assert kept.kept_answers == answered + 1  # kept, and the session known
+        cost = int(first.headers["ratelimit-remaining"]) - int(again.headers["ratelimit-remaining"])
+        assert cost > 1
+        # Given the person moved from the dealer R1b to its distributor D1 since
+        async with sessions() as session, session.begin():
+            await session.execute(update(User).where(User.id == person).values(organization_id=world.orgs["D1"].id))
+        try:
+            before = kept.kept_answers
+            moved = await post_as(caller, query, variables)
+            monkeypatch.setenv("CRM_COMPILED_READS", "off")
+            by_pipeline = await post_as(caller, query, variables)
+        finally:
+            async with sessions() as session, session.begin():
+                await session.execute(
+                    update(User).where(User.id == person).values(organization_id=world.orgs["R1b"].id)
+                )
+    # Then the kept plan of the person as they were is not used: the answer is theirs as they now are
+    assert moved.status_code == 200 and kept.kept_answers == before
+    assert moved.json()["data"] == by_pipeline.json()["data"] != first.json()["data"]
+    # And it was charged once, by the check that found them changed: the pipeline took no more
+    spent = int(again.headers["ratelimit-remaining"]) - int(moved.headers["ratelimit-remaining"])
+    assert cost - 1 <= spent <= cost
+    assert (
+        cost - 1 <= int(moved.headers["ratelimit-remaining"]) - int(by_pipeline.headers["ratelimit-remaining"]) <= cost
+    )
 
 
 async def test_a_kept_read_is_charged_and_refused_as_the_pipeline_refuses(
