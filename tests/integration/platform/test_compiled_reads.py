@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import insert
 
@@ -232,3 +233,55 @@ async def test_a_document_the_compiler_covers_in_part_answers_the_rest_by_the_re
     assert list(answer["data"]) == ["me", "deals", "stageGates", "opportunities"]
     if user == "r1a_admin":
         assert {e["path"][0] for e in answer["errors"]} == {"opportunities"}
+
+
+COUNT = "query { opportunities(first: 1) { totalCount } }"
+
+
+def _a_deal(world: World, name: str) -> dict[str, Any]:
+    return dict(tenant_id=world.tenant_id, id=uuid.uuid4(), account_id=world.accounts["A_east"].id, name=name,
+                owner_id=world.users["am_east"].id, stage=Stage.PROSPECTING, amount=Decimal("10"), currency="USD",
+                close_date=date(2027, 2, 1), probability=10, forecast_category=ForecastCategory.PIPELINE)  # fmt: skip
+
+
+async def test_checking_tells_a_write_between_the_two_reads_from_a_difference_of_the_compiler(
+    client, sessions, world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:  # type: ignore[no-untyped-def]
+    # Given check mode writing its differences to a file of this test's
+    log = tmp_path / "differences.jsonl"
+    monkeypatch.setenv(execution.MODE, "check")
+    monkeypatch.setenv(execution.LOG, str(log))
+    admin = await caller_for(client, sessions, world.tenant_id, world.users["admin"].id)
+    reading = execution.run
+    calls = 0
+
+    async def written_after_the_first_read(*args: Any) -> Any:
+        nonlocal calls
+        answer = await reading(*args)
+        calls += 1
+        if calls == 1:  # another request's write lands between the compiled read and the resolvers'
+            async with sessions() as session, session.begin():
+                await session.execute(insert(Opportunity), [_a_deal(world, "Landed between the reads")])
+        return answer
+
+    # When a deal is created between the compiled read and the resolvers' read
+    monkeypatch.setattr(execution, "run", written_after_the_first_read)
+    answer = await admin.data(COUNT)
+    # Then the request answers the resolvers' count, the statement was read again, and no difference is recorded
+    assert calls == 2
+    assert answer["opportunities"]["totalCount"] == len(world.opportunities) + 1
+    assert not log.exists()
+
+    # When instead the compiled answer is off by one on every read (a fault of the compiler's)
+    async def one_too_many(*args: Any) -> Any:
+        answer = await reading(*args)
+        data = orjson.loads(orjson.dumps(answer["opportunities"]))
+        return {"opportunities": orjson.Fragment(orjson.dumps({**data, "totalCount": data["totalCount"] + 1}))}
+
+    monkeypatch.setattr(execution, "run", one_too_many)
+    await admin.data(COUNT)
+    # Then it is recorded, with both answers
+    (difference,) = [orjson.loads(line) for line in log.read_bytes().splitlines()]
+    total = len(world.opportunities) + 1
+    assert difference["compiled"]["opportunities"]["totalCount"] == total + 1
+    assert difference["resolved"]["opportunities"]["totalCount"] == total
