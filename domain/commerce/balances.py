@@ -21,7 +21,7 @@ from domain.access.unit_of_work import UnitOfWork
 from domain.channel.organizations import Organization
 from domain.commerce.catalog import to_cents
 from domain.commerce.contracts import Contract
-from domain.commerce.orders import UNINVOICED, Order
+from domain.commerce.orders import NOT_YET_INVOICED, Order
 from domain.commerce.receivables import Installment
 from domain.selling.accounts import Account
 from domain.shared.errors import NotFound
@@ -52,7 +52,7 @@ def billed_installments(today: date) -> tuple[FromClause, ColumnElement[Any]]:
     invoiced = or_(
         and_(
             order.invoice_state.is_not(None),
-            order.invoice_state.not_in([state for state in UNINVOICED if state is not None]),
+            order.invoice_state.not_in(NOT_YET_INVOICED),
         ),
         and_(contract.erp_id.is_not(None), Installment.due_date <= today),
     )

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     CHAR,
+    ColumnElement,
     DateTime,
     Enum,
     ForeignKeyConstraint,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Uuid,
     delete,
     func,
+    literal_column,
     select,
     text,
 )
@@ -154,6 +156,12 @@ async def record_credit(
 
 
 UNINVOICED = (None, "none", "pending")
+# The states of an order the ERP has not invoiced yet, as SQL constants: they are the rules' own texts, never a
+# request's, and as parameters they would keep PostgreSQL from settling on one plan for a kept statement that
+# reads receivables (services/compiled_reads/run.with_constants keeps every text a parameter).
+NOT_YET_INVOICED: tuple[ColumnElement[str], ...] = tuple(
+    literal_column(f"'{state}'") for state in UNINVOICED if state is not None
+)
 
 
 async def available_credit(uow: UnitOfWork, organization_id: uuid.UUID) -> Decimal | None:
@@ -170,7 +178,7 @@ async def available_credit(uow: UnitOfWork, organization_id: uuid.UUID) -> Decim
         ledger.visible_columns(Order, func.coalesce(func.sum(Order.total - Order.paid_amount), 0)).where(
             Order.partner_organization_id == organization_id,
             Order.status != OrderStatus.CANCELLED,
-            (Order.invoice_state.is_(None)) | (Order.invoice_state.in_(["none", "pending"])),
+            (Order.invoice_state.is_(None)) | (Order.invoice_state.in_(NOT_YET_INVOICED)),
         )
     )
     return standing.credit_limit - standing.owed - Decimal(open_orders or 0)

@@ -7,6 +7,7 @@ the rules' selectivity depends on them); written into the text, the generic plan
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -41,6 +42,9 @@ async def test_a_kept_partner_home_is_planned_once_a_connection(
     user = world.users[PERSONAS[persona]].id
     assert world.tenant_id not in statement.parameters and user not in statement.parameters
     assert str(world.tenant_id) in statement.sql
+    # And the rules' own texts (the invoice states of the receivables) are in its text too: what stays a parameter
+    # is the request's own value, the instant registrations expire before
+    assert statement.parameters == (datetime.fromisoformat(variables["expiresBefore"]),)
     # And PostgreSQL runs it by the plan it keeps, once past its first five runs
     async with app.state.engine.connect() as connection:
         driver = (await connection.get_raw_connection()).driver_connection
