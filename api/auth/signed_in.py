@@ -1,19 +1,26 @@
 """Who a session's last request turned out to be, so its next GraphQL POST checks the sign-in with its charge.
 
 Every request runs the sign-in check (the person, their organization and the session may stop acting at any
-time), and a read or mutation then charges its budget: two statements, two round trips. A GraphQL POST from a
-session whose person this process has signed in before is let through the authentication middleware with that
-actor as it was (`Pending`), not yet checked; whoever answers it checks it before doing anything on its behalf:
+time), and a read or mutation then charges its budget: two statements, two round trips, then its own. A GraphQL
+POST from a session whose person this process has signed in before is let through the authentication middleware
+with that actor as it was (`Pending`), not yet checked; whoever answers it checks it before doing anything on its
+behalf:
 
-- a kept read or mutation (api/graphql/compiled/kept.py) works out its plan and cost from the actor as it was
-  (the cost depends on the document alone) and sends the check and the charge as one statement
-  (`domain.access.principals.sign_in_and_charge`), which charges nothing when the check finds no one. If the
-  check finds the actor changed (roles, organization, policy), the plan is not used: the pipeline answers with
-  the actor as it now is, and the charge already taken stands for its own;
+- a kept mutation (api/graphql/compiled/kept.py) works out its plan and cost from the actor as it was (the cost
+  depends on the document alone) and sends the check and the charge as one statement
+  (`domain.access.principals.sign_in_and_charge`), which charges nothing when the check finds no one, then its
+  change;
+- a kept read sends the check, the charge and its compiled read as one statement
+  (`domain.access.principals.sign_in_charge_and_read`): the read runs only when the check finds the person and
+  the charge is taken, and its row is used only when the check finds the person as the plan took them to be;
+- in both, if the check finds the actor changed (roles, organization, policy), the plan is not used (a read's row
+  is dropped unsent): the pipeline answers with the actor as it now is, and the charge already taken stands for
+  its own;
 - anything else runs the sign-in check by itself first (`confirm`), exactly as the middleware would have.
 
 Before the check, the actor as it was serves only to plan, to price and to count the caller's requests in flight
-(api/graphql/http_limits.py, by its ids): nothing is read or written for it.
+(api/graphql/http_limits.py, by its ids), and to make a kept read's row in the database, which leaves it only once
+the check has confirmed that actor: nothing is written for it, and nothing is sent to it.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ These lookups come before any actor exists, so they read users through the named
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ from domain.identity.tenants import Tenant
 from domain.identity.users import PARTNER_ROLES, User
 from domain.selling.territories import Territory
 from domain.shared.base import utcnow
-from domain.shared.prepared import fetch, prepare
+from domain.shared.prepared import fetch, prepare, shifted
 
 ACTIVE_ORG_STATUSES = (OrganizationStatus.ACTIVE, OrganizationStatus.PROSPECT)
 # The system access of lookups made before anyone is signed in (the token's user, the e-mail being signed in).
@@ -144,6 +145,28 @@ def _signed_charge_statement(with_session: bool) -> Any:
 _SIGNED_CHARGE = {False: prepare(_signed_charge_statement(False)), True: prepare(_signed_charge_statement(True))}
 
 
+def _signed_parameters(
+    tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID | None, budgets: Sequence[Budget], cost: int
+) -> dict[str, Any]:
+    """The parameters of the sign-in check with the charge (`_SIGNED_CHARGE`)."""
+    parameters: dict[str, Any] = {"user_id": user_id, **charge_parameters(tenant_id, budgets, cost)}
+    if session_id is not None:
+        parameters |= {"session_id": session_id, "now": utcnow()}
+    return parameters
+
+
+async def _fetch_again_on_deadlock(driver: Any, sql: str, arguments: Sequence[Any]) -> list[Any]:
+    """The records of a statement that charges budgets; a deadlock between budgets being created is run again, as
+    `charge` does."""
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            return list(await driver.fetch(sql, *arguments))
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate != DEADLOCK_DETECTED or attempt == DEADLOCK_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 async def sign_in_and_charge(
     driver: Any,
     tenant_id: uuid.UUID,
@@ -155,20 +178,90 @@ async def sign_in_and_charge(
     """The user as an actor and the charge of `cost` to `budgets`, in one statement on a bare asyncpg connection
     outside any transaction; None when the user, their organization or the session may no longer act, and then
     nothing is charged. A deadlock between budgets being created is run again, as `charge` does."""
-    parameters: dict[str, Any] = {"user_id": user_id, **charge_parameters(tenant_id, budgets, cost)}
-    if session_id is not None:
-        parameters |= {"session_id": session_id, "now": utcnow()}
     statement = _SIGNED_CHARGE[session_id is not None]
-    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
-        try:
-            rows = await fetch(driver, statement, parameters)
-            break
-        except asyncpg.PostgresError as exc:
-            if exc.sqlstate != DEADLOCK_DETECTED or attempt == DEADLOCK_ATTEMPTS:
-                raise
+    arguments = statement.arguments(_signed_parameters(tenant_id, user_id, session_id, budgets, cost))
+    rows = statement.rows(await _fetch_again_on_deadlock(driver, statement.sql, arguments))
     if not rows:
         return None
     return _loaded(tenant_id, session_id, rows[0]), charge_of(budgets, cost, rows)
+
+
+# A read folded into the sign-in check with the charge (`sign_in_charge_and_read`): the statement's final select
+# and how its parameters and columns stand, from the statement as compiled (`_SIGNED_CHARGE`).
+_FINAL_SELECT = "\n SELECT "
+_FINAL_FROM = "\nFROM signed LEFT OUTER JOIN charged ON true"
+_FOLDED: OrderedDict[tuple[str, bool], str | None] = OrderedDict()
+_FOLDED_KEPT = 1024
+
+
+def _folded_sql(read_sql: str, with_session: bool) -> str | None:
+    """The sign-in check, the charge and `read_sql` as one statement, or None when `read_sql` cannot be folded in.
+
+    The read is a materialized WITH of its own, run only when every budget was charged (`last_cost` is the cost:
+    nobody signed in charges nothing, and a spent budget takes nothing), so a refused or signed-out request costs
+    the database nothing more than the check and the charge. Its row is joined to the first budget's row only,
+    so that its JSON comes once however many budgets there are. Its parameters follow the check's.
+    """
+    key = (read_sql, with_session)
+    if key in _FOLDED:
+        _FOLDED.move_to_end(key)
+        return _FOLDED[key]
+    signed = _SIGNED_CHARGE[with_session]
+    head, found, columns = signed.sql.rpartition(_FINAL_SELECT)
+    read = shifted(read_sql, len(signed.names))
+    folded: str | None = None
+    if found and columns.endswith(_FINAL_FROM) and read is not None:
+        cost = f"${signed.names.index('cost') + 1}::INTEGER"
+        # The texts are the service's own statements (the read compiled from a plan, its values parameters).
+        folded = (
+            f"{head}, \nanswer AS MATERIALIZED \n(SELECT * FROM ({read}) AS read "  # noqa: S608
+            f"WHERE (SELECT bool_and(charged.last_cost = {cost}) FROM charged))"
+            f"{_FINAL_SELECT}{columns.removesuffix(_FINAL_FROM)}, answer.*{_FINAL_FROM} "
+            "LEFT OUTER JOIN answer ON charged.subject = (SELECT min(charged.subject) FROM charged)"
+        )
+    _FOLDED[key] = folded
+    if len(_FOLDED) > _FOLDED_KEPT:
+        _FOLDED.popitem(last=False)
+    return folded
+
+
+def can_fold(read_sql: str) -> bool:
+    """Whether `sign_in_charge_and_read` can send `read_sql` with the check and the charge."""
+    return _folded_sql(read_sql, True) is not None
+
+
+async def sign_in_charge_and_read(
+    driver: Any,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    budgets: Sequence[Budget],
+    cost: int,
+    read_sql: str,
+    read_parameters: Sequence[Any],
+) -> tuple[LoadedActor, Charge, tuple[Any, ...] | None] | None:
+    """`sign_in_and_charge` with a read of one row (`read_sql`, asyncpg's SQL) in the same statement: one round
+    trip. Besides the actor and the charge, the read's row, or None when the charge was refused (the read then did
+    not run). None when no one may act, and then nothing is charged and nothing read.
+
+    The read's rules are the caller's as it planned them, before this check confirms who the person is now: a
+    caller must use the row only when the actor found is the one it planned for (and drop it otherwise); nothing
+    leaves the database before that. `can_fold` tells whether a read can be sent so; one that cannot raises
+    ValueError here."""
+    folded = _folded_sql(read_sql, session_id is not None)
+    if folded is None:
+        raise ValueError("this read cannot be folded into the sign-in check")
+    signed = _SIGNED_CHARGE[session_id is not None]
+    arguments = [*signed.arguments(_signed_parameters(tenant_id, user_id, session_id, budgets, cost)), *read_parameters]
+    records = await _fetch_again_on_deadlock(driver, folded, arguments)
+    if not records:
+        return None
+    width = len(signed.columns)
+    rows = signed.rows([record[:width] for record in records])
+    taken = charge_of(budgets, cost, rows)
+    first = min(row["subject"] for row in rows)
+    answer = next(record[width:] for record, row in zip(records, rows, strict=True) if row["subject"] == first)
+    return _loaded(tenant_id, session_id, rows[0]), taken, answer if taken.allowed else None
 
 
 async def load_client_actor(session: AsyncSession, tenant_id: uuid.UUID, client_id: str) -> LoadedActor | None:
