@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Select, bindparam, exists, or_, select, true
+from sqlalchemy import ARRAY, Boolean, Integer, Select, String, Uuid, and_, bindparam, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access.actor import Actor, ActorKind
@@ -155,7 +155,7 @@ def _signed_parameters(
     return parameters
 
 
-async def _fetch_again_on_deadlock(driver: Any, sql: str, arguments: Sequence[Any]) -> list[Any]:
+async def fetch_again_on_deadlock(driver: Any, sql: str, arguments: Sequence[Any]) -> list[Any]:
     """The records of a statement that charges budgets; a deadlock between budgets being created is run again, as
     `charge` does."""
     for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
@@ -180,7 +180,7 @@ async def sign_in_and_charge(
     nothing is charged. A deadlock between budgets being created is run again, as `charge` does."""
     statement = _SIGNED_CHARGE[session_id is not None]
     arguments = statement.arguments(_signed_parameters(tenant_id, user_id, session_id, budgets, cost))
-    rows = statement.rows(await _fetch_again_on_deadlock(driver, statement.sql, arguments))
+    rows = statement.rows(await fetch_again_on_deadlock(driver, statement.sql, arguments))
     if not rows:
         return None
     return _loaded(tenant_id, session_id, rows[0]), charge_of(budgets, cost, rows)
@@ -253,7 +253,7 @@ async def sign_in_charge_and_read(
         raise ValueError("this read cannot be folded into the sign-in check")
     signed = _SIGNED_CHARGE[session_id is not None]
     arguments = [*signed.arguments(_signed_parameters(tenant_id, user_id, session_id, budgets, cost)), *read_parameters]
-    records = await _fetch_again_on_deadlock(driver, folded, arguments)
+    records = await fetch_again_on_deadlock(driver, folded, arguments)
     if not records:
         return None
     width = len(signed.columns)
@@ -262,6 +262,79 @@ async def sign_in_charge_and_read(
     first = min(row["subject"] for row in rows)
     answer = next(record[width:] for record, row in zip(records, rows, strict=True) if row["subject"] == first)
     return _loaded(tenant_id, session_id, rows[0]), taken, answer if taken.allowed else None
+
+
+@dataclass(frozen=True)
+class SignedWrite:
+    """The sign-in check and the charge as CTEs of a change's own statement, for a kept change of a session seen
+    before: one round trip for the check, the charge and the change.
+
+    `gate` is what the change's writes must stand on: the check found the person exactly as the request's plan
+    took them to be (`signed_write_parameters`: roles, organization, territory, e-mail, policy version) and every
+    budget paid the cost. Put in the statement's first read (the target it writes from), it writes nothing
+    otherwise. `columns` are the check's and the charge's, to select beside the change's own
+    (`signed_write_outcome` reads them back); `sources` is what they are selected from (the check's one row beside
+    each budget's, none when no one is signed in).
+    """
+
+    signed: Any
+    charged: Any
+    gate: Any
+    columns: tuple[Any, ...]
+    sources: Any
+
+
+def signed_write(with_session: bool) -> SignedWrite:
+    """The CTEs and gate of `SignedWrite`, built anew for each statement that holds them."""
+    signed = _user_actor_statement(with_session).cte("signed")
+    charged = charge_statement(durable=False, gate=exists(select(signed.c.id))).cte("charged")
+    paid = select(func.bool_and(charged.c.last_cost == bindparam("cost", type_=Integer))).scalar_subquery()
+    roles = bindparam("as_roles", type_=ARRAY(String))
+    as_planned = exists(
+        select(signed.c.id).where(
+            signed.c.roles.op("@>", return_type=Boolean)(roles),  # the same roles, in any order
+            signed.c.roles.op("<@", return_type=Boolean)(roles),
+            signed.c.organization_id == bindparam("as_organization_id", type_=Uuid),
+            signed.c.organization_path == bindparam("as_organization_path", type_=String),
+            or_(*(signed.c.organization_kind == kind for kind in PARTNER_KINDS))
+            == bindparam("as_partner", type_=Boolean),
+            signed.c.territory_id.is_not_distinct_from(bindparam("as_territory_id", type_=Uuid)),
+            signed.c.territory_path.is_not_distinct_from(bindparam("as_territory_path", type_=String)),
+            signed.c.email == bindparam("as_email", type_=String),
+            signed.c.policy_version == bindparam("as_policy_version", type_=Integer),
+        )
+    )
+    columns = (
+        *signed.c, charged.c.subject, charged.c.level, charged.c.capacity, charged.c.refill_per_second,
+        charged.c.last_cost, charged.c.updated_at,
+    )  # fmt: skip
+    return SignedWrite(signed, charged, and_(paid, as_planned), columns, signed.outerjoin(charged, true()))
+
+
+def signed_write_parameters(
+    session_id: uuid.UUID | None, budgets: Sequence[Budget], cost: int, actor: Actor, policy_version: int
+) -> dict[str, Any]:
+    """The parameters of a `SignedWrite` for `actor` as the request planned it, at `policy_version`."""
+    assert actor.user_id is not None
+    return _signed_parameters(actor.tenant_id, actor.user_id, session_id, budgets, cost) | {
+        "as_roles": sorted(actor.roles),
+        "as_organization_id": actor.organization_id,
+        "as_organization_path": actor.organization_path,
+        "as_partner": actor.is_partner,
+        "as_territory_id": actor.territory_id,
+        "as_territory_path": actor.territory_path,
+        "as_email": actor.email,
+        "as_policy_version": policy_version,
+    }
+
+
+def signed_write_outcome(
+    tenant_id: uuid.UUID, session_id: uuid.UUID | None, budgets: Sequence[Budget], cost: int, rows: Sequence[Any]
+) -> tuple[LoadedActor, Charge] | None:
+    """Who the check of a `SignedWrite` found and what it charged, from the statement's rows; None: no one."""
+    if not rows:
+        return None
+    return _loaded(tenant_id, session_id, rows[0]), charge_of(budgets, cost, rows)
 
 
 async def load_client_actor(session: AsyncSession, tenant_id: uuid.UUID, client_id: str) -> LoadedActor | None:

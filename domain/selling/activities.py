@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -38,7 +38,16 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql.util import ClauseAdapter
 
 from domain.access.actor import Access, Action, Resource
+from domain.access.principals import (
+    LoadedActor,
+    SignedWrite,
+    fetch_again_on_deadlock,
+    signed_write,
+    signed_write_outcome,
+    signed_write_parameters,
+)
 from domain.access.unit_of_work import Protected, UnitOfWork, per_row, resource_of
+from domain.access.usage_budgets import Budget, Charge
 from domain.audit import trail as audit_log
 from domain.audit.trail import AuditEvent
 from domain.identity.users import User
@@ -218,6 +227,8 @@ def loggable_in_one_statement(cmd: NewActivity) -> bool:
 # Statements by (target model, what the actor's row rules depend on); the rules are SQL PostgreSQL evaluates
 # when the statement runs, so a kept statement stays right as records change.
 _STATEMENTS: OrderedDict[Hashable, Prepared] = OrderedDict()
+# The same with the sign-in check and the charge (`run_signed`), by (target model, rules key, with a session).
+_SIGNED_STATEMENTS: OrderedDict[Hashable, Prepared] = OrderedDict()
 _MAX_STATEMENTS = 1024
 
 
@@ -248,7 +259,7 @@ class OneStatementLog:
     def __init__(self, access: Access, cmd: NewActivity, *, rules_key: Hashable) -> None:
         if not loggable_in_one_statement(cmd):
             raise NotOneStatement("a task for a named assignee is logged by log_activity, which checks the assignee")
-        self.access, self.cmd = access, cmd
+        self.access, self.cmd, self.rules_key = access, cmd, rules_key
         self.user_id, self.subject, self.notes = _checked(access, cmd)
         self.on_opportunity = cmd.opportunity_id is not None
         self.target_model: type[Opportunity] | type[Account] = Opportunity if self.on_opportunity else Account
@@ -267,38 +278,73 @@ class OneStatementLog:
 
     async def run(self, on: Any) -> LoggedActivity:
         """Log it, on `on` (a session, or a bare asyncpg connection outside any transaction)."""
+        rows = await fetch(on, self.statement, self._parameters())
+        if not rows:
+            raise self._not_found()
+        (row,) = rows
+        return self._logged(row)
+
+    async def run_signed(
+        self, driver: Any, session_id: uuid.UUID | None, budgets: Sequence[Budget], cost: int, policy_version: int
+    ) -> SignedLog | None:
+        """`run` with the sign-in check and the charge of `cost` in the same statement (`SignedWrite`), on a bare
+        asyncpg connection outside any transaction: the activity is logged only if the check finds the person as
+        `access` has them, at `policy_version`, and every budget pays. None when no one is signed in (nothing is
+        charged or written). A target not visible is its `error` (the charge is taken, as a resolver's is)."""
+        actor = self.access.actor
+        key = (self.target_model, self.rules_key, session_id is not None)
+        statement = _SIGNED_STATEMENTS.get(key)
+        if statement is None:
+            statement = prepare(
+                _logging_statement(self.access, self.target_model, signed_write(session_id is not None))
+            )
+            _SIGNED_STATEMENTS[key] = statement
+            if len(_SIGNED_STATEMENTS) > _MAX_STATEMENTS:
+                _SIGNED_STATEMENTS.popitem(last=False)
+        parameters = self._parameters() | signed_write_parameters(session_id, budgets, cost, actor, policy_version)
+        rows = statement.rows(await fetch_again_on_deadlock(driver, statement.sql, statement.arguments(parameters)))
+        found = signed_write_outcome(actor.tenant_id, session_id, budgets, cost, rows)
+        if found is None:
+            return None
+        loaded, taken = found
+        row = rows[0]
+        if not row["written"]:
+            return SignedLog(loaded, taken, written=False)
+        if row["target_id"] is None:
+            return SignedLog(loaded, taken, written=True, error=self._not_found())
+        return SignedLog(loaded, taken, written=True, logged=self._logged(row))
+
+    def _parameters(self) -> dict[str, Any]:
+        """The statement's values for one run: a new activity and audit event, logged now."""
         cmd, actor = self.cmd, self.access.actor
         now = utcnow()
         is_task = cmd.kind is ActivityKind.TASK
-        activity_id = uuid.uuid4()
         # The audit event's changes as `log_activity` writes them; the account of a deal is known only to the
         # database.
         known = {"kind": cmd.kind, "subject": self.subject, "opportunity_id": cmd.opportunity_id, "due_at": cmd.due_at}
-        rows = await fetch(
-            on,
-            self.statement,
-            {
-                "target_id": cmd.opportunity_id if self.on_opportunity else cmd.account_id,
-                "tenant_id": actor.tenant_id,
-                "activity_id": activity_id,
-                "kind": cmd.kind,
-                "subject": self.subject,
-                "notes": self.notes,
-                "owner_id": self.user_id,
-                "occurred_at": cmd.occurred_at or now,
-                "due_at": cmd.due_at,
-                "done": cmd.done if cmd.done is not None else not is_task,
-                "assignee_id": self.user_id if is_task else None,
-                "now": now,
-                "audit_id": uuid.uuid4(),
-                "actor_name": actor.audit_name,
-                "changes": audit_log.created_changes(known),
-            },
-        )
-        if not rows:
-            label, field = ("opportunity", "opportunityId") if self.on_opportunity else ("account", "accountId")
-            raise NotFound(f"No {label} with that id.", field=field)
-        (row,) = rows
+        return {
+            "target_id": cmd.opportunity_id if self.on_opportunity else cmd.account_id,
+            "tenant_id": actor.tenant_id,
+            "activity_id": uuid.uuid4(),
+            "kind": cmd.kind,
+            "subject": self.subject,
+            "notes": self.notes,
+            "owner_id": self.user_id,
+            "occurred_at": cmd.occurred_at or now,
+            "due_at": cmd.due_at,
+            "done": cmd.done if cmd.done is not None else not is_task,
+            "assignee_id": self.user_id if is_task else None,
+            "now": now,
+            "audit_id": uuid.uuid4(),
+            "actor_name": actor.audit_name,
+            "changes": audit_log.created_changes(known),
+        }
+
+    def _not_found(self) -> NotFound:
+        label, field = ("opportunity", "opportunityId") if self.on_opportunity else ("account", "accountId")
+        return NotFound(f"No {label} with that id.", field=field)
+
+    def _logged(self, row: dict[str, Any]) -> LoggedActivity:
         owner = _as_loaded(User, row, "owner_") if row["owner_id"] is not None else None
         return LoggedActivity(
             activity=_as_loaded(Activity, row, "activity_") if row["activity_visible"] else None,
@@ -307,7 +353,22 @@ class OneStatementLog:
         )
 
 
-def _logging_statement(access: Access, target_model: type[Opportunity] | type[Account]) -> Any:
+@dataclass(frozen=True)
+class SignedLog:
+    """What `OneStatementLog.run_signed` found: who is signed in, the charge, and the activity if it was logged."""
+
+    loaded: LoadedActor
+    charge: Charge
+    # False when nothing was written: the person is not as planned, or a budget could not pay.
+    written: bool
+    logged: LoggedActivity | None = None
+    # Written, but nothing logged: the target is not visible (as `run` raises it).
+    error: NotFound | None = None
+
+
+def _logging_statement(
+    access: Access, target_model: type[Opportunity] | type[Account], signing: SignedWrite | None = None
+) -> Any:
     """The one statement of `OneStatementLog` for the actor of `access`, its values as bindparams.
 
     `target` reads the opportunity or account if the actor may see it (the rule `uow.get` applies, per row);
@@ -315,10 +376,19 @@ def _logging_statement(access: Access, target_model: type[Opportunity] | type[Ac
     returns the activity with whether the actor's rule for activities reaches it (that rule evaluated over the
     inserted row, since a statement does not see its own writes in the table), the target, and the owner if the
     actor may see that user: what the loaders would read back, with the same rules.
+
+    With `signing`, the statement also checks the sign-in and charges the budgets, and the target is read (so
+    anything written) only on its gate: its rows are then the check's beside each budget's (none when no one is
+    signed in), each with `written` and the change's columns (null when nothing was written).
     """
+    gate = [] if signing is None else [signing.gate]
     target = (
         select(*_labelled(target_model, "target_"))
-        .where(per_row(access.rows(resource_of(target_model), Action.READ)), target_model.id == bindparam("target_id"))
+        .where(
+            per_row(access.rows(resource_of(target_model), Action.READ)),
+            target_model.id == bindparam("target_id"),
+            *gate,
+        )
         .cte("target")
     )
     account_id: Any
@@ -378,7 +448,7 @@ def _logging_statement(access: Access, target_model: type[Opportunity] | type[Ac
         .subquery("owner")
     )
     activity_rule = ClauseAdapter(created).traverse(per_row(access.rows(resource_of(Activity), Action.READ)))
-    return select(
+    logged = select(
         *(created.c[c.key].label(f"activity_{c.key}") for c in activity.c),
         activity_rule.label("activity_visible"),
         *target.c,
@@ -386,6 +456,12 @@ def _logging_statement(access: Access, target_model: type[Opportunity] | type[Ac
         # Referenced so that it is rendered; PostgreSQL runs a data-modifying WITH whether or not it is read.
         select(func.count()).select_from(audited).scalar_subquery().label("audited"),
     ).select_from(created.join(target, true()).outerjoin(owner, true()))
+    if signing is None:
+        return logged
+    change = logged.subquery("logged")
+    return select(*signing.columns, signing.gate.label("written"), *change.c).select_from(
+        signing.sources.outerjoin(change, true())
+    )
 
 
 def _param(name: str, column: Any) -> Any:

@@ -102,6 +102,8 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
         budgets = budgets_for(actor, limits)
         waiting = pending(state)
         folded: tuple[Any, ...] | None = None
+        changed: tuple[Any, Any] | None = None  # a kept change made with its sign-in check: payload, records
+        signed = getattr(mutation.run, "signed", None) if mutation is not None else None
         if waiting is None:
             taken = await charge(driver, actor.tenant_id, budgets, max(1, cost))
         elif mutation is None and prepared is not None and can_fold(prepared.statement.sql):
@@ -125,6 +127,28 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
                 state[METER_STATE] = Meter(taken, limits.max_cost, refused=not taken.allowed)
                 state[PREPAID_STATE] = True
                 return None  # changed since its last request: the row read under the old plan is dropped
+        elif signed is not None and state_version is not None:
+            # The sign-in check, the charge and the change in one statement: the change is made only if the person
+            # is as planned and the budget pays.
+            try:
+                outcome = await signed(driver, waiting.session_id, budgets, max(1, cost), state_version)
+            except Exception as exc:
+                if database_trouble(exc) is not None:
+                    raise
+                log.error(
+                    "request %s: a kept change with its sign-in check failed", state.get("request_id"), exc_info=exc
+                )
+                return None  # one statement, so nothing was charged or written: the pipeline answers
+            checked(state, None if outcome is None else outcome.loaded)
+            if outcome is None:
+                return unauthenticated(SIGNED_OUT)
+            taken, changed = outcome.charge, outcome.answer
+            if changed is None and taken.allowed:
+                # Not as planned (changed since its last request): nothing was written; the pipeline answers as the
+                # person now is, with this charge as its own.
+                state[METER_STATE] = Meter(taken, limits.max_cost, refused=False)
+                state[PREPAID_STATE] = True
+                return None
         else:
             # The sign-in check and the charge in one statement (api/auth/signed_in.py); no one signed in, no charge
             found = await sign_in_and_charge(
@@ -153,7 +177,7 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
                     else await run_on(driver, prepared.statement)
                 )
             else:
-                value, records = await mutation.run(driver)
+                value, records = changed if changed is not None else await mutation.run(driver)
         except Exception as exc:
             if database_trouble(exc) is not None:
                 raise  # the request guard answers 503 with Retry-After, as for the sign-in's own statement

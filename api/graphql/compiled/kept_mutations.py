@@ -27,8 +27,9 @@ pipeline, which answers as it always did.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
@@ -59,6 +60,8 @@ from api.graphql.cost import operation_cost
 from api.graphql.errors import is_expected
 from api.graphql.limits import long_texts, long_variable_texts, masked
 from domain.access.actor import Access
+from domain.access.principals import LoadedActor
+from domain.access.usage_budgets import Budget, Charge
 from domain.shared.text import first_unstorable
 from infrastructure.db import database_trouble
 from services.compiled_reads.run import StatementCache, access_key
@@ -74,6 +77,35 @@ KeptRun = Callable[[Any], Awaitable[tuple[Any, Mapping[tuple[str, Any], Any]]]]
 # pipeline (nothing is sent first).
 KeptForm = Callable[[dict[str, Any], Access, Hashable], KeptRun | None]
 FORMS: dict[str, KeptForm] = {}
+
+
+@dataclass(frozen=True)
+class SignedOutcome:
+    """What a kept change sent with the sign-in check and the charge found: who is signed in, the charge, and the
+    payload and records when the change was made (None: the person is not as planned, or a budget refused)."""
+
+    loaded: LoadedActor
+    charge: Charge
+    answer: tuple[Any, Mapping[tuple[str, Any], Any]] | None
+
+
+# A kept form's change with the sign-in check and the charge in the same statement, for a session seen before: on
+# the request's connection, given the session, the budgets, the cost and the policy version the request planned
+# with. None when no one is signed in (nothing charged or written).
+SignedRun = Callable[[Any, uuid.UUID | None, Sequence[Budget], int, int], Awaitable[SignedOutcome | None]]
+
+
+@dataclass(frozen=True)
+class SignedKeptRun:
+    """A kept form's run that can also be sent with the sign-in check and the charge (`signed`)."""
+
+    run: KeptRun
+    signed: SignedRun
+
+    async def __call__(self, driver: Any) -> tuple[Any, Mapping[tuple[str, Any], Any]]:
+        return await self.run(driver)
+
+
 # The arguments an operation's price depends on (api/graphql/cost.py).
 PRICED_ARGUMENTS = frozenset({"first", "last", "limit", "ids"})
 # How many requests this process answered from a kept mutation.

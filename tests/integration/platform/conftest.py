@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from domain.identity.users import User
 from tests.integration.graphql_client import Caller, caller_for
 from tests.integration.world import World
 
@@ -31,3 +34,15 @@ async def post_as(caller: Caller, query: str, variables: dict[str, Any], **heade
         json={"query": query, "variables": variables},
         headers={"Authorization": f"Bearer {caller.token}", **headers},
     )
+
+
+@asynccontextmanager
+async def deactivated(sessions: Any, user_id: Any) -> AsyncIterator[None]:
+    """The person deactivated while the block runs, active again after it."""
+    async with sessions() as session, session.begin():
+        await session.execute(update(User).where(User.id == user_id).values(is_active=False))
+    try:
+        yield
+    finally:
+        async with sessions() as session, session.begin():
+            await session.execute(update(User).where(User.id == user_id).values(is_active=True))

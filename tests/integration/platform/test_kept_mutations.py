@@ -12,17 +12,18 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 
 from api.graphql.compiled import execution, kept_mutations
 from api.graphql.loaders import NodeLoaders
 from api.graphql.relay import parse_global_id
 from domain.audit.trail import AuditEvent
+from domain.identity.users import User
 from domain.selling.activities import Activity
 from tests.integration.graphql_client import Caller, caller_for, gid
-from tests.integration.platform.conftest import PERSONAS, post_as
-from tests.integration.platform.test_kept_reads import PER_REQUEST
+from tests.integration.platform.conftest import PERSONAS, deactivated, post_as
+from tests.integration.platform.test_kept_reads import PER_REQUEST, _charged
 from tests.integration.platform.test_query_cost import limited_client
 from tests.integration.world import World, build_world
 from tests.reads import read_for_test
@@ -298,7 +299,7 @@ async def test_a_retry_safe_create_and_a_task_for_someone_named_go_through_the_p
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-async def test_a_kept_mutation_is_two_statements_and_writes_its_audit_event(
+async def test_a_kept_mutation_is_one_statement_and_writes_its_audit_event(
     persona: str,
     callers: dict[str, Caller],
     world: World,
@@ -312,11 +313,11 @@ async def test_a_kept_mutation_is_two_statements_and_writes_its_audit_event(
     async with statements_sent() as sent:
         answer = await post_as(caller, COUNTED, {"deal": deal})
     assert kept_mutations.kept_answers == before + 1
-    # The sign-in check with the charge (a session seen before), and the statement that checks, writes, audits and
-    # reads back
-    assert len(sent.steady()) == 2, str(sent)
-    assert "app_user" in sent.steady()[0] and "INSERT INTO usage_bucket" in sent.steady()[0]
-    assert "INSERT INTO audit_event" in sent.steady()[1]
+    # The sign-in check with the charge (a session seen before) in the statement that checks the deal, writes,
+    # audits and reads back
+    (statement,) = sent.steady()
+    assert "app_user" in statement and "INSERT INTO usage_bucket" in statement
+    assert "INSERT INTO activity" in statement and "INSERT INTO audit_event" in statement
     activity = answer.json()["data"]["logActivity"]["activity"]
     assert activity["owner"] == {"id": gid("User", world.users[PERSONAS[persona]].id)}
     parsed = parse_global_id(activity["id"])
@@ -434,3 +435,56 @@ async def test_an_input_written_around_variables_is_answered_as_the_pipeline_ans
         assert got["data"]["logActivity"]["activity"]["notes"] is None
     if case == "deal left out":
         assert got["data"]["logActivity"]["errors"][0]["field"] == "opportunityId"
+
+
+async def test_a_deactivated_person_is_refused_a_kept_mutation_and_nothing_is_written_or_charged(
+    callers: dict[str, Caller], world: World, sessions
+) -> None:  # type: ignore[no-untyped-def]
+    caller = await caller_for(callers["admin"].client, sessions, world.tenant_id, world.users["r1a_sales"].id)
+    deal = gid("Opportunity", world.opportunities["O3"].id)
+    await post_as(caller, COUNTED, {"deal": deal})
+    await post_as(caller, COUNTED, {"deal": deal})  # kept, and the session known
+    # Given a kept logActivity, when its person is deactivated
+    async with deactivated(sessions, world.users["r1a_sales"].id):
+        count, charged = await _activities(sessions), await _charged(sessions, world, "r1a_sales")
+        before = kept_mutations.kept_answers
+        refused = await post_as(caller, COUNTED, {"deal": deal})
+    # Then the token signs no one in, and the one statement wrote no activity and charged nothing
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert kept_mutations.kept_answers == before
+    assert await _activities(sessions) == count
+    assert await _charged(sessions, world, "r1a_sales") == charged
+
+
+async def test_a_person_changed_since_their_last_request_logs_once_as_they_now_are(
+    database_url, tmp_path, world: World, sessions
+) -> None:  # type: ignore[no-untyped-def]
+    person = world.users["r1a_sales"].id
+    async with limited_client(sessions, database_url, tmp_path, user_budget=20_000, user_refill_per_second=1) as http:
+        caller = await caller_for(http, sessions, world.tenant_id, person)
+        deal = gid("Opportunity", world.opportunities["O3"].id)
+        first = await post_as(caller, COUNTED, {"deal": deal})
+        answered = kept_mutations.kept_answers
+        again = await post_as(caller, COUNTED, {"deal": deal})
+        assert kept_mutations.kept_answers == answered + 1  # kept, and the session known
+        assert again.json()["data"]["logActivity"]["errors"] == []  # logged by the kept statement
+        cost = int(first.headers["ratelimit-remaining"]) - int(again.headers["ratelimit-remaining"])
+        # Given the person's roles changed since (a sales rep made the dealer's admin, who sees the dealer's deals)
+        async with sessions() as session, session.begin():
+            await session.execute(update(User).where(User.id == person).values(roles=["partner_admin"]))
+        try:
+            count, before = await _activities(sessions), kept_mutations.kept_answers
+            moved = await post_as(caller, COUNTED, {"deal": deal})
+            after = await _activities(sessions)
+        finally:
+            async with sessions() as session, session.begin():
+                await session.execute(update(User).where(User.id == person).values(roles=["partner_sales"]))
+    # Then the kept plan of the person as they were wrote nothing: the pipeline logged the call, once
+    assert moved.status_code == 200, moved.text
+    assert kept_mutations.kept_answers == before
+    assert moved.json()["data"]["logActivity"]["errors"] == []
+    assert after == count + 1
+    # And it was charged once, by the statement that found them changed
+    spent = int(again.headers["ratelimit-remaining"]) - int(moved.headers["ratelimit-remaining"])
+    assert cost - 1 <= spent <= cost

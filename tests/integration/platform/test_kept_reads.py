@@ -18,7 +18,7 @@ from domain.access.usage_budgets import UsageBucket
 from domain.identity.users import User
 from domain.selling.opportunities import Opportunity
 from tests.integration.graphql_client import Caller, caller_for, gid
-from tests.integration.platform.conftest import PERSONAS, post_as
+from tests.integration.platform.conftest import PERSONAS, deactivated, post_as
 from tests.integration.platform.test_query_cost import limited_client
 from tests.integration.platform.test_statement_counts import (
     DEAL,
@@ -174,15 +174,10 @@ async def test_a_deactivated_person_is_refused_a_kept_read(callers: dict[str, Ca
     query, variables = QUERIES["opportunity list"][0], {"first": 3}
     await caller.data(query, **variables)
     # Given a kept list, when its person is deactivated
-    async with sessions() as session, session.begin():
-        await session.execute(update(User).where(User.id == world.users["r1a_sales"].id).values(is_active=False))
-    charged_before = await _charged(sessions, world, "r1a_sales")
-    try:
+    async with deactivated(sessions, world.users["r1a_sales"].id):
+        charged_before = await _charged(sessions, world, "r1a_sales")
         before = kept.kept_answers
         refused = await post_as(caller, query, variables)
-    finally:
-        async with sessions() as session, session.begin():
-            await session.execute(update(User).where(User.id == world.users["r1a_sales"].id).values(is_active=True))
     # Then the token signs no one in, kept read or not, and the check that refused it charged nothing
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

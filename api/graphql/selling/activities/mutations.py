@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Hashable
+import uuid
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.compiled.kept_mutations import KeptRun, kept_mutation
+from api.graphql.compiled.kept_mutations import KeptRun, SignedKeptRun, SignedOutcome, kept_mutation
 from api.graphql.descriptions import described_arguments
 from api.graphql.errors import UserError, user_errors
 from api.graphql.idempotency import idempotency_key_field
@@ -19,6 +20,7 @@ from api.graphql.resolving import ctx, list_connection
 from api.graphql.selling.activities.types import ActivityKindType, ActivityType
 from domain.access.actor import Access
 from domain.access.unit_of_work import UnitOfWork
+from domain.access.usage_budgets import Budget
 from domain.selling.activities import (
     Activity,
     LoggedActivity,
@@ -145,7 +147,20 @@ def _log_activity_kept(arguments: dict[str, Any], access: Access, rules_key: Has
             return _failed(user_errors(exc.errors)), {}
         return _succeeded(done.activity), _records_of(done, access)
 
-    return logged
+    async def signed(
+        driver: Any, session_id: uuid.UUID | None, budgets: Sequence[Budget], cost: int, policy_version: int
+    ) -> SignedOutcome | None:
+        found = await log.run_signed(driver, session_id, budgets, cost, policy_version)
+        if found is None:
+            return None
+        answer: tuple[ActivityPayload, dict[tuple[str, Any], Any]] | None = None
+        if found.error is not None:
+            answer = _failed(user_errors(found.error.errors)), {}
+        elif found.logged is not None:
+            answer = _succeeded(found.logged.activity), _records_of(found.logged, access)
+        return SignedOutcome(found.loaded, found.charge, answer)
+
+    return SignedKeptRun(logged, signed)
 
 
 @strawberry.type
