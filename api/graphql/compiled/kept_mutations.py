@@ -7,7 +7,9 @@ pipeline only for what its variables change: their coercion (graphql-core's, the
 coerced once: arguments.py `PlannedValues`), the text checks the pipeline makes on them (`MaxTextLength`,
 `StorableTextArguments`: the written values were checked when the document was kept), the arguments as
 strawberry converts them (its conversion planned once per document: arguments.py), and the resolver's work.
-`api/graphql/compiled/kept.py` charges the budget and then calls `run`.
+`api/graphql/compiled/kept.py` charges the budget and then calls `run`; for a session seen before, a form that
+offers it (`SignedKeptRun`, logActivity's) sends the sign-in check, the charge and its change as one statement,
+the change written only for the person as the plan took them to be and a budget that pays.
 
 What may be kept is narrow on purpose:
 - a root field whose resolver registered a kept form (`kept_mutation`): the same command and checks as the
