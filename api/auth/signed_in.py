@@ -6,21 +6,20 @@ POST from a session whose person this process has signed in before is let throug
 with that actor as it was (`Pending`), not yet checked; whoever answers it checks it before doing anything on its
 behalf:
 
-- a kept mutation (api/graphql/compiled/kept.py) works out its plan and cost from the actor as it was (the cost
-  depends on the document alone) and sends the check and the charge as one statement
+- a kept read or mutation (api/graphql/compiled/kept.py) works out its plan and cost from the actor as it was
+  (the cost depends on the document alone). A read sends the check and the charge as one statement
   (`domain.access.principals.sign_in_and_charge`), which charges nothing when the check finds no one, then its
-  change;
-- a kept read sends the check, the charge and its compiled read as one statement
-  (`domain.access.principals.sign_in_charge_and_read`): the read runs only when the check finds the person and
-  the charge is taken, and its row is used only when the check finds the person as the plan took them to be;
-- in both, if the check finds the actor changed (roles, organization, policy), the plan is not used (a read's row
-  is dropped unsent): the pipeline answers with the actor as it now is, and the charge already taken stands for
-  its own;
+  compiled statement. A mutation whose form offers it (logActivity's) sends the check, the charge and its change
+  as one statement (`domain.access.principals.SignedWrite`), the change written only when the check finds the
+  person as the plan took them to be and the budget pays;
+- in both, if the check finds the actor changed (roles, organization, policy), the plan is not used (nothing was
+  read or written by it): the pipeline answers with the actor as it now is, and the charge already taken stands
+  for its own;
 - anything else runs the sign-in check by itself first (`confirm`), exactly as the middleware would have.
 
 Before the check, the actor as it was serves only to plan, to price and to count the caller's requests in flight
-(api/graphql/http_limits.py, by its ids), and to make a kept read's row in the database, which leaves it only once
-the check has confirmed that actor: nothing is written for it, and nothing is sent to it.
+(api/graphql/http_limits.py, by its ids), and to word a change that the database makes only once it has confirmed
+that actor: nothing is read or written for it before that.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ connection (in its transaction, if it has one) they cost a few microseconds. The
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,18 +124,3 @@ async def fetch(on: AsyncSession | Any, prepared: Prepared, parameters: Mapping[
     or on a bare asyncpg connection (a request's own, outside any transaction: infrastructure/request_connection)."""
     driver = await driver_connection(on) if isinstance(on, AsyncSession) else on
     return prepared.rows(await driver.fetch(prepared.sql, *prepared.arguments(parameters)))
-
-
-# A parameter of asyncpg's SQL ($1, $2, ...), never a prefix of a longer number.
-PLACEHOLDER = re.compile(r"\$(\d+)(?!\d)")
-
-
-def shifted(sql: str, by: int) -> str | None:
-    """`sql` with its parameters renumbered `by` places on ($1 becomes $(1 + by)), to follow another statement's
-    parameters in one text; None when it holds a quote left open (no text to renumber safely). Placeholders inside
-    string literals are left alone: every other piece between quotes is inside one."""
-    pieces = sql.split("'")
-    if len(pieces) % 2 == 0:
-        return None
-    pieces[::2] = [PLACEHOLDER.sub(lambda m: f"${int(m[1]) + by}", piece) for piece in pieces[::2]]
-    return "'".join(pieces)

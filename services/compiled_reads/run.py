@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from datetime import date, datetime
 from typing import Any
 
@@ -193,9 +193,5 @@ async def run(sessions: Sessions, statement: CompiledStatement) -> dict[str, Any
 
 async def run_on(driver: Any, statement: CompiledStatement) -> dict[str, Any]:
     """`run` on a bare asyncpg connection outside any transaction (a request's own)."""
-    return answer_of(statement, await driver.fetchrow(statement.sql, *statement.parameters))
-
-
-def answer_of(statement: CompiledStatement, row: Sequence[Any]) -> dict[str, Any]:
-    """The response data of a compiled statement's row: each root's JSON as PostgreSQL wrote it."""
+    row = await driver.fetchrow(statement.sql, *statement.parameters)
     return {key: None if row[i] is None else orjson.Fragment(row[i]) for i, key in enumerate(statement.keys)}

@@ -4,9 +4,8 @@ A request whose query text, operation, variables and actor's row-rule inputs are
 before (api/graphql/compiled/execution.py), and whose compiled statement answers the whole operation, leaves
 strawberry's pipeline nothing to decide: the same document parsed, passed validation, the text, depth, alias
 and token limits when it was prepared (they depend on nothing else), and its cost was kept with it. So it is
-answered here: for a session seen before, the sign-in check, the charge of its cost to the caller's budgets and
-the compiled statement are one statement (api/auth/signed_in.py; `sign_in_charge_and_read`), the read running
-only once the charge is taken; else the charge and then the statement; all on the request's one connection
+answered here: the cost is charged to the caller's budgets (one statement, with the sign-in check for a session
+seen before: api/auth/signed_in.py) and the statement runs (one more), both on the request's one connection
 (infrastructure/request_connection.py), and PostgreSQL's JSON goes out as it wrote it. The row rules are in the
 statement, evaluated as it runs, so the answer is today's data.
 
@@ -39,12 +38,12 @@ from api.graphql.budgets import (
 from api.graphql.compiled import execution, kept_mutations
 from api.graphql.context import Loaders
 from api.settings import QueryLimits
-from domain.access.principals import can_fold, sign_in_and_charge, sign_in_charge_and_read
+from domain.access.principals import sign_in_and_charge
 from domain.access.usage_budgets import charge
 from infrastructure.db import database_trouble
 from infrastructure.request_connection import request_connection
 from permissions.engine import PolicyAccess, access_for, kept_access_for
-from services.compiled_reads.run import answer_of, run_on
+from services.compiled_reads.run import run_on
 from services.unit_of_work import Sessions
 
 log = logging.getLogger("crm.compiled_reads")
@@ -101,32 +100,10 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
     async with connection.use() as driver:
         budgets = budgets_for(actor, limits)
         waiting = pending(state)
-        folded: tuple[Any, ...] | None = None
         changed: tuple[Any, Any] | None = None  # a kept change made with its sign-in check: payload, records
         signed = getattr(mutation.run, "signed", None) if mutation is not None else None
         if waiting is None:
             taken = await charge(driver, actor.tenant_id, budgets, max(1, cost))
-        elif mutation is None and prepared is not None and can_fold(prepared.statement.sql):
-            # The sign-in check, the charge and the read in one statement; the read's row is used only if the
-            # person is as this request's plan took them to be.
-            try:
-                read = await sign_in_charge_and_read(
-                    driver, waiting.tenant_id, waiting.user_id, waiting.session_id, budgets, max(1, cost),
-                    prepared.statement.sql, prepared.statement.parameters,
-                )  # fmt: skip
-            except Exception as exc:
-                if database_trouble(exc) is not None:
-                    raise  # the request guard answers 503 with Retry-After, as for the sign-in's own statement
-                log.error("request %s: a folded kept read failed", state.get("request_id"), exc_info=exc)
-                return None  # nothing was charged or checked: the pipeline checks, charges and answers itself
-            checked(state, None if read is None else read[0])
-            if read is None:
-                return unauthenticated(SIGNED_OUT)
-            loaded, taken, folded = read
-            if loaded.actor != actor or loaded.policy_version != state_version:
-                state[METER_STATE] = Meter(taken, limits.max_cost, refused=not taken.allowed)
-                state[PREPAID_STATE] = True
-                return None  # changed since its last request: the row read under the old plan is dropped
         elif signed is not None and state_version is not None:
             # The sign-in check, the charge and the change in one statement: the change is made only if the person
             # is as planned and the budget pays.
@@ -171,11 +148,7 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
         try:
             if mutation is None:
                 assert prepared is not None
-                answer = (
-                    answer_of(prepared.statement, folded)
-                    if folded is not None
-                    else await run_on(driver, prepared.statement)
-                )
+                answer = await run_on(driver, prepared.statement)
             else:
                 value, records = changed if changed is not None else await mutation.run(driver)
         except Exception as exc:

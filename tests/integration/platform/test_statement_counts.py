@@ -178,15 +178,16 @@ query Forecast($start: Date!, $end: Date!) {
   }
 }
 """
-# A read the compiler answers whole, of a session seen before: the sign-in check, the charge and the compiled read
-# in one statement (api/auth/signed_in.py, domain/access/principals.sign_in_charge_and_read). A session's first
-# request sends the check by itself: tests/integration/platform/test_kept_reads.py.
-COMPILED = {"opportunity list": 1, "deal page": 1, "partner home": 1, "forecast": 1}
+# A read the compiler answers whole, of a session seen before: the sign-in check with the charge, in one statement
+# (api/auth/signed_in.py), and the one compiled statement. A session's first request sends the check by itself:
+# tests/integration/platform/test_kept_reads.py. The read stays a statement of its own: folded into the charge's,
+# it would hold the budgets' rows (the tenant's is every request's) locked for as long as it reads.
+COMPILED = {"opportunity list": 2, "deal page": 2, "partner home": 2, "forecast": 2}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("name", COMPILED)
-async def test_a_compiled_read_is_one_statement_whatever_it_nests(
+async def test_a_compiled_read_is_two_statements_whatever_it_nests(
     name: str, persona: str, callers: dict[str, Caller], world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the compiled path, as the service runs by default
@@ -194,12 +195,12 @@ async def test_a_compiled_read_is_one_statement_whatever_it_nests(
     query, variables = _request(name, world)
     # When a persona sends the list or the deal page (account, owner, team, partners, activities, quotes)
     sent, data = await _sent(callers[persona], query, variables)
-    # Then PostgreSQL receives one statement and nothing around it
+    # Then PostgreSQL receives two statements and nothing around them
     steady = sent.steady()
     assert len(steady) == COMPILED[name], str(sent)
     assert not TRANSACTION_CONTROL & set(sent.kinds()), str(sent)
     assert "app_user" in steady[0] and "INSERT INTO usage_bucket" in steady[0], "the check and the charge"
-    assert "json_build_object" in steady[0], "and the compiled read"
+    assert "json_build_object" in steady[1], "the second statement is the compiled read"
     if name == "deal page":
         assert data["node"] is not None, "the deal is visible to every persona"
 
