@@ -128,63 +128,6 @@ def _loaded(tenant_id: uuid.UUID, session_id: uuid.UUID | None, row: Any) -> Loa
     return LoadedActor(actor, policy_version)
 
 
-def _signed_charge_statement(with_session: bool) -> Any:
-    """The sign-in check and the budget's charge as one statement: the charge is taken only if the check finds the
-    person still signed in, and the statement's rows are the check's row beside each budget charged (none at all
-    when the check finds no one). A request whose actor was known already (api/auth/signed_in.py) sends this in
-    place of the check and then the charge: one round trip where there were two."""
-    signed = _user_actor_statement(with_session).cte("signed")
-    charged = charge_statement(durable=False, gate=exists(select(signed.c.id))).cte("charged")
-    return select(
-        *signed.c, charged.c.subject, charged.c.level, charged.c.capacity, charged.c.refill_per_second,
-        charged.c.last_cost, charged.c.updated_at,
-    ).select_from(signed.outerjoin(charged, true()))  # fmt: skip
-
-
-_SIGNED_CHARGE = {False: prepare(_signed_charge_statement(False)), True: prepare(_signed_charge_statement(True))}
-
-
-def _signed_parameters(
-    tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID | None, budgets: Sequence[Budget], cost: int
-) -> dict[str, Any]:
-    """The parameters of the sign-in check with the charge (`_SIGNED_CHARGE`)."""
-    parameters: dict[str, Any] = {"user_id": user_id, **charge_parameters(tenant_id, budgets, cost)}
-    if session_id is not None:
-        parameters |= {"session_id": session_id, "now": utcnow()}
-    return parameters
-
-
-async def fetch_again_on_deadlock(driver: Any, sql: str, arguments: Sequence[Any]) -> list[Any]:
-    """The records of a statement that charges budgets; a deadlock between budgets being created is run again, as
-    `charge` does."""
-    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
-        try:
-            return list(await driver.fetch(sql, *arguments))
-        except asyncpg.PostgresError as exc:
-            if exc.sqlstate != DEADLOCK_DETECTED or attempt == DEADLOCK_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-async def sign_in_and_charge(
-    driver: Any,
-    tenant_id: uuid.UUID,
-    user_id: uuid.UUID,
-    session_id: uuid.UUID | None,
-    budgets: Sequence[Budget],
-    cost: int,
-) -> tuple[LoadedActor, Charge] | None:
-    """The user as an actor and the charge of `cost` to `budgets`, in one statement on a bare asyncpg connection
-    outside any transaction; None when the user, their organization or the session may no longer act, and then
-    nothing is charged. A deadlock between budgets being created is run again, as `charge` does."""
-    statement = _SIGNED_CHARGE[session_id is not None]
-    arguments = statement.arguments(_signed_parameters(tenant_id, user_id, session_id, budgets, cost))
-    rows = statement.rows(await fetch_again_on_deadlock(driver, statement.sql, arguments))
-    if not rows:
-        return None
-    return _loaded(tenant_id, session_id, rows[0]), charge_of(budgets, cost, rows)
-
-
 @dataclass(frozen=True)
 class SignedWrite:
     """The sign-in check and the charge as CTEs of a change's own statement, for a kept change of a session seen
@@ -237,6 +180,57 @@ def signed_write(with_session: bool) -> SignedWrite:
     return SignedWrite(signed, charged, and_(paid, as_planned), columns, signed.outerjoin(charged, true()))
 
 
+def _signed_charge_statement(with_session: bool) -> Any:
+    """The sign-in check and the budget's charge as one statement: the charge is taken only if the check finds the
+    person still signed in, and the statement's rows are the check's row beside each budget charged (none at all
+    when the check finds no one). A request whose actor was known already (api/auth/signed_in.py) sends this in
+    place of the check and then the charge: one round trip where there were two."""
+    signing = signed_write(with_session)
+    return select(*signing.columns).select_from(signing.sources)
+
+
+_SIGNED_CHARGE = {False: prepare(_signed_charge_statement(False)), True: prepare(_signed_charge_statement(True))}
+
+
+def _signed_parameters(
+    tenant_id: uuid.UUID, user_id: uuid.UUID, session_id: uuid.UUID | None, budgets: Sequence[Budget], cost: int
+) -> dict[str, Any]:
+    """The parameters of the sign-in check with the charge (`_SIGNED_CHARGE`)."""
+    parameters: dict[str, Any] = {"user_id": user_id, **charge_parameters(tenant_id, budgets, cost)}
+    if session_id is not None:
+        parameters |= {"session_id": session_id, "now": utcnow()}
+    return parameters
+
+
+async def fetch_again_on_deadlock(driver: Any, sql: str, arguments: Sequence[Any]) -> list[Any]:
+    """The records of a statement that charges budgets; a deadlock between budgets being created is run again, as
+    `charge` does."""
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            return list(await driver.fetch(sql, *arguments))
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate != DEADLOCK_DETECTED or attempt == DEADLOCK_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+async def sign_in_and_charge(
+    driver: Any,
+    tenant_id: uuid.UUID,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    budgets: Sequence[Budget],
+    cost: int,
+) -> tuple[LoadedActor, Charge] | None:
+    """The user as an actor and the charge of `cost` to `budgets`, in one statement on a bare asyncpg connection
+    outside any transaction; None when the user, their organization or the session may no longer act, and then
+    nothing is charged. A deadlock between budgets being created is run again, as `charge` does."""
+    statement = _SIGNED_CHARGE[session_id is not None]
+    arguments = statement.arguments(_signed_parameters(tenant_id, user_id, session_id, budgets, cost))
+    rows = statement.rows(await fetch_again_on_deadlock(driver, statement.sql, arguments))
+    return signed_write_outcome(tenant_id, session_id, budgets, cost, rows)
+
+
 def signed_write_parameters(
     session_id: uuid.UUID | None, budgets: Sequence[Budget], cost: int, actor: Actor, policy_version: int
 ) -> dict[str, Any]:
@@ -257,7 +251,8 @@ def signed_write_parameters(
 def signed_write_outcome(
     tenant_id: uuid.UUID, session_id: uuid.UUID | None, budgets: Sequence[Budget], cost: int, rows: Sequence[Any]
 ) -> tuple[LoadedActor, Charge] | None:
-    """Who the check of a `SignedWrite` found and what it charged, from the statement's rows; None: no one."""
+    """Who the check of a `SignedWrite` (or `_SIGNED_CHARGE`) found and what it charged, from the statement's rows;
+    None: no one."""
     if not rows:
         return None
     return _loaded(tenant_id, session_id, rows[0]), charge_of(budgets, cost, rows)
