@@ -232,6 +232,18 @@ _SIGNED_STATEMENTS: OrderedDict[Hashable, Prepared] = OrderedDict()
 _MAX_STATEMENTS = 1024
 
 
+def _kept(cache: OrderedDict[Hashable, Prepared], key: Hashable, build: Callable[[], Any]) -> Prepared:
+    """The statement kept under `key`, prepared from `build()` the first time (the most recent `_MAX_STATEMENTS`)."""
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+        return found
+    found = cache[key] = prepare(build())
+    if len(cache) > _MAX_STATEMENTS:
+        cache.popitem(last=False)
+    return found
+
+
 async def log_activity_in_one_statement(uow: UnitOfWork, cmd: NewActivity, *, rules_key: Hashable) -> LoggedActivity:
     """`log_activity` as one statement, on the session of a unit of work outside any transaction
     (`in_one_statement`): `OneStatementLog` on the unit's session."""
@@ -263,18 +275,12 @@ class OneStatementLog:
         self.user_id, self.subject, self.notes = _checked(access, cmd)
         self.on_opportunity = cmd.opportunity_id is not None
         self.target_model: type[Opportunity] | type[Account] = Opportunity if self.on_opportunity else Account
-        key = (self.target_model, rules_key)
-        statement = _STATEMENTS.get(key)
-        if statement is None:
-            try:
-                statement = _STATEMENTS[key] = prepare(_logging_statement(access, self.target_model))
-            except ValueError as exc:  # a row rule the driver cannot take as it is (an IN list of values)
-                raise NotOneStatement(str(exc)) from exc
-            if len(_STATEMENTS) > _MAX_STATEMENTS:
-                _STATEMENTS.popitem(last=False)
-        else:
-            _STATEMENTS.move_to_end(key)
-        self.statement = statement
+        try:
+            self.statement = _kept(
+                _STATEMENTS, (self.target_model, rules_key), lambda: _logging_statement(access, self.target_model)
+            )
+        except ValueError as exc:  # a row rule the driver cannot take as it is (an IN list of values)
+            raise NotOneStatement(str(exc)) from exc
 
     async def run(self, on: Any) -> LoggedActivity:
         """Log it, on `on` (a session, or a bare asyncpg connection outside any transaction)."""
@@ -292,15 +298,12 @@ class OneStatementLog:
         `access` has them, at `policy_version`, and every budget pays. None when no one is signed in (nothing is
         charged or written). A target not visible is its `error` (the charge is taken, as a resolver's is)."""
         actor = self.access.actor
-        key = (self.target_model, self.rules_key, session_id is not None)
-        statement = _SIGNED_STATEMENTS.get(key)
-        if statement is None:
-            statement = prepare(
-                _logging_statement(self.access, self.target_model, signed_write(session_id is not None))
-            )
-            _SIGNED_STATEMENTS[key] = statement
-            if len(_SIGNED_STATEMENTS) > _MAX_STATEMENTS:
-                _SIGNED_STATEMENTS.popitem(last=False)
+        with_session = session_id is not None
+        statement = _kept(
+            _SIGNED_STATEMENTS,
+            (self.target_model, self.rules_key, with_session),
+            lambda: _logging_statement(self.access, self.target_model, signed_write(with_session)),
+        )
         parameters = self._parameters() | signed_write_parameters(session_id, budgets, cost, actor, policy_version)
         rows = statement.rows(await fetch_again_on_deadlock(driver, statement.sql, statement.arguments(parameters)))
         found = signed_write_outcome(actor.tenant_id, session_id, budgets, cost, rows)
@@ -309,10 +312,10 @@ class OneStatementLog:
         loaded, taken = found
         row = rows[0]
         if not row["written"]:
-            return SignedLog(loaded, taken, written=False)
+            return SignedLog(loaded, taken)
         if row["target_id"] is None:
-            return SignedLog(loaded, taken, written=True, error=self._not_found())
-        return SignedLog(loaded, taken, written=True, logged=self._logged(row))
+            return SignedLog(loaded, taken, error=self._not_found())
+        return SignedLog(loaded, taken, logged=self._logged(row))
 
     def _parameters(self) -> dict[str, Any]:
         """The statement's values for one run: a new activity and audit event, logged now."""
@@ -359,10 +362,9 @@ class SignedLog:
 
     loaded: LoadedActor
     charge: Charge
-    # False when nothing was written: the person is not as planned, or a budget could not pay.
-    written: bool
+    # Neither, when nothing was written: the person is not as planned, or a budget could not pay.
     logged: LoggedActivity | None = None
-    # Written, but nothing logged: the target is not visible (as `run` raises it).
+    # Nothing logged because the target is not visible (as `run` raises it).
     error: NotFound | None = None
 
 

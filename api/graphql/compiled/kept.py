@@ -36,10 +36,11 @@ from api.graphql.budgets import (
     budgets_for,
 )
 from api.graphql.compiled import execution, kept_mutations
+from api.graphql.compiled.kept_mutations import SignedKeptRun
 from api.graphql.context import Loaders
 from api.settings import QueryLimits
 from domain.access.principals import sign_in_and_charge
-from domain.access.usage_budgets import charge
+from domain.access.usage_budgets import Charge, charge
 from infrastructure.db import database_trouble
 from infrastructure.request_connection import request_connection
 from permissions.engine import PolicyAccess, access_for, kept_access_for
@@ -101,7 +102,7 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
         budgets = budgets_for(actor, limits)
         waiting = pending(state)
         changed: tuple[Any, Any] | None = None  # a kept change made with its sign-in check: payload, records
-        signed = getattr(mutation.run, "signed", None) if mutation is not None else None
+        signed = mutation.run.signed if mutation is not None and isinstance(mutation.run, SignedKeptRun) else None
         if waiting is None:
             taken = await charge(driver, actor.tenant_id, budgets, max(1, cost))
         elif signed is not None and state_version is not None:
@@ -123,8 +124,7 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
             if changed is None and taken.allowed:
                 # Not as planned (changed since its last request): nothing was written; the pipeline answers as the
                 # person now is, with this charge as its own.
-                state[METER_STATE] = Meter(taken, limits.max_cost, refused=False)
-                state[PREPAID_STATE] = True
+                _prepaid(state, taken, limits)
                 return None
         else:
             # The sign-in check and the charge in one statement (api/auth/signed_in.py); no one signed in, no charge
@@ -138,8 +138,7 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
             if loaded.actor != actor or loaded.policy_version != state_version:
                 # Changed since its last request: the plan was the old actor's. The pipeline answers, with this
                 # charge as its own.
-                state[METER_STATE] = Meter(taken, limits.max_cost, refused=not taken.allowed)
-                state[PREPAID_STATE] = True
+                _prepaid(state, taken, limits)
                 return None
         meter = Meter(taken, limits.max_cost, refused=not taken.allowed)
         state[METER_STATE] = meter  # the RateLimit headers, and 429 when refused (api/graphql/http_limits.py)
@@ -165,6 +164,13 @@ async def answer_kept(request: Request, sessions: Sessions, media_type: str) -> 
     global kept_answers
     kept_answers += 1
     return _answer({"data": answer}, media_type)
+
+
+def _prepaid(state: dict[str, Any], taken: Charge, limits: QueryLimits) -> None:
+    """Leave a request whose person changed since their last request to the pipeline, with the charge the check
+    took as its own (the pipeline then answers as the person now is)."""
+    state[METER_STATE] = Meter(taken, limits.max_cost, refused=not taken.allowed)
+    state[PREPAID_STATE] = True
 
 
 def _loader(sessions: Sessions, access: PolicyAccess) -> kept_mutations.Loader:
