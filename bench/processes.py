@@ -41,6 +41,28 @@ def bench_database_url() -> str:
     return str(server.get_uri(BENCH_DATABASE))
 
 
+async def plan_alike(url: str) -> None:
+    """Every side's sessions plan with the settings our service gives its own (`planner_settings`).
+
+    Set on the database, so PostGraphile's and the floor's connections take them too: the sides differ in the SQL
+    they send, not in how PostgreSQL prices it.
+    """
+    import asyncpg
+
+    from infrastructure.db import planner_settings
+
+    conn = await connect(url)
+    try:
+        database = await conn.fetchval("SELECT current_database()")
+        for name, value in planner_settings().items():
+            try:
+                await conn.execute(f'ALTER DATABASE "{database}" SET {name} = {float(value)}')
+            except asyncpg.InsufficientPrivilegeError:
+                print(f"cannot set {name} on {database}: PostGraphile and the floor plan with the server's own")
+    finally:
+        await conn.close()
+
+
 def process_cpu(pid: int) -> float:
     """User + system CPU seconds of a process, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

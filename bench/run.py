@@ -33,6 +33,7 @@ from bench.processes import (
     StatementLog,
     bench_database_url,
     free_port,
+    plan_alike,
     process_cpu,
     start_floor,
     start_ours,
@@ -262,6 +263,7 @@ async def start_bench(url: str, size: str, count: int, cpus: dict[str, int | Non
     """Generate the data if needed, apply the row-level security and start the three servers."""
     tenant = await generate(url, count, slug_for(size, count))
     await postgraphile_side.apply_row_level_security(url)
+    await plan_alike(url)
     node_modules = await asyncio.to_thread(postgraphile_side.install)
     viewers = await viewers_of(url, tenant)
     fixtures = await fixtures_of(url, tenant)

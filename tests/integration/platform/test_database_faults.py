@@ -35,6 +35,7 @@ from infrastructure.db import (
     connect_raw,
     create_engine,
     database_trouble,
+    planner_settings,
     session_factory,
 )
 from tests.conftest import create_database
@@ -465,6 +466,29 @@ def test_timeouts_come_from_the_environment_and_bad_values_are_named() -> None:
     for bad in ("soon", "0", "-1", "nan"):
         with pytest.raises(ValueError, match=r"CRM_DB_POOL_TIMEOUT must be a number of seconds"):
             DatabaseTimeouts.from_env({"CRM_DB_POOL_TIMEOUT": bad})
+
+
+async def test_the_service_sessions_price_pages_as_in_memory_and_the_environment_can_change_it(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def random_page_cost() -> str:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with engine.connect() as connection:
+                return str((await connection.exec_driver_sql("SHOW random_page_cost")).scalar_one())
+        finally:
+            await engine.dispose()
+
+    # The default: the planner prices an index probe below PostgreSQL's spinning-disk 4
+    monkeypatch.delenv("CRM_DB_RANDOM_PAGE_COST", raising=False)
+    assert await random_page_cost() == "2"
+    # An operator can set another
+    monkeypatch.setenv("CRM_DB_RANDOM_PAGE_COST", "2.5")
+    assert await random_page_cost() == "2.5"
+    # and a bad one is named, before any connection is made
+    for bad in ("fast", "0", "-1", "nan", "1e9"):
+        with pytest.raises(ValueError, match=r"CRM_DB_RANDOM_PAGE_COST must be a number above 0"):
+            planner_settings({"CRM_DB_RANDOM_PAGE_COST": bad})
 
 
 def test_only_the_database_driver_failing_counts_as_the_database_away() -> None:
