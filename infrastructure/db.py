@@ -90,16 +90,10 @@ RANDOM_PAGE_COST = 2.0
 
 def planner_settings(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The planner's session settings: `random_page_cost` from CRM_DB_RANDOM_PAGE_COST, RANDOM_PAGE_COST unset."""
-    raw = environ.get("CRM_DB_RANDOM_PAGE_COST", "").strip()
-    if not raw:
-        return {"random_page_cost": str(RANDOM_PAGE_COST)}
-    try:
-        cost = float(raw)
-    except ValueError:
-        cost = float("nan")
-    if not 0 < cost <= 1000:
-        raise ValueError(f"CRM_DB_RANDOM_PAGE_COST must be a number above 0 and at most 1000, such as 2; not {raw!r}.")
-    return {"random_page_cost": str(cost)}
+    cost = number_from_env(
+        environ, "CRM_DB_RANDOM_PAGE_COST", above=0, at_most=1000, wanted="a number above 0 and at most 1000, such as 2"
+    )
+    return {"random_page_cost": str(RANDOM_PAGE_COST if cost is None else cost)}
 
 
 # The largest statement asyncpg keeps prepared on a connection (its default is 15 KiB).
@@ -110,17 +104,27 @@ MIGRATION_TIMEOUTS = DatabaseTimeouts(statement=None, idle_in_transaction=3600.0
 
 
 def seconds_from_env(environ: Mapping[str, str], variable: str) -> float | None:
-    """A positive number of seconds from an environment variable, None when it is unset or empty."""
+    """A positive number of seconds under a day from an environment variable, None when it is unset or empty."""
+    return number_from_env(
+        environ, variable, above=0, at_most=86_400, wanted="a number of seconds above 0 and at most 86400, such as 30"
+    )
+
+
+def number_from_env(
+    environ: Mapping[str, str], variable: str, *, above: float, at_most: float, wanted: str
+) -> float | None:
+    """A number in (`above`, `at_most`] from an environment variable, None when it is unset or empty; any other value
+    is refused with a message naming the variable, what it wants (`wanted`) and what it was given."""
     raw = environ.get(variable, "").strip()
     if not raw:
         return None
     try:
-        seconds = float(raw)
+        value = float(raw)
     except ValueError:
-        seconds = float("nan")
-    if not 0 < seconds < 86_400:
-        raise ValueError(f"{variable} must be a number of seconds above 0 and below 86400, such as 30; not {raw!r}.")
-    return seconds
+        value = float("nan")
+    if not above < value <= at_most:
+        raise ValueError(f"{variable} must be {wanted}; not {raw!r}.")
+    return value
 
 
 def async_url(url: str) -> str:

@@ -463,12 +463,12 @@ def test_timeouts_come_from_the_environment_and_bad_values_are_named() -> None:
         "statement_timeout": "12500",
         "idle_in_transaction_session_timeout": "60000",
     }
-    for bad in ("soon", "0", "-1", "nan"):
+    for bad in ("soon", "0", "-1", "nan", "86401"):
         with pytest.raises(ValueError, match=r"CRM_DB_POOL_TIMEOUT must be a number of seconds"):
             DatabaseTimeouts.from_env({"CRM_DB_POOL_TIMEOUT": bad})
 
 
-async def test_the_service_sessions_price_pages_as_in_memory_and_the_environment_can_change_it(
+async def test_the_service_sessions_price_index_probes_below_the_default_and_the_environment_can_change_it(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def random_page_cost() -> str:
