@@ -318,6 +318,8 @@ async def test_a_kept_mutation_is_one_statement_and_writes_its_audit_event(
     (statement,) = sent.steady()
     assert "app_user" in statement and "INSERT INTO usage_bucket" in statement
     assert "INSERT INTO activity" in statement and "INSERT INTO audit_event" in statement
+    # committed as durably as the pipeline's change: nothing in it turns the WAL flush off for its transaction
+    assert "set_config" not in statement
     activity = answer.json()["data"]["logActivity"]["activity"]
     assert activity["owner"] == {"id": gid("User", world.users[PERSONAS[persona]].id)}
     parsed = parse_global_id(activity["id"])

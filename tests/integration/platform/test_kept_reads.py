@@ -150,6 +150,8 @@ async def test_a_kept_read_is_two_statements_on_one_connection(app, callers: dic
     assert len(steady) == 2, str(sent)
     assert not TRANSACTION_CONTROL & set(sent.kinds()), str(sent)
     assert "app_user" in steady[0] and "INSERT INTO usage_bucket" in steady[0]
+    # the charge is all the check writes: it commits without waiting for the WAL flush (usage_budgets.charge)
+    assert "set_config" in steady[0]
     assert "json_build_object" in steady[1]
     assert data["node"] is not None
 
