@@ -1,7 +1,8 @@
 """The benchmark's processes: its own PostgreSQL, our API and the floor as pinned subprocesses, and their costs.
 
 Each server runs in its own process under `taskset -c N`, so the CPU it spends (user + system, from
-/proc/<pid>/stat) is its alone; PostgreSQL's CPU is in none of them. SQL statements are counted from
+/proc/<pid>/stat) is its alone; PostgreSQL's CPU is in none of them, and is measured apart (`PostgresCpu`) when
+the server runs on this machine. SQL statements are counted from
 PostgreSQL's own log (`log_statement = all`, switched on only while counting): every statement a side sends,
 BEGIN, COMMIT and ROLLBACK included. That needs a server whose log file this process can read, which the bench's
 own embedded PostgreSQL is; with another `--database-url` the counts are left empty.
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import psutil
 from sqlalchemy.engine import make_url
 
 from bench.generate import connect
@@ -176,3 +178,32 @@ class StatementLog:
             count = sum(1 for line in f if STATEMENT_LINE.search(line.decode(errors="replace")))
         await self._set(False)
         return count
+
+
+class PostgresCpu:
+    """CPU seconds of the whole PostgreSQL server when it runs on this machine: the postmaster, its live children
+    (backends, autovacuum, WAL writer…) and the children that have exited (closed connections included)."""
+
+    def __init__(self, backend_pid: int) -> None:
+        try:
+            self.postmaster: psutil.Process | None = psutil.Process(backend_pid).parent()
+            if self.postmaster is not None and "postgres" not in " ".join(self.postmaster.cmdline()):
+                self.postmaster = None
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            self.postmaster = None  # PostgreSQL is on another machine
+
+    def total(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        try:
+            times = self.postmaster.cpu_times()
+            seconds = times.user + times.system + times.children_user + times.children_system
+            for child in self.postmaster.children():
+                try:
+                    own = child.cpu_times()
+                    seconds += own.user + own.system
+                except psutil.NoSuchProcess:
+                    continue
+            return seconds
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return None

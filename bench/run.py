@@ -30,6 +30,7 @@ from bench import postgraphile_side
 from bench.catalogue import CATALOGUE, PERSONAS, Entry, Fixtures, Viewer
 from bench.generate import SIZES, BenchTenant, connect, generate, slug_for
 from bench.processes import (
+    PostgresCpu,
     StatementLog,
     bench_database_url,
     free_port,
@@ -112,6 +113,9 @@ class Timing:
     requests: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    # PostgreSQL's CPU over the same requests, the whole server's (None when it is not on this machine): under
+    # load every side shares the machine's cores with it, so what a side costs the database bounds its req/s too.
+    postgres_cpu_seconds: float | None = 0.0
     latencies: list[float] = field(default_factory=list)
     statements: float | None = None
     errors: int = 0  # answers that were errors (a 503 when our pool ran dry, say): timed, and counted here
@@ -128,6 +132,8 @@ class Timing:
             "rps": round(self.requests / self.seconds, 1), "p50_ms": round(1000 * statistics.median(ordered), 2),
             "p99_ms": pct(0.99), "cpu_ms_per_request": round(1000 * self.cpu_seconds / self.requests, 2),
             "statements_per_request": None if self.statements is None else round(self.statements, 2),
+            "postgres_cpu_ms_per_request": None if self.postgres_cpu_seconds is None
+                                           else round(1000 * self.postgres_cpu_seconds / self.requests, 2),
             "errors": self.errors,
         }  # fmt: skip
 
@@ -207,6 +213,7 @@ class Bench:
     viewers: dict[str, Viewer]
     fixtures: Fixtures
     sides: dict[str, Side]
+    postgres: PostgresCpu
 
     async def agree(self, entry: Entry, persona: str) -> Any:
         """Each side's canonical answer, once; raises Disagreement unless they are all equal."""
@@ -251,9 +258,14 @@ class Bench:
                 await target.call(entry, viewer, self.fixtures)
             except httpx.TransportError:  # a kept-alive connection the server closed while the bench checked answers
                 await target.call(entry, viewer, self.fixtures)
-        cpu_before = target.cpu()
+        cpu_before, postgres_before = target.cpu(), self.postgres.total()
         seconds, latencies = await _closed_loop(n, concurrency, call)
         timing.cpu_seconds += target.cpu() - cpu_before
+        postgres_after = self.postgres.total()
+        if postgres_before is None or postgres_after is None or timing.postgres_cpu_seconds is None:
+            timing.postgres_cpu_seconds = None
+        else:
+            timing.postgres_cpu_seconds += postgres_after - postgres_before
         timing.seconds += seconds
         timing.requests += n
         timing.latencies += latencies
@@ -268,6 +280,11 @@ async def start_bench(url: str, size: str, count: int, cpus: dict[str, int | Non
     viewers = await viewers_of(url, tenant)
     fixtures = await fixtures_of(url, tenant)
     jwks = await jwks_of(url)
+    conn = await connect(url)
+    try:
+        postgres = PostgresCpu(await conn.fetchval("SELECT pg_backend_pid()"))
+    finally:
+        await conn.close()
     ports = {name: free_port() for name in SIDES}
     processes = {
         "ours": start_ours(url, ports["ours"], cpus["ours"]),
@@ -282,7 +299,7 @@ async def start_bench(url: str, size: str, count: int, cpus: dict[str, int | Non
     except BaseException:
         await stop_sides(list(sides.values()))
         raise
-    return Bench(url, size, viewers, fixtures, sides), list(sides.values())
+    return Bench(url, size, viewers, fixtures, sides, postgres), list(sides.values())
 
 
 async def stop_sides(sides: list[Side]) -> None:
@@ -336,22 +353,22 @@ async def benchmark(url: str, size: str, count: int, n: int, concurrency: int, r
 
 
 def _sides(cells: list[dict[str, Any] | None], key: str, spec: str) -> str:
-    return " / ".join("n/a" if r is None or r[key] is None else format(r[key], spec) for r in cells)
+    return " / ".join("n/a" if r is None or r.get(key) is None else format(r[key], spec) for r in cells)
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The rows as the README's table: one line per query and persona, the three sides side by side."""
     lines = [
-        "| query | persona | req/s ours / PostGraphile / floor | CPU ms per request | p50 ms | p99 ms "
-        "| SQL per request |",
-        "|---|---|---|---|---|---|---|",
+        "| query | persona | req/s ours / PostGraphile / floor | CPU ms per request | PostgreSQL CPU ms per request "
+        "| p50 ms | p99 ms | SQL per request |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     by = {(r["query"], r["persona"], r["side"]): r for r in rows}
     for query, persona in dict.fromkeys((r["query"], r["persona"]) for r in rows):
         cells = [by.get((query, persona, side)) for side in SIDES]
         columns = [_sides(cells, "rps", ".1f"), _sides(cells, "cpu_ms_per_request", ".2f"),
-                   _sides(cells, "p50_ms", ".0f"), _sides(cells, "p99_ms", ".0f"),
-                   _sides(cells, "statements_per_request", ".1f")]  # fmt: skip
+                   _sides(cells, "postgres_cpu_ms_per_request", ".2f"), _sides(cells, "p50_ms", ".0f"),
+                   _sides(cells, "p99_ms", ".0f"), _sides(cells, "statements_per_request", ".1f")]  # fmt: skip
         lines.append(f"| {query} | {persona} | " + " | ".join(columns) + " |")
     return "\n".join(lines)
 
@@ -359,12 +376,13 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def report(rows: list[dict[str, Any]], size: str, count: int, concurrency: int) -> Path:
     """Print the table and write latest.json and its dated copy."""
     print(f"\n{count:,} opportunities ({size}), {concurrency} concurrent")
-    header = ("query", "persona", "side", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "SQL/req")
+    header = ("query", "persona", "side", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "PG ms/req", "SQL/req")
     print(f"{header[0]:<18}{header[1]:<13}{header[2]:<14}" + "".join(f"{h:>11}" for h in header[3:]))
     for r in rows:
         statements = "" if r["statements_per_request"] is None else f"{r['statements_per_request']:.1f}"
+        postgres = "" if r["postgres_cpu_ms_per_request"] is None else f"{r['postgres_cpu_ms_per_request']:.2f}"
         print(f"{r['query']:<18}{r['persona']:<13}{r['side']:<14}{r['rps']:>11.1f}{r['p50_ms']:>11.1f}"
-              f"{r['p99_ms']:>11.1f}{r['cpu_ms_per_request']:>11.2f}{statements:>11}")  # fmt: skip
+              f"{r['p99_ms']:>11.1f}{r['cpu_ms_per_request']:>11.2f}{postgres:>11}{statements:>11}")  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     dated = RESULTS / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-catalogue-{size}.json"
     dated.write_text(json.dumps(rows, indent=2))

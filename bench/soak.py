@@ -45,6 +45,7 @@ import psutil
 from sqlalchemy.engine import make_url
 
 from api.settings import Settings
+from bench.processes import PostgresCpu
 from infrastructure import migrations
 from infrastructure.db import connect_raw, create_engine, session_factory
 
@@ -257,35 +258,6 @@ class Sample:
     active_connections: int
     postgres_cpu_seconds: float | None  # the whole server's, when on this machine; None when PostgreSQL is remote
     sessions_opened: int  # connections ever made to the database (pg_stat_database.sessions)
-
-
-class PostgresCpu:
-    """CPU seconds of the whole PostgreSQL server when it runs on this machine: the postmaster, its live children
-    (backends, autovacuum, WAL writer…) and the children that have exited (closed connections included)."""
-
-    def __init__(self, backend_pid: int) -> None:
-        try:
-            self.postmaster: psutil.Process | None = psutil.Process(backend_pid).parent()
-            if self.postmaster is not None and "postgres" not in " ".join(self.postmaster.cmdline()):
-                self.postmaster = None
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            self.postmaster = None  # PostgreSQL is on another machine
-
-    def total(self) -> float | None:
-        if self.postmaster is None:
-            return None
-        try:
-            times = self.postmaster.cpu_times()
-            seconds = times.user + times.system + times.children_user + times.children_system
-            for child in self.postmaster.children():
-                try:
-                    own = child.cpu_times()
-                    seconds += own.user + own.system
-                except psutil.NoSuchProcess:
-                    continue
-            return seconds
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return None
 
 
 def first_error_code(body: Any) -> str | None:

@@ -15,7 +15,7 @@ import pytest
 
 from bench.catalogue import BY_NAME, CATALOGUE, PERSONAS
 from bench.generate import SIZES
-from bench.run import start_bench, stop_sides
+from bench.run import Timing, start_bench, stop_sides
 from infrastructure import migrations
 from tests.conftest import create_database
 
@@ -59,5 +59,12 @@ async def test_every_side_returns_the_same_rows_for_every_persona(bench_url: str
         for persona in PERSONAS:
             assert answers[("log_activity", persona)][3] == str(bench.viewers[persona].user_id)
         assert BY_NAME["log_activity"].mutation
+        # And a timed cell reports what each side cost: its own CPU and the database's (PostgreSQL runs here)
+        for side in ("ours", "floor"):
+            timing = Timing()
+            await bench.time(BY_NAME["deal_page"], "admin", side, 40, 4, timing)
+            row = timing.row("deal_page", "admin", side, "XS", 4)
+            assert row["requests"] == 40 and row["errors"] == 0
+            assert row["cpu_ms_per_request"] > 0 and row["postgres_cpu_ms_per_request"] > 0, row
     finally:
         await stop_sides(sides)
